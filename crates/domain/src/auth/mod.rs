@@ -1,0 +1,5 @@
+//! Tenants, users, roles and who may do what.
+
+pub mod models;
+pub mod ports;
+pub mod service;

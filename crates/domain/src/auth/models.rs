@@ -1,0 +1,132 @@
+//! Tenants, users and the role matrix.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{TenantId, UserId};
+use crate::values::{EmailAddress, PasswordHash, TenantSlug, Text};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: Text,
+    pub slug: TenantSlug,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Roles, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Owner,
+    Manager,
+    Staff,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "OWNER",
+            Role::Manager => "MANAGER",
+            Role::Staff => "STAFF",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "OWNER" => Some(Role::Owner),
+            "MANAGER" => Some(Role::Manager),
+            "STAFF" => Some(Role::Staff),
+            _ => None,
+        }
+    }
+
+    /// The role matrix (documented in `docs/roles.md`).
+    pub fn allows(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Owner => true,
+            Role::Manager => !matches!(action, ReadUsers | ManageUsers),
+            Role::Staff => matches!(
+                action,
+                ReadCatalog | ReadStock | ReadOrders | PlaceOrders | CancelOrders | ReadPurchasing
+                    | ReceivePurchaseOrders
+            ),
+        }
+    }
+}
+
+/// Everything a role may or may not be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ReadUsers,
+    ManageUsers,
+    ReadCatalog,
+    WriteCatalog,
+    ReadStock,
+    AdjustStock,
+    ReadOrders,
+    PlaceOrders,
+    CancelOrders,
+    FulfilOrders,
+    ReturnOrders,
+    ReadPurchasing,
+    WritePurchasing,
+    ReceivePurchaseOrders,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub email: EmailAddress,
+    pub name: Text,
+    pub role: Role,
+    pub active: bool,
+    pub password_hash: PasswordHash,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The authenticated caller of a use case. The tenant comes only from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl Actor {
+    /// `Ok` when the actor's role allows `action`, else `Forbidden`.
+    pub fn require(&self, action: Action) -> Result<(), crate::DomainError> {
+        if self.role.allows(action) {
+            Ok(())
+        } else {
+            Err(crate::DomainError::Forbidden)
+        }
+    }
+}
+
+/// Claims of an issued session, as the token layer needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matrix_matches_the_documented_roles() {
+        assert!(Role::Owner.allows(Action::ManageUsers));
+        assert!(!Role::Manager.allows(Action::ManageUsers));
+        assert!(!Role::Manager.allows(Action::ReadUsers));
+        assert!(Role::Manager.allows(Action::AdjustStock));
+        assert!(Role::Staff.allows(Action::PlaceOrders));
+        assert!(Role::Staff.allows(Action::ReceivePurchaseOrders));
+        assert!(!Role::Staff.allows(Action::WriteCatalog));
+        assert!(!Role::Staff.allows(Action::AdjustStock));
+        assert!(!Role::Staff.allows(Action::FulfilOrders));
+    }
+}

@@ -1,0 +1,5 @@
+//! Products and their variants (the sellable SKUs).
+
+pub mod models;
+pub mod ports;
+pub mod service;

@@ -1,0 +1,79 @@
+//! Products group variants; a variant is one sellable SKU with its own stock.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ProductId, TenantId, VariantId};
+use crate::values::{Attributes, Money, Sku, StockLevel, Text};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub id: ProductId,
+    pub tenant_id: TenantId,
+    pub name: Text,
+    pub description: Option<Text>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    pub id: VariantId,
+    pub tenant_id: TenantId,
+    pub product_id: ProductId,
+    pub sku: Sku,
+    pub attributes: Attributes,
+    pub price: Money,
+    pub reorder_level: StockLevel,
+    /// Changed only by movements, through the ledger port.
+    pub stock: i64,
+    /// Units on open purchase orders (ORDERED or PARTIALLY_RECEIVED): Σ (ordered − received).
+    /// Computed by the store on read; ignored on write.
+    pub incoming: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Variant {
+    pub fn is_low(&self) -> bool {
+        self.stock <= self.reorder_level.get()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VariantFilter {
+    pub product_id: Option<ProductId>,
+    pub sku: Option<Sku>,
+    /// Only variants with stock ≤ reorder level.
+    pub low_stock: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub name: Text,
+    pub description: Option<Text>,
+}
+
+/// A partial update; `None` leaves the field as it is. `description: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ProductPatch {
+    pub name: Option<Text>,
+    pub description: Option<Option<Text>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewVariant {
+    pub product_id: ProductId,
+    pub sku: Sku,
+    pub attributes: Attributes,
+    pub price: Money,
+    pub reorder_level: StockLevel,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VariantPatch {
+    pub product_id: Option<ProductId>,
+    pub sku: Option<Sku>,
+    pub attributes: Option<Attributes>,
+    pub price: Option<Money>,
+    pub reorder_level: Option<StockLevel>,
+}

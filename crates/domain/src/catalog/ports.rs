@@ -1,0 +1,72 @@
+//! Ports for products and variants.
+
+use async_trait::async_trait;
+
+use super::models::{Product, Variant, VariantFilter};
+use crate::error::StoreError;
+use crate::idempotency::IdempotencyWrite;
+use crate::ids::{ProductId, TenantId, VariantId};
+use crate::pagination::{Page, PageRequest};
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ProductRepository: Send + Sync {
+    /// MUST return `IdempotencyKeyTaken` (writing nothing) if the key is already stored.
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        product: &Product,
+        idempotency: Option<&IdempotencyWrite>,
+    ) -> Result<(), StoreError>;
+
+    async fn get(&self, tenant: &TenantId, id: &ProductId) -> Result<Option<Product>, StoreError>;
+
+    /// Products of the tenant, oldest first.
+    async fn list(&self, tenant: &TenantId, page: &PageRequest)
+        -> Result<Page<Product>, StoreError>;
+
+    /// Saves name, description and `updated_at`. MUST return `NotFound` if absent.
+    async fn update(&self, tenant: &TenantId, product: &Product) -> Result<(), StoreError>;
+
+    /// Deletes the product and its variants in one transaction. MUST return `NotFound` if absent
+    /// and `InUse` (deleting nothing) if any of its variants has stock ≠ 0. Movements stay.
+    async fn delete(&self, tenant: &TenantId, id: &ProductId) -> Result<(), StoreError>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait VariantRepository: Send + Sync {
+    /// Inserts with stock 0. MUST return `Duplicate` if the SKU is taken in this tenant and
+    /// `IdempotencyKeyTaken` if the key is stored; either way nothing is written.
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        variant: &Variant,
+        idempotency: Option<&IdempotencyWrite>,
+    ) -> Result<(), StoreError>;
+
+    /// The variant with its current stock and `incoming`.
+    async fn get(&self, tenant: &TenantId, id: &VariantId) -> Result<Option<Variant>, StoreError>;
+
+    /// The variants among `ids` that exist in this tenant, in any order.
+    async fn get_many(
+        &self,
+        tenant: &TenantId,
+        ids: &[VariantId],
+    ) -> Result<Vec<Variant>, StoreError>;
+
+    /// Variants matching `filter`, oldest first.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        filter: &VariantFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Variant>, StoreError>;
+
+    /// Saves product, SKU, attributes, price, reorder level and `updated_at` — never stock.
+    /// MUST return `NotFound` if absent and `Duplicate` if the new SKU is taken.
+    async fn update(&self, tenant: &TenantId, variant: &Variant) -> Result<(), StoreError>;
+
+    /// MUST return `NotFound` if absent and `InUse` (deleting nothing) if its stock ≠ 0.
+    async fn delete(&self, tenant: &TenantId, id: &VariantId) -> Result<(), StoreError>;
+}

@@ -1,0 +1,28 @@
+//! Stockroom's domain: the rules of a multi-tenant inventory, with no knowledge of HTTP or storage.
+//!
+//! Everything that talks to the outside world is a *port* (a trait declared here) that an adapter
+//! crate implements: repositories, the lock, the event publisher, the clock and the password hasher.
+//! Services take validated values only (see [`values`]), so a use case never sees a raw string it
+//! would have to re-check, and every repository call carries the caller's [`ids::TenantId`].
+//!
+//! The central invariant — a variant's stock equals the sum of its movements and never goes below
+//! zero — is enforced by the store's atomic conditional write ([`stock::ports::LedgerRepository`]);
+//! the lock port only orders writers and reduces contention.
+
+pub mod auth;
+pub mod catalog;
+pub mod clock;
+pub mod error;
+pub mod events;
+pub mod idempotency;
+pub mod ids;
+pub mod lock;
+pub mod orders;
+pub mod pagination;
+pub mod purchasing;
+pub mod services;
+pub mod stock;
+pub mod values;
+
+pub use error::{DomainError, FieldError, StoreError};
+pub use services::{Deps, Services, Settings};

@@ -1,0 +1,84 @@
+//! The lock port: serialises writers of the same variants to cut contention.
+//!
+//! A lock is never the guard of correctness: the store's conditional write is. Use cases take the
+//! keys of every variant involved in ascending order, so two orders listing the same SKUs in
+//! opposite orders cannot deadlock, and they wait a bounded time.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ids::{TenantId, VariantId};
+
+/// A lock name, namespaced by tenant. Ordering is by the text, which is what callers sort on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LockKey(String);
+
+impl LockKey {
+    pub fn variant(tenant: &TenantId, variant: &VariantId) -> Self {
+        Self(format!("{tenant}:{variant}"))
+    }
+
+    pub fn idempotency(tenant: &TenantId, key: &str) -> Self {
+        Self(format!("{tenant}:idem:{key}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Holds acquired locks; dropping it releases them (also on errors and panics).
+pub struct LockGuard {
+    _held: Box<dyn Send + Sync>,
+}
+
+impl LockGuard {
+    pub fn new(held: impl Send + Sync + 'static) -> Self {
+        Self {
+            _held: Box::new(held),
+        }
+    }
+
+    /// A guard that holds nothing (for locks that do not lock, and tests).
+    pub fn empty() -> Self {
+        Self::new(())
+    }
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LockGuard")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("timed out waiting for a lock")]
+    Timeout,
+    #[error("lock service unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LockManager: Send + Sync {
+    /// Acquires every key, in the order given (callers pass them sorted and without duplicates),
+    /// waiting at most `wait` in total.
+    ///
+    /// MUST return `Timeout` when `wait` elapses and `Unavailable` when the lock service cannot be
+    /// reached; in both cases every key acquired so far MUST already be released.
+    async fn acquire(&self, keys: &[LockKey], wait: Duration) -> Result<LockGuard, LockError>;
+}
+
+/// A lock that locks nothing. Production never uses it; tests inject it to prove that the
+/// store's conditional write alone refuses to oversell.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopLock;
+
+#[async_trait]
+impl LockManager for NoopLock {
+    async fn acquire(&self, _keys: &[LockKey], _wait: Duration) -> Result<LockGuard, LockError> {
+        Ok(LockGuard::empty())
+    }
+}

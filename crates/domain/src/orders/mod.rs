@@ -1,0 +1,5 @@
+//! Customer orders: placed against stock, fulfilled, cancelled or returned.
+
+pub mod models;
+pub mod ports;
+pub mod service;

@@ -1,0 +1,105 @@
+//! Orders and their state machine.
+//!
+//! ```text
+//! PLACED ──fulfil──▶ FULFILLED ──return (some)──▶ PARTIALLY_RETURNED ──return (rest)──▶ RETURNED
+//!    └──cancel──▶ CANCELLED            └──────────return (all)─────────────────────────▶ RETURNED
+//! ```
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{OrderId, TenantId, UserId, VariantId};
+use crate::values::{EmailAddress, Money, Quantity, Sku, Text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Placed,
+    Fulfilled,
+    Cancelled,
+    PartiallyReturned,
+    Returned,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "PLACED",
+            OrderStatus::Fulfilled => "FULFILLED",
+            OrderStatus::Cancelled => "CANCELLED",
+            OrderStatus::PartiallyReturned => "PARTIALLY_RETURNED",
+            OrderStatus::Returned => "RETURNED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            OrderStatus::Placed,
+            OrderStatus::Fulfilled,
+            OrderStatus::Cancelled,
+            OrderStatus::PartiallyReturned,
+            OrderStatus::Returned,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub name: Text,
+    pub email: Option<EmailAddress>,
+}
+
+/// One variant of an order; lines naming the same variant are merged when the order is placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    pub variant_id: VariantId,
+    pub sku: Sku,
+    pub quantity: i64,
+    /// Captured from the variant when the order was placed.
+    pub unit_price: Money,
+    pub line_total: Money,
+    pub returned: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: OrderId,
+    pub tenant_id: TenantId,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub customer: Option<Customer>,
+    pub note: Option<Text>,
+    pub total: Money,
+    pub placed_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version, incremented on every change.
+    pub version: i64,
+}
+
+/// One requested line of a new order or of a return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRequest {
+    pub variant_id: VariantId,
+    pub quantity: Quantity,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub lines: Vec<LineRequest>,
+    pub customer: Option<Customer>,
+    pub note: Option<Text>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReturnRequest {
+    pub lines: Vec<LineRequest>,
+    pub reason: Text,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}

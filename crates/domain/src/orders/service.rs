@@ -1,0 +1,370 @@
+//! Order use cases: placing an order reserves its stock through the reserve-stock invariant;
+//! every later state change writes the order and its movements in one ledger transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::models::{
+    LineRequest, NewOrder, Order, OrderFilter, OrderLine, OrderStatus, ReturnRequest,
+};
+use crate::auth::models::{Action, Actor};
+use crate::catalog::models::Variant;
+use crate::error::{DomainError, FieldErrors, Shortage, StoreError};
+use crate::events::DomainEvent;
+use crate::idempotency::{Idempotency, Outcome};
+use crate::ids::{MovementId, OrderId, VariantId};
+use crate::pagination::{Page, PageRequest};
+use crate::services::Deps;
+use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite, MovementKind, StockChange};
+use crate::stock::reserve::{ledger_error, Demand};
+use crate::values::Money;
+
+/// The reason recorded on the RETURN movements of a cancelled order.
+pub const CANCEL_REASON: &str = "order-cancelled";
+
+#[derive(Clone)]
+pub struct OrderService {
+    deps: Arc<Deps>,
+}
+
+impl OrderService {
+    pub fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
+    /// Places an order: all lines are reserved or none. Refused with every short line listed
+    /// when stock is missing, and with the offending line named when a variant is unknown.
+    pub async fn place(
+        &self,
+        actor: &Actor,
+        new: NewOrder,
+        idem: Option<Idempotency<Order>>,
+    ) -> Result<Outcome<Order>, DomainError> {
+        actor.require(Action::PlaceOrders)?;
+        let tenant = actor.tenant_id;
+        self.deps
+            .idempotent(&tenant, idem, |scope| async move {
+                let demand = Demand::from_lines(
+                    new.lines.iter().map(|l| (l.variant_id, l.quantity.get())),
+                );
+                let ids: Vec<VariantId> = demand.iter().map(|(id, _)| *id).collect();
+                let variants: HashMap<VariantId, Variant> = self
+                    .deps
+                    .variants
+                    .get_many(&tenant, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|v| (v.id, v))
+                    .collect();
+                require_known(&new.lines, |id| variants.contains_key(id))?;
+                // Refuse from the current reading without taking locks when stock is clearly
+                // short; the ledger's conditional write below remains the guard.
+                let short = shortages(&demand, &variants);
+                if !short.is_empty() {
+                    return Err(DomainError::InsufficientStock(short));
+                }
+                let now = self.deps.clock.now();
+                let order = build_order(actor, &new, &demand, &variants, now);
+                let changes = demand
+                    .iter()
+                    .map(|(variant_id, qty)| StockChange {
+                        movement_id: MovementId::new(),
+                        variant_id: *variant_id,
+                        kind: MovementKind::Sale,
+                        delta: -qty,
+                        expected_stock: None,
+                        reason: None,
+                        order_id: Some(order.id),
+                        purchase_order_id: None,
+                        unit_cost: None,
+                        actor: actor.user_id,
+                        at: now,
+                    })
+                    .collect();
+                let placed = order.clone();
+                let write = LedgerWrite {
+                    changes,
+                    document: DocumentWrite::InsertOrder(order.clone()),
+                    idempotency: scope.map(|s| s.ledger(move |_| placed.clone())),
+                };
+                match self.deps.commit_stock(&tenant, write).await? {
+                    Ok(_) => {}
+                    Err(LedgerError::VariantMissing(id)) => {
+                        return Err(require_known(&new.lines, |v| *v != id).unwrap_err())
+                    }
+                    Err(e) => return Err(ledger_error(e)),
+                }
+                self.deps
+                    .publish(vec![DomainEvent::OrderPlaced {
+                        tenant_id: tenant,
+                        order_id: order.id,
+                        total: order.total,
+                        at: now,
+                    }])
+                    .await;
+                Ok(order)
+            })
+            .await
+    }
+
+    pub async fn get(&self, actor: &Actor, id: &OrderId) -> Result<Order, DomainError> {
+        actor.require(Action::ReadOrders)?;
+        self.deps
+            .orders
+            .get(&actor.tenant_id, id)
+            .await?
+            .ok_or(DomainError::NotFound("order"))
+    }
+
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        filter: &OrderFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, DomainError> {
+        actor.require(Action::ReadOrders)?;
+        Ok(self.deps.orders.list(&actor.tenant_id, filter, page).await?)
+    }
+
+    /// PLACED → FULFILLED.
+    pub async fn fulfil(
+        &self,
+        actor: &Actor,
+        id: &OrderId,
+        idem: Option<Idempotency<Order>>,
+    ) -> Result<Outcome<Order>, DomainError> {
+        actor.require(Action::FulfilOrders)?;
+        self.transition(actor, id, idem, OrderStatus::Fulfilled, |_| Ok(Vec::new()))
+            .await
+    }
+
+    /// PLACED → CANCELLED, returning every unit with RETURN movements.
+    pub async fn cancel(
+        &self,
+        actor: &Actor,
+        id: &OrderId,
+        idem: Option<Idempotency<Order>>,
+    ) -> Result<Outcome<Order>, DomainError> {
+        actor.require(Action::CancelOrders)?;
+        self.transition(actor, id, idem, OrderStatus::Cancelled, |order| {
+            Ok(order
+                .lines
+                .iter()
+                .map(|l| (l.variant_id, l.quantity, CANCEL_REASON.to_owned()))
+                .collect())
+        })
+        .await
+    }
+
+    /// FULFILLED or PARTIALLY_RETURNED → PARTIALLY_RETURNED or RETURNED. A line cannot bring
+    /// back more than was sold minus what already came back.
+    pub async fn return_items(
+        &self,
+        actor: &Actor,
+        id: &OrderId,
+        request: ReturnRequest,
+        idem: Option<Idempotency<Order>>,
+    ) -> Result<Outcome<Order>, DomainError> {
+        actor.require(Action::ReturnOrders)?;
+        let reason = request.reason.as_str().to_owned();
+        self.transition(actor, id, idem, OrderStatus::Returned, move |order| {
+            let lines_by_variant: HashMap<VariantId, &OrderLine> =
+                order.lines.iter().map(|l| (l.variant_id, l)).collect();
+            require_known(&request.lines, |v| lines_by_variant.contains_key(v))?;
+            let demand = Demand::from_lines(
+                request.lines.iter().map(|l| (l.variant_id, l.quantity.get())),
+            );
+            let mut refused = Vec::new();
+            for (variant_id, qty) in demand.iter() {
+                let line = lines_by_variant[variant_id];
+                let returnable = line.quantity - line.returned;
+                if *qty > returnable {
+                    refused.push(format!(
+                        "variant {variant_id}: cannot return {qty}; sold {}, already returned {}",
+                        line.quantity, line.returned
+                    ));
+                }
+            }
+            if !refused.is_empty() {
+                return Err(DomainError::Conflict(refused.join("; ")));
+            }
+            Ok(demand
+                .iter()
+                .map(|(v, q)| (*v, *q, reason.clone()))
+                .collect())
+        })
+        .await
+    }
+
+    /// Moves an order to `to`, writing `returns(order)` as RETURN movements in the same
+    /// transaction. For returns, `to` is the *full* target; a partial return lands on
+    /// PARTIALLY_RETURNED.
+    async fn transition(
+        &self,
+        actor: &Actor,
+        id: &OrderId,
+        idem: Option<Idempotency<Order>>,
+        to: OrderStatus,
+        returns: impl FnOnce(&Order) -> Result<Vec<(VariantId, i64, String)>, DomainError>,
+    ) -> Result<Outcome<Order>, DomainError> {
+        let tenant = actor.tenant_id;
+        self.deps
+            .idempotent(&tenant, idem, |scope| async move {
+                let current = self.get(actor, id).await?;
+                if !allowed(current.status, to) {
+                    return Err(DomainError::InvalidTransition {
+                        from: current.status.as_str(),
+                        to: to.as_str(),
+                    });
+                }
+                let now = self.deps.clock.now();
+                let back = returns(&current)?;
+                let mut next = current.clone();
+                for (variant_id, qty, _) in &back {
+                    if to == OrderStatus::Returned {
+                        if let Some(line) = next.lines.iter_mut().find(|l| l.variant_id == *variant_id) {
+                            line.returned += qty;
+                        }
+                    }
+                }
+                next.status = match to {
+                    OrderStatus::Returned if next.lines.iter().any(|l| l.returned < l.quantity) => {
+                        OrderStatus::PartiallyReturned
+                    }
+                    other => other,
+                };
+                next.updated_at = now;
+                next.version = current.version + 1;
+                let changes = back
+                    .into_iter()
+                    .map(|(variant_id, qty, reason)| StockChange {
+                        movement_id: MovementId::new(),
+                        variant_id,
+                        kind: MovementKind::Return,
+                        delta: qty,
+                        expected_stock: None,
+                        reason: Some(reason),
+                        order_id: Some(current.id),
+                        purchase_order_id: None,
+                        unit_cost: None,
+                        actor: actor.user_id,
+                        at: now,
+                    })
+                    .collect();
+                let written = next.clone();
+                let write = LedgerWrite {
+                    changes,
+                    document: DocumentWrite::UpdateOrder {
+                        order: next.clone(),
+                        expected_version: current.version,
+                    },
+                    idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
+                };
+                match self.deps.commit_stock(&tenant, write).await? {
+                    Ok(_) => {}
+                    Err(LedgerError::Store(StoreError::VersionConflict)) => {
+                        return Err(DomainError::Concurrent(current.id))
+                    }
+                    Err(e) => return Err(ledger_error(e)),
+                }
+                let event = match next.status {
+                    OrderStatus::Fulfilled => Some(DomainEvent::OrderFulfilled {
+                        tenant_id: tenant,
+                        order_id: next.id,
+                        at: now,
+                    }),
+                    OrderStatus::Cancelled => Some(DomainEvent::OrderCancelled {
+                        tenant_id: tenant,
+                        order_id: next.id,
+                        at: now,
+                    }),
+                    _ => None,
+                };
+                self.deps.publish(event.into_iter().collect()).await;
+                Ok(next)
+            })
+            .await
+    }
+}
+
+/// The order state machine.
+fn allowed(from: OrderStatus, to: OrderStatus) -> bool {
+    use OrderStatus::*;
+    matches!(
+        (from, to),
+        (Placed, Fulfilled)
+            | (Placed, Cancelled)
+            | (Fulfilled, Returned)
+            | (PartiallyReturned, Returned)
+    )
+}
+
+/// 422 naming every line whose variant fails `known`.
+fn require_known(
+    lines: &[LineRequest],
+    known: impl Fn(&VariantId) -> bool,
+) -> Result<(), DomainError> {
+    let mut errors = FieldErrors::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !known(&line.variant_id) {
+            errors.add(format!("lines[{i}].variantId"), "no such variant");
+        }
+    }
+    errors.finish()
+}
+
+/// Lines whose demand exceeds the stock read in `variants`.
+fn shortages(demand: &Demand, variants: &HashMap<VariantId, Variant>) -> Vec<Shortage> {
+    demand
+        .iter()
+        .filter_map(|(id, qty)| {
+            let available = variants.get(id).map_or(0, |v| v.stock);
+            (available < *qty).then_some(Shortage {
+                variant_id: *id,
+                requested: *qty,
+                available,
+            })
+        })
+        .collect()
+}
+
+/// The order with one line per variant, in the order the variants were first requested, and
+/// prices captured from the variants now.
+fn build_order(
+    actor: &Actor,
+    new: &NewOrder,
+    demand: &Demand,
+    variants: &HashMap<VariantId, Variant>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Order {
+    let mut lines: Vec<OrderLine> = Vec::with_capacity(demand.len());
+    for request in &new.lines {
+        if lines.iter().any(|l| l.variant_id == request.variant_id) {
+            continue;
+        }
+        let variant = &variants[&request.variant_id];
+        let quantity = demand.get(&request.variant_id);
+        lines.push(OrderLine {
+            variant_id: variant.id,
+            sku: variant.sku.clone(),
+            quantity,
+            unit_price: variant.price,
+            line_total: variant.price.times(quantity),
+            returned: 0,
+        });
+    }
+    let total = lines.iter().fold(Money::ZERO, |t, l| t.plus(l.line_total));
+    Order {
+        id: OrderId::new(),
+        tenant_id: actor.tenant_id,
+        status: OrderStatus::Placed,
+        lines,
+        customer: new.customer.clone(),
+        note: new.note.clone(),
+        total,
+        placed_by: actor.user_id,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}

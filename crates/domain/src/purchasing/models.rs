@@ -1,0 +1,138 @@
+//! Suppliers and the purchase-order state machine.
+//!
+//! ```text
+//! DRAFT ──submit──▶ ORDERED ──receive (some)──▶ PARTIALLY_RECEIVED ──receive (rest)──▶ RECEIVED
+//!   └──cancel──▶ CANCELLED ◀──cancel──┘                 └──cancel──▶ CLOSED
+//! ```
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{PurchaseOrderId, SupplierId, TenantId, UserId, VariantId};
+use crate::values::{EmailAddress, Money, Quantity, Text};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supplier {
+    pub id: SupplierId,
+    pub tenant_id: TenantId,
+    pub name: Text,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<Text>,
+    pub lead_time_days: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSupplier {
+    pub name: Text,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<Text>,
+    pub lead_time_days: Option<i64>,
+}
+
+/// A partial update; `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct SupplierPatch {
+    pub name: Option<Text>,
+    pub email: Option<Option<EmailAddress>>,
+    pub phone: Option<Option<Text>>,
+    pub lead_time_days: Option<Option<i64>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PurchaseOrderStatus {
+    Draft,
+    Ordered,
+    PartiallyReceived,
+    Received,
+    Cancelled,
+    Closed,
+}
+
+impl PurchaseOrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PurchaseOrderStatus::Draft => "DRAFT",
+            PurchaseOrderStatus::Ordered => "ORDERED",
+            PurchaseOrderStatus::PartiallyReceived => "PARTIALLY_RECEIVED",
+            PurchaseOrderStatus::Received => "RECEIVED",
+            PurchaseOrderStatus::Cancelled => "CANCELLED",
+            PurchaseOrderStatus::Closed => "CLOSED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            PurchaseOrderStatus::Draft,
+            PurchaseOrderStatus::Ordered,
+            PurchaseOrderStatus::PartiallyReceived,
+            PurchaseOrderStatus::Received,
+            PurchaseOrderStatus::Cancelled,
+            PurchaseOrderStatus::Closed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Statuses that keep a supplier from being deleted.
+    pub const OPEN: [PurchaseOrderStatus; 3] = [
+        PurchaseOrderStatus::Draft,
+        PurchaseOrderStatus::Ordered,
+        PurchaseOrderStatus::PartiallyReceived,
+    ];
+
+    /// Statuses whose outstanding quantities count as a variant's `incoming`.
+    pub const INCOMING: [PurchaseOrderStatus; 2] = [
+        PurchaseOrderStatus::Ordered,
+        PurchaseOrderStatus::PartiallyReceived,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseOrderLine {
+    pub variant_id: VariantId,
+    pub quantity: i64,
+    pub unit_cost: Money,
+    pub received: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurchaseOrder {
+    pub id: PurchaseOrderId,
+    pub tenant_id: TenantId,
+    pub supplier_id: SupplierId,
+    pub status: PurchaseOrderStatus,
+    pub lines: Vec<PurchaseOrderLine>,
+    pub expected_at: Option<DateTime<Utc>>,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseLineRequest {
+    pub variant_id: VariantId,
+    pub quantity: Quantity,
+    pub unit_cost: Money,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPurchaseOrder {
+    pub supplier_id: SupplierId,
+    pub lines: Vec<PurchaseLineRequest>,
+    pub expected_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseOrderPatch {
+    pub supplier_id: Option<SupplierId>,
+    pub lines: Option<Vec<PurchaseLineRequest>>,
+    pub expected_at: Option<Option<DateTime<Utc>>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PurchaseOrderFilter {
+    pub status: Option<PurchaseOrderStatus>,
+    pub supplier_id: Option<SupplierId>,
+}

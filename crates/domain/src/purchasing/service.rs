@@ -1,0 +1,436 @@
+//! Supplier and purchase-order use cases. Receiving writes PURCHASE movements and the updated
+//! purchase order in one ledger transaction, so stock and "received" can never disagree.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::models::{
+    NewPurchaseOrder, NewSupplier, PurchaseLineRequest, PurchaseOrder, PurchaseOrderFilter,
+    PurchaseOrderLine, PurchaseOrderPatch, PurchaseOrderStatus as Status, Supplier, SupplierPatch,
+};
+use crate::auth::models::{Action, Actor};
+use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::events::DomainEvent;
+use crate::idempotency::{Idempotency, Outcome};
+use crate::ids::{MovementId, PurchaseOrderId, SupplierId, TenantId, VariantId};
+use crate::orders::models::LineRequest;
+use crate::pagination::{Page, PageRequest};
+use crate::services::Deps;
+use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite, MovementKind, StockChange};
+use crate::stock::reserve::{ledger_error, Demand};
+
+#[derive(Clone)]
+pub struct PurchasingService {
+    deps: Arc<Deps>,
+}
+
+impl PurchasingService {
+    pub fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
+    pub async fn create_supplier(
+        &self,
+        actor: &Actor,
+        new: NewSupplier,
+        idem: Option<Idempotency<Supplier>>,
+    ) -> Result<Outcome<Supplier>, DomainError> {
+        actor.require(Action::WritePurchasing)?;
+        let tenant = actor.tenant_id;
+        self.deps
+            .idempotent(&tenant, idem, |scope| async move {
+                let now = self.deps.clock.now();
+                let supplier = Supplier {
+                    id: SupplierId::new(),
+                    tenant_id: tenant,
+                    name: new.name,
+                    email: new.email,
+                    phone: new.phone,
+                    lead_time_days: new.lead_time_days,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let record = scope.map(|s| s.record(&supplier));
+                self.deps
+                    .suppliers
+                    .insert(&tenant, &supplier, record.as_ref())
+                    .await?;
+                Ok(supplier)
+            })
+            .await
+    }
+
+    pub async fn get_supplier(
+        &self,
+        actor: &Actor,
+        id: &SupplierId,
+    ) -> Result<Supplier, DomainError> {
+        actor.require(Action::ReadPurchasing)?;
+        self.deps
+            .suppliers
+            .get(&actor.tenant_id, id)
+            .await?
+            .ok_or(DomainError::NotFound("supplier"))
+    }
+
+    pub async fn list_suppliers(
+        &self,
+        actor: &Actor,
+        page: &PageRequest,
+    ) -> Result<Page<Supplier>, DomainError> {
+        actor.require(Action::ReadPurchasing)?;
+        Ok(self.deps.suppliers.list(&actor.tenant_id, page).await?)
+    }
+
+    pub async fn update_supplier(
+        &self,
+        actor: &Actor,
+        id: &SupplierId,
+        patch: SupplierPatch,
+    ) -> Result<Supplier, DomainError> {
+        actor.require(Action::WritePurchasing)?;
+        let mut supplier = self.get_supplier(actor, id).await?;
+        if let Some(name) = patch.name {
+            supplier.name = name;
+        }
+        if let Some(email) = patch.email {
+            supplier.email = email;
+        }
+        if let Some(phone) = patch.phone {
+            supplier.phone = phone;
+        }
+        if let Some(days) = patch.lead_time_days {
+            supplier.lead_time_days = days;
+        }
+        supplier.updated_at = self.deps.clock.now();
+        match self.deps.suppliers.update(&actor.tenant_id, &supplier).await {
+            Ok(()) => Ok(supplier),
+            Err(StoreError::NotFound) => Err(DomainError::NotFound("supplier")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Refused while a purchase order of the supplier is DRAFT, ORDERED or PARTIALLY_RECEIVED.
+    pub async fn delete_supplier(&self, actor: &Actor, id: &SupplierId) -> Result<(), DomainError> {
+        actor.require(Action::WritePurchasing)?;
+        match self.deps.suppliers.delete(&actor.tenant_id, id).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => Err(DomainError::NotFound("supplier")),
+            Err(StoreError::InUse) => Err(DomainError::Conflict(
+                "the supplier has open purchase orders; receive, cancel or close them first".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn create_purchase_order(
+        &self,
+        actor: &Actor,
+        new: NewPurchaseOrder,
+        idem: Option<Idempotency<PurchaseOrder>>,
+    ) -> Result<Outcome<PurchaseOrder>, DomainError> {
+        actor.require(Action::WritePurchasing)?;
+        let tenant = actor.tenant_id;
+        self.deps
+            .idempotent(&tenant, idem, |scope| async move {
+                self.check_references(&tenant, Some(&new.supplier_id), Some(&new.lines))
+                    .await?;
+                let now = self.deps.clock.now();
+                let po = PurchaseOrder {
+                    id: PurchaseOrderId::new(),
+                    tenant_id: tenant,
+                    supplier_id: new.supplier_id,
+                    status: Status::Draft,
+                    lines: order_lines(&new.lines),
+                    expected_at: new.expected_at,
+                    created_by: actor.user_id,
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                };
+                let written = po.clone();
+                let write = LedgerWrite {
+                    changes: Vec::new(),
+                    document: DocumentWrite::InsertPurchaseOrder(po.clone()),
+                    idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
+                };
+                self.deps
+                    .commit_stock(&tenant, write)
+                    .await?
+                    .map_err(ledger_error)?;
+                Ok(po)
+            })
+            .await
+    }
+
+    pub async fn get_purchase_order(
+        &self,
+        actor: &Actor,
+        id: &PurchaseOrderId,
+    ) -> Result<PurchaseOrder, DomainError> {
+        actor.require(Action::ReadPurchasing)?;
+        self.deps
+            .purchase_orders
+            .get(&actor.tenant_id, id)
+            .await?
+            .ok_or(DomainError::NotFound("purchase order"))
+    }
+
+    pub async fn list_purchase_orders(
+        &self,
+        actor: &Actor,
+        filter: &PurchaseOrderFilter,
+        page: &PageRequest,
+    ) -> Result<Page<PurchaseOrder>, DomainError> {
+        actor.require(Action::ReadPurchasing)?;
+        Ok(self
+            .deps
+            .purchase_orders
+            .list(&actor.tenant_id, filter, page)
+            .await?)
+    }
+
+    /// Edits a DRAFT purchase order.
+    pub async fn update_purchase_order(
+        &self,
+        actor: &Actor,
+        id: &PurchaseOrderId,
+        patch: PurchaseOrderPatch,
+    ) -> Result<PurchaseOrder, DomainError> {
+        actor.require(Action::WritePurchasing)?;
+        let tenant = actor.tenant_id;
+        let current = self.get_purchase_order(actor, id).await?;
+        if current.status != Status::Draft {
+            return Err(DomainError::Conflict(format!(
+                "a purchase order can be edited only while DRAFT; this one is {}",
+                current.status.as_str()
+            )));
+        }
+        self.check_references(&tenant, patch.supplier_id.as_ref(), patch.lines.as_deref())
+            .await?;
+        let mut next = current.clone();
+        if let Some(supplier_id) = patch.supplier_id {
+            next.supplier_id = supplier_id;
+        }
+        if let Some(lines) = &patch.lines {
+            next.lines = order_lines(lines);
+        }
+        if let Some(expected_at) = patch.expected_at {
+            next.expected_at = expected_at;
+        }
+        self.write(actor, current, next, Vec::new(), None).await
+    }
+
+    /// DRAFT → ORDERED.
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        id: &PurchaseOrderId,
+        idem: Option<Idempotency<PurchaseOrder>>,
+    ) -> Result<Outcome<PurchaseOrder>, DomainError> {
+        actor.require(Action::WritePurchasing)?;
+        self.deps
+            .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
+                let current = self.get_purchase_order(actor, id).await?;
+                if current.status != Status::Draft {
+                    return Err(invalid(current.status, Status::Ordered));
+                }
+                let mut next = current.clone();
+                next.status = Status::Ordered;
+                self.write(actor, current, next, Vec::new(), scope).await
+            })
+            .await
+    }
+
+    /// DRAFT or ORDERED → CANCELLED; PARTIALLY_RECEIVED → CLOSED (the rest will not come).
+    pub async fn cancel(
+        &self,
+        actor: &Actor,
+        id: &PurchaseOrderId,
+        idem: Option<Idempotency<PurchaseOrder>>,
+    ) -> Result<Outcome<PurchaseOrder>, DomainError> {
+        actor.require(Action::WritePurchasing)?;
+        self.deps
+            .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
+                let current = self.get_purchase_order(actor, id).await?;
+                let status = match current.status {
+                    Status::Draft | Status::Ordered => Status::Cancelled,
+                    Status::PartiallyReceived => Status::Closed,
+                    other => return Err(invalid(other, Status::Cancelled)),
+                };
+                let mut next = current.clone();
+                next.status = status;
+                self.write(actor, current, next, Vec::new(), scope).await
+            })
+            .await
+    }
+
+    /// Receives goods: one PURCHASE movement per line. Receiving more than ordered − received
+    /// on any line refuses the whole receipt.
+    pub async fn receive(
+        &self,
+        actor: &Actor,
+        id: &PurchaseOrderId,
+        lines: Vec<LineRequest>,
+        idem: Option<Idempotency<PurchaseOrder>>,
+    ) -> Result<Outcome<PurchaseOrder>, DomainError> {
+        actor.require(Action::ReceivePurchaseOrders)?;
+        let tenant = actor.tenant_id;
+        self.deps
+            .idempotent(&tenant, idem, |scope| async move {
+                let current = self.get_purchase_order(actor, id).await?;
+                if !matches!(current.status, Status::Ordered | Status::PartiallyReceived) {
+                    return Err(invalid(current.status, Status::Received));
+                }
+                let mut errors = FieldErrors::new();
+                for (i, line) in lines.iter().enumerate() {
+                    if !current.lines.iter().any(|l| l.variant_id == line.variant_id) {
+                        errors.add(
+                            format!("lines[{i}].variantId"),
+                            "is not on this purchase order",
+                        );
+                    }
+                }
+                errors.finish()?;
+                let demand =
+                    Demand::from_lines(lines.iter().map(|l| (l.variant_id, l.quantity.get())));
+                let mut next = current.clone();
+                let mut over = Vec::new();
+                for line in next.lines.iter_mut() {
+                    let qty = demand.get(&line.variant_id);
+                    if qty > line.quantity - line.received {
+                        over.push(format!(
+                            "variant {}: cannot receive {qty}; ordered {}, already received {}",
+                            line.variant_id, line.quantity, line.received
+                        ));
+                    }
+                    line.received += qty;
+                }
+                if !over.is_empty() {
+                    return Err(DomainError::Conflict(over.join("; ")));
+                }
+                next.status = if next.lines.iter().all(|l| l.received == l.quantity) {
+                    Status::Received
+                } else {
+                    Status::PartiallyReceived
+                };
+                let now = self.deps.clock.now();
+                let costs: HashMap<VariantId, _> =
+                    current.lines.iter().map(|l| (l.variant_id, l.unit_cost)).collect();
+                let changes = demand
+                    .iter()
+                    .map(|(variant_id, qty)| StockChange {
+                        movement_id: MovementId::new(),
+                        variant_id: *variant_id,
+                        kind: MovementKind::Purchase,
+                        delta: *qty,
+                        expected_stock: None,
+                        reason: None,
+                        order_id: None,
+                        purchase_order_id: Some(current.id),
+                        unit_cost: costs.get(variant_id).copied(),
+                        actor: actor.user_id,
+                        at: now,
+                    })
+                    .collect();
+                let po = self.write(actor, current, next, changes, scope).await?;
+                self.deps
+                    .publish(vec![DomainEvent::PurchaseOrderReceived {
+                        tenant_id: tenant,
+                        purchase_order_id: po.id,
+                        status: po.status.as_str(),
+                        at: now,
+                    }])
+                    .await;
+                Ok(po)
+            })
+            .await
+    }
+
+    /// Writes `next` over `current` (optimistic version) with `changes` in one transaction.
+    async fn write(
+        &self,
+        actor: &Actor,
+        current: PurchaseOrder,
+        mut next: PurchaseOrder,
+        changes: Vec<StockChange>,
+        scope: Option<crate::services::IdemScope<PurchaseOrder>>,
+    ) -> Result<PurchaseOrder, DomainError> {
+        next.updated_at = self.deps.clock.now();
+        next.version = current.version + 1;
+        let written = next.clone();
+        let write = LedgerWrite {
+            changes,
+            document: DocumentWrite::UpdatePurchaseOrder {
+                purchase_order: next.clone(),
+                expected_version: current.version,
+            },
+            idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
+        };
+        match self.deps.commit_stock(&actor.tenant_id, write).await? {
+            Ok(_) => Ok(next),
+            Err(LedgerError::Store(StoreError::VersionConflict)) => Err(DomainError::Conflict(
+                "the purchase order changed concurrently; retry".into(),
+            )),
+            Err(e) => Err(ledger_error(e)),
+        }
+    }
+
+    /// 422 when the supplier or a line's variant does not exist in the tenant, or a variant is
+    /// listed twice.
+    async fn check_references(
+        &self,
+        tenant: &TenantId,
+        supplier: Option<&SupplierId>,
+        lines: Option<&[PurchaseLineRequest]>,
+    ) -> Result<(), DomainError> {
+        let mut errors = FieldErrors::new();
+        if let Some(supplier) = supplier {
+            if self.deps.suppliers.get(tenant, supplier).await?.is_none() {
+                errors.add("supplierId", "no such supplier");
+            }
+        }
+        if let Some(lines) = lines {
+            if lines.is_empty() {
+                errors.add("lines", "must have at least one line");
+            }
+            let ids: Vec<VariantId> = lines.iter().map(|l| l.variant_id).collect();
+            let known: HashSet<VariantId> = self
+                .deps
+                .variants
+                .get_many(tenant, &ids)
+                .await?
+                .into_iter()
+                .map(|v| v.id)
+                .collect();
+            let mut seen = HashSet::new();
+            for (i, line) in lines.iter().enumerate() {
+                if !known.contains(&line.variant_id) {
+                    errors.add(format!("lines[{i}].variantId"), "no such variant");
+                } else if !seen.insert(line.variant_id) {
+                    errors.add(format!("lines[{i}].variantId"), "is listed twice");
+                }
+            }
+        }
+        errors.finish()
+    }
+}
+
+fn order_lines(lines: &[PurchaseLineRequest]) -> Vec<PurchaseOrderLine> {
+    lines
+        .iter()
+        .map(|l| PurchaseOrderLine {
+            variant_id: l.variant_id,
+            quantity: l.quantity.get(),
+            unit_cost: l.unit_cost,
+            received: 0,
+        })
+        .collect()
+}
+
+fn invalid(from: Status, to: Status) -> DomainError {
+    DomainError::InvalidTransition {
+        from: from.as_str(),
+        to: to.as_str(),
+    }
+}

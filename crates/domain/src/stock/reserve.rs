@@ -1,0 +1,141 @@
+//! The reserve-stock invariant: the one path by which stock changes.
+//!
+//! 1. Demand is summed per variant ([`Demand`]), so an order naming a SKU twice is one change.
+//! 2. The lock port is asked for every variant's key in ascending order — two writers listing the
+//!    same variants in opposite orders take them in the same order and cannot deadlock — with a
+//!    bounded wait ([`crate::Settings::lock_wait`]); timing out is a retryable refusal.
+//! 3. The ledger port applies every conditional change, the movements, the document and the
+//!    idempotency record in one transaction: all lines or none.
+//!
+//! The lock only orders writers. If it were skipped (see [`crate::lock::NoopLock`]), step 3 alone
+//! still refuses to take any stock below zero.
+
+use std::collections::BTreeMap;
+
+use crate::error::DomainError;
+use crate::events::DomainEvent;
+use crate::ids::{TenantId, VariantId};
+use crate::lock::{LockError, LockKey};
+use crate::services::Deps;
+use crate::stock::models::{Committed, LedgerError, LedgerWrite};
+
+/// Units wanted per variant, summed, in ascending variant order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Demand(BTreeMap<VariantId, i64>);
+
+impl Demand {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, variant: VariantId, quantity: i64) {
+        *self.0.entry(variant).or_insert(0) += quantity;
+    }
+
+    pub fn from_lines(lines: impl IntoIterator<Item = (VariantId, i64)>) -> Self {
+        let mut demand = Self::new();
+        for (variant, quantity) in lines {
+            demand.add(variant, quantity);
+        }
+        demand
+    }
+
+    /// `(variant, total quantity)` in ascending variant order.
+    pub fn iter(&self) -> impl Iterator<Item = (&VariantId, &i64)> {
+        self.0.iter()
+    }
+
+    pub fn get(&self, variant: &VariantId) -> i64 {
+        self.0.get(variant).copied().unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The sorted, de-duplicated lock keys of the variants a write changes.
+pub fn lock_keys(tenant: &TenantId, write: &LedgerWrite) -> Vec<LockKey> {
+    let mut keys: Vec<LockKey> = write
+        .changes
+        .iter()
+        .map(|c| LockKey::variant(tenant, &c.variant_id))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+impl Deps {
+    /// Applies a ledger write under the variants' locks (taken in sorted order, bounded wait),
+    /// then publishes its stock events. Store refusals come back as [`LedgerError`] for the
+    /// caller to phrase; lock failures are already domain errors.
+    pub async fn commit_stock(
+        &self,
+        tenant: &TenantId,
+        mut write: LedgerWrite,
+    ) -> Result<Result<Committed, LedgerError>, DomainError> {
+        write.changes.sort_by_key(|c| c.variant_id);
+        let keys = lock_keys(tenant, &write);
+        let guard = if keys.is_empty() {
+            None
+        } else {
+            match self.lock.acquire(&keys, self.settings.lock_wait).await {
+                Ok(guard) => Some(guard),
+                Err(LockError::Timeout) => return Err(DomainError::LockTimeout),
+                Err(LockError::Unavailable(m)) => return Err(DomainError::Unavailable(m)),
+            }
+        };
+        let result = self.ledger.commit(tenant, write).await;
+        drop(guard);
+        if let Ok(committed) = &result {
+            self.publish(stock_events(tenant, committed)).await;
+        }
+        Ok(result)
+    }
+}
+
+/// `StockChanged` for every movement, and `StockLow` where one crossed the reorder level.
+pub fn stock_events(tenant: &TenantId, committed: &Committed) -> Vec<DomainEvent> {
+    let mut events = Vec::new();
+    for applied in &committed.applied {
+        let m = &applied.movement;
+        events.push(DomainEvent::StockChanged {
+            tenant_id: *tenant,
+            variant_id: m.variant_id,
+            sku: applied.sku.clone(),
+            stock: m.stock_after,
+            delta: m.quantity,
+            movement_type: m.kind,
+            movement_id: m.id,
+            at: m.created_at,
+        });
+        if applied.stock_before > applied.reorder_level && m.stock_after <= applied.reorder_level {
+            events.push(DomainEvent::StockLow {
+                tenant_id: *tenant,
+                variant_id: m.variant_id,
+                sku: applied.sku.clone(),
+                stock: m.stock_after,
+                reorder_level: applied.reorder_level,
+                at: m.created_at,
+            });
+        }
+    }
+    events
+}
+
+/// Phrases a ledger refusal as a domain error (stock shortages stay a list).
+pub fn ledger_error(e: LedgerError) -> DomainError {
+    match e {
+        LedgerError::Insufficient(shortages) => DomainError::InsufficientStock(shortages),
+        LedgerError::StockMismatch {
+            expected, actual, ..
+        } => DomainError::StockMismatch { expected, actual },
+        LedgerError::VariantMissing(_) => DomainError::NotFound("variant"),
+        LedgerError::Store(e) => e.into(),
+    }
+}

@@ -1,0 +1,366 @@
+//! Validated values. Each has a private field and a fallible constructor, so holding one is proof
+//! that it is valid; services never re-check raw input.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a raw value was refused; the message completes "<field> …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+impl ValueError {
+    fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+/// Largest quantity a single line or adjustment may move; keeps sums far from overflow.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+/// Largest price or cost in minor units (10^13 cents is 100 billion in major units).
+pub const MAX_MONEY: i64 = 10_000_000_000_000;
+
+/// A stock-keeping unit: 1–64 characters of letters, digits, `-`, `_`, `.` or `/`, unique per tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sku(String);
+
+impl Sku {
+    pub fn new(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim();
+        if s.is_empty() || s.len() > 64 {
+            return Err(ValueError::new("must be 1 to 64 characters"));
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        {
+            return Err(ValueError::new(
+                "may contain only letters, digits, '-', '_', '.' and '/'",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Sku {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A strictly positive number of units (1 ..= [`MAX_QUANTITY`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Quantity(i64);
+
+impl Quantity {
+    pub fn new(n: i64) -> Result<Self, ValueError> {
+        if n < 1 {
+            return Err(ValueError::new("must be at least 1"));
+        }
+        if n > MAX_QUANTITY {
+            return Err(ValueError::new(format!("must be at most {MAX_QUANTITY}")));
+        }
+        Ok(Self(n))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A signed stock change for an adjustment: non-zero, |n| ≤ [`MAX_QUANTITY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StockDelta(i64);
+
+impl StockDelta {
+    pub fn new(n: i64) -> Result<Self, ValueError> {
+        if n == 0 {
+            return Err(ValueError::new("must not be zero"));
+        }
+        if n.abs() > MAX_QUANTITY {
+            return Err(ValueError::new(format!(
+                "must be between -{MAX_QUANTITY} and {MAX_QUANTITY}"
+            )));
+        }
+        Ok(Self(n))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A non-negative stock level, e.g. a reorder level or an expected stock (0 ..= [`MAX_QUANTITY`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StockLevel(i64);
+
+impl StockLevel {
+    pub fn new(n: i64) -> Result<Self, ValueError> {
+        if !(0..=MAX_QUANTITY).contains(&n) {
+            return Err(ValueError::new(format!(
+                "must be between 0 and {MAX_QUANTITY}"
+            )));
+        }
+        Ok(Self(n))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// An amount of money in integer minor units (cents), 0 ..= [`MAX_MONEY`]. Never a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Money(i64);
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    pub fn new(minor_units: i64) -> Result<Self, ValueError> {
+        if !(0..=MAX_MONEY).contains(&minor_units) {
+            return Err(ValueError::new(format!(
+                "must be between 0 and {MAX_MONEY} minor units"
+            )));
+        }
+        Ok(Self(minor_units))
+    }
+
+    pub fn minor_units(self) -> i64 {
+        self.0
+    }
+
+    /// `self × n`, saturating: quantities and prices are bounded so real totals never saturate.
+    pub fn times(self, n: i64) -> Money {
+        Money(self.0.saturating_mul(n))
+    }
+
+    pub fn plus(self, other: Money) -> Money {
+        Money(self.0.saturating_add(other.0))
+    }
+}
+
+/// An email address, stored lowercased; one `@` with text on both sides, no spaces, ≤ 254 chars.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn new(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim().to_lowercase();
+        let valid = s.len() <= 254
+            && !s.chars().any(char::is_whitespace)
+            && matches!(s.split_once('@'), Some((local, domain))
+                if !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+                    && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
+        if !valid {
+            return Err(ValueError::new("must be a valid email address"));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A tenant's URL name: 3–48 chars of lowercase letters, digits and inner hyphens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantSlug(String);
+
+impl TenantSlug {
+    pub fn new(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim();
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !(3..=48).contains(&s.len())
+            || !ok_chars
+            || s.starts_with('-')
+            || s.ends_with('-')
+        {
+            return Err(ValueError::new(
+                "must be 3 to 48 lowercase letters, digits or inner hyphens",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A trimmed, non-empty piece of text of bounded length (names, reasons, notes).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Text(String);
+
+impl Text {
+    pub fn new(raw: &str, max_chars: usize) -> Result<Self, ValueError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(ValueError::new("must not be empty"));
+        }
+        if s.chars().count() > max_chars {
+            return Err(ValueError::new(format!(
+                "must be at most {max_chars} characters"
+            )));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// A name: 1–200 characters.
+    pub fn name(raw: &str) -> Result<Self, ValueError> {
+        Self::new(raw, 200)
+    }
+
+    /// A description, reason or note: 1–2000 characters.
+    pub fn long(raw: &str) -> Result<Self, ValueError> {
+        Self::new(raw, 2000)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A plain-text password as typed: 8–256 characters. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(raw: &str) -> Result<Self, ValueError> {
+        let n = raw.chars().count();
+        if n < 8 {
+            return Err(ValueError::new("must be at least 8 characters"));
+        }
+        if n > 256 {
+            return Err(ValueError::new("must be at most 256 characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// A stored password hash (PHC string). Opaque to the domain.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn from_phc(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(***)")
+    }
+}
+
+/// Variant attributes such as size or colour: ≤ 32 entries, keys 1–64 chars, values ≤ 256 chars.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Attributes(std::collections::BTreeMap<String, String>);
+
+impl Attributes {
+    pub fn new(map: std::collections::BTreeMap<String, String>) -> Result<Self, ValueError> {
+        if map.len() > 32 {
+            return Err(ValueError::new("may have at most 32 entries"));
+        }
+        for (k, v) in &map {
+            if k.trim().is_empty() || k.chars().count() > 64 {
+                return Err(ValueError::new("keys must be 1 to 64 characters"));
+            }
+            if v.chars().count() > 256 {
+                return Err(ValueError::new("values must be at most 256 characters"));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn as_map(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sku_is_trimmed_and_restricted() {
+        assert_eq!(Sku::new("  TS-RED-M ").unwrap().as_str(), "TS-RED-M");
+        assert!(Sku::new("").is_err());
+        assert!(Sku::new("has space").is_err());
+        assert!(Sku::new(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn quantities_are_positive_and_bounded() {
+        assert!(Quantity::new(0).is_err());
+        assert!(Quantity::new(-1).is_err());
+        assert_eq!(Quantity::new(3).unwrap().get(), 3);
+        assert!(Quantity::new(MAX_QUANTITY + 1).is_err());
+        assert!(StockDelta::new(0).is_err());
+        assert_eq!(StockDelta::new(-4).unwrap().get(), -4);
+    }
+
+    #[test]
+    fn money_refuses_negative_amounts() {
+        assert!(Money::new(-1).is_err());
+        assert_eq!(Money::new(1999).unwrap().times(3).minor_units(), 5997);
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(EmailAddress::new("Ann@Example.COM").unwrap().as_str(), "ann@example.com");
+        for bad in ["", "ann", "@x.io", "ann@", "a b@x.io", "ann@x", "a@@x.io"] {
+            assert!(EmailAddress::new(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn slugs_are_lowercase_words() {
+        assert!(TenantSlug::new("acme-shop").is_ok());
+        for bad in ["ab", "Acme", "-acme", "acme-", "ac me"] {
+            assert!(TenantSlug::new(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn passwords_never_print() {
+        let p = Password::new("correct horse").unwrap();
+        assert_eq!(format!("{p:?}"), "Password(***)");
+        assert!(Password::new("short").is_err());
+    }
+}
