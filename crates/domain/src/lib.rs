@@ -21,6 +21,8 @@ pub mod orders;
 pub mod pagination;
 pub mod purchasing;
 pub mod services;
+#[cfg(test)]
+mod testing;
 pub mod stock;
 pub mod values;
 

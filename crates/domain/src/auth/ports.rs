@@ -30,7 +30,7 @@ pub trait UserRepository: Send + Sync {
         &self,
         tenant: &TenantId,
         user: &User,
-        idempotency: Option<&IdempotencyWrite>,
+        idempotency: Option<IdempotencyWrite>,
     ) -> Result<(), StoreError>;
 
     async fn find_by_email(

@@ -188,7 +188,7 @@ impl AuthService {
                     updated_at: now,
                 };
                 let record = scope.map(|s| s.record(&user));
-                match self.deps.users.insert(&tenant, &user, record.as_ref()).await {
+                match self.deps.users.insert(&tenant, &user, record).await {
                     Ok(()) => Ok(user),
                     Err(StoreError::Duplicate) => Err(DomainError::Conflict(format!(
                         "a user with email '{}' already exists",

@@ -16,7 +16,7 @@ pub trait ProductRepository: Send + Sync {
         &self,
         tenant: &TenantId,
         product: &Product,
-        idempotency: Option<&IdempotencyWrite>,
+        idempotency: Option<IdempotencyWrite>,
     ) -> Result<(), StoreError>;
 
     async fn get(&self, tenant: &TenantId, id: &ProductId) -> Result<Option<Product>, StoreError>;
@@ -42,7 +42,7 @@ pub trait VariantRepository: Send + Sync {
         &self,
         tenant: &TenantId,
         variant: &Variant,
-        idempotency: Option<&IdempotencyWrite>,
+        idempotency: Option<IdempotencyWrite>,
     ) -> Result<(), StoreError>;
 
     /// The variant with its current stock and `incoming`.

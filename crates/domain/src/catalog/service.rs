@@ -49,7 +49,7 @@ impl CatalogService {
                 let record = scope.map(|s| s.record(&product));
                 self.deps
                     .products
-                    .insert(&tenant, &product, record.as_ref())
+                    .insert(&tenant, &product, record)
                     .await?;
                 Ok(product)
             })
@@ -140,7 +140,7 @@ impl CatalogService {
                 match self
                     .deps
                     .variants
-                    .insert(&tenant, &variant, record.as_ref())
+                    .insert(&tenant, &variant, record)
                     .await
                 {
                     Ok(()) => Ok(variant),

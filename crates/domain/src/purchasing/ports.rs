@@ -16,7 +16,7 @@ pub trait SupplierRepository: Send + Sync {
         &self,
         tenant: &TenantId,
         supplier: &Supplier,
-        idempotency: Option<&IdempotencyWrite>,
+        idempotency: Option<IdempotencyWrite>,
     ) -> Result<(), StoreError>;
 
     async fn get(&self, tenant: &TenantId, id: &SupplierId)

@@ -53,7 +53,7 @@ impl PurchasingService {
                 let record = scope.map(|s| s.record(&supplier));
                 self.deps
                     .suppliers
-                    .insert(&tenant, &supplier, record.as_ref())
+                    .insert(&tenant, &supplier, record)
                     .await?;
                 Ok(supplier)
             })

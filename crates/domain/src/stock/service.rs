@@ -133,3 +133,152 @@ fn adjusted_from(committed: &super::models::Committed) -> Adjusted {
         movement,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::models::Role;
+    use crate::lock::LockGuard;
+    use crate::stock::models::{AppliedChange, Committed};
+    use crate::testing::{actor, variant, MockPorts};
+
+    fn adjustment(quantity: i64, expected: Option<i64>) -> Adjustment {
+        Adjustment {
+            quantity: StockDelta::new(quantity).unwrap(),
+            reason: Text::long("cycle count").unwrap(),
+            expected_stock: expected.map(|e| StockLevel::new(e).unwrap()),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_adjustment_below_zero_is_refused_without_writing() {
+        let who = actor(Role::Manager);
+        let v = variant(who.tenant_id, 3, 0);
+        let id = v.id;
+        let mut ports = MockPorts::default();
+        ports
+            .variants
+            .expect_get()
+            .returning(move |_, _| Ok(Some(v.clone())));
+        ports.ledger.expect_commit().never();
+        ports.lock.expect_acquire().never();
+        let services = ports.build();
+
+        let err = services
+            .stock
+            .adjust(&who, &id, adjustment(-4, None), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            DomainError::NegativeStock {
+                current: 3,
+                delta: -4
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_stale_expected_stock_is_refused_without_writing() {
+        let who = actor(Role::Owner);
+        let v = variant(who.tenant_id, 10, 0);
+        let id = v.id;
+        let mut ports = MockPorts::default();
+        ports
+            .variants
+            .expect_get()
+            .returning(move |_, _| Ok(Some(v.clone())));
+        ports.ledger.expect_commit().never();
+        let services = ports.build();
+
+        let err = services
+            .stock
+            .adjust(&who, &id, adjustment(5, Some(9)), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            DomainError::StockMismatch {
+                expected: 9,
+                actual: 10
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn staff_cannot_adjust_stock() {
+        let who = actor(Role::Staff);
+        let mut ports = MockPorts::default();
+        ports.variants.expect_get().never();
+        let services = ports.build();
+        let err = services
+            .stock
+            .adjust(&who, &VariantId::new(), adjustment(1, None), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Forbidden));
+    }
+
+    #[tokio::test]
+    async fn a_committed_adjustment_publishes_stock_changed_and_stock_low() {
+        let who = actor(Role::Manager);
+        let v = variant(who.tenant_id, 6, 5);
+        let (id, sku) = (v.id, v.sku.clone());
+        let mut ports = MockPorts::default();
+        ports
+            .variants
+            .expect_get()
+            .returning(move |_, _| Ok(Some(v.clone())));
+        ports
+            .lock
+            .expect_acquire()
+            .times(1)
+            .returning(|_, _| Ok(LockGuard::empty()));
+        let tenant = who.tenant_id;
+        ports.ledger.expect_commit().times(1).returning(move |_, w| {
+            let c = &w.changes[0];
+            Ok(Committed {
+                applied: vec![AppliedChange {
+                    movement: StockMovement {
+                        id: c.movement_id,
+                        tenant_id: tenant,
+                        variant_id: c.variant_id,
+                        kind: c.kind,
+                        quantity: c.delta,
+                        stock_after: 6 + c.delta,
+                        reason: c.reason.clone(),
+                        order_id: None,
+                        purchase_order_id: None,
+                        unit_cost: None,
+                        actor: c.actor,
+                        created_at: c.at,
+                    },
+                    sku: sku.clone(),
+                    reorder_level: 5,
+                    stock_before: 6,
+                }],
+            })
+        });
+        ports
+            .events
+            .expect_publish()
+            .withf(|events| {
+                events.len() == 2
+                    && events[0].name() == "stock.changed"
+                    && events[1].name() == "stock.low"
+            })
+            .times(1)
+            .return_const(());
+        let services = ports.build();
+
+        let done = services
+            .stock
+            .adjust(&who, &id, adjustment(-2, Some(6)), None)
+            .await
+            .unwrap()
+            .fresh()
+            .unwrap();
+        assert_eq!(done.stock, 4);
+        assert_eq!(done.movement.kind, MovementKind::Adjustment);
+    }
+}
