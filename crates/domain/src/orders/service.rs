@@ -368,3 +368,222 @@ fn build_order(
         version: 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::models::Role;
+    use crate::lock::{LockError, LockGuard, LockKey};
+    use crate::stock::models::Committed;
+    use crate::testing::{actor, variant, MockPorts};
+    use crate::values::Quantity;
+
+    fn line(variant_id: VariantId, quantity: i64) -> LineRequest {
+        LineRequest {
+            variant_id,
+            quantity: Quantity::new(quantity).unwrap(),
+        }
+    }
+
+    fn order_of(lines: Vec<LineRequest>) -> NewOrder {
+        NewOrder {
+            lines,
+            customer: None,
+            note: None,
+        }
+    }
+
+    /// Ports where the listed variants exist with their stock.
+    fn ports_with(variants: Vec<Variant>) -> MockPorts {
+        let mut ports = MockPorts::default();
+        ports.variants.expect_get_many().returning(move |_, ids| {
+            Ok(variants
+                .iter()
+                .filter(|v| ids.contains(&v.id))
+                .cloned()
+                .collect())
+        });
+        ports
+    }
+
+    #[tokio::test]
+    async fn locks_are_taken_in_sorted_order_and_demand_is_summed_per_variant() {
+        let who = actor(Role::Staff);
+        let a = variant(who.tenant_id, 10, 0);
+        let b = variant(who.tenant_id, 10, 0);
+        let (a_id, b_id) = (a.id, b.id);
+        assert!(a_id < b_id);
+        let mut ports = ports_with(vec![a, b]);
+        let tenant = who.tenant_id;
+        ports
+            .lock
+            .expect_acquire()
+            .withf(move |keys, _| {
+                keys == [LockKey::variant(&tenant, &a_id), LockKey::variant(&tenant, &b_id)]
+            })
+            .times(1)
+            .returning(|_, _| Ok(LockGuard::empty()));
+        ports
+            .ledger
+            .expect_commit()
+            .withf(move |_, write| {
+                let deltas: Vec<(VariantId, i64)> =
+                    write.changes.iter().map(|c| (c.variant_id, c.delta)).collect();
+                deltas == vec![(a_id, -3), (b_id, -2)]
+                    && matches!(&write.document, DocumentWrite::InsertOrder(o) if o.lines.len() == 2)
+            })
+            .times(1)
+            .returning(|_, _| Ok(Committed::default()));
+        ports.events.expect_publish().return_const(());
+        let services = ports.build();
+
+        // B first, A twice: one change per variant, sorted, A summed to 3.
+        let order = services
+            .orders
+            .place(&who, order_of(vec![line(b_id, 2), line(a_id, 1), line(a_id, 2)]), None)
+            .await
+            .unwrap()
+            .fresh()
+            .unwrap();
+        assert_eq!(order.lines[0].variant_id, b_id);
+        assert_eq!(order.lines[1].quantity, 3);
+        assert_eq!(order.total.minor_units(), 5 * 1250);
+        assert_eq!(order.status, OrderStatus::Placed);
+    }
+
+    #[tokio::test]
+    async fn a_short_line_refuses_the_whole_order_and_lists_every_shortage() {
+        let who = actor(Role::Staff);
+        let a = variant(who.tenant_id, 1, 0);
+        let b = variant(who.tenant_id, 0, 0);
+        let c = variant(who.tenant_id, 50, 0);
+        let (a_id, b_id, c_id) = (a.id, b.id, c.id);
+        let mut ports = ports_with(vec![a, b, c]);
+        ports.lock.expect_acquire().never();
+        ports.ledger.expect_commit().never();
+        ports.events.expect_publish().never();
+        let services = ports.build();
+
+        let err = services
+            .orders
+            .place(&who, order_of(vec![line(a_id, 2), line(b_id, 1), line(c_id, 1)]), None)
+            .await
+            .unwrap_err();
+        let DomainError::InsufficientStock(short) = err else {
+            panic!("expected insufficient stock, got {err:?}");
+        };
+        assert_eq!(
+            short,
+            vec![
+                Shortage { variant_id: a_id, requested: 2, available: 1 },
+                Shortage { variant_id: b_id, requested: 1, available: 0 },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_stores_refusal_is_final_even_when_the_reading_looked_fine() {
+        let who = actor(Role::Staff);
+        let a = variant(who.tenant_id, 1, 0);
+        let a_id = a.id;
+        let mut ports = ports_with(vec![a]);
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Ok(LockGuard::empty()));
+        ports.ledger.expect_commit().times(1).returning(move |_, _| {
+            Err(LedgerError::Insufficient(vec![Shortage {
+                variant_id: a_id,
+                requested: 1,
+                available: 0,
+            }]))
+        });
+        ports.events.expect_publish().never();
+        let services = ports.build();
+
+        let err = services
+            .orders
+            .place(&who, order_of(vec![line(a_id, 1)]), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::InsufficientStock(s) if s[0].available == 0));
+    }
+
+    #[tokio::test]
+    async fn unknown_variants_are_named_by_line() {
+        let who = actor(Role::Staff);
+        let a = variant(who.tenant_id, 5, 0);
+        let a_id = a.id;
+        let mut ports = ports_with(vec![a]);
+        ports.ledger.expect_commit().never();
+        let services = ports.build();
+
+        let err = services
+            .orders
+            .place(&who, order_of(vec![line(a_id, 1), line(VariantId::new(), 1)]), None)
+            .await
+            .unwrap_err();
+        let DomainError::Validation(fields) = err else {
+            panic!("expected validation error");
+        };
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].field, "lines[1].variantId");
+    }
+
+    #[tokio::test]
+    async fn a_lock_timeout_is_retryable_and_writes_nothing() {
+        let who = actor(Role::Staff);
+        let a = variant(who.tenant_id, 5, 0);
+        let a_id = a.id;
+        let mut ports = ports_with(vec![a]);
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Err(LockError::Timeout));
+        ports.ledger.expect_commit().never();
+        let services = ports.build();
+
+        let err = services
+            .orders
+            .place(&who, order_of(vec![line(a_id, 1)]), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::LockTimeout));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_order_cannot_be_fulfilled() {
+        let who = actor(Role::Manager);
+        let mut ports = MockPorts::default();
+        let tenant = who.tenant_id;
+        let user = who.user_id;
+        ports.orders.expect_get().returning(move |_, id| {
+            let now = chrono::Utc::now();
+            Ok(Some(Order {
+                id: *id,
+                tenant_id: tenant,
+                status: OrderStatus::Cancelled,
+                lines: Vec::new(),
+                customer: None,
+                note: None,
+                total: Money::ZERO,
+                placed_by: user,
+                created_at: now,
+                updated_at: now,
+                version: 2,
+            }))
+        });
+        ports.ledger.expect_commit().never();
+        let services = ports.build();
+
+        let err = services
+            .orders
+            .fulfil(&who, &OrderId::new(), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            DomainError::InvalidTransition { from: "CANCELLED", to: "FULFILLED" }
+        ));
+    }
+}

@@ -1,0 +1,237 @@
+//! Typed configuration from the environment (or the equivalent flags).
+//!
+//! Every value is checked once at start-up; a bad one stops the process with one line naming the
+//! variable. The JWT secret lives in a `SecretString`, so it cannot reach a log by `Debug`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stockroom",
+    version,
+    about = "Stockroom: multi-tenant inventory with a stock ledger, over REST and Socket.IO.",
+    long_about = None
+)]
+pub struct Cli {
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "STOCKROOM_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: String,
+    /// Address the Socket.IO server listens on.
+    #[arg(long, env = "STOCKROOM_SOCKET_ADDR", default_value = "127.0.0.1:8081")]
+    pub socket_addr: String,
+    /// Store: sqlite://path/to/file.db, sqlite::memory: or mongodb://host/db.
+    #[arg(long, env = "STOCKROOM_DATABASE_URL", default_value = "sqlite://data/stockroom.db")]
+    pub database_url: String,
+    /// Redis for the distributed lock and event fan-out; unset = in-process lock.
+    #[arg(long, env = "STOCKROOM_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// HS256 signing secret, at least 32 bytes; unset = a random per-process secret.
+    #[arg(long, env = "STOCKROOM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, env = "STOCKROOM_TOKEN_TTL_SECS", default_value = "43200")]
+    pub token_ttl_secs: String,
+    /// Browser origins allowed to open Socket.IO connections, comma-separated ("*" = any).
+    #[arg(long, env = "STOCKROOM_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+    /// Longest wait, in milliseconds, for the stock locks of one write.
+    #[arg(long, env = "STOCKROOM_LOCK_WAIT_MS", default_value = "5000")]
+    pub lock_wait_ms: String,
+    /// Tracing filter, e.g. `info` or `api=debug,info`.
+    #[arg(long, env = "STOCKROOM_LOG", default_value = "info")]
+    pub log: String,
+    /// Log format: `pretty` or `json`.
+    #[arg(long, env = "STOCKROOM_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the OpenAPI document and exit.
+    Openapi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Which store backs the repositories, chosen by the URL scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Mongo(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http_addr: SocketAddr,
+    pub socket_addr: SocketAddr,
+    pub database: DatabaseUrl,
+    pub redis_url: Option<String>,
+    /// `None` = generate a random secret for this process.
+    pub jwt_secret: Option<SecretString>,
+    pub token_ttl: Duration,
+    pub cors_origins: Vec<String>,
+    pub lock_wait: Duration,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+}
+
+/// A configuration value that cannot be used, naming its variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+fn socket_addr(variable: &'static str, raw: &str) -> Result<SocketAddr, ConfigError> {
+    raw.parse()
+        .map_err(|_| bad(variable, format!("'{raw}' is not a socket address like 127.0.0.1:8080")))
+}
+
+fn positive(variable: &'static str, raw: &str) -> Result<u64, ConfigError> {
+    match raw.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(bad(variable, format!("'{raw}' is not a positive whole number"))),
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        const VAR: &str = "STOCKROOM_DATABASE_URL";
+        if raw.starts_with("sqlite:") {
+            let rest = raw.trim_start_matches("sqlite:").trim_start_matches("//");
+            if rest.is_empty() {
+                return Err(bad(VAR, "the sqlite URL has no path (e.g. sqlite://data/stockroom.db)"));
+            }
+            Ok(DatabaseUrl::Sqlite(raw.to_owned()))
+        } else if raw.starts_with("mongodb://") || raw.starts_with("mongodb+srv://") {
+            Ok(DatabaseUrl::Mongo(raw.to_owned()))
+        } else {
+            Err(bad(
+                VAR,
+                format!("'{raw}' has an unknown scheme; use sqlite://… or mongodb://…"),
+            ))
+        }
+    }
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
+        let jwt_secret = match cli.jwt_secret.filter(|s| !s.is_empty()) {
+            Some(s) if s.len() < 32 => {
+                return Err(bad("STOCKROOM_JWT_SECRET", "must be at least 32 bytes long"))
+            }
+            other => other.map(SecretString::from),
+        };
+        let redis_url = match cli.redis_url.filter(|s| !s.is_empty()) {
+            Some(url) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => {
+                return Err(bad("STOCKROOM_REDIS_URL", format!("'{url}' is not a redis:// URL")))
+            }
+            other => other,
+        };
+        let log_format = match cli.log_format.as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(bad(
+                    "STOCKROOM_LOG_FORMAT",
+                    format!("'{other}' is not one of: pretty, json"),
+                ))
+            }
+        };
+        if tracing_subscriber::EnvFilter::try_new(&cli.log).is_err() {
+            return Err(bad("STOCKROOM_LOG", format!("'{}' is not a valid tracing filter", cli.log)));
+        }
+        let cors_origins = cli
+            .cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(Config {
+            http_addr: socket_addr("STOCKROOM_HTTP_ADDR", &cli.http_addr)?,
+            socket_addr: socket_addr("STOCKROOM_SOCKET_ADDR", &cli.socket_addr)?,
+            database: DatabaseUrl::parse(&cli.database_url)?,
+            redis_url,
+            jwt_secret,
+            token_ttl: Duration::from_secs(positive("STOCKROOM_TOKEN_TTL_SECS", &cli.token_ttl_secs)?),
+            cors_origins,
+            lock_wait: Duration::from_millis(positive("STOCKROOM_LOCK_WAIT_MS", &cli.lock_wait_ms)?),
+            log_filter: cli.log,
+            log_format,
+        })
+    }
+
+    /// A configuration for tests: port 0 everywhere, the given store, a fixed secret.
+    pub fn for_tests(database: DatabaseUrl) -> Self {
+        Config {
+            http_addr: "127.0.0.1:0".parse().expect("valid address"),
+            socket_addr: "127.0.0.1:0".parse().expect("valid address"),
+            database,
+            redis_url: None,
+            jwt_secret: Some(SecretString::from("test-secret-test-secret-test-secret!!")),
+            token_ttl: Duration::from_secs(3600),
+            cors_origins: Vec::new(),
+            lock_wait: Duration::from_secs(5),
+            log_filter: "warn".into(),
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["stockroom"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap()
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let e = Config::from_cli(cli(&["--http-addr", "nope"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_HTTP_ADDR");
+        let e = Config::from_cli(cli(&["--database-url", "postgres://x"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_DATABASE_URL");
+        let e = Config::from_cli(cli(&["--jwt-secret", "short"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_JWT_SECRET");
+        let e = Config::from_cli(cli(&["--log-format", "xml"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_LOG_FORMAT");
+        assert!(e.to_string().starts_with("STOCKROOM_LOG_FORMAT: "));
+    }
+
+    #[test]
+    fn the_scheme_picks_the_store() {
+        assert!(matches!(DatabaseUrl::parse("sqlite::memory:"), Ok(DatabaseUrl::Sqlite(_))));
+        assert!(matches!(
+            DatabaseUrl::parse("mongodb://localhost/stockroom"),
+            Ok(DatabaseUrl::Mongo(_))
+        ));
+    }
+
+    #[test]
+    fn the_secret_never_prints() {
+        let config = Config::from_cli(cli(&["--jwt-secret", &"s".repeat(40)])).unwrap();
+        assert!(!format!("{config:?}").contains(&"s".repeat(40)));
+    }
+}

@@ -1,0 +1,222 @@
+//! Bodies of sign-up, log-in and user management.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use domain::auth::models::{Role, Tenant, User};
+use domain::auth::service::{NewUser, Registration, UserPatch};
+use domain::error::{DomainError, FieldErrors};
+use domain::values::{EmailAddress, Password, TenantSlug, Text};
+
+use crate::page_dto;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RoleDto {
+    Owner,
+    Manager,
+    Staff,
+}
+
+impl From<Role> for RoleDto {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Owner => RoleDto::Owner,
+            Role::Manager => RoleDto::Manager,
+            Role::Staff => RoleDto::Staff,
+        }
+    }
+}
+
+impl From<RoleDto> for Role {
+    fn from(r: RoleDto) -> Self {
+        match r {
+            RoleDto::Owner => Role::Owner,
+            RoleDto::Manager => Role::Manager,
+            RoleDto::Staff => Role::Staff,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(example = "Acme Outfitters")]
+    pub tenant_name: String,
+    /// Lowercase letters, digits and inner hyphens; used to log in.
+    #[schema(example = "acme")]
+    pub tenant_slug: String,
+    #[schema(example = "owner@acme.example")]
+    pub email: String,
+    /// At least 8 characters.
+    #[schema(example = "correct horse battery")]
+    pub password: String,
+    #[schema(example = "Ada Owner")]
+    pub name: String,
+}
+
+impl RegisterRequest {
+    pub fn into_domain(self) -> Result<Registration, DomainError> {
+        let mut e = FieldErrors::new();
+        let tenant_name = e.check("tenantName", Text::name(&self.tenant_name));
+        let tenant_slug = e.check("tenantSlug", TenantSlug::new(&self.tenant_slug));
+        let email = e.check("email", EmailAddress::new(&self.email));
+        let password = e.check("password", Password::new(&self.password));
+        let name = e.check("name", Text::name(&self.name));
+        e.finish()?;
+        Ok(Registration {
+            tenant_name: tenant_name.expect("checked"),
+            tenant_slug: tenant_slug.expect("checked"),
+            email: email.expect("checked"),
+            password: password.expect("checked"),
+            name: name.expect("checked"),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The tenant's slug.
+    #[schema(example = "acme")]
+    pub tenant: String,
+    #[schema(example = "owner@acme.example")]
+    pub email: String,
+    #[schema(example = "correct horse battery")]
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantDto {
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")]
+    pub id: String,
+    #[schema(example = "Acme Outfitters")]
+    pub name: String,
+    #[schema(example = "acme")]
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Tenant> for TenantDto {
+    fn from(t: &Tenant) -> Self {
+        Self {
+            id: t.id.to_string(),
+            name: t.name.as_str().to_owned(),
+            slug: t.slug.as_str().to_owned(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDto {
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")]
+    pub id: String,
+    pub tenant_id: String,
+    #[schema(example = "owner@acme.example")]
+    pub email: String,
+    #[schema(example = "Ada Owner")]
+    pub name: String,
+    pub role: RoleDto,
+    #[schema(example = true)]
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            tenant_id: u.tenant_id.to_string(),
+            email: u.email.as_str().to_owned(),
+            name: u.name.as_str().to_owned(),
+            role: u.role.into(),
+            active: u.active,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+page_dto!(UserPage, UserDto);
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterResponse {
+    pub tenant: TenantDto,
+    pub user: UserDto,
+    /// Bearer token for `Authorization: Bearer …`.
+    #[schema(example = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VySWQiOiIuLi4ifQ.c2lnbmF0dXJl")]
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    #[schema(example = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VySWQiOiIuLi4ifQ.c2lnbmF0dXJl")]
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeResponse {
+    pub user: UserDto,
+    pub tenant: TenantDto,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUserRequest {
+    #[schema(example = "sam@acme.example")]
+    pub email: String,
+    #[schema(example = "Sam Staff")]
+    pub name: String,
+    #[schema(example = "a long enough password")]
+    pub password: String,
+    pub role: RoleDto,
+}
+
+impl CreateUserRequest {
+    pub fn into_domain(self) -> Result<NewUser, DomainError> {
+        let mut e = FieldErrors::new();
+        let email = e.check("email", EmailAddress::new(&self.email));
+        let name = e.check("name", Text::name(&self.name));
+        let password = e.check("password", Password::new(&self.password));
+        e.finish()?;
+        Ok(NewUser {
+            email: email.expect("checked"),
+            name: name.expect("checked"),
+            password: password.expect("checked"),
+            role: self.role.into(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    #[schema(example = "Sam Manager")]
+    pub name: Option<String>,
+    pub role: Option<RoleDto>,
+    #[schema(example = false)]
+    pub active: Option<bool>,
+}
+
+impl UpdateUserRequest {
+    pub fn into_domain(self) -> Result<UserPatch, DomainError> {
+        let mut e = FieldErrors::new();
+        let name = self.name.as_deref().and_then(|n| e.check("name", Text::name(n)));
+        e.finish()?;
+        Ok(UserPatch {
+            name,
+            role: self.role.map(Into::into),
+            active: self.active,
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! Bodies of customer orders.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use domain::error::{DomainError, FieldErrors};
+use domain::ids::VariantId;
+use domain::orders::models::{
+    Customer, LineRequest, NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest,
+};
+use domain::values::{EmailAddress, Quantity, Text};
+
+use super::{id, optional_text};
+use crate::http::query::{optional, timestamp};
+use crate::page_dto;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LineRequestDto {
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")]
+    pub variant_id: String,
+    #[schema(example = 2)]
+    pub quantity: i64,
+}
+
+/// Validates request lines (at least one, at most 500), naming each bad one.
+pub fn lines_into_domain(
+    e: &mut FieldErrors,
+    lines: &[LineRequestDto],
+) -> Vec<LineRequest> {
+    if lines.is_empty() {
+        e.add("lines", "must have at least one line");
+    }
+    if lines.len() > 500 {
+        e.add("lines", "must have at most 500 lines");
+    }
+    lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let variant_id = id::<VariantId>(e, &format!("lines[{i}].variantId"), &l.variant_id);
+            let quantity = e.check(format!("lines[{i}].quantity"), Quantity::new(l.quantity));
+            Some(LineRequest {
+                variant_id: variant_id?,
+                quantity: quantity?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerDto {
+    #[schema(example = "Grace Customer")]
+    pub name: String,
+    #[schema(example = "grace@example.com")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlaceOrderRequest {
+    pub lines: Vec<LineRequestDto>,
+    pub customer: Option<CustomerDto>,
+    #[schema(example = "gift wrap")]
+    pub note: Option<String>,
+}
+
+impl PlaceOrderRequest {
+    pub fn into_domain(self) -> Result<NewOrder, DomainError> {
+        let mut e = FieldErrors::new();
+        let lines = lines_into_domain(&mut e, &self.lines);
+        let customer = self.customer.as_ref().and_then(|c| {
+            let name = e.check("customer.name", Text::name(&c.name));
+            let email = match c.email.as_deref() {
+                Some(m) if !m.trim().is_empty() => Some(e.check("customer.email", EmailAddress::new(m))?),
+                _ => None,
+            };
+            Some(Customer { name: name?, email })
+        });
+        let note = optional_text(&mut e, "note", self.note.as_deref(), Text::long);
+        e.finish()?;
+        Ok(NewOrder { lines, customer, note })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReturnItemsRequest {
+    pub lines: Vec<LineRequestDto>,
+    #[schema(example = "wrong size")]
+    pub reason: String,
+}
+
+impl ReturnItemsRequest {
+    pub fn into_domain(self) -> Result<ReturnRequest, DomainError> {
+        let mut e = FieldErrors::new();
+        let lines = lines_into_domain(&mut e, &self.lines);
+        let reason = e.check("reason", Text::long(&self.reason));
+        e.finish()?;
+        Ok(ReturnRequest {
+            lines,
+            reason: reason.expect("checked"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatusDto {
+    Placed,
+    Fulfilled,
+    Cancelled,
+    PartiallyReturned,
+    Returned,
+}
+
+impl From<OrderStatus> for OrderStatusDto {
+    fn from(s: OrderStatus) -> Self {
+        match s {
+            OrderStatus::Placed => OrderStatusDto::Placed,
+            OrderStatus::Fulfilled => OrderStatusDto::Fulfilled,
+            OrderStatus::Cancelled => OrderStatusDto::Cancelled,
+            OrderStatus::PartiallyReturned => OrderStatusDto::PartiallyReturned,
+            OrderStatus::Returned => OrderStatusDto::Returned,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineDto {
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")]
+    pub variant_id: String,
+    #[schema(example = "TS-RED-M")]
+    pub sku: String,
+    #[schema(example = 2)]
+    pub quantity: i64,
+    /// Captured when the order was placed, minor units.
+    #[schema(example = 1999)]
+    pub unit_price: i64,
+    #[schema(example = 3998)]
+    pub line_total: i64,
+    #[schema(example = 0)]
+    pub returned: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCustomerDto {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderDto {
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a70")]
+    pub id: String,
+    pub status: OrderStatusDto,
+    pub lines: Vec<OrderLineDto>,
+    pub customer: Option<OrderCustomerDto>,
+    pub note: Option<String>,
+    /// Minor units.
+    #[schema(example = 3998)]
+    pub total: i64,
+    pub placed_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Order> for OrderDto {
+    fn from(o: &Order) -> Self {
+        Self {
+            id: o.id.to_string(),
+            status: o.status.into(),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| OrderLineDto {
+                    variant_id: l.variant_id.to_string(),
+                    sku: l.sku.as_str().to_owned(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price.minor_units(),
+                    line_total: l.line_total.minor_units(),
+                    returned: l.returned,
+                })
+                .collect(),
+            customer: o.customer.as_ref().map(|c| OrderCustomerDto {
+                name: c.name.as_str().to_owned(),
+                email: c.email.as_ref().map(|m| m.as_str().to_owned()),
+            }),
+            note: o.note.as_ref().map(|n| n.as_str().to_owned()),
+            total: o.total.minor_units(),
+            placed_by: o.placed_by.to_string(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+page_dto!(OrderPage, OrderDto);
+
+/// Filters of the order list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    /// PLACED, FULFILLED, CANCELLED, PARTIALLY_RETURNED or RETURNED.
+    pub status: Option<String>,
+    /// RFC 3339; orders placed at or after it.
+    pub from: Option<String>,
+    /// RFC 3339; orders placed before it.
+    pub to: Option<String>,
+}
+
+impl OrderQuery {
+    pub fn into_domain(&self) -> Result<OrderFilter, DomainError> {
+        let mut e = FieldErrors::new();
+        let status = optional(&mut e, "status", self.status.as_deref(), |s| OrderStatus::parse(s).ok_or(()), "must be PLACED, FULFILLED, CANCELLED, PARTIALLY_RETURNED or RETURNED");
+        let from = optional(&mut e, "from", self.from.as_deref(), timestamp, "must be an RFC 3339 timestamp");
+        let to = optional(&mut e, "to", self.to.as_deref(), timestamp, "must be an RFC 3339 timestamp");
+        e.finish()?;
+        Ok(OrderFilter { status, from, to })
+    }
+}

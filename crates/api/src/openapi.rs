@@ -1,0 +1,70 @@
+//! The OpenAPI document, generated from the route registrations themselves.
+//!
+//! `document()` registers the same routes as the running app into a throw-away app, so the
+//! document cannot list a route the server does not have. The committed copy at
+//! `openapi/openapi.json` is checked against it by a test (`just openapi` rewrites it).
+
+use actix_web::App;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::{scope, AppExt};
+
+use crate::http::error::{FieldProblem, Problem, ShortageProblem};
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Stockroom API",
+        description = "Multi-tenant inventory: catalog, stock ledger, suppliers, purchase orders and customer orders.\n\nAuthenticate with `POST /v1/auth/register` or `POST /v1/auth/login` and send `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`. Money is in integer minor units. Lists page with `?limit` and `?cursor`. Every creating or changing POST accepts an `Idempotency-Key` header.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(Problem, FieldProblem, ShortageProblem)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, log-in, the caller"),
+        (name = "users", description = "The tenant's users (OWNER)"),
+        (name = "products", description = "Products group variants"),
+        (name = "variants", description = "Sellable SKUs with stock"),
+        (name = "stock", description = "Adjustments, the movement ledger, the audit"),
+        (name = "suppliers", description = "Who stock comes from"),
+        (name = "purchase-orders", description = "Stock coming in"),
+        (name = "orders", description = "Customer orders: stock going out"),
+        (name = "health", description = "Probes"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document of every route the app serves.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(scope("/v1").configure(routes::v1))
+        .configure(routes::probes)
+        .split_for_parts();
+    doc
+}
+
+pub fn document_json() -> String {
+    document()
+        .to_pretty_json()
+        .expect("the OpenAPI document always serializes")
+}

@@ -1,0 +1,75 @@
+//! Adjustments, the movement ledger and the stock audit.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+
+use domain::ids::VariantId;
+
+use super::{path_id, AppState};
+use crate::auth::extractor::Authenticated;
+use crate::dto::stock::{AdjustmentRequest, AdjustmentResponse, AuditResponse, MovementPage, MovementQuery};
+use crate::http::body::JsonBody;
+use crate::http::error::{ApiError, Problem};
+use crate::http::idempotency::{self, render, respond};
+use crate::http::query::PageQuery;
+
+/// Record an ADJUSTMENT movement: a signed change with a reason, optionally compare-and-set.
+#[utoipa::path(tag = "stock", params(("id" = String, Path),
+    ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    request_body = AdjustmentRequest, responses(
+        (status = 201, body = AdjustmentResponse),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stock would go below zero, or expectedStock differs", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+#[post("/variants/{id}/adjustments")]
+pub async fn adjust(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<AdjustmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id: VariantId = path_id(&id, "variant")?;
+    let render = render(StatusCode::CREATED, |x: &domain::stock::models::Adjusted| AdjustmentResponse::from(x));
+    let idem = idempotency::from_request(&req, &body.raw, &render)?;
+    let outcome = state
+        .services
+        .stock
+        .adjust(&actor, &id, body.value.into_domain()?, idem)
+        .await?;
+    Ok(respond(outcome, &render))
+}
+
+/// The ledger, newest first.
+#[utoipa::path(tag = "stock", params(MovementQuery, PageQuery), responses(
+    (status = 200, body = MovementPage),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+), security(("bearer" = [])))]
+#[get("/movements")]
+pub async fn movements(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    filter: web::Query<MovementQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = filter.into_domain()?;
+    let page = state
+        .services
+        .stock
+        .list_movements(&actor, &filter, &page.parse()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(MovementPage::from_page(page, |m| (&m).into())))
+}
+
+/// Every variant of the tenant whose stock differs from the sum of its movements (always none).
+#[utoipa::path(tag = "stock", responses((status = 200, body = AuditResponse)), security(("bearer" = [])))]
+#[get("/stock/audit")]
+pub async fn audit(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let report = state.services.stock.audit(&actor).await?;
+    Ok(HttpResponse::Ok().json(AuditResponse::from(&report)))
+}

@@ -1,0 +1,130 @@
+//! Order placement, fulfilment, cancellation and returns.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{assert_problem, slug, spawn_app};
+
+#[tokio::test]
+async fn placing_captures_prices_and_writes_one_sale_per_variant() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("ord")).await;
+    let a = app.variant_with_stock(&t.token, "ORD-A", 5).await;
+    let b = app.variant_with_stock(&t.token, "ORD-B", 5).await;
+    let (status, order) = app
+        .post(
+            "/v1/orders",
+            &t.token,
+            json!({"lines": [{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 2}, {"variantId": a, "quantity": 1}],
+                   "customer": {"name": "Grace", "email": "grace@example.com"}, "note": "gift"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(order["status"], "PLACED");
+    assert_eq!(order["lines"].as_array().unwrap().len(), 2, "lines merged per variant");
+    assert_eq!(order["lines"][0]["quantity"], 2);
+    assert_eq!(order["lines"][0]["unitPrice"], 1000);
+    assert_eq!(order["total"], 4000);
+    assert_eq!(order["customer"]["email"], "grace@example.com");
+    assert_eq!(app.stock_of(&t.token, &a).await, 3);
+    let sales: Vec<_> = app.movements_of(&t.token, &a).await.into_iter().filter(|m| m["type"] == "SALE").collect();
+    assert_eq!(sales.len(), 1);
+    assert_eq!(sales[0]["quantity"], -2);
+    assert_eq!(sales[0]["orderId"], order["id"]);
+
+    // A later price change does not touch the placed order.
+    app.patch(&format!("/v1/variants/{a}"), &t.token, json!({"price": 5000})).await;
+    let (_, again) = app.get(&format!("/v1/orders/{}", order["id"].as_str().unwrap()), &t.token).await;
+    assert_eq!(again["total"], 4000);
+}
+
+#[tokio::test]
+async fn short_stock_lists_every_short_line_and_writes_nothing() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("short")).await;
+    let a = app.variant_with_stock(&t.token, "SH-A", 1).await;
+    let b = app.variant_with_stock(&t.token, "SH-B", 0).await;
+    let c = app.variant_with_stock(&t.token, "SH-C", 9).await;
+    let (status, body) = app
+        .post(
+            "/v1/orders",
+            &t.token,
+            json!({"lines": [{"variantId": a, "quantity": 2}, {"variantId": b, "quantity": 1}, {"variantId": c, "quantity": 1}]}),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::CONFLICT);
+    let shortages = body["shortages"].as_array().unwrap();
+    assert_eq!(shortages.len(), 2, "{body}");
+    let short_a = shortages.iter().find(|s| s["variantId"] == a.as_str()).unwrap();
+    assert_eq!((short_a["requested"].as_i64(), short_a["available"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(app.stock_of(&t.token, &c).await, 9, "the good line was not applied");
+    let (_, orders) = app.get("/v1/orders", &t.token).await;
+    assert_eq!(orders["items"], json!([]));
+
+    let (status, body) = app
+        .post("/v1/orders", &t.token, json!({"lines": [{"variantId": c, "quantity": 1}, {"variantId": uuid::Uuid::now_v7(), "quantity": 1}]}))
+        .await;
+    assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "lines[1].variantId");
+    let (status, body) = app.post("/v1/orders", &t.token, json!({"lines": []})).await;
+    assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn cancel_and_return_flows_restore_stock_and_refuse_illegal_moves() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("flow")).await;
+    let v = app.variant_with_stock(&t.token, "FLOW-1", 10).await;
+    let place = |q: i64| app.post("/v1/orders", &t.token, json!({"lines": [{"variantId": v, "quantity": q}]}));
+
+    // Cancel: stock comes back with a RETURN "order-cancelled".
+    let (_, o1) = place(3).await;
+    let o1 = o1["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.stock_of(&t.token, &v).await, 7);
+    let (status, cancelled) = app.post(&format!("/v1/orders/{o1}/cancel"), &t.token, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "CANCELLED");
+    assert_eq!(app.stock_of(&t.token, &v).await, 10);
+    let ret = app.movements_of(&t.token, &v).await;
+    assert_eq!(ret[0]["type"], "RETURN");
+    assert_eq!(ret[0]["reason"], "order-cancelled");
+    assert_eq!(ret[0]["quantity"], 3);
+    for action in ["cancel", "fulfil"] {
+        let (status, body) = app.post(&format!("/v1/orders/{o1}/{action}"), &t.token, json!({})).await;
+        assert_problem(status, &body, StatusCode::CONFLICT);
+        assert!(body["detail"].as_str().unwrap().contains("CANCELLED"), "{body}");
+    }
+
+    // Fulfil, then return in two parts.
+    let (_, o2) = place(4).await;
+    let o2 = o2["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .post(&format!("/v1/orders/{o2}/returns"), &t.token, json!({"lines": [{"variantId": v, "quantity": 1}], "reason": "early"}))
+        .await;
+    assert_problem(status, &body, StatusCode::CONFLICT);
+    assert!(body["detail"].as_str().unwrap().contains("PLACED"), "{body}");
+    let (status, fulfilled) = app.post(&format!("/v1/orders/{o2}/fulfil"), &t.token, json!({})).await;
+    assert_eq!((status, fulfilled["status"].as_str()), (StatusCode::OK, Some("FULFILLED")));
+    let (status, body) = app.post(&format!("/v1/orders/{o2}/cancel"), &t.token, json!({})).await;
+    assert_problem(status, &body, StatusCode::CONFLICT);
+
+    let ret = |q: i64| {
+        app.post(format!("/v1/orders/{o2}/returns"), &t.token, json!({"lines": [{"variantId": v, "quantity": q}], "reason": "wrong size"}))
+    };
+    let (status, body) = ret(5).await;
+    assert_problem(status, &body, StatusCode::CONFLICT);
+    let (status, partial) = ret(1).await;
+    assert_eq!(status, StatusCode::CREATED, "{partial}");
+    assert_eq!(partial["status"], "PARTIALLY_RETURNED");
+    assert_eq!(partial["lines"][0]["returned"], 1);
+    let (status, body) = ret(4).await;
+    assert_problem(status, &body, StatusCode::CONFLICT);
+    let (status, full) = ret(3).await;
+    assert_eq!(status, StatusCode::CREATED, "{full}");
+    assert_eq!(full["status"], "RETURNED");
+    assert_eq!(app.stock_of(&t.token, &v).await, 10);
+
+    let (_, listed) = app.get("/v1/orders?status=RETURNED", &t.token).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    app.assert_audit_clean(&t.token).await;
+}

@@ -1,0 +1,128 @@
+//! The README walk-through, end to end.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{slug, spawn_app};
+
+#[tokio::test]
+async fn register_product_variant_adjustment_movements() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("walk")).await;
+
+    let (status, me) = app.get("/v1/me", &t.token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["user"]["role"], "OWNER");
+    assert_eq!(me["tenant"]["id"], t.id.as_str());
+
+    let product = app.product(&t.token, "Classic T-Shirt").await;
+    let (status, variant) = app
+        .post(
+            "/v1/variants",
+            &t.token,
+            json!({"productId": product, "sku": "TS-RED-M", "attributes": {"size": "M", "color": "red"},
+                   "price": 1999, "reorderLevel": 5}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{variant}");
+    assert_eq!(variant["stock"], 0);
+    assert_eq!(variant["attributes"]["color"], "red");
+    let id = variant["id"].as_str().unwrap();
+
+    let (status, adjusted) = app
+        .post(
+            &format!("/v1/variants/{id}/adjustments"),
+            &t.token,
+            json!({"quantity": 10, "reason": "initial count", "expectedStock": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{adjusted}");
+    assert_eq!(adjusted["stock"], 10);
+    assert_eq!(adjusted["movement"]["type"], "ADJUSTMENT");
+    assert_eq!(adjusted["movement"]["stockAfter"], 10);
+    assert_eq!(adjusted["movement"]["actor"], t.owner_id.as_str());
+
+    let (status, _) = app
+        .post(&format!("/v1/variants/{id}/adjustments"), &t.token, json!({"quantity": -3, "reason": "damaged"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, page) = app.get(&format!("/v1/movements?variantId={id}"), &t.token).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["quantity"], -3, "newest first");
+    assert_eq!(items[0]["stockAfter"], 7);
+    assert_eq!(items[1]["quantity"], 10);
+    assert_eq!(app.stock_of(&t.token, id).await, 7);
+
+    // The ledger filters by type and time.
+    let (_, sales) = app.get("/v1/movements?type=SALE", &t.token).await;
+    assert_eq!(sales["items"], json!([]));
+    let (_, future) = app.get("/v1/movements?from=2999-01-01T00:00:00Z", &t.token).await;
+    assert_eq!(future["items"], json!([]));
+
+    assert_eq!(app.assert_audit_clean(&t.token).await, 1);
+
+    // Log in again with the same credentials.
+    let token = app.login(&t.slug, &format!("owner@{}.example", t.slug), "correct horse battery").await;
+    let (status, _) = app.get("/v1/products", &token).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn variants_filter_by_product_sku_and_low_stock_and_page_without_gaps() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("list")).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        // reorderLevel 2: stock 0..=2 is low.
+        ids.push(app.variant_with_stock(&t.token, &format!("SKU-{i}"), i).await);
+    }
+    let (_, low) = app.get("/v1/variants?lowStock=true", &t.token).await;
+    let low_skus: Vec<&str> = low["items"].as_array().unwrap().iter().map(|v| v["sku"].as_str().unwrap()).collect();
+    assert_eq!(low_skus, vec!["SKU-0", "SKU-1", "SKU-2"]);
+    let (_, by_sku) = app.get("/v1/variants?sku=SKU-4", &t.token).await;
+    assert_eq!(by_sku["items"][0]["id"], ids[4].as_str());
+
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = app
+            .get(&format!("/v1/variants?limit=3&cursor={cursor}"), &t.token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        seen.extend(page["items"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()));
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "every variant once, in creation order");
+}
+
+#[tokio::test]
+async fn a_product_with_stocked_variants_cannot_be_deleted_until_emptied() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("del")).await;
+    let product = app.product(&t.token, "Mug").await;
+    let (_, v) = app
+        .post("/v1/variants", &t.token, json!({"productId": product, "sku": "MUG-1", "price": 800}))
+        .await;
+    let id = v["id"].as_str().unwrap();
+    app.post(&format!("/v1/variants/{id}/adjustments"), &t.token, json!({"quantity": 2, "reason": "count"}))
+        .await;
+
+    let (status, body) = app.delete(&format!("/v1/products/{product}"), &t.token).await;
+    crate::helpers::assert_problem(status, &body, StatusCode::CONFLICT);
+    let (status, body) = app.delete(&format!("/v1/variants/{id}"), &t.token).await;
+    crate::helpers::assert_problem(status, &body, StatusCode::CONFLICT);
+
+    app.post(&format!("/v1/variants/{id}/adjustments"), &t.token, json!({"quantity": -2, "reason": "write-off"}))
+        .await;
+    let (status, _) = app.delete(&format!("/v1/products/{product}"), &t.token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get(&format!("/v1/variants/{id}"), &t.token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "variants go with their product");
+    assert_eq!(app.movements_of(&t.token, id).await.len(), 2, "the ledger keeps its movements");
+}
