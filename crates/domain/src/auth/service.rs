@@ -1,6 +1,6 @@
 //! Sign-up, log-in, resolving a token's session to an actor, and managing a tenant's users.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::models::{Action, Actor, Role, Session, Tenant, User};
 use crate::error::{DomainError, StoreError};
@@ -8,7 +8,7 @@ use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{TenantId, UserId};
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use crate::values::{EmailAddress, Password, TenantSlug, Text};
+use crate::values::{EmailAddress, Password, PasswordHash, TenantSlug, Text};
 
 #[derive(Debug, Clone)]
 pub struct Registration {
@@ -34,18 +34,30 @@ pub struct UserPatch {
     pub active: Option<bool>,
 }
 
-/// A PHC hash of a random password, verified when the email is unknown so that a wrong tenant,
-/// a wrong email and a wrong password take the same time.
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3RvY2tyb29tZGVjb3k$7iaY8U2Xxr1nFVFODJp0sOgsPz3K2SkdWCCHMpDcJ9Y";
-
 #[derive(Clone)]
 pub struct AuthService {
     deps: Arc<Deps>,
+    /// A hash of a throw-away password, verified when the tenant or email is unknown so that a
+    /// wrong tenant, a wrong email and a wrong password all take the same time.
+    decoy: Arc<OnceLock<PasswordHash>>,
 }
 
 impl AuthService {
     pub fn new(deps: Arc<Deps>) -> Self {
-        Self { deps }
+        Self {
+            deps,
+            decoy: Arc::new(OnceLock::new()),
+        }
+    }
+
+    async fn decoy_hash(&self) -> Result<PasswordHash, DomainError> {
+        if let Some(hash) = self.decoy.get() {
+            return Ok(hash.clone());
+        }
+        let throwaway = Password::new(&format!("decoy-{}", UserId::new()))
+            .map_err(|e| DomainError::Unknown(anyhow::anyhow!("decoy password: {e}")))?;
+        let hash = self.deps.hasher.hash(&throwaway).await?;
+        Ok(self.decoy.get_or_init(|| hash).clone())
     }
 
     /// Creates a tenant and its OWNER.
@@ -86,7 +98,6 @@ impl AuthService {
         email: &str,
         password: &str,
     ) -> Result<User, DomainError> {
-        let decoy = crate::values::PasswordHash::from_phc(DECOY_HASH.to_owned());
         let password = Password::new(password).ok();
         let user = match (TenantSlug::new(tenant_slug), EmailAddress::new(email)) {
             (Ok(slug), Ok(email)) => match self.deps.tenants.find_by_slug(&slug).await? {
@@ -107,6 +118,7 @@ impl AuthService {
                 }
             }
             _ => {
+                let decoy = self.decoy_hash().await?;
                 let _ = self.deps.hasher.verify(&password, &decoy).await;
                 Err(DomainError::InvalidCredentials)
             }
