@@ -11,4 +11,5 @@ pub mod http;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
+pub mod stores;
 pub mod telemetry;

@@ -30,6 +30,7 @@ use crate::routes;
         (name = "suppliers", description = "Who stock comes from"),
         (name = "purchase-orders", description = "Stock coming in"),
         (name = "orders", description = "Customer orders: stock going out"),
+        (name = "reports", description = "Dashboard analytics from the ledger"),
         (name = "health", description = "Probes"),
     )
 )]

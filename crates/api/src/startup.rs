@@ -1,5 +1,5 @@
-//! Builds the process: store, lock, use cases, HTTP server — on already-bound listeners, so
-//! tests can run the real thing on port 0.
+//! Builds the process — store, lock, events, use cases, the HTTP server and the Socket.IO server —
+//! on already-bound listeners, so tests can run the real thing on port 0.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -10,27 +10,33 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use rand::RngCore;
 use secrecy::SecretString;
+use tokio::sync::oneshot;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use domain::clock::SystemClock;
-use domain::events::{EventPublisher, LogPublisher};
+use domain::events::{CompositePublisher, EventPublisher, LogPublisher};
 use domain::lock::LockManager;
 use domain::{Deps, Services, Settings};
+use infra_redis::{RedisFanout, RedisLock};
+use realtime::{FanoutPublisher, Realtime, RealtimeService};
 
 use crate::auth::jwt::TokenService;
 use crate::auth::password::Argon2Hasher;
-use crate::config::{Config, DatabaseUrl};
+use crate::config::Config;
 use crate::http::fallback::{self, KnownRoutes};
 use crate::http::request_id;
 use crate::openapi::ApiDoc;
 use crate::routes::{self, AppState};
+use crate::stores::Stores;
 
 /// A built, not yet running, Stockroom.
 pub struct Application {
     http_port: u16,
+    socket_port: u16,
     server: Server,
-    services: Services,
+    socket_listener: tokio::net::TcpListener,
+    socket_service: RealtimeService,
 }
 
 /// Test hooks: replace adapters the configuration would pick.
@@ -54,14 +60,74 @@ impl Application {
             random_secret()
         });
         let tokens = TokenService::new(&secret, config.token_ttl)?;
-        let services = wire(&config, overrides).await?;
 
-        let listener = TcpListener::bind(config.http_addr)
-            .with_context(|| format!("cannot listen on {} (STOCKROOM_HTTP_ADDR)", config.http_addr))?;
+        let verifier_tokens = tokens.clone();
+        let (realtime, socket_service) = Realtime::new(
+            Arc::new(move |token: &str| {
+                verifier_tokens
+                    .verify(token)
+                    .map(|session| session.tenant_id)
+                    .ok_or_else(|| "the token is invalid or expired".to_owned())
+            }),
+            config.cors_origins.clone(),
+        );
+
+        let redis = match &config.redis_url {
+            Some(url) => Some(RedisLock::connect(url).context("STOCKROOM_REDIS_URL")?),
+            None => None,
+        };
+        let lock: Arc<dyn LockManager> = match (overrides.lock, &redis) {
+            (Some(lock), _) => lock,
+            (None, Some(redis)) => Arc::new(redis.clone()),
+            (None, None) => Arc::new(infra_sqlite::InProcessLock::new()),
+        };
+        let sockets: Arc<dyn EventPublisher> = match &config.redis_url {
+            Some(url) => Arc::new(FanoutPublisher::start(
+                &realtime,
+                RedisFanout::connect(url).context("STOCKROOM_REDIS_URL")?,
+            )),
+            None => Arc::new(realtime.publisher()),
+        };
+        let events: Arc<dyn EventPublisher> =
+            Arc::new(CompositePublisher(vec![Arc::new(LogPublisher), sockets]));
+
+        let stores = Stores::open(&config.database).await?;
+        let services = Services::new(Deps {
+            tenants: stores.tenants,
+            users: stores.users,
+            products: stores.products,
+            variants: stores.variants,
+            ledger: stores.ledger,
+            orders: stores.orders,
+            suppliers: stores.suppliers,
+            purchase_orders: stores.purchase_orders,
+            idempotency: stores.idempotency,
+            reports: stores.reports,
+            lock,
+            events,
+            clock: Arc::new(SystemClock),
+            hasher: Arc::new(Argon2Hasher),
+            settings: Settings {
+                lock_wait: config.lock_wait,
+                ..Settings::default()
+            },
+        });
+
+        let listener = TcpListener::bind(config.http_addr).with_context(|| {
+            format!("cannot listen on {} (STOCKROOM_HTTP_ADDR)", config.http_addr)
+        })?;
         let http_port = listener.local_addr()?.port();
+        let socket_listener = tokio::net::TcpListener::bind(config.socket_addr)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {} (STOCKROOM_SOCKET_ADDR)", config.socket_addr)
+            })?;
+        let socket_port = socket_listener.local_addr()?.port();
+
         let state = web::Data::new(AppState {
-            services: services.clone(),
+            services,
             tokens,
+            redis,
         });
         let known = web::Data::new(KnownRoutes::from_openapi(&crate::openapi::document()));
         let server = HttpServer::new(move || {
@@ -81,12 +147,15 @@ impl Application {
         .shutdown_timeout(30)
         .run();
         tracing::info!(
-            "Stockroom listening on http://127.0.0.1:{http_port} (docs at /docs/, OpenAPI at /openapi.json)"
+            "Stockroom listening on http://{}:{http_port} (docs at /docs/, OpenAPI at /openapi.json); Socket.IO on port {socket_port}",
+            config.http_addr.ip()
         );
         Ok(Self {
             http_port,
+            socket_port,
             server,
-            services,
+            socket_listener,
+            socket_service,
         })
     }
 
@@ -94,13 +163,25 @@ impl Application {
         self.http_port
     }
 
-    pub fn services(&self) -> &Services {
-        &self.services
+    pub fn socket_port(&self) -> u16 {
+        self.socket_port
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests (up to 30 s).
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests (up to 30 s) and closes
+    /// the Socket.IO server.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.await?;
+        let (stop_sockets, stopped) = oneshot::channel::<()>();
+        let sockets = tokio::spawn(realtime::serve(
+            self.socket_listener,
+            self.socket_service,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let result = self.server.await;
+        let _ = stop_sockets.send(());
+        sockets.await??;
+        result?;
         Ok(())
     }
 }
@@ -109,44 +190,4 @@ fn random_secret() -> SecretString {
     let mut bytes = [0u8; 48];
     rand::thread_rng().fill_bytes(&mut bytes);
     SecretString::from(hex::encode(bytes))
-}
-
-/// Picks the adapters the configuration names and builds the use cases over them.
-async fn wire(config: &Config, overrides: Overrides) -> anyhow::Result<Services> {
-    let events: Arc<dyn EventPublisher> = Arc::new(LogPublisher);
-    let lock: Arc<dyn LockManager> = match overrides.lock {
-        Some(lock) => lock,
-        None => Arc::new(infra_sqlite::InProcessLock::new()),
-    };
-    let settings = Settings {
-        lock_wait: config.lock_wait,
-        ..Settings::default()
-    };
-    match &config.database {
-        DatabaseUrl::Sqlite(url) => {
-            let store = infra_sqlite::SqliteStore::open(url)
-                .await
-                .with_context(|| format!("cannot open the SQLite store {url}"))?;
-            let s = Arc::new(store);
-            Ok(Services::new(Deps {
-                tenants: s.clone(),
-                users: s.clone(),
-                products: s.clone(),
-                variants: s.clone(),
-                ledger: s.clone(),
-                orders: s.clone(),
-                suppliers: s.clone(),
-                purchase_orders: s.clone(),
-                idempotency: s,
-                lock,
-                events,
-                clock: Arc::new(SystemClock),
-                hasher: Arc::new(Argon2Hasher),
-                settings,
-            }))
-        }
-        DatabaseUrl::Mongo(_) => anyhow::bail!(
-            "STOCKROOM_DATABASE_URL: MongoDB support is not built into this binary"
-        ),
-    }
 }

@@ -111,3 +111,15 @@ impl EventPublisher for LogPublisher {
         }
     }
 }
+
+/// Hands every batch of events to several publishers, in order (e.g. the log and the sockets).
+pub struct CompositePublisher(pub Vec<std::sync::Arc<dyn EventPublisher>>);
+
+#[async_trait]
+impl EventPublisher for CompositePublisher {
+    async fn publish(&self, events: Vec<DomainEvent>) {
+        for publisher in &self.0 {
+            publisher.publish(events.clone()).await;
+        }
+    }
+}

@@ -20,6 +20,7 @@ pub mod lock;
 pub mod orders;
 pub mod pagination;
 pub mod purchasing;
+pub mod reports;
 pub mod services;
 #[cfg(test)]
 mod testing;

@@ -23,6 +23,8 @@ use crate::orders::ports::OrderRepository;
 use crate::orders::service::OrderService;
 use crate::purchasing::ports::{PurchaseOrderRepository, SupplierRepository};
 use crate::purchasing::service::PurchasingService;
+use crate::reports::ports::ReportRepository;
+use crate::reports::service::ReportService;
 use crate::stock::models::{Committed, LedgerIdempotency};
 use crate::stock::ports::LedgerRepository;
 use crate::stock::service::StockService;
@@ -58,6 +60,7 @@ pub struct Deps {
     pub suppliers: Arc<dyn SupplierRepository>,
     pub purchase_orders: Arc<dyn PurchaseOrderRepository>,
     pub idempotency: Arc<dyn IdempotencyRepository>,
+    pub reports: Arc<dyn ReportRepository>,
     pub lock: Arc<dyn LockManager>,
     pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
@@ -73,18 +76,21 @@ pub struct Services {
     pub stock: StockService,
     pub orders: OrderService,
     pub purchasing: PurchasingService,
+    pub reports: ReportService,
     pub deps: Arc<Deps>,
 }
 
 impl Services {
     pub fn new(deps: Deps) -> Self {
         let deps = Arc::new(deps);
+        let purchasing = PurchasingService::new(deps.clone());
         Self {
+            reports: ReportService::new(deps.clone(), purchasing.clone()),
             auth: AuthService::new(deps.clone()),
             catalog: CatalogService::new(deps.clone()),
             stock: StockService::new(deps.clone()),
             orders: OrderService::new(deps.clone()),
-            purchasing: PurchasingService::new(deps.clone()),
+            purchasing,
             deps,
         }
     }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod catalog;
 pub mod orders;
 pub mod purchasing;
+pub mod reports;
 pub mod stock;
 
 use serde::{Deserialize, Deserializer};

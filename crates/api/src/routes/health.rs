@@ -20,7 +20,7 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus { status: "ok" })
 }
 
-/// The store answers; 503 problem+json when it does not.
+/// The store (and Redis, when configured) answer; 503 problem+json naming what does not.
 #[utoipa::path(tag = "health", responses(
     (status = 200, body = HealthStatus),
     (status = 503, body = crate::http::error::Problem, content_type = "application/problem+json"),
@@ -33,5 +33,11 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         .ready()
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("store: {e}")))?;
+    if let Some(redis) = &state.redis {
+        redis
+            .ping()
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("redis: {e:#}")))?;
+    }
     Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }))
 }

@@ -6,6 +6,7 @@ pub mod health;
 pub mod orders;
 pub mod products;
 pub mod purchase_orders;
+pub mod reports;
 pub mod stock;
 pub mod suppliers;
 pub mod users;
@@ -24,6 +25,8 @@ use crate::http::error::ApiError;
 pub struct AppState {
     pub services: Services,
     pub tokens: TokenService,
+    /// The Redis lock, when configured: readiness reports it.
+    pub redis: Option<infra_redis::RedisLock>,
 }
 
 /// A path id; one that cannot exist is simply not found (the same answer as a missing one).
@@ -70,7 +73,13 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(orders::get)
         .service(orders::fulfil)
         .service(orders::cancel)
-        .service(orders::return_items);
+        .service(orders::return_items)
+        .service(reports::movements)
+        .service(reports::low_stock)
+        .service(reports::reorder)
+        .service(reports::top_movers)
+        .service(reports::valuation)
+        .service(reports::stock_at);
 }
 
 /// Health and readiness, outside `/v1`.

@@ -47,8 +47,14 @@ impl Role {
             Role::Manager => !matches!(action, ReadUsers | ManageUsers),
             Role::Staff => matches!(
                 action,
-                ReadCatalog | ReadStock | ReadOrders | PlaceOrders | CancelOrders | ReadPurchasing
+                ReadCatalog
+                    | ReadStock
+                    | ReadOrders
+                    | PlaceOrders
+                    | CancelOrders
+                    | ReadPurchasing
                     | ReceivePurchaseOrders
+                    | ReadLowStock
             ),
         }
     }
@@ -71,6 +77,10 @@ pub enum Action {
     ReadPurchasing,
     WritePurchasing,
     ReceivePurchaseOrders,
+    /// Movement series, top movers, valuation.
+    ReadReports,
+    /// The low-stock and reorder report.
+    ReadLowStock,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,5 +138,8 @@ mod tests {
         assert!(!Role::Staff.allows(Action::WriteCatalog));
         assert!(!Role::Staff.allows(Action::AdjustStock));
         assert!(!Role::Staff.allows(Action::FulfilOrders));
+        assert!(Role::Staff.allows(Action::ReadLowStock));
+        assert!(!Role::Staff.allows(Action::ReadReports));
+        assert!(Role::Manager.allows(Action::ReadReports));
     }
 }

@@ -15,6 +15,7 @@ use crate::ids::{ProductId, TenantId, UserId, VariantId};
 use crate::lock::MockLockManager;
 use crate::orders::ports::MockOrderRepository;
 use crate::purchasing::ports::{MockPurchaseOrderRepository, MockSupplierRepository};
+use crate::reports::ports::MockReportRepository;
 use crate::services::{Deps, Services, Settings};
 use crate::stock::ports::MockLedgerRepository;
 use crate::values::{Attributes, Money, Sku, StockLevel};
@@ -31,6 +32,7 @@ pub struct MockPorts {
     pub suppliers: MockSupplierRepository,
     pub purchase_orders: MockPurchaseOrderRepository,
     pub idempotency: MockIdempotencyRepository,
+    pub reports: MockReportRepository,
     pub lock: MockLockManager,
     pub events: MockEventPublisher,
     pub hasher: MockPasswordHasher,
@@ -52,6 +54,7 @@ impl MockPorts {
             suppliers: Arc::new(self.suppliers),
             purchase_orders: Arc::new(self.purchase_orders),
             idempotency: Arc::new(self.idempotency),
+            reports: Arc::new(self.reports),
             lock: Arc::new(self.lock),
             events: Arc::new(self.events),
             clock: Arc::new(clock),

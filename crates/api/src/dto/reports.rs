@@ -1,0 +1,324 @@
+//! Bodies of the reports.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use domain::error::{DomainError, FieldErrors};
+use domain::ids::{ProductId, SupplierId, VariantId};
+use domain::reports::buckets::Bucket;
+use domain::reports::models::{LowStockLine, MoverRow, SeriesBucket, SeriesFilter, Valuation};
+use domain::stock::models::MovementKind;
+
+use super::catalog::VariantDto;
+use super::id;
+use super::stock::MovementTypeDto;
+use crate::http::query::{optional, timestamp};
+
+/// `?from&to&bucket&tz&variantId&productId` of the movement series.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// RFC 3339, inclusive.
+    pub from: Option<String>,
+    /// RFC 3339, exclusive.
+    pub to: Option<String>,
+    /// `hour`, `day` or `week` (ISO weeks from Monday).
+    pub bucket: Option<String>,
+    /// IANA time zone for bucket edges, e.g. `Europe/Berlin` (default UTC).
+    pub tz: Option<String>,
+    pub variant_id: Option<String>,
+    pub product_id: Option<String>,
+}
+
+/// A validated series request.
+pub struct SeriesRequest {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub bucket: Bucket,
+    pub tz: Tz,
+    pub filter: SeriesFilter,
+}
+
+impl SeriesQuery {
+    pub fn into_domain(&self) -> Result<SeriesRequest, DomainError> {
+        let mut e = FieldErrors::new();
+        let from = required_time(&mut e, "from", self.from.as_deref());
+        let to = required_time(&mut e, "to", self.to.as_deref());
+        let bucket = match self.bucket.as_deref() {
+            None | Some("") => Some(Bucket::Day),
+            Some(b) => Bucket::parse(b).or_else(|| {
+                e.add("bucket", "must be hour, day or week");
+                None
+            }),
+        };
+        let tz = optional(&mut e, "tz", self.tz.as_deref(), str::parse::<Tz>, "must be an IANA time zone such as Europe/Berlin")
+            .unwrap_or(chrono_tz::UTC);
+        let variant_id = optional(&mut e, "variantId", self.variant_id.as_deref(), str::parse::<VariantId>, "is not a valid id");
+        let product_id = optional(&mut e, "productId", self.product_id.as_deref(), str::parse::<ProductId>, "is not a valid id");
+        e.finish()?;
+        Ok(SeriesRequest {
+            from: from.expect("checked"),
+            to: to.expect("checked"),
+            bucket: bucket.expect("checked"),
+            tz,
+            filter: SeriesFilter { variant_id, product_id },
+        })
+    }
+}
+
+fn required_time(e: &mut FieldErrors, field: &str, raw: Option<&str>) -> Option<DateTime<Utc>> {
+    match raw {
+        None | Some("") => {
+            e.add(field, "is required (RFC 3339)");
+            None
+        }
+        Some(raw) => optional(e, field, Some(raw), timestamp, "must be an RFC 3339 timestamp"),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KindTotalsDto {
+    #[serde(rename = "type")]
+    pub kind: MovementTypeDto,
+    #[schema(example = 12)]
+    pub count: i64,
+    /// Σ signed quantity.
+    #[schema(example = -17)]
+    pub quantity: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesBucketDto {
+    /// Bucket start in the requested time zone.
+    #[schema(value_type = String, example = "2026-11-23T00:00:00+01:00")]
+    pub start: DateTime<FixedOffset>,
+    #[schema(value_type = String, example = "2026-11-24T00:00:00+01:00")]
+    pub end: DateTime<FixedOffset>,
+    /// One entry per movement type, zeros included.
+    pub movements: Vec<KindTotalsDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesResponse {
+    #[schema(example = "day")]
+    pub bucket: String,
+    #[schema(example = "Europe/Berlin")]
+    pub tz: String,
+    pub buckets: Vec<SeriesBucketDto>,
+}
+
+impl SeriesResponse {
+    pub fn new(bucket: &str, tz: Tz, buckets: &[SeriesBucket]) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            tz: tz.name().to_owned(),
+            buckets: buckets
+                .iter()
+                .map(|b| SeriesBucketDto {
+                    start: b.start.with_timezone(&tz).fixed_offset(),
+                    end: b.end.with_timezone(&tz).fixed_offset(),
+                    movements: b
+                        .totals
+                        .iter()
+                        .map(|t| KindTotalsDto {
+                            kind: t.kind.into(),
+                            count: t.count,
+                            quantity: t.quantity,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LowStockLineDto {
+    pub variant: VariantDto,
+    /// Units sold per day over the last 30 days.
+    #[schema(example = 2.5)]
+    pub average_daily_sales: f64,
+    /// stock ÷ average daily sales; null when nothing sells.
+    #[schema(example = 1.6)]
+    pub days_of_cover: Option<f64>,
+    /// ceil(30 days of sales) + reorderLevel − stock − incoming, at least 0.
+    #[schema(example = 76)]
+    pub suggested_quantity: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LowStockResponse {
+    /// Sorted by days of cover, fewest first.
+    pub items: Vec<LowStockLineDto>,
+}
+
+impl From<&[LowStockLine]> for LowStockResponse {
+    fn from(lines: &[LowStockLine]) -> Self {
+        Self {
+            items: lines
+                .iter()
+                .map(|l| LowStockLineDto {
+                    variant: (&l.variant).into(),
+                    average_daily_sales: l.average_daily_sales,
+                    days_of_cover: l.days_of_cover,
+                    suggested_quantity: l.suggested_quantity,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReorderRequest {
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a80")]
+    pub supplier_id: String,
+    /// Only these variants (default: every low variant with a positive suggestion).
+    pub variant_ids: Option<Vec<String>>,
+}
+
+impl ReorderRequest {
+    pub fn into_domain(self) -> Result<(SupplierId, Option<Vec<VariantId>>), DomainError> {
+        let mut e = FieldErrors::new();
+        let supplier = id::<SupplierId>(&mut e, "supplierId", &self.supplier_id);
+        let variants = self.variant_ids.map(|ids| {
+            ids.iter()
+                .enumerate()
+                .filter_map(|(i, v)| id::<VariantId>(&mut e, &format!("variantIds[{i}]"), v))
+                .collect()
+        });
+        e.finish()?;
+        Ok((supplier.expect("checked"), variants))
+    }
+}
+
+/// `?from&to&type&limit` of the top movers.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MoversQuery {
+    /// RFC 3339, inclusive.
+    pub from: Option<String>,
+    /// RFC 3339, exclusive.
+    pub to: Option<String>,
+    /// Movement type (default SALE).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// 1–100 (default 10).
+    pub limit: Option<String>,
+}
+
+impl MoversQuery {
+    pub fn into_domain(&self) -> Result<(MovementKind, DateTime<Utc>, DateTime<Utc>, u32), DomainError> {
+        let mut e = FieldErrors::new();
+        let from = required_time(&mut e, "from", self.from.as_deref());
+        let to = required_time(&mut e, "to", self.to.as_deref());
+        let kind = optional(&mut e, "type", self.kind.as_deref(), |s| MovementKind::parse(s).ok_or(()), "must be PURCHASE, SALE, ADJUSTMENT or RETURN")
+            .unwrap_or(MovementKind::Sale);
+        let limit = optional(&mut e, "limit", self.limit.as_deref(), |s| s.parse::<u32>().ok().filter(|n| (1..=100).contains(n)).ok_or(()), "must be between 1 and 100")
+            .unwrap_or(10);
+        e.finish()?;
+        Ok((kind, from.expect("checked"), to.expect("checked"), limit))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MoverDto {
+    pub variant_id: String,
+    #[schema(example = "TS-RED-M")]
+    pub sku: String,
+    /// Σ |quantity|.
+    #[schema(example = 140)]
+    pub quantity: i64,
+    #[schema(example = 61)]
+    pub movements: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoversResponse {
+    pub items: Vec<MoverDto>,
+}
+
+impl From<&[MoverRow]> for MoversResponse {
+    fn from(rows: &[MoverRow]) -> Self {
+        Self {
+            items: rows
+                .iter()
+                .map(|r| MoverDto {
+                    variant_id: r.variant_id.to_string(),
+                    sku: r.sku.clone(),
+                    quantity: r.quantity,
+                    movements: r.movements,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValuationLineDto {
+    pub variant_id: String,
+    #[schema(example = "TS-RED-M")]
+    pub sku: String,
+    #[schema(example = 42)]
+    pub stock: i64,
+    /// Weighted average of PURCHASE unit costs, minor units, rounded half up; null if never purchased.
+    #[schema(example = 650)]
+    pub average_unit_cost: Option<i64>,
+    /// stock × Σ cost ÷ Σ units, rounded half up once, minor units.
+    #[schema(example = 27300)]
+    pub value: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValuationResponse {
+    pub items: Vec<ValuationLineDto>,
+    /// Σ value, minor units.
+    #[schema(example = 27300)]
+    pub total: i64,
+}
+
+impl From<&Valuation> for ValuationResponse {
+    fn from(v: &Valuation) -> Self {
+        Self {
+            items: v
+                .lines
+                .iter()
+                .map(|l| ValuationLineDto {
+                    variant_id: l.variant_id.to_string(),
+                    sku: l.sku.clone(),
+                    stock: l.stock,
+                    average_unit_cost: l.average_unit_cost,
+                    value: l.value,
+                })
+                .collect(),
+            total: v.total,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StockAtQuery {
+    /// RFC 3339 (default now).
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StockAtResponse {
+    pub variant_id: String,
+    pub at: DateTime<Utc>,
+    #[schema(example = 17)]
+    pub stock: i64,
+}

@@ -1,0 +1,132 @@
+//! Dashboard reports computed from the ledger.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+
+use domain::error::FieldErrors;
+use domain::ids::VariantId;
+
+use super::{path_id, AppState};
+use crate::auth::extractor::Authenticated;
+use crate::dto::purchasing::PurchaseOrderDto;
+use crate::dto::reports::{
+    LowStockResponse, MoversQuery, MoversResponse, ReorderRequest, SeriesQuery, SeriesResponse,
+    StockAtQuery, StockAtResponse, ValuationResponse,
+};
+use crate::http::body::JsonBody;
+use crate::http::error::{ApiError, Problem};
+use crate::http::idempotency::{self, render, respond};
+use crate::http::query::{optional, timestamp};
+
+/// Movement counts and Σ quantity per time bucket and type; empty buckets are zeros.
+#[utoipa::path(tag = "reports", params(SeriesQuery), responses(
+    (status = 200, body = SeriesResponse),
+    (status = 422, description = "Bad range, bucket or time zone; more than 1,000 buckets", body = Problem, content_type = "application/problem+json"),
+), security(("bearer" = [])))]
+#[get("/reports/movements")]
+pub async fn movements(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    query: web::Query<SeriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let req = query.into_domain()?;
+    let buckets = state
+        .services
+        .reports
+        .movement_series(&actor, req.from, req.to, req.bucket, req.tz, &req.filter)
+        .await?;
+    let bucket = query.bucket.as_deref().filter(|b| !b.is_empty()).unwrap_or("day");
+    Ok(HttpResponse::Ok().json(SeriesResponse::new(bucket, req.tz, &buckets)))
+}
+
+/// Variants at or below their reorder level, with sales velocity, cover and a suggestion.
+#[utoipa::path(tag = "reports", responses((status = 200, body = LowStockResponse)), security(("bearer" = [])))]
+#[get("/reports/low-stock")]
+pub async fn low_stock(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let lines = state.services.reports.low_stock(&actor).await?;
+    Ok(HttpResponse::Ok().json(LowStockResponse::from(lines.as_slice())))
+}
+
+/// Draft a purchase order from the low-stock suggestions.
+#[utoipa::path(tag = "reports", request_body = ReorderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 201, body = PurchaseOrderDto),
+        (status = 422, description = "Unknown supplier, or nothing to reorder", body = Problem, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+#[post("/reports/low-stock/purchase-orders")]
+pub async fn reorder(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    body: JsonBody<ReorderRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let render = render(StatusCode::CREATED, |p: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(p));
+    let idem = idempotency::from_request(&req, &body.raw, &render)?;
+    let (supplier, variants) = body.value.into_domain()?;
+    let outcome = state
+        .services
+        .reports
+        .reorder(&actor, supplier, variants, idem)
+        .await?;
+    Ok(respond(outcome, &render))
+}
+
+/// Variants ranked by Σ |quantity| of one movement type in a window.
+#[utoipa::path(tag = "reports", params(MoversQuery), responses(
+    (status = 200, body = MoversResponse),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+), security(("bearer" = [])))]
+#[get("/reports/top-movers")]
+pub async fn top_movers(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    query: web::Query<MoversQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (kind, from, to, limit) = query.into_domain()?;
+    let rows = state
+        .services
+        .reports
+        .top_movers(&actor, kind, from, to, limit)
+        .await?;
+    Ok(HttpResponse::Ok().json(MoversResponse::from(rows.as_slice())))
+}
+
+/// Stock value per variant at weighted average purchase cost.
+#[utoipa::path(tag = "reports", responses((status = 200, body = ValuationResponse)), security(("bearer" = [])))]
+#[get("/reports/valuation")]
+pub async fn valuation(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let valuation = state.services.reports.valuation(&actor).await?;
+    Ok(HttpResponse::Ok().json(ValuationResponse::from(&valuation)))
+}
+
+/// A variant's stock at a past moment, replayed from the ledger.
+#[utoipa::path(tag = "reports", params(("id" = String, Path), StockAtQuery), responses(
+    (status = 200, body = StockAtResponse),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+), security(("bearer" = [])))]
+#[get("/variants/{id}/stock")]
+pub async fn stock_at(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<String>,
+    query: web::Query<StockAtQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id: VariantId = path_id(&id, "variant")?;
+    let mut e = FieldErrors::new();
+    let at = optional(&mut e, "at", query.at.as_deref(), timestamp, "must be an RFC 3339 timestamp");
+    e.finish()?;
+    let at = at.unwrap_or_else(chrono::Utc::now);
+    let stock = state.services.reports.stock_at(&actor, &id, at).await?;
+    Ok(HttpResponse::Ok().json(StockAtResponse {
+        variant_id: id.to_string(),
+        at,
+        stock,
+    }))
+}

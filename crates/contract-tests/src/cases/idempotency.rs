@@ -1,0 +1,245 @@
+//! Idempotency records: written with the write they guard, or not at all.
+
+use chrono::Duration;
+use domain::auth::models::Role;
+use domain::ids::TenantId;
+use domain::stock::models::{DocumentWrite, LedgerError, MovementKind};
+use domain::StoreError;
+
+use crate::fixtures::*;
+use crate::Stores;
+
+pub async fn commit_stores_its_idempotency_record(s: Stores) {
+    let t = TenantId::new();
+    let v = stocked_variant(&s, t, &format!("BOWL-{}", unique()), 10).await;
+    let at = now();
+    let key = format!("key-{}", unique());
+    let mut write = changes(vec![change(v.id, MovementKind::Sale, -4)]);
+    write.idempotency = Some(ledger_key(&key, "fp-1", at));
+    s.ledger.commit(&t, write).await.unwrap();
+
+    let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
+    assert_eq!(record.key, key);
+    assert_eq!(record.fingerprint, "fp-1");
+    // Rendered from the committed result: the stock after the sale.
+    assert_eq!(record.response.status, 201);
+    assert_eq!(record.response.body, b"6".to_vec());
+    assert_eq!(record.created_at, at);
+    assert_eq!(record.expires_at, at + Duration::hours(24));
+    assert_eq!(
+        s.idempotency.find(&t, "another-key", now()).await.unwrap(),
+        None
+    );
+}
+
+pub async fn failed_commit_stores_no_record(s: Stores) {
+    let t = TenantId::new();
+    let v = stocked_variant(&s, t, &format!("BOWL-{}", unique()), 1).await;
+    let key = format!("key-{}", unique());
+    let mut write = changes(vec![change(v.id, MovementKind::Sale, -2)]);
+    write.idempotency = Some(ledger_key(&key, "fp", now()));
+    let refused = s.ledger.commit(&t, write).await;
+    assert!(
+        matches!(refused, Err(LedgerError::Insufficient(_))),
+        "{refused:?}"
+    );
+    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+
+    // The key is still free for a write that succeeds.
+    let mut write = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    write.idempotency = Some(ledger_key(&key, "fp", now()));
+    s.ledger.commit(&t, write).await.unwrap();
+    assert!(s.idempotency.find(&t, &key, now()).await.unwrap().is_some());
+}
+
+pub async fn repeated_key_is_refused_and_writes_nothing(s: Stores) {
+    let t = TenantId::new();
+    let v = stocked_variant(&s, t, &format!("BOWL-{}", unique()), 10).await;
+    let key = format!("key-{}", unique());
+    let mut first = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    first.idempotency = Some(ledger_key(&key, "fp-first", now()));
+    s.ledger.commit(&t, first).await.unwrap();
+
+    let placed = order(t, &[(v.id, 1)]);
+    let mut again = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    again.document = DocumentWrite::InsertOrder(placed.clone());
+    again.idempotency = Some(ledger_key(&key, "fp-second", now()));
+    let refused = s.ledger.commit(&t, again).await;
+    assert!(
+        matches!(
+            refused,
+            Err(LedgerError::Store(StoreError::IdempotencyKeyTaken))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(stock_of(&s, t, v.id).await, 9);
+    assert_eq!(movement_count(&s, t, v.id).await, 2);
+    assert_eq!(s.orders.get(&t, &placed.id).await.unwrap(), None);
+    let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
+    assert_eq!(record.fingerprint, "fp-first");
+}
+
+pub async fn expired_record_is_hidden_and_replaceable(s: Stores) {
+    let t = TenantId::new();
+    let v = stocked_variant(&s, t, &format!("BOWL-{}", unique()), 10).await;
+    let key = format!("key-{}", unique());
+    let long_ago = now() - Duration::hours(25);
+    let mut old = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    old.idempotency = Some(ledger_key(&key, "fp-old", long_ago));
+    s.ledger.commit(&t, old).await.unwrap();
+
+    // Live while it had not expired, hidden once it has.
+    let before_expiry = long_ago + Duration::hours(23);
+    assert!(s
+        .idempotency
+        .find(&t, &key, before_expiry)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+
+    let mut fresh = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    fresh.idempotency = Some(ledger_key(&key, "fp-new", now()));
+    s.ledger.commit(&t, fresh).await.unwrap();
+    let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
+    assert_eq!(record.fingerprint, "fp-new");
+    assert_eq!(record.response.body, b"8".to_vec());
+
+    // Inserts replace an expired record the same way.
+    let key = format!("key-{}", unique());
+    let p = product(t, "First");
+    s.products
+        .insert(&t, &p, Some(insert_key(&key, "fp-old", long_ago)))
+        .await
+        .unwrap();
+    let q = product(t, "Second");
+    s.products
+        .insert(&t, &q, Some(insert_key(&key, "fp-new", now())))
+        .await
+        .unwrap();
+    let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
+    assert_eq!(record.fingerprint, "fp-new");
+}
+
+pub async fn inserts_store_idempotency_records(s: Stores) {
+    let t = TenantId::new();
+    let at = now();
+    let p = product(t, "Keyed product");
+    let key = |what: &str| format!("{what}-{}", unique());
+
+    let (k1, k2, k3, k4) = (key("user"), key("product"), key("variant"), key("supplier"));
+    let u = user(t, "keyed@acme.example", Role::Staff);
+    s.users
+        .insert(&t, &u, Some(insert_key(&k1, "fp-u", at)))
+        .await
+        .unwrap();
+    s.products
+        .insert(&t, &p, Some(insert_key(&k2, "fp-p", at)))
+        .await
+        .unwrap();
+    let v = variant(t, p.id, &format!("KEYED-{}", unique()));
+    s.variants
+        .insert(&t, &v, Some(insert_key(&k3, "fp-v", at)))
+        .await
+        .unwrap();
+    let sup = supplier(t, "Keyed supplier");
+    s.suppliers
+        .insert(&t, &sup, Some(insert_key(&k4, "fp-s", at)))
+        .await
+        .unwrap();
+
+    for (k, fp) in [(&k1, "fp-u"), (&k2, "fp-p"), (&k3, "fp-v"), (&k4, "fp-s")] {
+        let record = s.idempotency.find(&t, k, now()).await.unwrap().unwrap();
+        assert_eq!(record.fingerprint, fp);
+        assert_eq!(record.response, insert_key(k, fp, at).response);
+        assert_eq!(
+            (record.created_at, record.expires_at),
+            (at, at + Duration::hours(24))
+        );
+    }
+
+    // A repeat of any key is refused and writes nothing.
+    let taken = |r: Result<(), StoreError>| matches!(r, Err(StoreError::IdempotencyKeyTaken));
+    let u2 = user(t, "other@acme.example", Role::Staff);
+    assert!(taken(
+        s.users
+            .insert(&t, &u2, Some(insert_key(&k1, "x", at)))
+            .await
+    ));
+    assert_eq!(s.users.get(&t, &u2.id).await.unwrap(), None);
+    let p2 = product(t, "Other product");
+    assert!(taken(
+        s.products
+            .insert(&t, &p2, Some(insert_key(&k2, "x", at)))
+            .await
+    ));
+    assert_eq!(s.products.get(&t, &p2.id).await.unwrap(), None);
+    let v2 = variant(t, p.id, &format!("OTHER-{}", unique()));
+    assert!(taken(
+        s.variants
+            .insert(&t, &v2, Some(insert_key(&k3, "x", at)))
+            .await
+    ));
+    assert_eq!(s.variants.get(&t, &v2.id).await.unwrap(), None);
+    let sup2 = supplier(t, "Other supplier");
+    assert!(taken(
+        s.suppliers
+            .insert(&t, &sup2, Some(insert_key(&k4, "x", at)))
+            .await
+    ));
+    assert_eq!(s.suppliers.get(&t, &sup2.id).await.unwrap(), None);
+}
+
+pub async fn failed_insert_stores_no_record(s: Stores) {
+    let t = TenantId::new();
+    let existing = stocked_variant(&s, t, &format!("DUP-{}", unique()), 0).await;
+    let key = format!("key-{}", unique());
+    let twin = variant(t, existing.product_id, existing.sku.as_str());
+    let refused = s
+        .variants
+        .insert(&t, &twin, Some(insert_key(&key, "fp", now())))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
+    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+
+    let first = user(t, "dup@acme.example", Role::Staff);
+    s.users.insert(&t, &first, None).await.unwrap();
+    let twin = user(t, "dup@acme.example", Role::Staff);
+    let refused = s
+        .users
+        .insert(&t, &twin, Some(insert_key(&key, "fp", now())))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
+    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+}
+
+pub async fn idempotency_keys_are_per_tenant(s: Stores) {
+    let (a, b) = (TenantId::new(), TenantId::new());
+    let key = format!("key-{}", unique());
+    let pa = product(a, "A's product");
+    s.products
+        .insert(&a, &pa, Some(insert_key(&key, "fp-a", now())))
+        .await
+        .unwrap();
+    assert_eq!(s.idempotency.find(&b, &key, now()).await.unwrap(), None);
+
+    let pb = product(b, "B's product");
+    s.products
+        .insert(&b, &pb, Some(insert_key(&key, "fp-b", now())))
+        .await
+        .unwrap();
+    let fp = |t: TenantId| {
+        let idempotency = s.idempotency.clone();
+        let key = key.clone();
+        async move {
+            idempotency
+                .find(&t, &key, now())
+                .await
+                .unwrap()
+                .unwrap()
+                .fingerprint
+        }
+    };
+    assert_eq!(fp(a).await, "fp-a");
+    assert_eq!(fp(b).await, "fp-b");
+}

@@ -1,0 +1,122 @@
+//! The contract every Stockroom storage adapter and lock adapter must keep, as a test suite any
+//! adapter crate runs against itself.
+//!
+//! The domain's port traits say what an adapter MUST do; this crate turns each promise into an
+//! executable case, so SQLite, MongoDB and any later store are held to exactly the same behaviour
+//! (tenant isolation, uniqueness, paging, the conditional stock write, all-or-nothing ledger
+//! commits, idempotency records, guarded deletes, and no overselling under concurrency).
+//!
+//! An adapter's integration test provides an async factory returning fresh, empty [`Stores`]
+//! and expands the suite, one `#[tokio::test]` per case:
+//!
+//! ```ignore
+//! async fn fresh() -> contract_tests::Stores {
+//!     let store = MyStore::connect_to_a_new_database().await;
+//!     contract_tests::Stores::of(store)
+//! }
+//! contract_tests::contract_suite!(fresh);
+//!
+//! async fn lock() -> std::sync::Arc<dyn domain::lock::LockManager> { /* … */ }
+//! contract_tests::lock_contract_suite!(lock);
+//! ```
+//!
+//! The invoking crate needs `tokio` (with the `macros` and `rt-multi-thread` features) among its
+//! dev-dependencies: the generated tests use `#[tokio::test(flavor = "multi_thread")]`, because
+//! the concurrency cases must really run in parallel.
+
+pub mod cases;
+pub mod fixtures;
+pub mod lock_cases;
+pub mod paging;
+mod stores;
+
+pub use stores::{AllPorts, Stores};
+
+/// Expands to one `#[tokio::test]` per storage contract case. `$factory` is a path to an
+/// `async fn() -> Stores` returning a fresh, empty store for every call.
+#[macro_export]
+macro_rules! contract_suite {
+    ($factory:path) => {
+        $crate::contract_suite!(@cases $factory;
+            tenant_is_created_with_its_owner,
+            tenant_slug_is_unique_across_tenants,
+            user_round_trips_and_updates,
+            user_email_is_unique_per_tenant,
+            users_page_oldest_first,
+            product_round_trips_updates_and_deletes,
+            products_page_oldest_first,
+            product_delete_is_refused_while_a_variant_holds_stock,
+            variant_round_trips_with_stock_zero_and_updates_without_stock,
+            variant_sku_is_unique_per_tenant,
+            variants_page_oldest_first,
+            variant_list_filters_by_product_sku_and_low_stock,
+            variant_delete_is_refused_while_it_holds_stock,
+            incoming_counts_only_ordered_and_partially_received_lines,
+            commit_applies_a_change_and_reports_it,
+            decrement_is_refused_below_zero,
+            multi_line_commit_is_all_or_nothing,
+            every_short_line_is_listed,
+            stock_mismatch_writes_nothing,
+            unknown_variant_writes_nothing,
+            movements_page_newest_first,
+            movement_list_filters_by_variant_kind_and_time,
+            audit_is_clean_after_consistent_writes,
+            ping_answers,
+            order_round_trips_through_the_ledger,
+            stale_order_update_is_a_version_conflict,
+            orders_page_newest_first,
+            order_list_filters_by_status_and_time,
+            supplier_round_trips_updates_and_deletes,
+            suppliers_page_oldest_first,
+            supplier_delete_is_refused_while_a_purchase_order_is_open,
+            purchase_order_round_trips_through_the_ledger,
+            stale_purchase_order_update_is_a_version_conflict,
+            purchase_orders_page_newest_first,
+            purchase_order_list_filters_by_status_and_supplier,
+            commit_stores_its_idempotency_record,
+            failed_commit_stores_no_record,
+            repeated_key_is_refused_and_writes_nothing,
+            expired_record_is_hidden_and_replaceable,
+            inserts_store_idempotency_records,
+            failed_insert_stores_no_record,
+            idempotency_keys_are_per_tenant,
+            another_tenant_sees_nothing,
+            another_tenant_changes_nothing,
+            concurrent_sales_never_oversell,
+        );
+    };
+    (@cases $factory:path; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let stores: $crate::Stores = $factory().await;
+                $crate::cases::$case(stores).await;
+            }
+        )+
+    };
+}
+
+/// Expands to one `#[tokio::test]` per lock contract case. `$factory` is a path to an
+/// `async fn() -> Arc<dyn LockManager>` ([`lock_cases::SharedLock`]).
+#[macro_export]
+macro_rules! lock_contract_suite {
+    ($factory:path) => {
+        $crate::lock_contract_suite!(@cases $factory;
+            lock_serialises_holders,
+            lock_times_out_when_held,
+            lock_releases_taken_keys_on_timeout,
+            lock_overlapping_sorted_sets_never_deadlock,
+            lock_dropped_guard_frees_the_key,
+            lock_keys_are_independent,
+        );
+    };
+    (@cases $factory:path; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let lock: $crate::lock_cases::SharedLock = $factory().await;
+                $crate::lock_cases::$case(lock).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,100 @@
+//! What the reports answer, and the aggregated rows the store returns for them.
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::models::Variant;
+use crate::ids::{ProductId, VariantId};
+use crate::stock::models::MovementKind;
+
+/// Which movements a series counts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeriesFilter {
+    pub variant_id: Option<VariantId>,
+    /// Movements of this product's current variants.
+    pub product_id: Option<ProductId>,
+}
+
+/// Store row: movements of `kind` in bucket `[b[index], b[index+1])`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketCount {
+    pub index: usize,
+    pub kind: MovementKind,
+    pub count: i64,
+    /// Σ signed quantity.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindTotals {
+    pub kind: MovementKind,
+    pub count: i64,
+    pub quantity: i64,
+}
+
+/// One bucket of a series, with every movement kind (zeros included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesBucket {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub totals: Vec<KindTotals>,
+}
+
+/// Store row: a low variant and the units it sold since the window start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LowStockRow {
+    pub variant: Variant,
+    /// Σ −quantity of SALE movements in the window.
+    pub units_sold: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LowStockLine {
+    pub variant: Variant,
+    /// Average units sold per day over the last [`super::service::SALES_WINDOW_DAYS`] days.
+    pub average_daily_sales: f64,
+    /// stock ÷ average daily sales; `None` when nothing sells.
+    pub days_of_cover: Option<f64>,
+    /// Enough to cover the window's demand plus the reorder level, minus what is on hand and
+    /// incoming; never negative.
+    pub suggested_quantity: i64,
+}
+
+/// Store row: total movement of a variant in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoverRow {
+    pub variant_id: VariantId,
+    pub sku: String,
+    /// Σ |quantity|.
+    pub quantity: i64,
+    pub movements: i64,
+}
+
+/// Store row: what valuation needs of a variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuationRow {
+    pub variant_id: VariantId,
+    pub sku: String,
+    pub stock: i64,
+    /// Σ quantity of PURCHASE movements that carry a unit cost.
+    pub purchased_units: i64,
+    /// Σ quantity × unit cost of those movements, minor units.
+    pub purchased_cost: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuationLine {
+    pub variant_id: VariantId,
+    pub sku: String,
+    pub stock: i64,
+    /// Weighted average unit cost, minor units, rounded half up; `None` without purchases.
+    pub average_unit_cost: Option<i64>,
+    /// stock × purchased_cost ÷ purchased_units, rounded half up once (not via the rounded
+    /// average), minor units; 0 without purchases or stock.
+    pub value: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Valuation {
+    pub lines: Vec<ValuationLine>,
+    pub total: i64,
+}

@@ -1,0 +1,310 @@
+//! Report use cases: the arithmetic on top of the store's aggregations.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::buckets::{boundaries, Bucket};
+use super::models::{
+    KindTotals, LowStockLine, LowStockRow, MoverRow, SeriesBucket, SeriesFilter, Valuation,
+    ValuationLine,
+};
+use crate::auth::models::{Action, Actor};
+use crate::error::DomainError;
+use crate::idempotency::{Idempotency, Outcome};
+use crate::ids::{SupplierId, VariantId};
+use crate::purchasing::models::{NewPurchaseOrder, PurchaseLineRequest, PurchaseOrder};
+use crate::purchasing::service::PurchasingService;
+use crate::services::Deps;
+use crate::stock::models::MovementKind;
+use crate::values::{Money, Quantity};
+
+/// Days of sales the low-stock report averages over and plans a reorder for.
+pub const SALES_WINDOW_DAYS: i64 = 30;
+
+const KINDS: [MovementKind; 4] = [
+    MovementKind::Purchase,
+    MovementKind::Sale,
+    MovementKind::Adjustment,
+    MovementKind::Return,
+];
+
+#[derive(Clone)]
+pub struct ReportService {
+    deps: Arc<Deps>,
+    purchasing: PurchasingService,
+}
+
+/// `n ÷ d` rounded half up, for non-negative `n` and positive `d`.
+fn div_round_half_up(n: i128, d: i128) -> i64 {
+    ((2 * n + d) / (2 * d)) as i64
+}
+
+impl ReportService {
+    pub fn new(deps: Arc<Deps>, purchasing: PurchasingService) -> Self {
+        Self { deps, purchasing }
+    }
+
+    /// Movement counts and Σ quantity per bucket and type over `[from, to)`, zeros included.
+    pub async fn movement_series(
+        &self,
+        actor: &Actor,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket: Bucket,
+        tz: Tz,
+        filter: &SeriesFilter,
+    ) -> Result<Vec<SeriesBucket>, DomainError> {
+        actor.require(Action::ReadReports)?;
+        let edges = boundaries(from, to, bucket, &tz)?;
+        let rows = self
+            .deps
+            .reports
+            .movement_buckets(&actor.tenant_id, &edges, filter)
+            .await?;
+        let mut series: Vec<SeriesBucket> = edges
+            .windows(2)
+            .map(|w| SeriesBucket {
+                start: w[0],
+                end: w[1],
+                totals: KINDS
+                    .iter()
+                    .map(|k| KindTotals {
+                        kind: *k,
+                        count: 0,
+                        quantity: 0,
+                    })
+                    .collect(),
+            })
+            .collect();
+        for row in rows {
+            if let Some(bucket) = series.get_mut(row.index) {
+                if let Some(t) = bucket.totals.iter_mut().find(|t| t.kind == row.kind) {
+                    t.count += row.count;
+                    t.quantity += row.quantity;
+                }
+            }
+        }
+        Ok(series)
+    }
+
+    /// Low variants, with sales velocity, days of cover and a reorder suggestion; sorted by
+    /// days of cover (fewest first, never-selling last), then SKU.
+    pub async fn low_stock(&self, actor: &Actor) -> Result<Vec<LowStockLine>, DomainError> {
+        actor.require(Action::ReadLowStock)?;
+        let since = self.deps.clock.now() - Duration::days(SALES_WINDOW_DAYS);
+        let rows = self.deps.reports.low_stock(&actor.tenant_id, since).await?;
+        let mut lines: Vec<LowStockLine> = rows.into_iter().map(low_stock_line).collect();
+        lines.sort_by(|a, b| {
+            let cover = |l: &LowStockLine| l.days_of_cover.unwrap_or(f64::INFINITY);
+            cover(a)
+                .total_cmp(&cover(b))
+                .then_with(|| a.variant.sku.cmp(&b.variant.sku))
+        });
+        Ok(lines)
+    }
+
+    /// Drafts a purchase order for the suggested quantities (optionally only `variant_ids`),
+    /// priced at each variant's weighted average purchase cost (0 when never purchased).
+    pub async fn reorder(
+        &self,
+        actor: &Actor,
+        supplier_id: SupplierId,
+        variant_ids: Option<Vec<VariantId>>,
+        idem: Option<Idempotency<PurchaseOrder>>,
+    ) -> Result<Outcome<PurchaseOrder>, DomainError> {
+        actor.require(Action::WritePurchasing)?;
+        let suggestions = self.low_stock(actor).await?;
+        let costs = self.deps.reports.valuation(&actor.tenant_id).await?;
+        let lines: Vec<PurchaseLineRequest> = suggestions
+            .iter()
+            .filter(|l| l.suggested_quantity > 0)
+            .filter(|l| variant_ids.as_ref().is_none_or(|ids| ids.contains(&l.variant.id)))
+            .filter_map(|l| {
+                let cost = costs
+                    .iter()
+                    .find(|c| c.variant_id == l.variant.id && c.purchased_units > 0)
+                    .map_or(0, |c| div_round_half_up(c.purchased_cost as i128, c.purchased_units as i128));
+                Some(PurchaseLineRequest {
+                    variant_id: l.variant.id,
+                    quantity: Quantity::new(l.suggested_quantity).ok()?,
+                    unit_cost: Money::new(cost).ok()?,
+                })
+            })
+            .collect();
+        if lines.is_empty() {
+            return Err(DomainError::invalid(
+                "variantIds",
+                "no low-stock variant needs reordering",
+            ));
+        }
+        self.purchasing
+            .create_purchase_order(
+                actor,
+                NewPurchaseOrder {
+                    supplier_id,
+                    lines,
+                    expected_at: None,
+                },
+                idem,
+            )
+            .await
+    }
+
+    pub async fn top_movers(
+        &self,
+        actor: &Actor,
+        kind: MovementKind,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<MoverRow>, DomainError> {
+        actor.require(Action::ReadReports)?;
+        if to <= from {
+            return Err(DomainError::invalid("to", "must be after from"));
+        }
+        Ok(self
+            .deps
+            .reports
+            .top_movers(&actor.tenant_id, kind, from, to, limit)
+            .await?)
+    }
+
+    /// Stock value per variant at weighted average purchase cost.
+    pub async fn valuation(&self, actor: &Actor) -> Result<Valuation, DomainError> {
+        actor.require(Action::ReadReports)?;
+        let rows = self.deps.reports.valuation(&actor.tenant_id).await?;
+        let lines: Vec<ValuationLine> = rows
+            .into_iter()
+            .map(|r| {
+                let (average, value) = if r.purchased_units > 0 {
+                    let avg = div_round_half_up(r.purchased_cost as i128, r.purchased_units as i128);
+                    let value = div_round_half_up(
+                        r.stock.max(0) as i128 * r.purchased_cost as i128,
+                        r.purchased_units as i128,
+                    );
+                    (Some(avg), value)
+                } else {
+                    (None, 0)
+                };
+                ValuationLine {
+                    variant_id: r.variant_id,
+                    sku: r.sku,
+                    stock: r.stock,
+                    average_unit_cost: average,
+                    value,
+                }
+            })
+            .collect();
+        let total = lines.iter().map(|l| l.value).sum();
+        Ok(Valuation { lines, total })
+    }
+
+    /// The variant's stock at `at`, replayed from the ledger.
+    pub async fn stock_at(
+        &self,
+        actor: &Actor,
+        variant: &VariantId,
+        at: DateTime<Utc>,
+    ) -> Result<i64, DomainError> {
+        actor.require(Action::ReadStock)?;
+        if self.deps.variants.get(&actor.tenant_id, variant).await?.is_none() {
+            return Err(DomainError::NotFound("variant"));
+        }
+        Ok(self
+            .deps
+            .reports
+            .stock_at(&actor.tenant_id, variant, at)
+            .await?)
+    }
+}
+
+fn low_stock_line(row: LowStockRow) -> LowStockLine {
+    let average = row.units_sold.max(0) as f64 / SALES_WINDOW_DAYS as f64;
+    let v = &row.variant;
+    let days_of_cover = (average > 0.0).then(|| v.stock.max(0) as f64 / average);
+    let window_demand = (average * SALES_WINDOW_DAYS as f64).ceil() as i64;
+    let suggested = (window_demand + v.reorder_level.get() - v.stock - v.incoming).max(0);
+    LowStockLine {
+        average_daily_sales: average,
+        days_of_cover,
+        suggested_quantity: suggested,
+        variant: row.variant,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::models::Role;
+    use crate::reports::models::{BucketCount, ValuationRow};
+    use crate::testing::{actor, variant, MockPorts};
+
+    #[test]
+    fn rounding_is_half_up() {
+        assert_eq!(div_round_half_up(5, 2), 3);
+        assert_eq!(div_round_half_up(7, 3), 2);
+        assert_eq!(div_round_half_up(0, 3), 0);
+    }
+
+    #[tokio::test]
+    async fn valuation_uses_the_weighted_average_and_rounds_once() {
+        let who = actor(Role::Manager);
+        let mut ports = MockPorts::default();
+        let id = VariantId::new();
+        ports.reports.expect_valuation().returning(move |_| {
+            Ok(vec![ValuationRow {
+                variant_id: id,
+                sku: "A".into(),
+                stock: 3,
+                // 2 units at 100 and 1 at 101: average 100.33…
+                purchased_units: 3,
+                purchased_cost: 301,
+            }])
+        });
+        let services = ports.build();
+        let v = services.reports.valuation(&who).await.unwrap();
+        assert_eq!(v.lines[0].average_unit_cost, Some(100));
+        assert_eq!(v.lines[0].value, 301);
+        assert_eq!(v.total, 301);
+    }
+
+    #[tokio::test]
+    async fn series_fill_empty_buckets_with_zeros() {
+        let who = actor(Role::Owner);
+        let mut ports = MockPorts::default();
+        ports.reports.expect_movement_buckets().returning(|_, edges, _| {
+            assert_eq!(edges.len(), 4);
+            Ok(vec![BucketCount {
+                index: 1,
+                kind: MovementKind::Sale,
+                count: 2,
+                quantity: -5,
+            }])
+        });
+        let services = ports.build();
+        let from = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let series = services
+            .reports
+            .movement_series(&who, from, from + Duration::days(3), Bucket::Day, chrono_tz::UTC, &SeriesFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(series.len(), 3);
+        assert!(series[0].totals.iter().all(|t| t.count == 0));
+        let sale = series[1].totals.iter().find(|t| t.kind == MovementKind::Sale).unwrap();
+        assert_eq!((sale.count, sale.quantity), (2, -5));
+    }
+
+    #[test]
+    fn suggestions_cover_the_window_and_the_reorder_level() {
+        let tenant = crate::ids::TenantId::new();
+        let mut v = variant(tenant, 4, 10);
+        v.incoming = 6;
+        // 60 sold in 30 days: 2 a day, 2 days of cover; 60 + 10 − 4 − 6 = 60.
+        let line = low_stock_line(LowStockRow { variant: v, units_sold: 60 });
+        assert_eq!(line.average_daily_sales, 2.0);
+        assert_eq!(line.days_of_cover, Some(2.0));
+        assert_eq!(line.suggested_quantity, 60);
+    }
+}

@@ -1,0 +1,22 @@
+//! Redis adapters for Stockroom.
+//!
+//! Two things need Redis once the API runs as more than one instance:
+//! - [`RedisLock`], the distributed [`domain::lock::LockManager`]: it orders writers of the same
+//!   variants (and requests with the same `Idempotency-Key`) across instances. It is a contention
+//!   reducer, never the guard of correctness — the store's conditional write is — so it favours
+//!   failing fast (`Unavailable`) over waiting on a sick Redis.
+//! - [`RedisFanout`], the cross-instance event channel: every instance publishes the events it
+//!   caused and hears every other instance's, so a client connected anywhere sees them all. It
+//!   carries opaque bytes so it knows nothing of Socket.IO or of the wire format.
+//!
+//! Both build their connections lazily and re-create them after Redis comes back, so a restart of
+//! Redis never needs a restart of the API.
+
+mod backoff;
+mod fanout;
+mod held;
+mod lock;
+mod pool;
+
+pub use fanout::{RedisFanout, Subscription, EVENTS_CHANNEL};
+pub use lock::{RedisLock, RedisLockConfig, KEY_PREFIX, RELEASE_SCRIPT};

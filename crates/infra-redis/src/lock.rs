@@ -1,0 +1,196 @@
+//! The distributed lock: one Redis key per [`LockKey`], owned through a random token.
+//!
+//! A key is taken with `SET key token NX PX ttl`, so a holder that dies frees it after `ttl`
+//! without anyone's help. It is given back with a compare-and-delete script ([`RELEASE_SCRIPT`]):
+//! a holder whose key already expired — and was perhaps taken by someone else — deletes nothing.
+//!
+//! Keys are taken one after another in the order given (callers sort them), retrying a busy key
+//! with jittered backoff until the caller's total wait runs out. Every key taken so far is released
+//! before `Timeout` or `Unavailable` is returned, and the [`LockGuard`] handed out releases on drop,
+//! so a failure or a panic in the guarded work never leaves a key behind longer than it takes one
+//! round trip to Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use deadpool_redis::Pool;
+use domain::lock::{LockError, LockGuard, LockKey, LockManager};
+use redis::Script;
+use tokio::time::Instant;
+
+use crate::backoff::Backoff;
+use crate::held::{HeldLocks, Releaser};
+use crate::pool::build_pool;
+
+/// Prefix of every lock key in Redis; the rest is the [`LockKey`] text.
+pub const KEY_PREFIX: &str = "stockroom:lock:";
+
+/// Deletes `KEYS[1]` only while it still holds the token `ARGV[1]`; returns 1 if it deleted.
+pub const RELEASE_SCRIPT: &str = r#"
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    return redis.call("DEL", KEYS[1])
+else
+    return 0
+end
+"#;
+
+/// Tuning of [`RedisLock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisLockConfig {
+    /// How long a key lives when its holder never releases it (it crashed or hung).
+    pub ttl: Duration,
+    /// Shortest pause between two attempts on a busy key.
+    pub retry_min: Duration,
+    /// Longest pause between two attempts on a busy key.
+    pub retry_max: Duration,
+    /// Longest a single Redis command (or getting a connection) may take before Redis is deemed
+    /// unavailable.
+    pub command_timeout: Duration,
+}
+
+impl Default for RedisLockConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(10),
+            retry_min: Duration::from_millis(5),
+            retry_max: Duration::from_millis(100),
+            command_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// [`LockManager`] on Redis. Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
+pub struct RedisLock {
+    pool: Pool,
+    release_script: Arc<Script>,
+    config: RedisLockConfig,
+}
+
+impl std::fmt::Debug for RedisLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLock")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisLock {
+    /// A lock on the Redis at `url` (e.g. `redis://127.0.0.1:6379`) with the default config.
+    ///
+    /// Connects lazily: this only checks the URL, so it succeeds while Redis is down. Use
+    /// [`RedisLock::ping`] to check that Redis answers.
+    pub fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, RedisLockConfig::default())
+    }
+
+    /// Like [`RedisLock::connect`] with an explicit config.
+    pub fn connect_with(url: &str, config: RedisLockConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool: build_pool(url, config.command_timeout)?,
+            release_script: Arc::new(Script::new(RELEASE_SCRIPT)),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &RedisLockConfig {
+        &self.config
+    }
+
+    /// Succeeds when Redis answers a PING within the command timeout (for readiness checks).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        let work = async {
+            let mut conn = self.pool.get().await.context("no Redis connection")?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .context("Redis did not answer PING")
+        };
+        let reply = tokio::time::timeout(self.config.command_timeout, work)
+            .await
+            .context("Redis did not answer PING in time")??;
+        anyhow::ensure!(reply == "PONG", "unexpected PING reply {reply:?}");
+        Ok(())
+    }
+
+    /// The Redis key that stands for `key`.
+    pub fn redis_key(key: &LockKey) -> String {
+        format!("{KEY_PREFIX}{}", key.as_str())
+    }
+
+    /// One `SET NX PX` attempt: `Ok(true)` when the key is now ours.
+    async fn try_take(&self, redis_key: &str, token: &str) -> Result<bool, LockError> {
+        let ttl_ms = u64::try_from(self.config.ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let work = async {
+            let mut conn = self.pool.get().await.map_err(unavailable)?;
+            redis::cmd("SET")
+                .arg(redis_key)
+                .arg(token)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms)
+                .query_async::<Option<String>>(&mut conn)
+                .await
+                .map(|reply| reply.is_some())
+                .map_err(unavailable)
+        };
+        tokio::time::timeout(self.config.command_timeout, work)
+            .await
+            .map_err(|_| LockError::Unavailable("Redis did not answer in time".into()))?
+    }
+
+    fn releaser(&self) -> Releaser {
+        Releaser::new(
+            self.pool.clone(),
+            self.release_script.clone(),
+            self.config.command_timeout,
+        )
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> LockError {
+    LockError::Unavailable(error.to_string())
+}
+
+/// A fresh, unguessable owner token for one acquisition of one key.
+fn new_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+#[async_trait]
+impl LockManager for RedisLock {
+    async fn acquire(&self, keys: &[LockKey], wait: Duration) -> Result<LockGuard, LockError> {
+        let deadline = Instant::now() + wait;
+        // Dropping `held` (also when this future is cancelled) releases what it lists, so a key
+        // is listed *before* the attempt to take it: releasing a key we never got is harmless
+        // because the script compares tokens.
+        let mut held = HeldLocks::new(self.releaser());
+        for key in keys {
+            let redis_key = Self::redis_key(key);
+            let token = new_token();
+            let mut backoff = Backoff::new(self.config.retry_min, self.config.retry_max);
+            loop {
+                held.push(redis_key.clone(), token.clone());
+                match self.try_take(&redis_key, &token).await {
+                    Ok(true) => break,
+                    Ok(false) => held.pop(),
+                    Err(error) => {
+                        held.release_now().await;
+                        return Err(error);
+                    }
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    held.release_now().await;
+                    return Err(LockError::Timeout);
+                }
+                tokio::time::sleep(backoff.next_wait().min(deadline - now)).await;
+            }
+        }
+        Ok(LockGuard::new(held))
+    }
+}

@@ -1,0 +1,72 @@
+//! Redis going away and coming back on the same port, with the adapters left running.
+
+use std::time::{Duration, Instant};
+
+use domain::ids::{TenantId, VariantId};
+use domain::lock::{LockError, LockKey, LockManager};
+use infra_redis::{RedisFanout, RedisLock, RedisLockConfig};
+
+use crate::fanout::{collecting, next};
+use crate::support::OwnRedis;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_reports_unavailable_while_redis_is_down_and_recovers_by_itself() {
+    let Some(mut redis) = OwnRedis::start() else {
+        return;
+    };
+    let config = RedisLockConfig {
+        command_timeout: Duration::from_millis(500),
+        ..RedisLockConfig::default()
+    };
+    let lock = RedisLock::connect_with(&redis.url(), config).unwrap();
+    let key = LockKey::variant(&TenantId::new(), &VariantId::new());
+    let keys = std::slice::from_ref(&key);
+
+    drop(lock.acquire(keys, Duration::from_secs(1)).await.unwrap());
+    lock.ping().await.unwrap();
+
+    redis.kill();
+    let started = Instant::now();
+    let result = lock.acquire(keys, Duration::from_secs(5)).await;
+    assert!(
+        matches!(result, Err(LockError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "did not fail fast"
+    );
+    assert!(lock.ping().await.is_err());
+
+    redis.restart();
+    lock.acquire(keys, Duration::from_secs(1))
+        .await
+        .expect("the same RedisLock works again");
+    lock.ping().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscriber_resubscribes_after_redis_returns() {
+    let Some(mut redis) = OwnRedis::start() else {
+        return;
+    };
+    let fanout = RedisFanout::connect(&redis.url()).unwrap();
+    let (subscription, mut rx) = collecting(&fanout);
+    assert!(subscription.wait_subscribed(Duration::from_secs(5)).await);
+    fanout.publish(b"before").await.unwrap();
+    assert_eq!(next(&mut rx).await, b"before");
+
+    redis.kill();
+    assert!(fanout.publish(b"lost").await.is_err());
+    let noticed = crate::support::eventually(Duration::from_secs(10), || {
+        let down = !subscription.is_subscribed();
+        async move { down }
+    })
+    .await;
+    assert!(noticed, "the subscriber did not notice Redis went away");
+
+    redis.restart();
+    assert!(subscription.wait_subscribed(Duration::from_secs(15)).await);
+    fanout.publish(b"after").await.unwrap();
+    assert_eq!(next(&mut rx).await, b"after");
+}

@@ -1,0 +1,330 @@
+//! The ledger: the one transaction in which stock changes.
+//!
+//! Each change is a single conditional `UPDATE … WHERE stock + delta >= 0 RETURNING …`: SQLite
+//! evaluates the condition and writes in one step, so no reader-then-writer window exists even
+//! without the lock port. When a change is refused the variant is read (still inside the write
+//! transaction, so the reading is exact) only to say why — missing, not at the expected stock, or
+//! short — and the remaining changes are still tried so the refusal lists every short line.
+//! Any refusal returns an error, and the store's write helper rolls the transaction back.
+
+use async_trait::async_trait;
+use domain::error::Shortage;
+use domain::ids::TenantId;
+use domain::pagination::{Direction, Page, PageRequest};
+use domain::stock::models::{
+    AppliedChange, AuditReport, Committed, DocumentWrite, Drift, LedgerError, LedgerWrite,
+    MovementFilter, MovementKind, StockChange, StockMovement,
+};
+use domain::stock::ports::LedgerRepository;
+use domain::values::Sku;
+use domain::StoreError;
+use rusqlite::{params, Row, Transaction};
+
+use super::idempotency::{self, NewRecord};
+use super::{orders, purchase_orders};
+use crate::error::SqlResultExt;
+use crate::row::{millis, optional_row, RowExt, Select};
+use crate::SqliteStore;
+
+const SELECT_MOVEMENTS: &str =
+    "SELECT id, tenant_id, variant_id, kind, quantity, stock_after, reason, order_id,
+            purchase_order_id, unit_cost, actor, created_at
+       FROM stock_movements WHERE tenant_id = ?";
+
+/// What a successful conditional update reports about the variant.
+struct Updated {
+    stock_after: i64,
+    sku: Sku,
+    reorder_level: i64,
+}
+
+#[async_trait]
+impl LedgerRepository for SqliteStore {
+    async fn commit(
+        &self,
+        tenant: &TenantId,
+        write: LedgerWrite,
+    ) -> Result<Committed, LedgerError> {
+        let tenant = *tenant;
+        self.write("committing a ledger write", move |tx| {
+            apply(tx, &tenant, &write)
+        })
+        .await
+    }
+
+    async fn list_movements(
+        &self,
+        tenant: &TenantId,
+        filter: &MovementFilter,
+        page: &PageRequest,
+    ) -> Result<Page<StockMovement>, StoreError> {
+        let limit = page.limit;
+        let mut query = Select::new(SELECT_MOVEMENTS).bind(tenant.to_string());
+        if let Some(variant) = &filter.variant_id {
+            query = query.and("variant_id = ?", variant.to_string());
+        }
+        if let Some(kind) = filter.kind {
+            query = query.and("kind = ?", kind.as_str().to_owned());
+        }
+        if let Some(from) = &filter.from {
+            query = query.and("created_at >= ?", millis(from));
+        }
+        if let Some(to) = &filter.to {
+            query = query.and("created_at < ?", millis(to));
+        }
+        let query = query.page("id", page, Direction::Descending);
+        let rows = self
+            .read("listing movements", move |tx| {
+                query.rows(tx, movement_from_row)
+            })
+            .await?;
+        Ok(Page::from_rows(rows, limit, |m| m.id.to_string()))
+    }
+
+    async fn audit(&self, tenant: &TenantId) -> Result<AuditReport, StoreError> {
+        let tenant = tenant.to_string();
+        self.read("auditing the ledger", move |tx| {
+            let checked: i64 = tx.query_row(
+                "SELECT count(*) FROM variants WHERE tenant_id = ?1",
+                params![tenant],
+                |r| r.get(0),
+            )?;
+            let drift = Select::new(
+                "SELECT v.id, v.sku, v.stock, COALESCE(m.total, 0) AS ledger_sum
+                   FROM variants v
+                   LEFT JOIN (SELECT variant_id, SUM(quantity) AS total
+                                FROM stock_movements WHERE tenant_id = ?
+                               GROUP BY variant_id) m ON m.variant_id = v.id
+                  WHERE v.tenant_id = ? AND v.stock <> COALESCE(m.total, 0)",
+            )
+            .bind(tenant.clone())
+            .bind(tenant)
+            .tail("ORDER BY v.id")
+            .rows(tx, |row| {
+                Ok(Drift {
+                    variant_id: row.id("id")?,
+                    sku: row.get("sku")?,
+                    stock: row.get("stock")?,
+                    ledger_sum: row.get("ledger_sum")?,
+                })
+            })?;
+            Ok(AuditReport {
+                variants_checked: checked as u64,
+                drift,
+            })
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read("pinging the database", |tx| {
+            tx.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Steps 1–4 of [`LedgerRepository::commit`], inside the caller's transaction.
+fn apply(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    write: &LedgerWrite,
+) -> Result<Committed, LedgerError> {
+    if let Some(idem) = &write.idempotency {
+        // Refuse a live key before doing the work, so a repeat is reported as a repeat.
+        idempotency::refuse_if_live(tx, tenant, &idem.key, idem.created_at)?;
+    }
+    let committed = apply_changes(tx, tenant, &write.changes)?;
+    apply_document(tx, tenant, &write.document)?;
+    if let Some(idem) = &write.idempotency {
+        let response = (idem.render)(&committed);
+        idempotency::store(
+            tx,
+            tenant,
+            NewRecord {
+                key: &idem.key,
+                fingerprint: &idem.fingerprint,
+                response: &response,
+                created_at: idem.created_at,
+                expires_at: idem.expires_at,
+            },
+        )?;
+    }
+    Ok(committed)
+}
+
+fn apply_changes(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    changes: &[StockChange],
+) -> Result<Committed, LedgerError> {
+    let mut updated = Vec::with_capacity(changes.len());
+    let mut shortages = Vec::new();
+    for change in changes {
+        match conditional_update(tx, tenant, change)? {
+            Some(done) => updated.push((change, done)),
+            None => shortages.push(why_refused(tx, tenant, change)?),
+        }
+    }
+    if !shortages.is_empty() {
+        return Err(LedgerError::Insufficient(shortages));
+    }
+    let mut applied = Vec::with_capacity(updated.len());
+    for (change, done) in updated {
+        let movement = movement_of(tenant, change, done.stock_after);
+        insert_movement(tx, &movement)?;
+        applied.push(AppliedChange {
+            movement,
+            sku: done.sku,
+            reorder_level: done.reorder_level,
+            stock_before: done.stock_after - change.delta,
+        });
+    }
+    Ok(Committed { applied })
+}
+
+/// The atomic conditional write: changes the stock only if the variant exists in the tenant, is
+/// at the expected stock (when one is given) and stays ≥ 0. `None` when refused.
+fn conditional_update(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    change: &StockChange,
+) -> Result<Option<Updated>, StoreError> {
+    optional_row(
+        tx,
+        "UPDATE variants SET stock = stock + ?1, updated_at = ?2
+          WHERE tenant_id = ?3 AND id = ?4 AND stock + ?1 >= 0 AND (?5 IS NULL OR stock = ?5)
+         RETURNING stock, sku, reorder_level",
+        params![
+            change.delta,
+            millis(&change.at),
+            tenant.to_string(),
+            change.variant_id.to_string(),
+            change.expected_stock,
+        ],
+        |row| {
+            Ok(Updated {
+                stock_after: row.get("stock")?,
+                sku: row.sku("sku")?,
+                reorder_level: row.get("reorder_level")?,
+            })
+        },
+    )
+    .or_store("changing stock")
+}
+
+/// Why [`conditional_update`] refused `change`: a hard error, or the shortage to report.
+fn why_refused(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    change: &StockChange,
+) -> Result<Shortage, LedgerError> {
+    let stock: Option<i64> = optional_row(
+        tx,
+        "SELECT stock FROM variants WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant.to_string(), change.variant_id.to_string()],
+        |r| r.get(0),
+    )
+    .or_store("reading the stock of a refused change")?;
+    let Some(stock) = stock else {
+        return Err(LedgerError::VariantMissing(change.variant_id));
+    };
+    if let Some(expected) = change.expected_stock {
+        if expected != stock {
+            return Err(LedgerError::StockMismatch {
+                variant_id: change.variant_id,
+                expected,
+                actual: stock,
+            });
+        }
+    }
+    Ok(Shortage {
+        variant_id: change.variant_id,
+        requested: -change.delta,
+        available: stock,
+    })
+}
+
+fn movement_of(tenant: &TenantId, change: &StockChange, stock_after: i64) -> StockMovement {
+    StockMovement {
+        id: change.movement_id,
+        tenant_id: *tenant,
+        variant_id: change.variant_id,
+        kind: change.kind,
+        quantity: change.delta,
+        stock_after,
+        reason: change.reason.clone(),
+        order_id: change.order_id,
+        purchase_order_id: change.purchase_order_id,
+        unit_cost: change.unit_cost,
+        actor: change.actor,
+        created_at: change.at,
+    }
+}
+
+fn insert_movement(tx: &Transaction<'_>, m: &StockMovement) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO stock_movements (id, tenant_id, variant_id, kind, quantity, stock_after,
+                                      reason, order_id, purchase_order_id, unit_cost, actor,
+                                      created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            m.id.to_string(),
+            m.tenant_id.to_string(),
+            m.variant_id.to_string(),
+            m.kind.as_str(),
+            m.quantity,
+            m.stock_after,
+            m.reason,
+            m.order_id.map(|id| id.to_string()),
+            m.purchase_order_id.map(|id| id.to_string()),
+            m.unit_cost.map(|c| c.minor_units()),
+            m.actor.to_string(),
+            millis(&m.created_at),
+        ])
+    })
+    .or_store("inserting a movement")?;
+    Ok(())
+}
+
+fn apply_document(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    document: &DocumentWrite,
+) -> Result<(), StoreError> {
+    match document {
+        DocumentWrite::None => Ok(()),
+        DocumentWrite::InsertOrder(order) => orders::insert(tx, tenant, order),
+        DocumentWrite::UpdateOrder {
+            order,
+            expected_version,
+        } => orders::replace(tx, tenant, order, *expected_version),
+        DocumentWrite::InsertPurchaseOrder(po) => purchase_orders::insert(tx, tenant, po),
+        DocumentWrite::UpdatePurchaseOrder {
+            purchase_order,
+            expected_version,
+        } => purchase_orders::replace(tx, tenant, purchase_order, *expected_version),
+    }
+}
+
+fn movement_from_row(row: &Row<'_>) -> rusqlite::Result<StockMovement> {
+    Ok(StockMovement {
+        id: row.id("id")?,
+        tenant_id: row.id("tenant_id")?,
+        variant_id: row.id("variant_id")?,
+        kind: row.decode("kind", |s: String| {
+            MovementKind::parse(&s).ok_or("unknown movement kind")
+        })?,
+        quantity: row.get("quantity")?,
+        stock_after: row.get("stock_after")?,
+        reason: row.get("reason")?,
+        order_id: row.opt_id("order_id")?,
+        purchase_order_id: row.opt_id("purchase_order_id")?,
+        unit_cost: row.opt_money("unit_cost")?,
+        actor: row.id("actor")?,
+        created_at: row.time("created_at")?,
+    })
+}

@@ -1,0 +1,154 @@
+//! Products. Deleting one removes its variants in the same transaction; movements stay.
+
+use async_trait::async_trait;
+use domain::catalog::models::Product;
+use domain::catalog::ports::ProductRepository;
+use domain::idempotency::IdempotencyWrite;
+use domain::ids::{ProductId, TenantId};
+use domain::pagination::{Direction, Page, PageRequest};
+use domain::StoreError;
+use rusqlite::{params, Row};
+
+use super::idempotency;
+use crate::error::SqlResultExt;
+use crate::row::{millis, optional_row, RowExt, Select};
+use crate::SqliteStore;
+
+const COLUMNS: &str = "id, tenant_id, name, description, created_at, updated_at";
+
+fn product_from_row(row: &Row<'_>) -> rusqlite::Result<Product> {
+    Ok(Product {
+        id: row.id("id")?,
+        tenant_id: row.id("tenant_id")?,
+        name: row.text("name")?,
+        description: row.opt_text("description")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+#[async_trait]
+impl ProductRepository for SqliteStore {
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        product: &Product,
+        idempotency: Option<IdempotencyWrite>,
+    ) -> Result<(), StoreError> {
+        let (tenant, product, record) = (*tenant, product.clone(), idempotency);
+        self.write("inserting a product", move |tx| {
+            if let Some(record) = &record {
+                idempotency::store(tx, &tenant, record.into())?;
+            }
+            tx.execute(
+                "INSERT INTO products (id, tenant_id, name, description, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    product.id.to_string(),
+                    tenant.to_string(),
+                    product.name.as_str(),
+                    product.description.as_ref().map(|d| d.as_str()),
+                    millis(&product.created_at),
+                    millis(&product.updated_at),
+                ],
+            )
+            .or_store("inserting a product")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.read("reading a product", move |tx| {
+            optional_row(
+                tx,
+                &format!("SELECT {COLUMNS} FROM products WHERE tenant_id = ?1 AND id = ?2"),
+                params![tenant, id],
+                product_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Product>, StoreError> {
+        let limit = page.limit;
+        let query = Select::new(&format!(
+            "SELECT {COLUMNS} FROM products WHERE tenant_id = ?"
+        ))
+        .bind(tenant.to_string())
+        .page("id", page, Direction::Ascending);
+        let rows = self
+            .read("listing products", move |tx| {
+                query.rows(tx, product_from_row)
+            })
+            .await?;
+        Ok(Page::from_rows(rows, limit, |p| p.id.to_string()))
+    }
+
+    async fn update(&self, tenant: &TenantId, product: &Product) -> Result<(), StoreError> {
+        let (tenant, product) = (tenant.to_string(), product.clone());
+        self.write("updating a product", move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE products SET name = ?1, description = ?2, updated_at = ?3
+                     WHERE tenant_id = ?4 AND id = ?5",
+                    params![
+                        product.name.as_str(),
+                        product.description.as_ref().map(|d| d.as_str()),
+                        millis(&product.updated_at),
+                        tenant,
+                        product.id.to_string(),
+                    ],
+                )
+                .or_store("updating a product")?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &ProductId) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.write("deleting a product", move |tx| {
+            let exists = optional_row(
+                tx,
+                "SELECT 1 FROM products WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant, id],
+                |_| Ok(()),
+            )
+            .or_store("finding the product to delete")?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let stocked = optional_row(
+                tx,
+                "SELECT 1 FROM variants WHERE tenant_id = ?1 AND product_id = ?2 AND stock <> 0 LIMIT 1",
+                params![tenant, id],
+                |_| Ok(()),
+            )
+            .or_store("checking the product's stock")?;
+            if stocked.is_some() {
+                return Err(StoreError::InUse);
+            }
+            tx.execute(
+                "DELETE FROM variants WHERE tenant_id = ?1 AND product_id = ?2",
+                params![tenant, id],
+            )
+            .or_store("deleting the product's variants")?;
+            tx.execute(
+                "DELETE FROM products WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant, id],
+            )
+            .or_store("deleting a product")?;
+            Ok(())
+        })
+        .await
+    }
+}

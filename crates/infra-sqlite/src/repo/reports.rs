@@ -1,0 +1,189 @@
+//! Reports: every aggregation is one SQL statement (GROUP BY over indexed ranges), so the API
+//! never loads a tenant's ledger to count it. Bucket edges come from the domain as a JSON array
+//! of millisecond timestamps and are joined as a table.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::ids::{TenantId, VariantId};
+use domain::reports::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
+use domain::reports::ports::ReportRepository;
+use domain::stock::models::MovementKind;
+use domain::StoreError;
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter};
+
+use super::variants::{variant_from_row, SELECT_VARIANTS};
+use crate::row::{millis, RowExt};
+use crate::SqliteStore;
+
+fn kind_of(raw: String) -> Result<MovementKind, String> {
+    MovementKind::parse(&raw).ok_or_else(|| format!("unknown movement kind {raw}"))
+}
+
+#[async_trait]
+impl ReportRepository for SqliteStore {
+    async fn movement_buckets(
+        &self,
+        tenant: &TenantId,
+        boundaries: &[DateTime<Utc>],
+        filter: &SeriesFilter,
+    ) -> Result<Vec<BucketCount>, StoreError> {
+        let edges = serde_json::to_string(&boundaries.iter().map(millis).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Other(e.into()))?;
+        let mut sql = String::from(
+            "WITH edges(i, at) AS (SELECT key, value FROM json_each(?)),
+                  buckets(i, lo, hi) AS (
+                      SELECT a.i, a.at, b.at FROM edges a JOIN edges b ON b.i = a.i + 1)
+             SELECT b.i AS bucket, m.kind AS kind, COUNT(*) AS n, SUM(m.quantity) AS quantity
+               FROM buckets b
+               JOIN stock_movements m
+                 ON m.tenant_id = ? AND m.created_at >= b.lo AND m.created_at < b.hi",
+        );
+        let mut binds: Vec<Value> = vec![edges.into(), tenant.to_string().into()];
+        if let Some(variant) = &filter.variant_id {
+            sql.push_str(" AND m.variant_id = ?");
+            binds.push(variant.to_string().into());
+        }
+        if let Some(product) = &filter.product_id {
+            sql.push_str(
+                " AND m.variant_id IN (SELECT id FROM variants WHERE tenant_id = ? AND product_id = ?)",
+            );
+            binds.push(tenant.to_string().into());
+            binds.push(product.to_string().into());
+        }
+        sql.push_str(" GROUP BY b.i, m.kind ORDER BY b.i, m.kind");
+        self.read("aggregating movements by time", move |tx| {
+            let mut stmt = tx.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(binds), |r| {
+                Ok(BucketCount {
+                    index: r.get::<_, i64>("bucket")? as usize,
+                    kind: r.decode("kind", kind_of)?,
+                    count: r.get("n")?,
+                    quantity: r.get("quantity")?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn low_stock(
+        &self,
+        tenant: &TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<LowStockRow>, StoreError> {
+        let tenant = tenant.to_string();
+        let since = millis(&since);
+        self.read("reading low-stock variants", move |tx| {
+            let mut stmt = tx.prepare(&format!(
+                "{} AND v.stock <= v.reorder_level ORDER BY v.id",
+                *SELECT_VARIANTS
+            ))?;
+            let variants = stmt
+                .query_map(params![tenant], variant_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut sold_stmt = tx.prepare(
+                "SELECT m.variant_id AS variant_id, -SUM(m.quantity) AS sold
+                   FROM stock_movements m
+                  WHERE m.tenant_id = ?1 AND m.kind = 'SALE' AND m.created_at >= ?2
+                    AND m.variant_id IN (SELECT id FROM variants
+                                          WHERE tenant_id = ?1 AND stock <= reorder_level)
+                  GROUP BY m.variant_id",
+            )?;
+            let sold: HashMap<String, i64> = sold_stmt
+                .query_map(params![tenant, since], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(variants
+                .into_iter()
+                .map(|variant| LowStockRow {
+                    units_sold: sold.get(&variant.id.to_string()).copied().unwrap_or(0),
+                    variant,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn top_movers(
+        &self,
+        tenant: &TenantId,
+        kind: MovementKind,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<MoverRow>, StoreError> {
+        let tenant = tenant.to_string();
+        let (from, to) = (millis(&from), millis(&to));
+        self.read("ranking movers", move |tx| {
+            let mut stmt = tx.prepare(
+                "SELECT m.variant_id AS variant_id, v.sku AS sku,
+                        SUM(ABS(m.quantity)) AS quantity, COUNT(*) AS n
+                   FROM stock_movements m
+                   JOIN variants v ON v.id = m.variant_id AND v.tenant_id = m.tenant_id
+                  WHERE m.tenant_id = ? AND m.kind = ? AND m.created_at >= ? AND m.created_at < ?
+                  GROUP BY m.variant_id
+                  ORDER BY quantity DESC, m.variant_id ASC
+                  LIMIT ?",
+            )?;
+            let rows = stmt.query_map(params![tenant, kind.as_str(), from, to, limit], |r| {
+                Ok(MoverRow {
+                    variant_id: r.id("variant_id")?,
+                    sku: r.get("sku")?,
+                    quantity: r.get("quantity")?,
+                    movements: r.get("n")?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn valuation(&self, tenant: &TenantId) -> Result<Vec<ValuationRow>, StoreError> {
+        let tenant = tenant.to_string();
+        self.read("valuing stock", move |tx| {
+            let mut stmt = tx.prepare(
+                "SELECT v.id AS id, v.sku AS sku, v.stock AS stock,
+                        COALESCE(p.units, 0) AS units, COALESCE(p.cost, 0) AS cost
+                   FROM variants v
+                   LEFT JOIN (SELECT variant_id, SUM(quantity) AS units,
+                                     SUM(quantity * unit_cost) AS cost
+                                FROM stock_movements
+                               WHERE tenant_id = ?1 AND kind = 'PURCHASE' AND unit_cost IS NOT NULL
+                               GROUP BY variant_id) p ON p.variant_id = v.id
+                  WHERE v.tenant_id = ?1
+                  ORDER BY v.id",
+            )?;
+            let rows = stmt.query_map(params![tenant], |r| {
+                Ok(ValuationRow {
+                    variant_id: r.id("id")?,
+                    sku: r.get("sku")?,
+                    stock: r.get("stock")?,
+                    purchased_units: r.get("units")?,
+                    purchased_cost: r.get("cost")?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn stock_at(
+        &self,
+        tenant: &TenantId,
+        variant: &VariantId,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let (tenant, variant, at) = (tenant.to_string(), variant.to_string(), millis(&at));
+        self.read("replaying stock", move |tx| {
+            tx.query_row(
+                "SELECT COALESCE(SUM(quantity), 0) FROM stock_movements
+                  WHERE tenant_id = ? AND variant_id = ? AND created_at <= ?",
+                params![tenant, variant, at],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+}

@@ -1,0 +1,113 @@
+//! The store handle: opening the database and running work on its connections.
+//!
+//! rusqlite is blocking, so every call runs on tokio's blocking pool (`spawn_blocking`) and never
+//! stalls the async workers. Writes take the single writer connection and run inside one
+//! `BEGIN IMMEDIATE` transaction, committed only if the whole closure succeeds — a use case's
+//! write is all or nothing. Reads run in a deferred transaction on a pooled reader, so a read of
+//! several statements (a page of orders and their lines) sees one consistent snapshot.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use domain::StoreError;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::Mutex;
+
+use crate::connection::{open_writer, Lease, Location, ReaderPool};
+use crate::error::{task_failed, SqlResultExt};
+use crate::migrate;
+
+/// How many reading connections a file database keeps open.
+const READERS: usize = 4;
+
+/// Stockroom's SQLite store. Implements every repository port of the domain; cheap to clone
+/// (all clones share the same connections), so wire it as `Arc::new(store.clone())` per port.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Arc<Mutex<Connection>>,
+    /// `None` for an in-memory database, whose data only the writer connection can see.
+    readers: Option<ReaderPool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("readers", &self.inner.readers.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    ///
+    /// `url` is `sqlite://relative/path.db`, `sqlite:///absolute/path.db` (the folder is created
+    /// if missing) or `sqlite::memory:` (a fresh database private to this store and its clones).
+    /// Async because opening touches the disk; the work runs on the blocking pool.
+    pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
+        let location = Location::parse(url)?;
+        tokio::task::spawn_blocking(move || Self::open_blocking(&location))
+            .await
+            .context("opening the SQLite store")?
+    }
+
+    fn open_blocking(location: &Location) -> anyhow::Result<SqliteStore> {
+        let mut writer = open_writer(location)?;
+        migrate::apply(&mut writer)?;
+        let readers = match location {
+            Location::File(path) => Some(ReaderPool::open(path, READERS)?),
+            Location::Memory => None,
+        };
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writer: Arc::new(Mutex::new(writer)),
+                readers,
+            }),
+        })
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the writer, committing only on `Ok`.
+    /// Any error rolls everything back. `what` names the operation in error chains.
+    pub(crate) async fn write<T, E, F>(&self, what: &'static str, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let mut conn = self.inner.writer.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .or_store(what)?;
+            // On error `tx` is dropped here, which rolls the transaction back.
+            let out = work(&tx)?;
+            tx.commit().or_store(what)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| E::from(task_failed(what, e)))?
+    }
+
+    /// Runs `work` in a read transaction on a pooled reader (the writer for memory databases).
+    pub(crate) async fn read<T, F>(&self, what: &'static str, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut lease = match &self.inner.readers {
+            Some(pool) => pool.lease().await,
+            None => Lease::unpooled(self.inner.writer.clone().lock_owned().await),
+        };
+        tokio::task::spawn_blocking(move || {
+            let tx = lease.conn.transaction().or_store(what)?;
+            let out = work(&tx).or_store(what)?;
+            tx.commit().or_store(what)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| task_failed(what, e))?
+    }
+}

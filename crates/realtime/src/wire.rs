@@ -1,0 +1,242 @@
+//! The wire format of events: what a Socket.IO client receives.
+//!
+//! Each event is emitted under its name (e.g. `stock.changed`) with one camelCase JSON object that
+//! always carries `tenantId` and `at` (RFC 3339, UTC, milliseconds). The mapping from
+//! [`DomainEvent`] lives in [`to_wire`] alone, so the documented format has one source. A
+//! [`WireEvent`] is itself serializable, which is how it travels between instances through Redis.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use domain::events::DomainEvent;
+use domain::ids::TenantId;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// An event ready to emit: its name, the tenant whose room receives it, and its JSON payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireEvent {
+    pub name: String,
+    pub tenant_id: TenantId,
+    pub payload: Value,
+}
+
+fn timestamp(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Translates a domain event into the event clients receive.
+pub fn to_wire(event: &DomainEvent) -> WireEvent {
+    let payload = match event {
+        DomainEvent::StockChanged {
+            tenant_id,
+            variant_id,
+            sku,
+            stock,
+            delta,
+            movement_type,
+            movement_id,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "variantId": variant_id,
+            "sku": sku,
+            "stock": stock,
+            "delta": delta,
+            "movementType": movement_type.as_str(),
+            "movementId": movement_id,
+            "at": timestamp(at),
+        }),
+        DomainEvent::StockLow {
+            tenant_id,
+            variant_id,
+            sku,
+            stock,
+            reorder_level,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "variantId": variant_id,
+            "sku": sku,
+            "stock": stock,
+            "reorderLevel": reorder_level,
+            "at": timestamp(at),
+        }),
+        DomainEvent::OrderPlaced {
+            tenant_id,
+            order_id,
+            total,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "orderId": order_id,
+            "total": total.minor_units(),
+            "at": timestamp(at),
+        }),
+        DomainEvent::OrderCancelled {
+            tenant_id,
+            order_id,
+            at,
+        }
+        | DomainEvent::OrderFulfilled {
+            tenant_id,
+            order_id,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "orderId": order_id,
+            "at": timestamp(at),
+        }),
+        DomainEvent::PurchaseOrderReceived {
+            tenant_id,
+            purchase_order_id,
+            status,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "purchaseOrderId": purchase_order_id,
+            "status": status,
+            "at": timestamp(at),
+        }),
+    };
+    WireEvent {
+        name: event.name().to_owned(),
+        tenant_id: *event.tenant_id(),
+        payload,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use domain::ids::{MovementId, OrderId, PurchaseOrderId, VariantId};
+    use domain::stock::models::MovementKind;
+    use domain::values::{Money, Sku};
+
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(1_717_243_200_123).unwrap()
+    }
+
+    #[test]
+    fn stock_changed_carries_every_field_in_camel_case() {
+        let (tenant, variant, movement) = (TenantId::new(), VariantId::new(), MovementId::new());
+        let wire = to_wire(&DomainEvent::StockChanged {
+            tenant_id: tenant,
+            variant_id: variant,
+            sku: Sku::new("TSHIRT-RED-M").unwrap(),
+            stock: 7,
+            delta: -3,
+            movement_type: MovementKind::Sale,
+            movement_id: movement,
+            at: at(),
+        });
+        assert_eq!(wire.name, "stock.changed");
+        assert_eq!(wire.tenant_id, tenant);
+        assert_eq!(
+            wire.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "variantId": variant.to_string(),
+                "sku": "TSHIRT-RED-M",
+                "stock": 7,
+                "delta": -3,
+                "movementType": "SALE",
+                "movementId": movement.to_string(),
+                "at": "2024-06-01T12:00:00.123Z",
+            })
+        );
+    }
+
+    #[test]
+    fn stock_low_names_the_reorder_level() {
+        let (tenant, variant) = (TenantId::new(), VariantId::new());
+        let wire = to_wire(&DomainEvent::StockLow {
+            tenant_id: tenant,
+            variant_id: variant,
+            sku: Sku::new("MUG").unwrap(),
+            stock: 2,
+            reorder_level: 5,
+            at: at(),
+        });
+        assert_eq!(wire.name, "stock.low");
+        assert_eq!(
+            wire.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "variantId": variant.to_string(),
+                "sku": "MUG",
+                "stock": 2,
+                "reorderLevel": 5,
+                "at": "2024-06-01T12:00:00.123Z",
+            })
+        );
+    }
+
+    #[test]
+    fn order_and_purchase_order_events_map_to_their_names_and_fields() {
+        let (tenant, order, po) = (TenantId::new(), OrderId::new(), PurchaseOrderId::new());
+        let placed = to_wire(&DomainEvent::OrderPlaced {
+            tenant_id: tenant,
+            order_id: order,
+            total: Money::new(12_345).unwrap(),
+            at: at(),
+        });
+        assert_eq!(placed.name, "order.placed");
+        assert_eq!(placed.payload["total"], json!(12_345));
+        assert_eq!(placed.payload["orderId"], json!(order.to_string()));
+
+        let cancelled = to_wire(&DomainEvent::OrderCancelled {
+            tenant_id: tenant,
+            order_id: order,
+            at: at(),
+        });
+        assert_eq!(cancelled.name, "order.cancelled");
+        let fulfilled = to_wire(&DomainEvent::OrderFulfilled {
+            tenant_id: tenant,
+            order_id: order,
+            at: at(),
+        });
+        assert_eq!(fulfilled.name, "order.fulfilled");
+        for wire in [&cancelled, &fulfilled] {
+            assert_eq!(
+                wire.payload,
+                json!({
+                    "tenantId": tenant.to_string(),
+                    "orderId": order.to_string(),
+                    "at": "2024-06-01T12:00:00.123Z",
+                })
+            );
+        }
+
+        let received = to_wire(&DomainEvent::PurchaseOrderReceived {
+            tenant_id: tenant,
+            purchase_order_id: po,
+            status: "PARTIALLY_RECEIVED",
+            at: at(),
+        });
+        assert_eq!(received.name, "purchaseOrder.received");
+        assert_eq!(
+            received.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "purchaseOrderId": po.to_string(),
+                "status": "PARTIALLY_RECEIVED",
+                "at": "2024-06-01T12:00:00.123Z",
+            })
+        );
+    }
+
+    #[test]
+    fn a_wire_event_survives_a_round_trip_through_json() {
+        let wire = to_wire(&DomainEvent::OrderCancelled {
+            tenant_id: TenantId::new(),
+            order_id: OrderId::new(),
+            at: at(),
+        });
+        let bytes = serde_json::to_vec(&wire).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains("\"tenantId\""), "{text}");
+        assert_eq!(serde_json::from_slice::<WireEvent>(&bytes).unwrap(), wire);
+    }
+}
