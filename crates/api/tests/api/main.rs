@@ -7,6 +7,7 @@ mod idempotency;
 mod openapi;
 mod orders;
 mod purchasing;
+mod reports;
 mod restart;
 mod roles;
 mod tenancy;
