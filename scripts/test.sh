@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib/secantus.sh
 # shellcheck source=lib/redis.sh
 source scripts/lib/redis.sh
+# shellcheck source=lib/build-deps.sh
+source scripts/lib/build-deps.sh
 
 cleanup() {
     secantus_stop || true
@@ -37,14 +39,11 @@ need() {
     fi
 }
 
+build_deps_install
 need "MongoDB test server (install)" secantus_install
 need "MongoDB test server (replica set)" secantus_start
 need "MongoDB test server (standalone)" secantus_start --standalone
 need "Redis (install)" redis_install
 need "Redis" redis_start
-
-if [[ -d crates/realtime/tests/js && ! -d crates/realtime/tests/js/node_modules ]]; then
-    need "socket.io-client (npm)" npm ci --prefix crates/realtime/tests/js --no-audit --no-fund --silent
-fi
 
 cargo test --workspace --locked "$@"

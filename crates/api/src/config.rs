@@ -24,7 +24,11 @@ pub struct Cli {
     #[arg(long, env = "STOCKROOM_SOCKET_ADDR", default_value = "127.0.0.1:8081")]
     pub socket_addr: String,
     /// Store: sqlite://path/to/file.db, sqlite::memory: or mongodb://host/db.
-    #[arg(long, env = "STOCKROOM_DATABASE_URL", default_value = "sqlite://data/stockroom.db")]
+    #[arg(
+        long,
+        env = "STOCKROOM_DATABASE_URL",
+        default_value = "sqlite://data/stockroom.db"
+    )]
     pub database_url: String,
     /// Redis for the distributed lock and event fan-out; unset = in-process lock.
     #[arg(long, env = "STOCKROOM_REDIS_URL")]
@@ -101,14 +105,21 @@ fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
 }
 
 fn socket_addr(variable: &'static str, raw: &str) -> Result<SocketAddr, ConfigError> {
-    raw.parse()
-        .map_err(|_| bad(variable, format!("'{raw}' is not a socket address like 127.0.0.1:8080")))
+    raw.parse().map_err(|_| {
+        bad(
+            variable,
+            format!("'{raw}' is not a socket address like 127.0.0.1:8080"),
+        )
+    })
 }
 
 fn positive(variable: &'static str, raw: &str) -> Result<u64, ConfigError> {
     match raw.parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(bad(variable, format!("'{raw}' is not a positive whole number"))),
+        _ => Err(bad(
+            variable,
+            format!("'{raw}' is not a positive whole number"),
+        )),
     }
 }
 
@@ -118,7 +129,10 @@ impl DatabaseUrl {
         if raw.starts_with("sqlite:") {
             let rest = raw.trim_start_matches("sqlite:").trim_start_matches("//");
             if rest.is_empty() {
-                return Err(bad(VAR, "the sqlite URL has no path (e.g. sqlite://data/stockroom.db)"));
+                return Err(bad(
+                    VAR,
+                    "the sqlite URL has no path (e.g. sqlite://data/stockroom.db)",
+                ));
             }
             Ok(DatabaseUrl::Sqlite(raw.to_owned()))
         } else if raw.starts_with("mongodb://") || raw.starts_with("mongodb+srv://") {
@@ -136,13 +150,19 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
         let jwt_secret = match cli.jwt_secret.filter(|s| !s.is_empty()) {
             Some(s) if s.len() < 32 => {
-                return Err(bad("STOCKROOM_JWT_SECRET", "must be at least 32 bytes long"))
+                return Err(bad(
+                    "STOCKROOM_JWT_SECRET",
+                    "must be at least 32 bytes long",
+                ))
             }
             other => other.map(SecretString::from),
         };
         let redis_url = match cli.redis_url.filter(|s| !s.is_empty()) {
             Some(url) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => {
-                return Err(bad("STOCKROOM_REDIS_URL", format!("'{url}' is not a redis:// URL")))
+                return Err(bad(
+                    "STOCKROOM_REDIS_URL",
+                    format!("'{url}' is not a redis:// URL"),
+                ))
             }
             other => other,
         };
@@ -157,7 +177,10 @@ impl Config {
             }
         };
         if tracing_subscriber::EnvFilter::try_new(&cli.log).is_err() {
-            return Err(bad("STOCKROOM_LOG", format!("'{}' is not a valid tracing filter", cli.log)));
+            return Err(bad(
+                "STOCKROOM_LOG",
+                format!("'{}' is not a valid tracing filter", cli.log),
+            ));
         }
         let cors_origins = cli
             .cors_origins
@@ -172,9 +195,15 @@ impl Config {
             database: DatabaseUrl::parse(&cli.database_url)?,
             redis_url,
             jwt_secret,
-            token_ttl: Duration::from_secs(positive("STOCKROOM_TOKEN_TTL_SECS", &cli.token_ttl_secs)?),
+            token_ttl: Duration::from_secs(positive(
+                "STOCKROOM_TOKEN_TTL_SECS",
+                &cli.token_ttl_secs,
+            )?),
             cors_origins,
-            lock_wait: Duration::from_millis(positive("STOCKROOM_LOCK_WAIT_MS", &cli.lock_wait_ms)?),
+            lock_wait: Duration::from_millis(positive(
+                "STOCKROOM_LOCK_WAIT_MS",
+                &cli.lock_wait_ms,
+            )?),
             log_filter: cli.log,
             log_format,
         })
@@ -222,7 +251,10 @@ mod tests {
 
     #[test]
     fn the_scheme_picks_the_store() {
-        assert!(matches!(DatabaseUrl::parse("sqlite::memory:"), Ok(DatabaseUrl::Sqlite(_))));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite::memory:"),
+            Ok(DatabaseUrl::Sqlite(_))
+        ));
         assert!(matches!(
             DatabaseUrl::parse("mongodb://localhost/stockroom"),
             Ok(DatabaseUrl::Mongo(_))

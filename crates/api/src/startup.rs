@@ -114,13 +114,19 @@ impl Application {
         });
 
         let listener = TcpListener::bind(config.http_addr).with_context(|| {
-            format!("cannot listen on {} (STOCKROOM_HTTP_ADDR)", config.http_addr)
+            format!(
+                "cannot listen on {} (STOCKROOM_HTTP_ADDR)",
+                config.http_addr
+            )
         })?;
         let http_port = listener.local_addr()?.port();
         let socket_listener = tokio::net::TcpListener::bind(config.socket_addr)
             .await
             .with_context(|| {
-                format!("cannot listen on {} (STOCKROOM_SOCKET_ADDR)", config.socket_addr)
+                format!(
+                    "cannot listen on {} (STOCKROOM_SOCKET_ADDR)",
+                    config.socket_addr
+                )
             })?;
         let socket_port = socket_listener.local_addr()?.port();
 

@@ -67,9 +67,12 @@ impl Stores {
                     .with_context(|| format!("cannot open the SQLite store {url}"))?;
                 Ok(Self::of(store))
             }
-            DatabaseUrl::Mongo(_) => anyhow::bail!(
-                "STOCKROOM_DATABASE_URL: MongoDB support is not built into this binary"
-            ),
+            DatabaseUrl::Mongo(url) => {
+                let store = infra_mongo::MongoStore::connect(url)
+                    .await
+                    .context("STOCKROOM_DATABASE_URL")?;
+                Ok(Self::of(store))
+            }
         }
     }
 }

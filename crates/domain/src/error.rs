@@ -24,7 +24,11 @@ impl FieldErrors {
     }
 
     /// Records the error of `result` under `field`, returning the value when valid.
-    pub fn check<T>(&mut self, field: impl Into<String>, result: Result<T, ValueError>) -> Option<T> {
+    pub fn check<T>(
+        &mut self,
+        field: impl Into<String>,
+        result: Result<T, ValueError>,
+    ) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {

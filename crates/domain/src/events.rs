@@ -106,7 +106,9 @@ impl EventPublisher for LogPublisher {
                     reorder_level,
                     ..
                 } => tracing::warn!(%tenant_id, %sku, stock, reorder_level, "stock low"),
-                other => tracing::debug!(tenant_id = %other.tenant_id(), event = other.name(), "event"),
+                other => {
+                    tracing::debug!(tenant_id = %other.tenant_id(), event = other.name(), "event")
+                }
             }
         }
     }

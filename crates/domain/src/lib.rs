@@ -22,9 +22,9 @@ pub mod pagination;
 pub mod purchasing;
 pub mod reports;
 pub mod services;
+pub mod stock;
 #[cfg(test)]
 mod testing;
-pub mod stock;
 pub mod values;
 
 pub use error::{DomainError, FieldError, StoreError};

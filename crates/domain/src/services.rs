@@ -167,12 +167,10 @@ impl Deps {
         match write(Some(scope)).await {
             Ok(value) => Ok(Outcome::Fresh(value)),
             // The lock lapsed and another request stored the key first: answer as it did.
-            Err(DomainError::IdempotencyInProgress) => {
-                match self.replay(tenant, &idem).await? {
-                    Some(replay) => Ok(replay),
-                    None => Err(DomainError::IdempotencyInProgress),
-                }
-            }
+            Err(DomainError::IdempotencyInProgress) => match self.replay(tenant, &idem).await? {
+                Some(replay) => Ok(replay),
+                None => Err(DomainError::IdempotencyInProgress),
+            },
             Err(e) => {
                 tracing::debug!(%fingerprint, error = %e, "idempotent write refused; key not stored");
                 Err(e)
@@ -186,7 +184,11 @@ impl Deps {
         idem: &Idempotency<T>,
     ) -> Result<Option<Outcome<T>>, DomainError> {
         let now = self.clock.now();
-        match self.idempotency.find(tenant, idem.key.as_str(), now).await? {
+        match self
+            .idempotency
+            .find(tenant, idem.key.as_str(), now)
+            .await?
+        {
             Some(record) if record.fingerprint == idem.fingerprint => {
                 Ok(Some(Outcome::Replayed(record.response)))
             }

@@ -184,11 +184,7 @@ impl TenantSlug {
         let ok_chars = s
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !(3..=48).contains(&s.len())
-            || !ok_chars
-            || s.starts_with('-')
-            || s.ends_with('-')
-        {
+        if !(3..=48).contains(&s.len()) || !ok_chars || s.starts_with('-') || s.ends_with('-') {
             return Err(ValueError::new(
                 "must be 3 to 48 lowercase letters, digits or inner hyphens",
             ));
@@ -343,7 +339,10 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(EmailAddress::new("Ann@Example.COM").unwrap().as_str(), "ann@example.com");
+        assert_eq!(
+            EmailAddress::new("Ann@Example.COM").unwrap().as_str(),
+            "ann@example.com"
+        );
         for bad in ["", "ann", "@x.io", "ann@", "a b@x.io", "ann@x", "a@@x.io"] {
             assert!(EmailAddress::new(bad).is_err(), "{bad} accepted");
         }

@@ -31,11 +31,15 @@ impl FromRequest for Authenticated {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_owned())
             });
         Box::pin(async move {
             let state = state.ok_or_else(|| {
-                ApiError::from(domain::DomainError::Unknown(anyhow::anyhow!("app state missing")))
+                ApiError::from(domain::DomainError::Unknown(anyhow::anyhow!(
+                    "app state missing"
+                )))
             })?;
             let session = token
                 .and_then(|t| state.tokens.verify(&t))

@@ -85,7 +85,11 @@ mod tests {
     use super::*;
 
     fn service(secret: &str) -> TokenService {
-        TokenService::new(&SecretString::from(secret.to_owned()), Duration::from_secs(60)).unwrap()
+        TokenService::new(
+            &SecretString::from(secret.to_owned()),
+            Duration::from_secs(60),
+        )
+        .unwrap()
     }
 
     fn session() -> Session {
@@ -109,7 +113,13 @@ mod tests {
         let issued = service("a-secret-that-is-long-enough-0123456789")
             .issue(&session())
             .unwrap();
-        assert_eq!(service("another-secret-that-is-long-enough-xx").verify(&issued.token), None);
-        assert_eq!(service("a-secret-that-is-long-enough-0123456789").verify("not.a.jwt"), None);
+        assert_eq!(
+            service("another-secret-that-is-long-enough-xx").verify(&issued.token),
+            None
+        );
+        assert_eq!(
+            service("a-secret-that-is-long-enough-0123456789").verify("not.a.jwt"),
+            None
+        );
     }
 }

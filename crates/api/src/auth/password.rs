@@ -53,6 +53,10 @@ mod tests {
         let hash = hasher.hash(&password).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$"));
         assert!(hasher.verify(&password, &hash).await);
-        assert!(!hasher.verify(&Password::new("wrong password").unwrap(), &hash).await);
+        assert!(
+            !hasher
+                .verify(&Password::new("wrong password").unwrap(), &hash)
+                .await
+        );
     }
 }

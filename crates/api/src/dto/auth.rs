@@ -211,7 +211,10 @@ pub struct UpdateUserRequest {
 impl UpdateUserRequest {
     pub fn into_domain(self) -> Result<UserPatch, DomainError> {
         let mut e = FieldErrors::new();
-        let name = self.name.as_deref().and_then(|n| e.check("name", Text::name(n)));
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| e.check("name", Text::name(n)));
         e.finish()?;
         Ok(UserPatch {
             name,

@@ -30,7 +30,12 @@ impl CreateProductRequest {
     pub fn into_domain(self) -> Result<NewProduct, DomainError> {
         let mut e = FieldErrors::new();
         let name = e.check("name", Text::name(&self.name));
-        let description = optional_text(&mut e, "description", self.description.as_deref(), Text::long);
+        let description = optional_text(
+            &mut e,
+            "description",
+            self.description.as_deref(),
+            Text::long,
+        );
         e.finish()?;
         Ok(NewProduct {
             name: name.expect("checked"),
@@ -53,7 +58,10 @@ pub struct UpdateProductRequest {
 impl UpdateProductRequest {
     pub fn into_domain(self) -> Result<ProductPatch, DomainError> {
         let mut e = FieldErrors::new();
-        let name = self.name.as_deref().and_then(|n| e.check("name", Text::name(n)));
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| e.check("name", Text::name(n)));
         let description = self
             .description
             .map(|d| optional_text(&mut e, "description", d.as_deref(), Text::long));
@@ -148,7 +156,10 @@ impl UpdateVariantRequest {
             .product_id
             .as_deref()
             .and_then(|p| id::<ProductId>(&mut e, "productId", p));
-        let sku = self.sku.as_deref().and_then(|s| e.check("sku", Sku::new(s)));
+        let sku = self
+            .sku
+            .as_deref()
+            .and_then(|s| e.check("sku", Sku::new(s)));
         let attributes = self
             .attributes
             .and_then(|a| e.check("attributes", Attributes::new(a)));
@@ -232,9 +243,25 @@ pub struct VariantQuery {
 impl VariantQuery {
     pub fn into_domain(&self) -> Result<VariantFilter, DomainError> {
         let mut e = FieldErrors::new();
-        let product_id = optional(&mut e, "productId", self.product_id.as_deref(), str::parse::<ProductId>, "is not a valid id");
-        let sku = self.sku.as_deref().filter(|s| !s.is_empty()).and_then(|s| e.check("sku", Sku::new(s)));
-        let low_stock = optional(&mut e, "lowStock", self.low_stock.as_deref(), boolean, "must be true or false");
+        let product_id = optional(
+            &mut e,
+            "productId",
+            self.product_id.as_deref(),
+            str::parse::<ProductId>,
+            "is not a valid id",
+        );
+        let sku = self
+            .sku
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| e.check("sku", Sku::new(s)));
+        let low_stock = optional(
+            &mut e,
+            "lowStock",
+            self.low_stock.as_deref(),
+            boolean,
+            "must be true or false",
+        );
         e.finish()?;
         Ok(VariantFilter {
             product_id,

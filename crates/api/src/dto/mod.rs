@@ -62,7 +62,10 @@ macro_rules! page_dto {
         }
 
         impl $name {
-            pub fn from_page<T>(page: domain::pagination::Page<T>, f: impl FnMut(T) -> $item) -> Self {
+            pub fn from_page<T>(
+                page: domain::pagination::Page<T>,
+                f: impl FnMut(T) -> $item,
+            ) -> Self {
                 Self {
                     items: page.items.into_iter().map(f).collect(),
                     next_cursor: page.next_cursor,

@@ -25,10 +25,7 @@ pub struct LineRequestDto {
 }
 
 /// Validates request lines (at least one, at most 500), naming each bad one.
-pub fn lines_into_domain(
-    e: &mut FieldErrors,
-    lines: &[LineRequestDto],
-) -> Vec<LineRequest> {
+pub fn lines_into_domain(e: &mut FieldErrors, lines: &[LineRequestDto]) -> Vec<LineRequest> {
     if lines.is_empty() {
         e.add("lines", "must have at least one line");
     }
@@ -74,14 +71,20 @@ impl PlaceOrderRequest {
         let customer = self.customer.as_ref().and_then(|c| {
             let name = e.check("customer.name", Text::name(&c.name));
             let email = match c.email.as_deref() {
-                Some(m) if !m.trim().is_empty() => Some(e.check("customer.email", EmailAddress::new(m))?),
+                Some(m) if !m.trim().is_empty() => {
+                    Some(e.check("customer.email", EmailAddress::new(m))?)
+                }
                 _ => None,
             };
             Some(Customer { name: name?, email })
         });
         let note = optional_text(&mut e, "note", self.note.as_deref(), Text::long);
         e.finish()?;
-        Ok(NewOrder { lines, customer, note })
+        Ok(NewOrder {
+            lines,
+            customer,
+            note,
+        })
     }
 }
 
@@ -217,9 +220,27 @@ pub struct OrderQuery {
 impl OrderQuery {
     pub fn into_domain(&self) -> Result<OrderFilter, DomainError> {
         let mut e = FieldErrors::new();
-        let status = optional(&mut e, "status", self.status.as_deref(), |s| OrderStatus::parse(s).ok_or(()), "must be PLACED, FULFILLED, CANCELLED, PARTIALLY_RETURNED or RETURNED");
-        let from = optional(&mut e, "from", self.from.as_deref(), timestamp, "must be an RFC 3339 timestamp");
-        let to = optional(&mut e, "to", self.to.as_deref(), timestamp, "must be an RFC 3339 timestamp");
+        let status = optional(
+            &mut e,
+            "status",
+            self.status.as_deref(),
+            |s| OrderStatus::parse(s).ok_or(()),
+            "must be PLACED, FULFILLED, CANCELLED, PARTIALLY_RETURNED or RETURNED",
+        );
+        let from = optional(
+            &mut e,
+            "from",
+            self.from.as_deref(),
+            timestamp,
+            "must be an RFC 3339 timestamp",
+        );
+        let to = optional(
+            &mut e,
+            "to",
+            self.to.as_deref(),
+            timestamp,
+            "must be an RFC 3339 timestamp",
+        );
         e.finish()?;
         Ok(OrderFilter { status, from, to })
     }

@@ -84,7 +84,10 @@ pub struct UpdateSupplierRequest {
 impl UpdateSupplierRequest {
     pub fn into_domain(self) -> Result<SupplierPatch, DomainError> {
         let mut e = FieldErrors::new();
-        let name = self.name.as_deref().and_then(|n| e.check("name", Text::name(n)));
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| e.check("name", Text::name(n)));
         let email = self.email.map(|m| email(&mut e, m.as_deref()));
         let phone = self
             .phone
@@ -332,9 +335,24 @@ pub struct PurchaseOrderQuery {
 impl PurchaseOrderQuery {
     pub fn into_domain(&self) -> Result<PurchaseOrderFilter, DomainError> {
         let mut e = FieldErrors::new();
-        let status = optional(&mut e, "status", self.status.as_deref(), |s| PurchaseOrderStatus::parse(s).ok_or(()), "must be DRAFT, ORDERED, PARTIALLY_RECEIVED, RECEIVED, CANCELLED or CLOSED");
-        let supplier_id = optional(&mut e, "supplierId", self.supplier_id.as_deref(), str::parse::<SupplierId>, "is not a valid id");
+        let status = optional(
+            &mut e,
+            "status",
+            self.status.as_deref(),
+            |s| PurchaseOrderStatus::parse(s).ok_or(()),
+            "must be DRAFT, ORDERED, PARTIALLY_RECEIVED, RECEIVED, CANCELLED or CLOSED",
+        );
+        let supplier_id = optional(
+            &mut e,
+            "supplierId",
+            self.supplier_id.as_deref(),
+            str::parse::<SupplierId>,
+            "is not a valid id",
+        );
         e.finish()?;
-        Ok(PurchaseOrderFilter { status, supplier_id })
+        Ok(PurchaseOrderFilter {
+            status,
+            supplier_id,
+        })
     }
 }

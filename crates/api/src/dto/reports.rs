@@ -54,17 +54,38 @@ impl SeriesQuery {
                 None
             }),
         };
-        let tz = optional(&mut e, "tz", self.tz.as_deref(), str::parse::<Tz>, "must be an IANA time zone such as Europe/Berlin")
-            .unwrap_or(chrono_tz::UTC);
-        let variant_id = optional(&mut e, "variantId", self.variant_id.as_deref(), str::parse::<VariantId>, "is not a valid id");
-        let product_id = optional(&mut e, "productId", self.product_id.as_deref(), str::parse::<ProductId>, "is not a valid id");
+        let tz = optional(
+            &mut e,
+            "tz",
+            self.tz.as_deref(),
+            str::parse::<Tz>,
+            "must be an IANA time zone such as Europe/Berlin",
+        )
+        .unwrap_or(chrono_tz::UTC);
+        let variant_id = optional(
+            &mut e,
+            "variantId",
+            self.variant_id.as_deref(),
+            str::parse::<VariantId>,
+            "is not a valid id",
+        );
+        let product_id = optional(
+            &mut e,
+            "productId",
+            self.product_id.as_deref(),
+            str::parse::<ProductId>,
+            "is not a valid id",
+        );
         e.finish()?;
         Ok(SeriesRequest {
             from: from.expect("checked"),
             to: to.expect("checked"),
             bucket: bucket.expect("checked"),
             tz,
-            filter: SeriesFilter { variant_id, product_id },
+            filter: SeriesFilter {
+                variant_id,
+                product_id,
+            },
         })
     }
 }
@@ -75,7 +96,13 @@ fn required_time(e: &mut FieldErrors, field: &str, raw: Option<&str>) -> Option<
             e.add(field, "is required (RFC 3339)");
             None
         }
-        Some(raw) => optional(e, field, Some(raw), timestamp, "must be an RFC 3339 timestamp"),
+        Some(raw) => optional(
+            e,
+            field,
+            Some(raw),
+            timestamp,
+            "must be an RFC 3339 timestamp",
+        ),
     }
 }
 
@@ -217,14 +244,33 @@ pub struct MoversQuery {
 }
 
 impl MoversQuery {
-    pub fn into_domain(&self) -> Result<(MovementKind, DateTime<Utc>, DateTime<Utc>, u32), DomainError> {
+    pub fn into_domain(
+        &self,
+    ) -> Result<(MovementKind, DateTime<Utc>, DateTime<Utc>, u32), DomainError> {
         let mut e = FieldErrors::new();
         let from = required_time(&mut e, "from", self.from.as_deref());
         let to = required_time(&mut e, "to", self.to.as_deref());
-        let kind = optional(&mut e, "type", self.kind.as_deref(), |s| MovementKind::parse(s).ok_or(()), "must be PURCHASE, SALE, ADJUSTMENT or RETURN")
-            .unwrap_or(MovementKind::Sale);
-        let limit = optional(&mut e, "limit", self.limit.as_deref(), |s| s.parse::<u32>().ok().filter(|n| (1..=100).contains(n)).ok_or(()), "must be between 1 and 100")
-            .unwrap_or(10);
+        let kind = optional(
+            &mut e,
+            "type",
+            self.kind.as_deref(),
+            |s| MovementKind::parse(s).ok_or(()),
+            "must be PURCHASE, SALE, ADJUSTMENT or RETURN",
+        )
+        .unwrap_or(MovementKind::Sale);
+        let limit = optional(
+            &mut e,
+            "limit",
+            self.limit.as_deref(),
+            |s| {
+                s.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or(())
+            },
+            "must be between 1 and 100",
+        )
+        .unwrap_or(10);
         e.finish()?;
         Ok((kind, from.expect("checked"), to.expect("checked"), limit))
     }

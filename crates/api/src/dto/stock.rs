@@ -147,12 +147,41 @@ pub struct MovementQuery {
 impl MovementQuery {
     pub fn into_domain(&self) -> Result<MovementFilter, DomainError> {
         let mut e = FieldErrors::new();
-        let variant_id = optional(&mut e, "variantId", self.variant_id.as_deref(), str::parse::<VariantId>, "is not a valid id");
-        let kind = optional(&mut e, "type", self.kind.as_deref(), |s| MovementKind::parse(s).ok_or(()), "must be PURCHASE, SALE, ADJUSTMENT or RETURN");
-        let from = optional(&mut e, "from", self.from.as_deref(), timestamp, "must be an RFC 3339 timestamp");
-        let to = optional(&mut e, "to", self.to.as_deref(), timestamp, "must be an RFC 3339 timestamp");
+        let variant_id = optional(
+            &mut e,
+            "variantId",
+            self.variant_id.as_deref(),
+            str::parse::<VariantId>,
+            "is not a valid id",
+        );
+        let kind = optional(
+            &mut e,
+            "type",
+            self.kind.as_deref(),
+            |s| MovementKind::parse(s).ok_or(()),
+            "must be PURCHASE, SALE, ADJUSTMENT or RETURN",
+        );
+        let from = optional(
+            &mut e,
+            "from",
+            self.from.as_deref(),
+            timestamp,
+            "must be an RFC 3339 timestamp",
+        );
+        let to = optional(
+            &mut e,
+            "to",
+            self.to.as_deref(),
+            timestamp,
+            "must be an RFC 3339 timestamp",
+        );
         e.finish()?;
-        Ok(MovementFilter { variant_id, kind, from, to })
+        Ok(MovementFilter {
+            variant_id,
+            kind,
+            from,
+            to,
+        })
     }
 }
 

@@ -61,7 +61,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| match e {
                     PayloadError::Overflow => too_large(),
-                    other => ApiError::new(ErrorCode::MalformedJson, format!("could not read the body: {other}")),
+                    other => ApiError::new(
+                        ErrorCode::MalformedJson,
+                        format!("could not read the body: {other}"),
+                    ),
                 })?;
                 if buf.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(too_large());
@@ -85,14 +88,20 @@ fn too_large() -> ApiError {
 /// Parses `raw`, telling malformed JSON (400) from a body of the wrong shape (422, field named).
 pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(ErrorCode::MalformedJson, "the body is empty; send a JSON object"));
+        return Err(ApiError::new(
+            ErrorCode::MalformedJson,
+            "the body is empty; send a JSON object",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(raw);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            return ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {inner}"));
+            return ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("the body is not valid JSON: {inner}"),
+            );
         }
         let message = strip_position(&inner.to_string());
         let (field, message) = name_field(&path, &message);
@@ -111,8 +120,15 @@ fn strip_position(message: &str) -> String {
 /// Turns serde's "missing field `sku`" / "unknown field `skew`, expected …" at `path` into a
 /// field name and a message.
 fn name_field(path: &str, message: &str) -> (String, String) {
-    let prefix = if path == "." { String::new() } else { format!("{path}.") };
-    for (marker, text) in [("missing field `", "is required"), ("unknown field `", "is not a known field")] {
+    let prefix = if path == "." {
+        String::new()
+    } else {
+        format!("{path}.")
+    };
+    for (marker, text) in [
+        ("missing field `", "is required"),
+        ("unknown field `", "is not a known field"),
+    ] {
         if let Some(rest) = message.strip_prefix(marker) {
             if let Some(end) = rest.find('`') {
                 let name = &rest[..end];
@@ -126,7 +142,11 @@ fn name_field(path: &str, message: &str) -> (String, String) {
             }
         }
     }
-    let field = if path == "." { "body".to_owned() } else { path.to_owned() };
+    let field = if path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
     (field, message.to_owned())
 }
 
@@ -168,6 +188,9 @@ mod tests {
             (422, Some("lines[0].quantity".into()))
         );
         assert_eq!(field_of(r#"{}"#), (422, Some("lines".into())));
-        assert_eq!(field_of(r#"{"lines":[],"extra":1}"#), (422, Some("extra".into())));
+        assert_eq!(
+            field_of(r#"{"lines":[],"extra":1}"#),
+            (422, Some("extra".into()))
+        );
     }
 }

@@ -44,17 +44,45 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             MalformedJson => ("malformed-json", StatusCode::BAD_REQUEST, "Malformed JSON"),
-            Validation => ("validation", StatusCode::UNPROCESSABLE_ENTITY, "Invalid input"),
-            Unauthenticated => ("unauthenticated", StatusCode::UNAUTHORIZED, "Authentication required"),
-            InvalidCredentials => ("invalid-credentials", StatusCode::UNAUTHORIZED, "Invalid credentials"),
+            Validation => (
+                "validation",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid input",
+            ),
+            Unauthenticated => (
+                "unauthenticated",
+                StatusCode::UNAUTHORIZED,
+                "Authentication required",
+            ),
+            InvalidCredentials => (
+                "invalid-credentials",
+                StatusCode::UNAUTHORIZED,
+                "Invalid credentials",
+            ),
             Forbidden => ("forbidden", StatusCode::FORBIDDEN, "Forbidden"),
             NotFound => ("not-found", StatusCode::NOT_FOUND, "Not found"),
-            MethodNotAllowed => ("method-not-allowed", StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
+            MethodNotAllowed => (
+                "method-not-allowed",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+            ),
             Conflict => ("conflict", StatusCode::CONFLICT, "Conflict"),
-            InsufficientStock => ("insufficient-stock", StatusCode::CONFLICT, "Not enough stock"),
-            NegativeStock => ("negative-stock", StatusCode::CONFLICT, "Stock would go below zero"),
+            InsufficientStock => (
+                "insufficient-stock",
+                StatusCode::CONFLICT,
+                "Not enough stock",
+            ),
+            NegativeStock => (
+                "negative-stock",
+                StatusCode::CONFLICT,
+                "Stock would go below zero",
+            ),
             StockMismatch => ("stock-mismatch", StatusCode::CONFLICT, "Stock changed"),
-            InvalidTransition => ("invalid-transition", StatusCode::CONFLICT, "Status change not allowed"),
+            InvalidTransition => (
+                "invalid-transition",
+                StatusCode::CONFLICT,
+                "Status change not allowed",
+            ),
             IdempotencyMismatch => (
                 "idempotency-key-reused",
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -65,15 +93,31 @@ impl ErrorCode {
                 StatusCode::CONFLICT,
                 "A request with this Idempotency-Key is in progress",
             ),
-            PayloadTooLarge => ("payload-too-large", StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"),
+            PayloadTooLarge => (
+                "payload-too-large",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload too large",
+            ),
             UnsupportedMediaType => (
                 "unsupported-media-type",
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported media type",
             ),
-            LockTimeout => ("lock-timeout", StatusCode::SERVICE_UNAVAILABLE, "Busy; retry shortly"),
-            Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable"),
-            Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+            LockTimeout => (
+                "lock-timeout",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy; retry shortly",
+            ),
+            Unavailable => (
+                "unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+            ),
+            Internal => (
+                "internal",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error",
+            ),
         }
     }
 }
@@ -234,17 +278,23 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::Validation(errors) => ApiError::validation(errors),
             DomainError::Unauthenticated => ApiError::unauthenticated(),
-            DomainError::InvalidCredentials => ApiError::new(
-                C::InvalidCredentials,
-                "tenant, email or password is wrong",
-            ),
+            DomainError::InvalidCredentials => {
+                ApiError::new(C::InvalidCredentials, "tenant, email or password is wrong")
+            }
             DomainError::Forbidden => ApiError::new(C::Forbidden, detail),
             DomainError::NotFound(what) => ApiError::not_found(what),
-            DomainError::Conflict(_) | DomainError::Concurrent(_) => ApiError::new(C::Conflict, detail),
+            DomainError::Conflict(_) | DomainError::Concurrent(_) => {
+                ApiError::new(C::Conflict, detail)
+            }
             DomainError::InsufficientStock(shortages) => {
                 let detail = shortages
                     .iter()
-                    .map(|s| format!("variant {}: requested {}, available {}", s.variant_id, s.requested, s.available))
+                    .map(|s| {
+                        format!(
+                            "variant {}: requested {}, available {}",
+                            s.variant_id, s.requested, s.available
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
                 ApiError {
@@ -264,7 +314,10 @@ impl From<DomainError> for ApiError {
             }
             DomainError::Unknown(cause) => {
                 tracing::error!(error = ?cause, "internal error");
-                ApiError::new(C::Internal, "an internal error occurred; it has been logged")
+                ApiError::new(
+                    C::Internal,
+                    "an internal error occurred; it has been logged",
+                )
             }
         }
     }
@@ -278,10 +331,25 @@ mod tests {
     fn every_code_has_a_distinct_slug() {
         use ErrorCode::*;
         let all = [
-            MalformedJson, Validation, Unauthenticated, InvalidCredentials, Forbidden, NotFound,
-            MethodNotAllowed, Conflict, InsufficientStock, NegativeStock, StockMismatch,
-            InvalidTransition, IdempotencyMismatch, IdempotencyInProgress, PayloadTooLarge,
-            UnsupportedMediaType, LockTimeout, Unavailable, Internal,
+            MalformedJson,
+            Validation,
+            Unauthenticated,
+            InvalidCredentials,
+            Forbidden,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            InsufficientStock,
+            NegativeStock,
+            StockMismatch,
+            InvalidTransition,
+            IdempotencyMismatch,
+            IdempotencyInProgress,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            LockTimeout,
+            Unavailable,
+            Internal,
         ];
         let mut slugs: Vec<_> = all.iter().map(|c| c.describe().0).collect();
         slugs.sort();

@@ -57,14 +57,22 @@ impl KnownRoutes {
     }
 }
 
-pub async fn not_matched(req: HttpRequest, routes: web::Data<KnownRoutes>) -> actix_web::HttpResponse {
+pub async fn not_matched(
+    req: HttpRequest,
+    routes: web::Data<KnownRoutes>,
+) -> actix_web::HttpResponse {
     use actix_web::ResponseError;
     let error = match routes.allowed(req.path()) {
         Some(methods) => ApiError {
             allow: Some(methods.join(", ")),
             ..ApiError::new(
                 ErrorCode::MethodNotAllowed,
-                format!("{} is not allowed on {}; allowed: {}", req.method(), req.path(), methods.join(", ")),
+                format!(
+                    "{} is not allowed on {}; allowed: {}",
+                    req.method(),
+                    req.path(),
+                    methods.join(", ")
+                ),
             )
         },
         None => ApiError::new(ErrorCode::NotFound, format!("no route for {}", req.path())),

@@ -47,7 +47,10 @@ pub fn from_request<T>(
         .ok()
         .and_then(|raw| IdempotencyKey::new(raw).ok())
         .ok_or_else(|| {
-            ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+            ApiError::field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
         })?;
     let mut digest = Sha256::new();
     digest.update(req.method().as_str().as_bytes());

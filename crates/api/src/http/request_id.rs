@@ -46,7 +46,11 @@ pub async fn middleware(
     match result {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request done");
+            tracing::info!(
+                status,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "request done"
+            );
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert(REQUEST_ID, value);
             }

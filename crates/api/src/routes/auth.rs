@@ -6,7 +6,9 @@ use domain::auth::models::Session;
 
 use super::AppState;
 use crate::auth::extractor::Authenticated;
-use crate::dto::auth::{LoginRequest, LoginResponse, MeResponse, RegisterRequest, RegisterResponse};
+use crate::dto::auth::{
+    LoginRequest, LoginResponse, MeResponse, RegisterRequest, RegisterResponse,
+};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
 

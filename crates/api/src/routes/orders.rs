@@ -14,7 +14,9 @@ use crate::http::idempotency::{self, render, respond, Render};
 use crate::http::query::PageQuery;
 
 fn render_order() -> Render<domain::orders::models::Order> {
-    render(StatusCode::OK, |x: &domain::orders::models::Order| OrderDto::from(x))
+    render(StatusCode::OK, |x: &domain::orders::models::Order| {
+        OrderDto::from(x)
+    })
 }
 
 /// List orders, newest first.
@@ -30,7 +32,11 @@ pub async fn list(
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = filter.into_domain()?;
-    let page = state.services.orders.list(&actor, &filter, &page.parse()?).await?;
+    let page = state
+        .services
+        .orders
+        .list(&actor, &filter, &page.parse()?)
+        .await?;
     Ok(HttpResponse::Ok().json(OrderPage::from_page(page, |o| (&o).into())))
 }
 
@@ -50,7 +56,9 @@ pub async fn place(
     Authenticated(actor): Authenticated,
     body: JsonBody<PlaceOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let render = render(StatusCode::CREATED, |x: &domain::orders::models::Order| OrderDto::from(x));
+    let render = render(StatusCode::CREATED, |x: &domain::orders::models::Order| {
+        OrderDto::from(x)
+    });
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services
@@ -135,7 +143,9 @@ pub async fn return_items(
     body: JsonBody<ReturnItemsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: OrderId = path_id(&id, "order")?;
-    let render = render(StatusCode::CREATED, |x: &domain::orders::models::Order| OrderDto::from(x));
+    let render = render(StatusCode::CREATED, |x: &domain::orders::models::Order| {
+        OrderDto::from(x)
+    });
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services

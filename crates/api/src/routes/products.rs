@@ -24,7 +24,11 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state.services.catalog.list_products(&actor, &query.parse()?).await?;
+    let page = state
+        .services
+        .catalog
+        .list_products(&actor, &query.parse()?)
+        .await?;
     Ok(HttpResponse::Ok().json(ProductPage::from_page(page, |p| (&p).into())))
 }
 
@@ -43,7 +47,10 @@ pub async fn create(
     Authenticated(actor): Authenticated,
     body: JsonBody<CreateProductRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let render = render(StatusCode::CREATED, |x: &domain::catalog::models::Product| ProductDto::from(x));
+    let render = render(
+        StatusCode::CREATED,
+        |x: &domain::catalog::models::Product| ProductDto::from(x),
+    );
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services

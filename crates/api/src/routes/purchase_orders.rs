@@ -17,7 +17,10 @@ use crate::http::idempotency::{self, render, respond, Render};
 use crate::http::query::PageQuery;
 
 fn render_po() -> Render<domain::purchasing::models::PurchaseOrder> {
-    render(StatusCode::OK, |x: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(x))
+    render(
+        StatusCode::OK,
+        |x: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(x),
+    )
 }
 
 /// List purchase orders, newest first.
@@ -55,7 +58,10 @@ pub async fn create(
     Authenticated(actor): Authenticated,
     body: JsonBody<CreatePurchaseOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let render = render(StatusCode::CREATED, |x: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(x));
+    let render = render(
+        StatusCode::CREATED,
+        |x: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(x),
+    );
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services
@@ -77,7 +83,11 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id: PurchaseOrderId = path_id(&id, "purchase order")?;
-    let po = state.services.purchasing.get_purchase_order(&actor, &id).await?;
+    let po = state
+        .services
+        .purchasing
+        .get_purchase_order(&actor, &id)
+        .await?;
     Ok(HttpResponse::Ok().json(PurchaseOrderDto::from(&po)))
 }
 
@@ -161,7 +171,10 @@ pub async fn receive(
     body: JsonBody<ReceiptRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: PurchaseOrderId = path_id(&id, "purchase order")?;
-    let render = render(StatusCode::CREATED, |x: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(x));
+    let render = render(
+        StatusCode::CREATED,
+        |x: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(x),
+    );
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services

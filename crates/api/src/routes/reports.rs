@@ -35,7 +35,11 @@ pub async fn movements(
         .reports
         .movement_series(&actor, req.from, req.to, req.bucket, req.tz, &req.filter)
         .await?;
-    let bucket = query.bucket.as_deref().filter(|b| !b.is_empty()).unwrap_or("day");
+    let bucket = query
+        .bucket
+        .as_deref()
+        .filter(|b| !b.is_empty())
+        .unwrap_or("day");
     Ok(HttpResponse::Ok().json(SeriesResponse::new(bucket, req.tz, &buckets)))
 }
 
@@ -64,7 +68,10 @@ pub async fn reorder(
     Authenticated(actor): Authenticated,
     body: JsonBody<ReorderRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let render = render(StatusCode::CREATED, |p: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(p));
+    let render = render(
+        StatusCode::CREATED,
+        |p: &domain::purchasing::models::PurchaseOrder| PurchaseOrderDto::from(p),
+    );
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let (supplier, variants) = body.value.into_domain()?;
     let outcome = state
@@ -120,7 +127,13 @@ pub async fn stock_at(
 ) -> Result<HttpResponse, ApiError> {
     let id: VariantId = path_id(&id, "variant")?;
     let mut e = FieldErrors::new();
-    let at = optional(&mut e, "at", query.at.as_deref(), timestamp, "must be an RFC 3339 timestamp");
+    let at = optional(
+        &mut e,
+        "at",
+        query.at.as_deref(),
+        timestamp,
+        "must be an RFC 3339 timestamp",
+    );
     e.finish()?;
     let at = at.unwrap_or_else(chrono::Utc::now);
     let stock = state.services.reports.stock_at(&actor, &id, at).await?;

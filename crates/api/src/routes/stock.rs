@@ -7,7 +7,9 @@ use domain::ids::VariantId;
 
 use super::{path_id, AppState};
 use crate::auth::extractor::Authenticated;
-use crate::dto::stock::{AdjustmentRequest, AdjustmentResponse, AuditResponse, MovementPage, MovementQuery};
+use crate::dto::stock::{
+    AdjustmentRequest, AdjustmentResponse, AuditResponse, MovementPage, MovementQuery,
+};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
 use crate::http::idempotency::{self, render, respond};
@@ -32,7 +34,10 @@ pub async fn adjust(
     body: JsonBody<AdjustmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: VariantId = path_id(&id, "variant")?;
-    let render = render(StatusCode::CREATED, |x: &domain::stock::models::Adjusted| AdjustmentResponse::from(x));
+    let render = render(
+        StatusCode::CREATED,
+        |x: &domain::stock::models::Adjusted| AdjustmentResponse::from(x),
+    );
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services

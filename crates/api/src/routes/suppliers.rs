@@ -7,7 +7,9 @@ use domain::ids::SupplierId;
 
 use super::{path_id, AppState};
 use crate::auth::extractor::Authenticated;
-use crate::dto::purchasing::{CreateSupplierRequest, SupplierDto, SupplierPage, UpdateSupplierRequest};
+use crate::dto::purchasing::{
+    CreateSupplierRequest, SupplierDto, SupplierPage, UpdateSupplierRequest,
+};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
 use crate::http::idempotency::{self, render, respond};
@@ -21,7 +23,11 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state.services.purchasing.list_suppliers(&actor, &query.parse()?).await?;
+    let page = state
+        .services
+        .purchasing
+        .list_suppliers(&actor, &query.parse()?)
+        .await?;
     Ok(HttpResponse::Ok().json(SupplierPage::from_page(page, |s| (&s).into())))
 }
 
@@ -39,7 +45,10 @@ pub async fn create(
     Authenticated(actor): Authenticated,
     body: JsonBody<CreateSupplierRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let render = render(StatusCode::CREATED, |x: &domain::purchasing::models::Supplier| SupplierDto::from(x));
+    let render = render(
+        StatusCode::CREATED,
+        |x: &domain::purchasing::models::Supplier| SupplierDto::from(x),
+    );
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services
@@ -99,6 +108,10 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id: SupplierId = path_id(&id, "supplier")?;
-    state.services.purchasing.delete_supplier(&actor, &id).await?;
+    state
+        .services
+        .purchasing
+        .delete_supplier(&actor, &id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

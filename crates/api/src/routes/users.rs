@@ -24,7 +24,11 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state.services.auth.list_users(&actor, &query.parse()?).await?;
+    let page = state
+        .services
+        .auth
+        .list_users(&actor, &query.parse()?)
+        .await?;
     Ok(HttpResponse::Ok().json(UserPage::from_page(page, |u| (&u).into())))
 }
 
@@ -44,7 +48,9 @@ pub async fn create(
     Authenticated(actor): Authenticated,
     body: JsonBody<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let render = render(StatusCode::CREATED, |x: &domain::auth::models::User| UserDto::from(x));
+    let render = render(StatusCode::CREATED, |x: &domain::auth::models::User| {
+        UserDto::from(x)
+    });
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services

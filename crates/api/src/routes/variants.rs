@@ -51,7 +51,10 @@ pub async fn create(
     Authenticated(actor): Authenticated,
     body: JsonBody<CreateVariantRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let render = render(StatusCode::CREATED, |x: &domain::catalog::models::Variant| VariantDto::from(x));
+    let render = render(
+        StatusCode::CREATED,
+        |x: &domain::catalog::models::Variant| VariantDto::from(x),
+    );
     let idem = idempotency::from_request(&req, &body.raw, &render)?;
     let outcome = state
         .services

@@ -12,7 +12,11 @@ use crate::helpers::{slug, spawn_app, spawn_app_with_lock, TestApp};
 /// Fires `n` concurrent single-unit orders for `variant`; returns the statuses.
 async fn order_race(app: &TestApp, token: &str, variant: &str, n: usize) -> Vec<StatusCode> {
     let calls = (0..n).map(|_| {
-        app.post("/v1/orders", token, json!({"lines": [{"variantId": variant, "quantity": 1}]}))
+        app.post(
+            "/v1/orders",
+            token,
+            json!({"lines": [{"variantId": variant, "quantity": 1}]}),
+        )
     });
     join_all(calls).await.into_iter().map(|(s, _)| s).collect()
 }
@@ -27,7 +31,11 @@ async fn fifty_concurrent_decrements_on_twenty_units() {
     let t = app.register(&slug("adj-race")).await;
     let v = app.variant_with_stock(&t.token, "RACE-1", 20).await;
     let calls = (0..50).map(|_| {
-        app.post(format!("/v1/variants/{v}/adjustments"), &t.token, json!({"quantity": -1, "reason": "race"}))
+        app.post(
+            format!("/v1/variants/{v}/adjustments"),
+            &t.token,
+            json!({"quantity": -1, "reason": "race"}),
+        )
     });
     let statuses: Vec<StatusCode> = join_all(calls).await.into_iter().map(|(s, _)| s).collect();
     assert_eq!(count(&statuses, StatusCode::CREATED), 20, "{statuses:?}");
@@ -39,10 +47,20 @@ async fn fifty_concurrent_decrements_on_twenty_units() {
 async fn last_items_race(app: &TestApp, rounds: usize) {
     let t = app.register(&slug("flash")).await;
     for round in 0..rounds {
-        let v = app.variant_with_stock(&t.token, &format!("FLASH-{round}"), 50).await;
+        let v = app
+            .variant_with_stock(&t.token, &format!("FLASH-{round}"), 50)
+            .await;
         let statuses = order_race(app, &t.token, &v, 200).await;
-        assert_eq!(count(&statuses, StatusCode::CREATED), 50, "round {round}: {statuses:?}");
-        assert_eq!(count(&statuses, StatusCode::CONFLICT), 150, "round {round}: {statuses:?}");
+        assert_eq!(
+            count(&statuses, StatusCode::CREATED),
+            50,
+            "round {round}: {statuses:?}"
+        );
+        assert_eq!(
+            count(&statuses, StatusCode::CONFLICT),
+            150,
+            "round {round}: {statuses:?}"
+        );
         assert_eq!(app.stock_of(&t.token, &v).await, 0);
         let sales = app
             .movements_of(&t.token, &v)
@@ -90,13 +108,18 @@ async fn two_line_orders_in_opposite_orders_never_deadlock_or_half_apply() {
         .map(|(_, body)| body["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(placed.len(), 60);
-    assert!(results.iter().all(|(s, _)| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT));
+    assert!(results
+        .iter()
+        .all(|(s, _)| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT));
     assert_eq!(app.stock_of(&t.token, &a).await, 0);
     assert_eq!(app.stock_of(&t.token, &b).await, 0);
     let mut movements = app.movements_of(&t.token, &a).await;
     movements.extend(app.movements_of(&t.token, &b).await);
     for order in &placed {
-        let of_order = movements.iter().filter(|m| m["orderId"] == order.as_str()).count();
+        let of_order = movements
+            .iter()
+            .filter(|m| m["orderId"] == order.as_str())
+            .count();
         assert_eq!(of_order, 2, "order {order} must have both movements");
     }
     app.assert_audit_clean(&t.token).await;
@@ -108,7 +131,9 @@ async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
     let t = app.register(&slug("mixed")).await;
     let a = app.variant_with_stock(&t.token, "MIX-A", 10).await;
     let b = app.variant_with_stock(&t.token, "MIX-B", 10).await;
-    let (_, supplier) = app.post("/v1/suppliers", &t.token, json!({"name": "Supplier"})).await;
+    let (_, supplier) = app
+        .post("/v1/suppliers", &t.token, json!({"name": "Supplier"}))
+        .await;
     let (_, po) = app
         .post(
             "/v1/purchase-orders",
@@ -119,16 +144,33 @@ async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
         )
         .await;
     let po = po["id"].as_str().unwrap().to_owned();
-    app.post(&format!("/v1/purchase-orders/{po}/submit"), &t.token, json!({})).await;
+    app.post(
+        &format!("/v1/purchase-orders/{po}/submit"),
+        &t.token,
+        json!({}),
+    )
+    .await;
 
     let (app, t) = (&app, &t);
     let mut tasks = Vec::new();
     for i in 0..120 {
         let (path, body) = match i % 4 {
-            0 => ("/v1/orders".to_owned(), json!({"lines": [{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 2}]})),
-            1 => ("/v1/orders".to_owned(), json!({"lines": [{"variantId": b, "quantity": 1}]})),
-            2 => (format!("/v1/purchase-orders/{po}/receipts"), json!({"lines": [{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 1}]})),
-            _ => (format!("/v1/variants/{a}/adjustments"), json!({"quantity": if i % 8 == 3 { -1 } else { 1 }, "reason": "recount"})),
+            0 => (
+                "/v1/orders".to_owned(),
+                json!({"lines": [{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 2}]}),
+            ),
+            1 => (
+                "/v1/orders".to_owned(),
+                json!({"lines": [{"variantId": b, "quantity": 1}]}),
+            ),
+            2 => (
+                format!("/v1/purchase-orders/{po}/receipts"),
+                json!({"lines": [{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 1}]}),
+            ),
+            _ => (
+                format!("/v1/variants/{a}/adjustments"),
+                json!({"quantity": if i % 8 == 3 { -1 } else { 1 }, "reason": "recount"}),
+            ),
         };
         tasks.push(async move { app.post(&path, &t.token, body).await });
     }

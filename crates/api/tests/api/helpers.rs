@@ -11,8 +11,59 @@ use serde_json::{json, Value};
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    /// Kept alive so the database file outlives the test body.
-    pub _dir: tempfile::TempDir,
+    /// Kept alive so a SQLite file outlives the test body.
+    pub _dir: Option<tempfile::TempDir>,
+}
+
+/// Which store the tests of this binary run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
+pub enum Backend {
+    Sqlite,
+    Mongo,
+}
+
+/// A fresh, empty database of the binary's backend: its URL, and the folder holding it (SQLite).
+///
+/// For MongoDB the server comes from `STOCKROOM_TEST_MONGO_URL`; without it the whole test
+/// binary is skipped with a loud line on a developer machine, and fails under `CI`.
+pub fn fresh_database() -> (DatabaseUrl, Option<tempfile::TempDir>) {
+    match crate::BACKEND {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("stockroom.db").display());
+            (DatabaseUrl::Sqlite(url), Some(dir))
+        }
+        Backend::Mongo => {
+            let server = match std::env::var("STOCKROOM_TEST_MONGO_URL") {
+                Ok(url) if !url.is_empty() => url,
+                _ if std::env::var_os("CI").is_some() => {
+                    panic!("STOCKROOM_TEST_MONGO_URL is not set; run the tests through ./scripts/test.sh")
+                }
+                _ => {
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "!!!!! SKIPPED: STOCKROOM_TEST_MONGO_URL is not set; the MongoDB API tests did not run (./scripts/test.sh runs them) !!!!!"
+                    );
+                    std::process::exit(0);
+                }
+            };
+            let name = format!("stockroom_api_{}", uuid::Uuid::now_v7().simple());
+            (DatabaseUrl::Mongo(with_database(&server, &name)), None)
+        }
+    }
+}
+
+/// `url` with its database path replaced by `database`, keeping hosts and options.
+fn with_database(url: &str, database: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a mongodb:// URL");
+    let (hosts, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let query = tail.find('?').map(|i| &tail[i..]).unwrap_or("");
+    format!("{scheme}://{hosts}/{database}{query}")
 }
 
 /// A tenant with an OWNER token.
@@ -33,12 +84,11 @@ pub async fn spawn_app_with_lock(lock: Arc<dyn LockManager>) -> TestApp {
 }
 
 pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_url = format!("sqlite://{}", dir.path().join("stockroom.db").display());
+    let (database, dir) = fresh_database();
     if std::env::var("TEST_LOG").is_ok() {
         api::telemetry::init("info", api::config::LogFormat::Pretty);
     }
-    let config = Config::for_tests(DatabaseUrl::Sqlite(db_url));
+    let config = Config::for_tests(database);
     let app = Application::build_with(config, overrides)
         .await
         .expect("the app builds");
@@ -64,7 +114,9 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{}", self.address, path));
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
@@ -77,25 +129,40 @@ impl TestApp {
         let value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, value)
     }
 
     pub async fn get(&self, path: impl AsRef<str>, token: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path.as_ref(), Some(token), None).await
+        self.call(Method::GET, path.as_ref(), Some(token), None)
+            .await
     }
 
-    pub async fn post(&self, path: impl AsRef<str>, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path.as_ref(), Some(token), Some(body)).await
+    pub async fn post(
+        &self,
+        path: impl AsRef<str>,
+        token: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.call(Method::POST, path.as_ref(), Some(token), Some(body))
+            .await
     }
 
-    pub async fn patch(&self, path: impl AsRef<str>, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::PATCH, path.as_ref(), Some(token), Some(body)).await
+    pub async fn patch(
+        &self,
+        path: impl AsRef<str>,
+        token: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path.as_ref(), Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: impl AsRef<str>, token: &str) -> (StatusCode, Value) {
-        self.call(Method::DELETE, path.as_ref(), Some(token), None).await
+        self.call(Method::DELETE, path.as_ref(), Some(token), None)
+            .await
     }
 
     pub async fn register(&self, slug: &str) -> Tenant {
@@ -124,7 +191,12 @@ impl TestApp {
 
     /// Adds a user with `role` to the tenant and logs them in; returns their token.
     pub async fn user_token(&self, tenant: &Tenant, role: &str) -> String {
-        let email = format!("{}-{}@{}.example", role.to_lowercase(), uuid::Uuid::now_v7().simple(), tenant.slug);
+        let email = format!(
+            "{}-{}@{}.example",
+            role.to_lowercase(),
+            uuid::Uuid::now_v7().simple(),
+            tenant.slug
+        );
         let (status, body) = self
             .post(
                 "/v1/users",
@@ -133,7 +205,8 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        self.login(&tenant.slug, &email, "a long enough password").await
+        self.login(&tenant.slug, &email, "a long enough password")
+            .await
     }
 
     pub async fn login(&self, slug: &str, email: &str, password: &str) -> String {
@@ -219,12 +292,27 @@ impl TestApp {
 /// Asserts `body` is a problem document with `status`.
 pub fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode) {
     assert_eq!(status, expected, "{body}");
-    assert_eq!(body["status"].as_u64(), Some(expected.as_u16() as u64), "{body}");
-    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{body}");
-    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    assert_eq!(
+        body["status"].as_u64(),
+        Some(expected.as_u16() as u64),
+        "{body}"
+    );
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("/problems/")),
+        "{body}"
+    );
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
 }
 
 /// A unique slug per test.
 pub fn slug(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::now_v7().simple().to_string()[20..])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    )
 }

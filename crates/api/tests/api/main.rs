@@ -1,4 +1,8 @@
 //! API tests: the real app on port 0, a fresh SQLite file per test, driven over HTTP.
+//! (`tests/mongo` runs the store-sensitive ones again on MongoDB.)
+
+/// The store these tests run against.
+pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod concurrency;
 mod errors;

@@ -21,20 +21,39 @@ async fn placing_captures_prices_and_writes_one_sale_per_variant() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     assert_eq!(order["status"], "PLACED");
-    assert_eq!(order["lines"].as_array().unwrap().len(), 2, "lines merged per variant");
+    assert_eq!(
+        order["lines"].as_array().unwrap().len(),
+        2,
+        "lines merged per variant"
+    );
     assert_eq!(order["lines"][0]["quantity"], 2);
     assert_eq!(order["lines"][0]["unitPrice"], 1000);
     assert_eq!(order["total"], 4000);
     assert_eq!(order["customer"]["email"], "grace@example.com");
     assert_eq!(app.stock_of(&t.token, &a).await, 3);
-    let sales: Vec<_> = app.movements_of(&t.token, &a).await.into_iter().filter(|m| m["type"] == "SALE").collect();
+    let sales: Vec<_> = app
+        .movements_of(&t.token, &a)
+        .await
+        .into_iter()
+        .filter(|m| m["type"] == "SALE")
+        .collect();
     assert_eq!(sales.len(), 1);
     assert_eq!(sales[0]["quantity"], -2);
     assert_eq!(sales[0]["orderId"], order["id"]);
 
     // A later price change does not touch the placed order.
-    app.patch(&format!("/v1/variants/{a}"), &t.token, json!({"price": 5000})).await;
-    let (_, again) = app.get(&format!("/v1/orders/{}", order["id"].as_str().unwrap()), &t.token).await;
+    app.patch(
+        &format!("/v1/variants/{a}"),
+        &t.token,
+        json!({"price": 5000}),
+    )
+    .await;
+    let (_, again) = app
+        .get(
+            &format!("/v1/orders/{}", order["id"].as_str().unwrap()),
+            &t.token,
+        )
+        .await;
     assert_eq!(again["total"], 4000);
 }
 
@@ -55,9 +74,19 @@ async fn short_stock_lists_every_short_line_and_writes_nothing() {
     assert_problem(status, &body, StatusCode::CONFLICT);
     let shortages = body["shortages"].as_array().unwrap();
     assert_eq!(shortages.len(), 2, "{body}");
-    let short_a = shortages.iter().find(|s| s["variantId"] == a.as_str()).unwrap();
-    assert_eq!((short_a["requested"].as_i64(), short_a["available"].as_i64()), (Some(2), Some(1)));
-    assert_eq!(app.stock_of(&t.token, &c).await, 9, "the good line was not applied");
+    let short_a = shortages
+        .iter()
+        .find(|s| s["variantId"] == a.as_str())
+        .unwrap();
+    assert_eq!(
+        (short_a["requested"].as_i64(), short_a["available"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        app.stock_of(&t.token, &c).await,
+        9,
+        "the good line was not applied"
+    );
     let (_, orders) = app.get("/v1/orders", &t.token).await;
     assert_eq!(orders["items"], json!([]));
 
@@ -75,13 +104,21 @@ async fn cancel_and_return_flows_restore_stock_and_refuse_illegal_moves() {
     let app = spawn_app().await;
     let t = app.register(&slug("flow")).await;
     let v = app.variant_with_stock(&t.token, "FLOW-1", 10).await;
-    let place = |q: i64| app.post("/v1/orders", &t.token, json!({"lines": [{"variantId": v, "quantity": q}]}));
+    let place = |q: i64| {
+        app.post(
+            "/v1/orders",
+            &t.token,
+            json!({"lines": [{"variantId": v, "quantity": q}]}),
+        )
+    };
 
     // Cancel: stock comes back with a RETURN "order-cancelled".
     let (_, o1) = place(3).await;
     let o1 = o1["id"].as_str().unwrap().to_owned();
     assert_eq!(app.stock_of(&t.token, &v).await, 7);
-    let (status, cancelled) = app.post(&format!("/v1/orders/{o1}/cancel"), &t.token, json!({})).await;
+    let (status, cancelled) = app
+        .post(&format!("/v1/orders/{o1}/cancel"), &t.token, json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "CANCELLED");
     assert_eq!(app.stock_of(&t.token, &v).await, 10);
@@ -90,26 +127,49 @@ async fn cancel_and_return_flows_restore_stock_and_refuse_illegal_moves() {
     assert_eq!(ret[0]["reason"], "order-cancelled");
     assert_eq!(ret[0]["quantity"], 3);
     for action in ["cancel", "fulfil"] {
-        let (status, body) = app.post(&format!("/v1/orders/{o1}/{action}"), &t.token, json!({})).await;
+        let (status, body) = app
+            .post(&format!("/v1/orders/{o1}/{action}"), &t.token, json!({}))
+            .await;
         assert_problem(status, &body, StatusCode::CONFLICT);
-        assert!(body["detail"].as_str().unwrap().contains("CANCELLED"), "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("CANCELLED"),
+            "{body}"
+        );
     }
 
     // Fulfil, then return in two parts.
     let (_, o2) = place(4).await;
     let o2 = o2["id"].as_str().unwrap().to_owned();
     let (status, body) = app
-        .post(&format!("/v1/orders/{o2}/returns"), &t.token, json!({"lines": [{"variantId": v, "quantity": 1}], "reason": "early"}))
+        .post(
+            &format!("/v1/orders/{o2}/returns"),
+            &t.token,
+            json!({"lines": [{"variantId": v, "quantity": 1}], "reason": "early"}),
+        )
         .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
-    assert!(body["detail"].as_str().unwrap().contains("PLACED"), "{body}");
-    let (status, fulfilled) = app.post(&format!("/v1/orders/{o2}/fulfil"), &t.token, json!({})).await;
-    assert_eq!((status, fulfilled["status"].as_str()), (StatusCode::OK, Some("FULFILLED")));
-    let (status, body) = app.post(&format!("/v1/orders/{o2}/cancel"), &t.token, json!({})).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("PLACED"),
+        "{body}"
+    );
+    let (status, fulfilled) = app
+        .post(&format!("/v1/orders/{o2}/fulfil"), &t.token, json!({}))
+        .await;
+    assert_eq!(
+        (status, fulfilled["status"].as_str()),
+        (StatusCode::OK, Some("FULFILLED"))
+    );
+    let (status, body) = app
+        .post(&format!("/v1/orders/{o2}/cancel"), &t.token, json!({}))
+        .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
 
     let ret = |q: i64| {
-        app.post(format!("/v1/orders/{o2}/returns"), &t.token, json!({"lines": [{"variantId": v, "quantity": q}], "reason": "wrong size"}))
+        app.post(
+            format!("/v1/orders/{o2}/returns"),
+            &t.token,
+            json!({"lines": [{"variantId": v, "quantity": q}], "reason": "wrong size"}),
+        )
     };
     let (status, body) = ret(5).await;
     assert_problem(status, &body, StatusCode::CONFLICT);

@@ -18,7 +18,11 @@ async fn draft_submit_two_partial_receipts_received() {
     let a = app.variant_with_stock(&t.token, "PO-A", 0).await;
     let b = app.variant_with_stock(&t.token, "PO-B", 0).await;
     let (status, supplier) = app
-        .post("/v1/suppliers", &t.token, json!({"name": "Mill", "email": "mill@example.com", "leadTimeDays": 7}))
+        .post(
+            "/v1/suppliers",
+            &t.token,
+            json!({"name": "Mill", "email": "mill@example.com", "leadTimeDays": 7}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{supplier}");
     let sid = supplier["id"].as_str().unwrap();
@@ -30,7 +34,11 @@ async fn draft_submit_two_partial_receipts_received() {
     assert_eq!(status, StatusCode::CREATED, "{po}");
     assert_eq!(po["status"], "DRAFT");
     let id = po["id"].as_str().unwrap().to_owned();
-    assert_eq!(incoming(&app, &t.token, &a).await, 0, "drafts are not incoming");
+    assert_eq!(
+        incoming(&app, &t.token, &a).await,
+        0,
+        "drafts are not incoming"
+    );
 
     let (status, patched) = app
         .patch(&format!("/v1/purchase-orders/{id}"), &t.token, json!({"lines": [
@@ -38,13 +46,34 @@ async fn draft_submit_two_partial_receipts_received() {
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
 
-    let (status, body) = app.post(&format!("/v1/purchase-orders/{id}/receipts"), &t.token, json!({"lines": [{"variantId": a, "quantity": 1}]})).await;
+    let (status, body) = app
+        .post(
+            &format!("/v1/purchase-orders/{id}/receipts"),
+            &t.token,
+            json!({"lines": [{"variantId": a, "quantity": 1}]}),
+        )
+        .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
 
-    let (status, submitted) = app.post(&format!("/v1/purchase-orders/{id}/submit"), &t.token, json!({})).await;
-    assert_eq!((status, submitted["status"].as_str()), (StatusCode::OK, Some("ORDERED")));
+    let (status, submitted) = app
+        .post(
+            &format!("/v1/purchase-orders/{id}/submit"),
+            &t.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, submitted["status"].as_str()),
+        (StatusCode::OK, Some("ORDERED"))
+    );
     assert_eq!(incoming(&app, &t.token, &a).await, 12);
-    let (status, body) = app.patch(&format!("/v1/purchase-orders/{id}"), &t.token, json!({"expectedAt": null})).await;
+    let (status, body) = app
+        .patch(
+            &format!("/v1/purchase-orders/{id}"),
+            &t.token,
+            json!({"expectedAt": null}),
+        )
+        .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
 
     // Supplier with an open PO cannot be deleted.
@@ -57,7 +86,11 @@ async fn draft_submit_two_partial_receipts_received() {
         let app = &app;
         async move { app.post(&path, &token, json!({"lines": lines})).await }
     };
-    let (status, body) = receive(json!([{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 6}]), staff.clone()).await;
+    let (status, body) = receive(
+        json!([{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 6}]),
+        staff.clone(),
+    )
+    .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
     assert_eq!(app.stock_of(&t.token, &a).await, 0);
 
@@ -68,7 +101,11 @@ async fn draft_submit_two_partial_receipts_received() {
     assert_eq!(incoming(&app, &t.token, &a).await, 8);
     assert_eq!(app.stock_of(&t.token, &a).await, 4);
 
-    let (status, second) = receive(json!([{"variantId": a, "quantity": 8}, {"variantId": b, "quantity": 5}]), staff.clone()).await;
+    let (status, second) = receive(
+        json!([{"variantId": a, "quantity": 8}, {"variantId": b, "quantity": 5}]),
+        staff.clone(),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{second}");
     assert_eq!(second["status"], "RECEIVED");
     assert_eq!(incoming(&app, &t.token, &a).await, 0);
@@ -76,10 +113,18 @@ async fn draft_submit_two_partial_receipts_received() {
     assert_eq!(app.stock_of(&t.token, &b).await, 5);
 
     let purchases = app.movements_of(&t.token, &a).await;
-    assert!(purchases.iter().all(|m| m["type"] == "PURCHASE" && m["purchaseOrderId"] == id.as_str()));
+    assert!(purchases
+        .iter()
+        .all(|m| m["type"] == "PURCHASE" && m["purchaseOrderId"] == id.as_str()));
     assert_eq!(purchases[0]["unitCost"], 300);
 
-    let (status, body) = app.post(&format!("/v1/purchase-orders/{id}/cancel"), &t.token, json!({})).await;
+    let (status, body) = app
+        .post(
+            &format!("/v1/purchase-orders/{id}/cancel"),
+            &t.token,
+            json!({}),
+        )
+        .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
     let (status, _) = app.delete(&format!("/v1/suppliers/{sid}"), &t.token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -91,21 +136,53 @@ async fn cancelling_before_receipt_cancels_and_after_a_partial_receipt_closes() 
     let app = spawn_app().await;
     let t = app.register(&slug("poc")).await;
     let v = app.variant_with_stock(&t.token, "POC-1", 0).await;
-    let (_, supplier) = app.post("/v1/suppliers", &t.token, json!({"name": "S"})).await;
-    let new_po = || app.post("/v1/purchase-orders", &t.token, json!({"supplierId": supplier["id"], "lines": [{"variantId": v, "quantity": 10, "unitCost": 1}]}));
+    let (_, supplier) = app
+        .post("/v1/suppliers", &t.token, json!({"name": "S"}))
+        .await;
+    let new_po = || {
+        app.post("/v1/purchase-orders", &t.token, json!({"supplierId": supplier["id"], "lines": [{"variantId": v, "quantity": 10, "unitCost": 1}]}))
+    };
 
     let (_, p1) = new_po().await;
     let p1 = p1["id"].as_str().unwrap();
-    let (status, c) = app.post(&format!("/v1/purchase-orders/{p1}/cancel"), &t.token, json!({})).await;
-    assert_eq!((status, c["status"].as_str()), (StatusCode::OK, Some("CANCELLED")));
+    let (status, c) = app
+        .post(
+            &format!("/v1/purchase-orders/{p1}/cancel"),
+            &t.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, c["status"].as_str()),
+        (StatusCode::OK, Some("CANCELLED"))
+    );
 
     let (_, p2) = new_po().await;
     let p2 = p2["id"].as_str().unwrap();
-    app.post(&format!("/v1/purchase-orders/{p2}/submit"), &t.token, json!({})).await;
-    app.post(&format!("/v1/purchase-orders/{p2}/receipts"), &t.token, json!({"lines": [{"variantId": v, "quantity": 3}]})).await;
+    app.post(
+        &format!("/v1/purchase-orders/{p2}/submit"),
+        &t.token,
+        json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/v1/purchase-orders/{p2}/receipts"),
+        &t.token,
+        json!({"lines": [{"variantId": v, "quantity": 3}]}),
+    )
+    .await;
     assert_eq!(incoming(&app, &t.token, &v).await, 7);
-    let (status, c) = app.post(&format!("/v1/purchase-orders/{p2}/cancel"), &t.token, json!({})).await;
-    assert_eq!((status, c["status"].as_str()), (StatusCode::OK, Some("CLOSED")));
+    let (status, c) = app
+        .post(
+            &format!("/v1/purchase-orders/{p2}/cancel"),
+            &t.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, c["status"].as_str()),
+        (StatusCode::OK, Some("CLOSED"))
+    );
     assert_eq!(incoming(&app, &t.token, &v).await, 0);
     assert_eq!(app.stock_of(&t.token, &v).await, 3);
 

@@ -14,7 +14,11 @@ async fn reports_answer_from_the_ledger() {
     let v = app.variant_with_stock(&t.token, "REP-1", 10).await;
     for _ in 0..3 {
         let (status, body) = app
-            .post("/v1/orders", &t.token, json!({"lines": [{"variantId": v, "quantity": 3}]}))
+            .post(
+                "/v1/orders",
+                &t.token,
+                json!({"lines": [{"variantId": v, "quantity": 3}]}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
@@ -24,20 +28,40 @@ async fn reports_answer_from_the_ledger() {
     let enc = |s: &str| s.replace('+', "%2B");
 
     let (status, series) = app
-        .get(format!("/v1/reports/movements?from={}&to={}&bucket=day&tz=Europe/Berlin", enc(&from), enc(&to)), &t.token)
+        .get(
+            format!(
+                "/v1/reports/movements?from={}&to={}&bucket=day&tz=Europe/Berlin",
+                enc(&from),
+                enc(&to)
+            ),
+            &t.token,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{series}");
     let buckets = series["buckets"].as_array().unwrap();
     assert!(buckets.len() >= 3, "{series}");
     let totals = |kind: &str| -> (i64, i64) {
         buckets.iter().fold((0, 0), |(c, q), b| {
-            let t = b["movements"].as_array().unwrap().iter().find(|m| m["type"] == kind).unwrap();
-            (c + t["count"].as_i64().unwrap(), q + t["quantity"].as_i64().unwrap())
+            let t = b["movements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["type"] == kind)
+                .unwrap();
+            (
+                c + t["count"].as_i64().unwrap(),
+                q + t["quantity"].as_i64().unwrap(),
+            )
         })
     };
     assert_eq!(totals("SALE"), (3, -9));
     assert_eq!(totals("ADJUSTMENT"), (1, 10));
-    assert!(buckets.iter().all(|b| b["movements"].as_array().unwrap().len() == 4), "zeros included");
+    assert!(
+        buckets
+            .iter()
+            .all(|b| b["movements"].as_array().unwrap().len() == 4),
+        "zeros included"
+    );
 
     let (status, low) = app.get("/v1/reports/low-stock", &staff).await;
     assert_eq!(status, StatusCode::OK, "{low}");
@@ -46,7 +70,14 @@ async fn reports_answer_from_the_ledger() {
     assert_eq!(low["items"][0]["suggestedQuantity"], 9 + 2 - 1);
 
     let (status, movers) = app
-        .get(format!("/v1/reports/top-movers?from={}&to={}&type=SALE", enc(&from), enc(&to)), &t.token)
+        .get(
+            format!(
+                "/v1/reports/top-movers?from={}&to={}&type=SALE",
+                enc(&from),
+                enc(&to)
+            ),
+            &t.token,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{movers}");
     assert_eq!(movers["items"][0]["quantity"], 9);
@@ -54,17 +85,31 @@ async fn reports_answer_from_the_ledger() {
 
     let (status, valuation) = app.get("/v1/reports/valuation", &t.token).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(valuation["total"], 0, "nothing was purchased: no cost basis");
+    assert_eq!(
+        valuation["total"], 0,
+        "nothing was purchased: no cost basis"
+    );
 
-    let (status, at) = app.get(format!("/v1/variants/{v}/stock?at={}", enc(&from)), &t.token).await;
+    let (status, at) = app
+        .get(
+            format!("/v1/variants/{v}/stock?at={}", enc(&from)),
+            &t.token,
+        )
+        .await;
     assert_eq!((status, at["stock"].as_i64()), (StatusCode::OK, Some(0)));
     let (_, now_stock) = app.get(format!("/v1/variants/{v}/stock"), &t.token).await;
     assert_eq!(now_stock["stock"], 1);
 
     // A reorder draft from the suggestions.
-    let (_, supplier) = app.post("/v1/suppliers", &t.token, json!({"name": "S"})).await;
+    let (_, supplier) = app
+        .post("/v1/suppliers", &t.token, json!({"name": "S"}))
+        .await;
     let (status, po) = app
-        .post("/v1/reports/low-stock/purchase-orders", &t.token, json!({"supplierId": supplier["id"]}))
+        .post(
+            "/v1/reports/low-stock/purchase-orders",
+            &t.token,
+            json!({"supplierId": supplier["id"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{po}");
     assert_eq!(po["status"], "DRAFT");
@@ -72,11 +117,17 @@ async fn reports_answer_from_the_ledger() {
 
     // Roles and limits.
     let (status, body) = app
-        .get(format!("/v1/reports/movements?from={}&to={}", enc(&from), enc(&to)), &staff)
+        .get(
+            format!("/v1/reports/movements?from={}&to={}", enc(&from), enc(&to)),
+            &staff,
+        )
         .await;
     assert_problem(status, &body, StatusCode::FORBIDDEN);
     let (status, body) = app
-        .get("/v1/reports/movements?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&bucket=hour", &t.token)
+        .get(
+            "/v1/reports/movements?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&bucket=hour",
+            &t.token,
+        )
         .await;
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["field"], "bucket");

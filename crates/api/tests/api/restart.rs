@@ -15,7 +15,10 @@ fn start(db_url: &str) -> (Child, String) {
         .env("STOCKROOM_HTTP_ADDR", "127.0.0.1:0")
         .env("STOCKROOM_SOCKET_ADDR", "127.0.0.1:0")
         .env("STOCKROOM_DATABASE_URL", db_url)
-        .env("STOCKROOM_JWT_SECRET", "restart-secret-restart-secret-restart!")
+        .env(
+            "STOCKROOM_JWT_SECRET",
+            "restart-secret-restart-secret-restart!",
+        )
         .env("STOCKROOM_LOG", "info")
         .env("STOCKROOM_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
@@ -39,13 +42,26 @@ fn stop(mut child: Child) {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let status = child.wait().unwrap();
-    assert!(status.success(), "SIGTERM ends the process cleanly: {status}");
+    assert!(
+        status.success(),
+        "SIGTERM ends the process cleanly: {status}"
+    );
 }
 
 #[tokio::test]
 async fn stock_survives_a_restart_of_the_binary() {
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("nested/stockroom.db").display());
+    let (database, dir) = crate::helpers::fresh_database();
+    let db_url = match &database {
+        api::config::DatabaseUrl::Sqlite(_) => format!(
+            "sqlite://{}",
+            dir.as_ref()
+                .unwrap()
+                .path()
+                .join("nested/stockroom.db")
+                .display()
+        ),
+        api::config::DatabaseUrl::Mongo(url) => url.clone(),
+    };
     let client = reqwest::Client::new();
     let slug = slug("restart");
 
@@ -55,22 +71,57 @@ async fn stock_survives_a_restart_of_the_binary() {
         .json(&json!({"tenantName": "R", "tenantSlug": slug, "email": "o@r.example", "password": "long enough", "name": "O"}))
         .send().await.unwrap().json().await.unwrap();
     let token = reg["token"].as_str().unwrap().to_owned();
-    let product: serde_json::Value = client.post(format!("{address}/v1/products")).bearer_auth(&token)
-        .json(&json!({"name": "P"})).send().await.unwrap().json().await.unwrap();
-    let variant: serde_json::Value = client.post(format!("{address}/v1/variants")).bearer_auth(&token)
-        .json(&json!({"productId": product["id"], "sku": "KEEP-1", "price": 100})).send().await.unwrap().json().await.unwrap();
+    let product: serde_json::Value = client
+        .post(format!("{address}/v1/products"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "P"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let variant: serde_json::Value = client
+        .post(format!("{address}/v1/variants"))
+        .bearer_auth(&token)
+        .json(&json!({"productId": product["id"], "sku": "KEEP-1", "price": 100}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = variant["id"].as_str().unwrap().to_owned();
-    let res = client.post(format!("{address}/v1/variants/{id}/adjustments")).bearer_auth(&token)
-        .json(&json!({"quantity": 17, "reason": "count"})).send().await.unwrap();
+    let res = client
+        .post(format!("{address}/v1/variants/{id}/adjustments"))
+        .bearer_auth(&token)
+        .json(&json!({"quantity": 17, "reason": "count"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     stop(child);
 
     let (child, address) = start(&db_url);
-    let after: serde_json::Value = client.get(format!("{address}/v1/variants/{id}")).bearer_auth(&token)
-        .send().await.unwrap().json().await.unwrap();
+    let after: serde_json::Value = client
+        .get(format!("{address}/v1/variants/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(after["stock"], 17, "{after}");
-    let audit: serde_json::Value = client.get(format!("{address}/v1/stock/audit")).bearer_auth(&token)
-        .send().await.unwrap().json().await.unwrap();
+    let audit: serde_json::Value = client
+        .get(format!("{address}/v1/stock/audit"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(audit["drift"], json!([]));
     tokio::time::sleep(Duration::from_millis(10)).await;
     stop(child);
@@ -87,9 +138,19 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("STOCKROOM_HTTP_ADDR"), "{stderr}");
 
-    let help = Command::new(env!("CARGO_BIN_EXE_stockroom")).arg("--help").output().unwrap();
+    let help = Command::new(env!("CARGO_BIN_EXE_stockroom"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for var in ["STOCKROOM_HTTP_ADDR", "STOCKROOM_DATABASE_URL", "STOCKROOM_REDIS_URL", "STOCKROOM_JWT_SECRET", "STOCKROOM_LOG", "STOCKROOM_LOG_FORMAT"] {
+    for var in [
+        "STOCKROOM_HTTP_ADDR",
+        "STOCKROOM_DATABASE_URL",
+        "STOCKROOM_REDIS_URL",
+        "STOCKROOM_JWT_SECRET",
+        "STOCKROOM_LOG",
+        "STOCKROOM_LOG_FORMAT",
+    ] {
         assert!(help.contains(var), "--help lists {var}");
     }
 }

@@ -16,30 +16,60 @@ async fn tenant_b_cannot_see_or_touch_tenant_a() {
     let missing_product = format!("/v1/products/{}", uuid::Uuid::now_v7());
     let (_, missing_body) = app.get(&missing_product, &b.token).await;
 
-    for path in [format!("/v1/products/{product}"), format!("/v1/variants/{variant}")] {
+    for path in [
+        format!("/v1/products/{product}"),
+        format!("/v1/variants/{variant}"),
+    ] {
         let (status, body) = app.get(&path, &b.token).await;
         assert_problem(status, &body, StatusCode::NOT_FOUND);
-        assert_eq!(body["type"], missing_body["type"], "same body as a missing id");
-        let (status, body) = app.patch(&path, &b.token, json!({"name": "hijacked"})).await;
-        assert!(status == StatusCode::NOT_FOUND || status == StatusCode::UNPROCESSABLE_ENTITY, "{status} {body}");
+        assert_eq!(
+            body["type"], missing_body["type"],
+            "same body as a missing id"
+        );
+        let (status, body) = app
+            .patch(&path, &b.token, json!({"name": "hijacked"}))
+            .await;
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{status} {body}"
+        );
         let (status, body) = app.delete(&path, &b.token).await;
         assert_problem(status, &body, StatusCode::NOT_FOUND);
     }
     let (status, body) = app
-        .patch(&format!("/v1/variants/{variant}"), &b.token, json!({"price": 1}))
+        .patch(
+            &format!("/v1/variants/{variant}"),
+            &b.token,
+            json!({"price": 1}),
+        )
         .await;
     assert_problem(status, &body, StatusCode::NOT_FOUND);
     let (status, body) = app
-        .post(&format!("/v1/variants/{variant}/adjustments"), &b.token, json!({"quantity": -5, "reason": "theft"}))
+        .post(
+            &format!("/v1/variants/{variant}/adjustments"),
+            &b.token,
+            json!({"quantity": -5, "reason": "theft"}),
+        )
         .await;
     assert_problem(status, &body, StatusCode::NOT_FOUND);
     let (status, body) = app
-        .post("/v1/orders", &b.token, json!({"lines": [{"variantId": variant, "quantity": 1}]}))
+        .post(
+            "/v1/orders",
+            &b.token,
+            json!({"lines": [{"variantId": variant, "quantity": 1}]}),
+        )
         .await;
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["field"], "lines[0].variantId");
 
-    for list in ["/v1/products", "/v1/variants", "/v1/movements", "/v1/orders", "/v1/suppliers", "/v1/purchase-orders"] {
+    for list in [
+        "/v1/products",
+        "/v1/variants",
+        "/v1/movements",
+        "/v1/orders",
+        "/v1/suppliers",
+        "/v1/purchase-orders",
+    ] {
         let (status, body) = app.get(list, &b.token).await;
         assert_eq!(status, StatusCode::OK, "{list}: {body}");
         assert_eq!(body["items"], json!([]), "{list} leaked A's rows: {body}");
@@ -63,7 +93,11 @@ async fn skus_are_unique_per_tenant_only() {
 
     let product = app.product(&a.token, "Another").await;
     let (status, body) = app
-        .post("/v1/variants", &a.token, json!({"productId": product, "sku": "SHARED-1", "price": 1}))
+        .post(
+            "/v1/variants",
+            &a.token,
+            json!({"productId": product, "sku": "SHARED-1", "price": 1}),
+        )
         .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
 

@@ -84,7 +84,12 @@ async fn wrong_tenant_email_or_password_give_the_same_401() {
         (t.slug.as_str(), email.as_str(), "wrong password!"),
     ] {
         let (status, body) = app
-            .call(Method::POST, "/v1/auth/login", None, Some(json!({"tenant": tenant, "email": email, "password": password})))
+            .call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"tenant": tenant, "email": email, "password": password})),
+            )
             .await;
         assert_problem(status, &body, StatusCode::UNAUTHORIZED);
         bodies.push(body);

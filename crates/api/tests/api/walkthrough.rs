@@ -43,11 +43,17 @@ async fn register_product_variant_adjustment_movements() {
     assert_eq!(adjusted["movement"]["actor"], t.owner_id.as_str());
 
     let (status, _) = app
-        .post(&format!("/v1/variants/{id}/adjustments"), &t.token, json!({"quantity": -3, "reason": "damaged"}))
+        .post(
+            &format!("/v1/variants/{id}/adjustments"),
+            &t.token,
+            json!({"quantity": -3, "reason": "damaged"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
 
-    let (status, page) = app.get(&format!("/v1/movements?variantId={id}"), &t.token).await;
+    let (status, page) = app
+        .get(&format!("/v1/movements?variantId={id}"), &t.token)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
@@ -59,13 +65,21 @@ async fn register_product_variant_adjustment_movements() {
     // The ledger filters by type and time.
     let (_, sales) = app.get("/v1/movements?type=SALE", &t.token).await;
     assert_eq!(sales["items"], json!([]));
-    let (_, future) = app.get("/v1/movements?from=2999-01-01T00:00:00Z", &t.token).await;
+    let (_, future) = app
+        .get("/v1/movements?from=2999-01-01T00:00:00Z", &t.token)
+        .await;
     assert_eq!(future["items"], json!([]));
 
     assert_eq!(app.assert_audit_clean(&t.token).await, 1);
 
     // Log in again with the same credentials.
-    let token = app.login(&t.slug, &format!("owner@{}.example", t.slug), "correct horse battery").await;
+    let token = app
+        .login(
+            &t.slug,
+            &format!("owner@{}.example", t.slug),
+            "correct horse battery",
+        )
+        .await;
     let (status, _) = app.get("/v1/products", &token).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -77,10 +91,18 @@ async fn variants_filter_by_product_sku_and_low_stock_and_page_without_gaps() {
     let mut ids = Vec::new();
     for i in 0..7 {
         // reorderLevel 2: stock 0..=2 is low.
-        ids.push(app.variant_with_stock(&t.token, &format!("SKU-{i}"), i).await);
+        ids.push(
+            app.variant_with_stock(&t.token, &format!("SKU-{i}"), i)
+                .await,
+        );
     }
     let (_, low) = app.get("/v1/variants?lowStock=true", &t.token).await;
-    let low_skus: Vec<&str> = low["items"].as_array().unwrap().iter().map(|v| v["sku"].as_str().unwrap()).collect();
+    let low_skus: Vec<&str> = low["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["sku"].as_str().unwrap())
+        .collect();
     assert_eq!(low_skus, vec!["SKU-0", "SKU-1", "SKU-2"]);
     let (_, by_sku) = app.get("/v1/variants?sku=SKU-4", &t.token).await;
     assert_eq!(by_sku["items"][0]["id"], ids[4].as_str());
@@ -92,7 +114,13 @@ async fn variants_filter_by_product_sku_and_low_stock_and_page_without_gaps() {
             .get(&format!("/v1/variants?limit=3&cursor={cursor}"), &t.token)
             .await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        seen.extend(page["items"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["id"].as_str().unwrap().to_owned()),
+        );
         match page["nextCursor"].as_str() {
             Some(c) => cursor = c.to_owned(),
             None => break,
@@ -107,22 +135,46 @@ async fn a_product_with_stocked_variants_cannot_be_deleted_until_emptied() {
     let t = app.register(&slug("del")).await;
     let product = app.product(&t.token, "Mug").await;
     let (_, v) = app
-        .post("/v1/variants", &t.token, json!({"productId": product, "sku": "MUG-1", "price": 800}))
+        .post(
+            "/v1/variants",
+            &t.token,
+            json!({"productId": product, "sku": "MUG-1", "price": 800}),
+        )
         .await;
     let id = v["id"].as_str().unwrap();
-    app.post(&format!("/v1/variants/{id}/adjustments"), &t.token, json!({"quantity": 2, "reason": "count"}))
-        .await;
+    app.post(
+        &format!("/v1/variants/{id}/adjustments"),
+        &t.token,
+        json!({"quantity": 2, "reason": "count"}),
+    )
+    .await;
 
-    let (status, body) = app.delete(&format!("/v1/products/{product}"), &t.token).await;
+    let (status, body) = app
+        .delete(&format!("/v1/products/{product}"), &t.token)
+        .await;
     crate::helpers::assert_problem(status, &body, StatusCode::CONFLICT);
     let (status, body) = app.delete(&format!("/v1/variants/{id}"), &t.token).await;
     crate::helpers::assert_problem(status, &body, StatusCode::CONFLICT);
 
-    app.post(&format!("/v1/variants/{id}/adjustments"), &t.token, json!({"quantity": -2, "reason": "write-off"}))
+    app.post(
+        &format!("/v1/variants/{id}/adjustments"),
+        &t.token,
+        json!({"quantity": -2, "reason": "write-off"}),
+    )
+    .await;
+    let (status, _) = app
+        .delete(&format!("/v1/products/{product}"), &t.token)
         .await;
-    let (status, _) = app.delete(&format!("/v1/products/{product}"), &t.token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app.get(&format!("/v1/variants/{id}"), &t.token).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "variants go with their product");
-    assert_eq!(app.movements_of(&t.token, id).await.len(), 2, "the ledger keeps its movements");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "variants go with their product"
+    );
+    assert_eq!(
+        app.movements_of(&t.token, id).await.len(),
+        2,
+        "the ledger keeps its movements"
+    );
 }

@@ -24,18 +24,33 @@ async fn a_tenant_hears_its_own_stock_events_and_nothing_else() {
         Err(message) => assert!(message.contains("invalid"), "a clear message: {message}"),
     }
 
-    assert_eq!(order(&client, &api.http, &token_a, &v).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        order(&client, &api.http, &token_a, &v).await.status(),
+        StatusCode::CREATED
+    );
 
     let heard = a.drain(Duration::from_secs(2)).await;
-    let changed = heard.iter().find(|(n, _)| n == "stock.changed").expect("stock.changed");
+    let changed = heard
+        .iter()
+        .find(|(n, _)| n == "stock.changed")
+        .expect("stock.changed");
     assert_eq!(changed.1["variantId"], v.as_str());
     assert_eq!(changed.1["stock"], 2);
     assert_eq!(changed.1["delta"], -1);
     assert_eq!(changed.1["movementType"], "SALE");
-    let low = heard.iter().find(|(n, _)| n == "stock.low").expect("stock.low");
-    assert_eq!((low.1["stock"].as_i64(), low.1["reorderLevel"].as_i64()), (Some(2), Some(2)));
+    let low = heard
+        .iter()
+        .find(|(n, _)| n == "stock.low")
+        .expect("stock.low");
+    assert_eq!(
+        (low.1["stock"].as_i64(), low.1["reorderLevel"].as_i64()),
+        (Some(2), Some(2))
+    );
     assert!(heard.iter().any(|(n, _)| n == "order.placed"));
-    assert!(b.drain(Duration::from_millis(500)).await.is_empty(), "B hears nothing of A's");
+    assert!(
+        b.drain(Duration::from_millis(500)).await.is_empty(),
+        "B hears nothing of A's"
+    );
     let _ = a.client.disconnect().await;
     let _ = b.client.disconnect().await;
 }

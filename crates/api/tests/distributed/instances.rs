@@ -13,20 +13,33 @@ async fn two_instances_sell_exactly_the_stock_and_share_events() {
     let Some(redis) = redis_url() else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("shared.db").display());
-    let env = [("STOCKROOM_DATABASE_URL", db.as_str()), ("STOCKROOM_REDIS_URL", redis.as_str())];
+    let env = [
+        ("STOCKROOM_DATABASE_URL", db.as_str()),
+        ("STOCKROOM_REDIS_URL", redis.as_str()),
+    ];
     let one = start_binary(&env);
     let two = start_binary(&env);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let slug = format!("two-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
     let (token, _) = register(&client, &one.http, &slug).await;
     let v = variant(&client, &one.http, &token, "TWO-1", 50, 0).await;
 
     // A browser on instance 2 hears a sale made on instance 1.
-    let mut listener = listen(two.socket_port, &token).await.expect("connects to instance 2");
-    assert_eq!(order(&client, &one.http, &token, &v).await.status(), StatusCode::CREATED);
+    let mut listener = listen(two.socket_port, &token)
+        .await
+        .expect("connects to instance 2");
+    assert_eq!(
+        order(&client, &one.http, &token, &v).await.status(),
+        StatusCode::CREATED
+    );
     let heard = listener.drain(Duration::from_secs(2)).await;
     assert!(
-        heard.iter().any(|(n, p)| n == "stock.changed" && p["variantId"] == v.as_str() && p["stock"] == 49),
+        heard
+            .iter()
+            .any(|(n, p)| n == "stock.changed" && p["variantId"] == v.as_str() && p["stock"] == 49),
         "instance 2's client heard instance 1's sale: {heard:?}"
     );
 
@@ -36,14 +49,34 @@ async fn two_instances_sell_exactly_the_stock_and_share_events() {
         order(&client, http, &token, &v)
     });
     let statuses: Vec<StatusCode> = join_all(calls).await.iter().map(|r| r.status()).collect();
-    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
     assert_eq!((created, refused), (49, 151), "{statuses:?}");
-    let variant: Value = client.get(format!("{}/v1/variants/{v}", two.http)).bearer_auth(&token)
-        .send().await.unwrap().json().await.unwrap();
+    let variant: Value = client
+        .get(format!("{}/v1/variants/{v}", two.http))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(variant["stock"], 0);
-    let audit: Value = client.get(format!("{}/v1/stock/audit", one.http)).bearer_auth(&token)
-        .send().await.unwrap().json().await.unwrap();
+    let audit: Value = client
+        .get(format!("{}/v1/stock/audit", one.http))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(audit["drift"], serde_json::json!([]));
     let _ = listener.client.disconnect().await;
 }

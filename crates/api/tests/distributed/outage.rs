@@ -16,12 +16,25 @@ use serde_json::Value;
 use crate::support::{order, redis_url, register, variant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_redis(port: u16, dir: &std::path::Path) -> Child {
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .arg("--dir")
         .arg(dir)
         .stdout(Stdio::null())
@@ -43,7 +56,9 @@ async fn app(redis: &str, overrides: Overrides, dir: &tempfile::TempDir) -> Stri
     let mut config = Config::for_tests(DatabaseUrl::Sqlite(db));
     config.redis_url = Some(redis.to_owned());
     config.lock_wait = Duration::from_millis(500);
-    let app = Application::build_with(config, overrides).await.expect("builds");
+    let app = Application::build_with(config, overrides)
+        .await
+        .expect("builds");
     let http = format!("http://127.0.0.1:{}", app.http_port());
     tokio::spawn(app.run_until_stopped());
     http
@@ -62,7 +77,10 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
     let client = reqwest::Client::new();
     let (token, _) = register(&client, &http, "outage").await;
     let v = variant(&client, &http, &token, "OUT-1", 10, 0).await;
-    assert_eq!(order(&client, &http, &token, &v).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        order(&client, &http, &token, &v).await.status(),
+        StatusCode::CREATED
+    );
 
     redis.kill().unwrap();
     redis.wait().unwrap();
@@ -70,15 +88,26 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
     let refused = order(&client, &http, &token, &v).await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(refused.headers()["retry-after"], "1");
-    assert_eq!(refused.headers()["content-type"], "application/problem+json");
-    let read = client.get(format!("{http}/v1/variants/{v}")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let read = client
+        .get(format!("{http}/v1/variants/{v}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), StatusCode::OK, "reads keep working");
     let body: Value = read.json().await.unwrap();
     assert_eq!(body["stock"], 9, "the refused order wrote nothing");
     let ready = client.get(format!("{http}/ready")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let problem: Value = ready.json().await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("redis"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("redis"),
+        "{problem}"
+    );
 
     let mut redis = start_redis(port, dir.path());
     let mut recovered = false;
@@ -108,8 +137,18 @@ async fn a_lock_that_expires_mid_operation_never_oversells() {
         },
     )
     .unwrap();
-    let http = app(&url, Overrides { lock: Some(Arc::new(short)) }, &dir).await;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let http = app(
+        &url,
+        Overrides {
+            lock: Some(Arc::new(short)),
+        },
+        &dir,
+    )
+    .await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let slug = format!("ttl-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
     let (token, _) = register(&client, &http, &slug).await;
     let v = variant(&client, &http, &token, "TTL-1", 50, 0).await;
@@ -118,9 +157,19 @@ async fn a_lock_that_expires_mid_operation_never_oversells() {
         .iter()
         .map(|r| r.status())
         .collect();
-    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
     assert_eq!(created, 50, "{statuses:?}");
-    let body: Value = client.get(format!("{http}/v1/variants/{v}")).bearer_auth(&token)
-        .send().await.unwrap().json().await.unwrap();
+    let body: Value = client
+        .get(format!("{http}/v1/variants/{v}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["stock"], 0);
 }

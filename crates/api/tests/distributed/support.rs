@@ -73,39 +73,73 @@ pub fn start_binary(env: &[(&str, &str)]) -> Instance {
         .trim_end_matches(|c: char| !c.is_ascii_digit())
         .parse()
         .unwrap();
-    Instance { child, http, socket_port }
+    Instance {
+        child,
+        http,
+        socket_port,
+    }
 }
 
 /// Registers a tenant on `http`; returns (token, tenant id).
 pub async fn register(client: &reqwest::Client, http: &str, slug: &str) -> (String, String) {
     let body: Value = client
         .post(format!("{http}/v1/auth/register"))
-        .json(&json!({"tenantName": slug, "tenantSlug": slug, "email": format!("o@{slug}.example"),
-                      "password": "long enough password", "name": "Owner"}))
+        .json(
+            &json!({"tenantName": slug, "tenantSlug": slug, "email": format!("o@{slug}.example"),
+                      "password": "long enough password", "name": "Owner"}),
+        )
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    (body["token"].as_str().unwrap().to_owned(), body["tenant"]["id"].as_str().unwrap().to_owned())
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["tenant"]["id"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// Creates a variant with `stock` units and `reorder_level`; returns its id.
-pub async fn variant(client: &reqwest::Client, http: &str, token: &str, sku: &str, stock: i64, reorder_level: i64) -> String {
-    let product: Value = client.post(format!("{http}/v1/products")).bearer_auth(token)
-        .json(&json!({"name": sku})).send().await.unwrap().json().await.unwrap();
+pub async fn variant(
+    client: &reqwest::Client,
+    http: &str,
+    token: &str,
+    sku: &str,
+    stock: i64,
+    reorder_level: i64,
+) -> String {
+    let product: Value = client
+        .post(format!("{http}/v1/products"))
+        .bearer_auth(token)
+        .json(&json!({"name": sku}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let variant: Value = client.post(format!("{http}/v1/variants")).bearer_auth(token)
         .json(&json!({"productId": product["id"], "sku": sku, "price": 500, "reorderLevel": reorder_level}))
         .send().await.unwrap().json().await.unwrap();
     let id = variant["id"].as_str().unwrap().to_owned();
-    let res = client.post(format!("{http}/v1/variants/{id}/adjustments")).bearer_auth(token)
-        .json(&json!({"quantity": stock, "reason": "count"})).send().await.unwrap();
+    let res = client
+        .post(format!("{http}/v1/variants/{id}/adjustments"))
+        .bearer_auth(token)
+        .json(&json!({"quantity": stock, "reason": "count"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::CREATED);
     id
 }
 
-pub async fn order(client: &reqwest::Client, http: &str, token: &str, variant: &str) -> reqwest::Response {
+pub async fn order(
+    client: &reqwest::Client,
+    http: &str,
+    token: &str,
+    variant: &str,
+) -> reqwest::Response {
     client
         .post(format!("{http}/v1/orders"))
         .bearer_auth(token)
@@ -144,7 +178,10 @@ pub async fn listen(port: u16, token: &str) -> Result<Listener, String> {
             let tx = tx.clone();
             async move {
                 if let Payload::Text(values) = payload {
-                    let _ = tx.send((event.as_str().to_owned(), values.into_iter().next().unwrap_or(Value::Null)));
+                    let _ = tx.send((
+                        event.as_str().to_owned(),
+                        values.into_iter().next().unwrap_or(Value::Null),
+                    ));
                 }
             }
             .boxed()

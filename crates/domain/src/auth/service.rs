@@ -111,7 +111,12 @@ impl AuthService {
         };
         match user {
             Some(user) if user.active => {
-                if self.deps.hasher.verify(&password, &user.password_hash).await {
+                if self
+                    .deps
+                    .hasher
+                    .verify(&password, &user.password_hash)
+                    .await
+                {
                     Ok(user)
                 } else {
                     Err(DomainError::InvalidCredentials)

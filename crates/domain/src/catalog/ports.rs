@@ -22,8 +22,11 @@ pub trait ProductRepository: Send + Sync {
     async fn get(&self, tenant: &TenantId, id: &ProductId) -> Result<Option<Product>, StoreError>;
 
     /// Products of the tenant, oldest first.
-    async fn list(&self, tenant: &TenantId, page: &PageRequest)
-        -> Result<Page<Product>, StoreError>;
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Product>, StoreError>;
 
     /// Saves name, description and `updated_at`. MUST return `NotFound` if absent.
     async fn update(&self, tenant: &TenantId, product: &Product) -> Result<(), StoreError>;

@@ -47,10 +47,7 @@ impl CatalogService {
                     updated_at: now,
                 };
                 let record = scope.map(|s| s.record(&product));
-                self.deps
-                    .products
-                    .insert(&tenant, &product, record)
-                    .await?;
+                self.deps.products.insert(&tenant, &product, record).await?;
                 Ok(product)
             })
             .await
@@ -117,7 +114,13 @@ impl CatalogService {
     ) -> Result<Outcome<Variant>, DomainError> {
         actor.require(Action::WriteCatalog)?;
         let tenant = actor.tenant_id;
-        if self.deps.products.get(&tenant, &new.product_id).await?.is_none() {
+        if self
+            .deps
+            .products
+            .get(&tenant, &new.product_id)
+            .await?
+            .is_none()
+        {
             return Err(DomainError::invalid("productId", "no such product"));
         }
         self.deps
@@ -137,12 +140,7 @@ impl CatalogService {
                     updated_at: now,
                 };
                 let record = scope.map(|s| s.record(&variant));
-                match self
-                    .deps
-                    .variants
-                    .insert(&tenant, &variant, record)
-                    .await
-                {
+                match self.deps.variants.insert(&tenant, &variant, record).await {
                     Ok(()) => Ok(variant),
                     Err(StoreError::Duplicate) => Err(sku_taken(&variant.sku)),
                     Err(e) => Err(e.into()),
@@ -167,7 +165,11 @@ impl CatalogService {
         page: &PageRequest,
     ) -> Result<Page<Variant>, DomainError> {
         actor.require(Action::ReadCatalog)?;
-        Ok(self.deps.variants.list(&actor.tenant_id, filter, page).await?)
+        Ok(self
+            .deps
+            .variants
+            .list(&actor.tenant_id, filter, page)
+            .await?)
     }
 
     pub async fn update_variant(

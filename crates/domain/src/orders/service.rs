@@ -44,9 +44,8 @@ impl OrderService {
         let tenant = actor.tenant_id;
         self.deps
             .idempotent(&tenant, idem, |scope| async move {
-                let demand = Demand::from_lines(
-                    new.lines.iter().map(|l| (l.variant_id, l.quantity.get())),
-                );
+                let demand =
+                    Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
                 let ids: Vec<VariantId> = demand.iter().map(|(id, _)| *id).collect();
                 let variants: HashMap<VariantId, Variant> = self
                     .deps
@@ -123,7 +122,11 @@ impl OrderService {
         page: &PageRequest,
     ) -> Result<Page<Order>, DomainError> {
         actor.require(Action::ReadOrders)?;
-        Ok(self.deps.orders.list(&actor.tenant_id, filter, page).await?)
+        Ok(self
+            .deps
+            .orders
+            .list(&actor.tenant_id, filter, page)
+            .await?)
     }
 
     /// PLACED → FULFILLED.
@@ -172,7 +175,10 @@ impl OrderService {
                 order.lines.iter().map(|l| (l.variant_id, l)).collect();
             require_known(&request.lines, |v| lines_by_variant.contains_key(v))?;
             let demand = Demand::from_lines(
-                request.lines.iter().map(|l| (l.variant_id, l.quantity.get())),
+                request
+                    .lines
+                    .iter()
+                    .map(|l| (l.variant_id, l.quantity.get())),
             );
             let mut refused = Vec::new();
             for (variant_id, qty) in demand.iter() {
@@ -222,7 +228,9 @@ impl OrderService {
                 let mut next = current.clone();
                 for (variant_id, qty, _) in &back {
                     if to == OrderStatus::Returned {
-                        if let Some(line) = next.lines.iter_mut().find(|l| l.variant_id == *variant_id) {
+                        if let Some(line) =
+                            next.lines.iter_mut().find(|l| l.variant_id == *variant_id)
+                        {
                             line.returned += qty;
                         }
                     }
@@ -419,7 +427,10 @@ mod tests {
             .lock
             .expect_acquire()
             .withf(move |keys, _| {
-                keys == [LockKey::variant(&tenant, &a_id), LockKey::variant(&tenant, &b_id)]
+                keys == [
+                    LockKey::variant(&tenant, &a_id),
+                    LockKey::variant(&tenant, &b_id),
+                ]
             })
             .times(1)
             .returning(|_, _| Ok(LockGuard::empty()));
@@ -440,7 +451,11 @@ mod tests {
         // B first, A twice: one change per variant, sorted, A summed to 3.
         let order = services
             .orders
-            .place(&who, order_of(vec![line(b_id, 2), line(a_id, 1), line(a_id, 2)]), None)
+            .place(
+                &who,
+                order_of(vec![line(b_id, 2), line(a_id, 1), line(a_id, 2)]),
+                None,
+            )
             .await
             .unwrap()
             .fresh()
@@ -466,7 +481,11 @@ mod tests {
 
         let err = services
             .orders
-            .place(&who, order_of(vec![line(a_id, 2), line(b_id, 1), line(c_id, 1)]), None)
+            .place(
+                &who,
+                order_of(vec![line(a_id, 2), line(b_id, 1), line(c_id, 1)]),
+                None,
+            )
             .await
             .unwrap_err();
         let DomainError::InsufficientStock(short) = err else {
@@ -475,8 +494,16 @@ mod tests {
         assert_eq!(
             short,
             vec![
-                Shortage { variant_id: a_id, requested: 2, available: 1 },
-                Shortage { variant_id: b_id, requested: 1, available: 0 },
+                Shortage {
+                    variant_id: a_id,
+                    requested: 2,
+                    available: 1
+                },
+                Shortage {
+                    variant_id: b_id,
+                    requested: 1,
+                    available: 0
+                },
             ]
         );
     }
@@ -491,13 +518,17 @@ mod tests {
             .lock
             .expect_acquire()
             .returning(|_, _| Ok(LockGuard::empty()));
-        ports.ledger.expect_commit().times(1).returning(move |_, _| {
-            Err(LedgerError::Insufficient(vec![Shortage {
-                variant_id: a_id,
-                requested: 1,
-                available: 0,
-            }]))
-        });
+        ports
+            .ledger
+            .expect_commit()
+            .times(1)
+            .returning(move |_, _| {
+                Err(LedgerError::Insufficient(vec![Shortage {
+                    variant_id: a_id,
+                    requested: 1,
+                    available: 0,
+                }]))
+            });
         ports.events.expect_publish().never();
         let services = ports.build();
 
@@ -520,7 +551,11 @@ mod tests {
 
         let err = services
             .orders
-            .place(&who, order_of(vec![line(a_id, 1), line(VariantId::new(), 1)]), None)
+            .place(
+                &who,
+                order_of(vec![line(a_id, 1), line(VariantId::new(), 1)]),
+                None,
+            )
             .await
             .unwrap_err();
         let DomainError::Validation(fields) = err else {
@@ -583,7 +618,10 @@ mod tests {
             .unwrap_err();
         assert!(matches!(
             err,
-            DomainError::InvalidTransition { from: "CANCELLED", to: "FULFILLED" }
+            DomainError::InvalidTransition {
+                from: "CANCELLED",
+                to: "FULFILLED"
+            }
         ));
     }
 }

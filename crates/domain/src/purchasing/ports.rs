@@ -23,8 +23,11 @@ pub trait SupplierRepository: Send + Sync {
         -> Result<Option<Supplier>, StoreError>;
 
     /// Suppliers of the tenant, oldest first.
-    async fn list(&self, tenant: &TenantId, page: &PageRequest)
-        -> Result<Page<Supplier>, StoreError>;
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Supplier>, StoreError>;
 
     /// MUST return `NotFound` if absent.
     async fn update(&self, tenant: &TenantId, supplier: &Supplier) -> Result<(), StoreError>;

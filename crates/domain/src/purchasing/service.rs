@@ -103,7 +103,12 @@ impl PurchasingService {
             supplier.lead_time_days = days;
         }
         supplier.updated_at = self.deps.clock.now();
-        match self.deps.suppliers.update(&actor.tenant_id, &supplier).await {
+        match self
+            .deps
+            .suppliers
+            .update(&actor.tenant_id, &supplier)
+            .await
+        {
             Ok(()) => Ok(supplier),
             Err(StoreError::NotFound) => Err(DomainError::NotFound("supplier")),
             Err(e) => Err(e.into()),
@@ -284,7 +289,11 @@ impl PurchasingService {
                 }
                 let mut errors = FieldErrors::new();
                 for (i, line) in lines.iter().enumerate() {
-                    if !current.lines.iter().any(|l| l.variant_id == line.variant_id) {
+                    if !current
+                        .lines
+                        .iter()
+                        .any(|l| l.variant_id == line.variant_id)
+                    {
                         errors.add(
                             format!("lines[{i}].variantId"),
                             "is not on this purchase order",
@@ -315,8 +324,11 @@ impl PurchasingService {
                     Status::PartiallyReceived
                 };
                 let now = self.deps.clock.now();
-                let costs: HashMap<VariantId, _> =
-                    current.lines.iter().map(|l| (l.variant_id, l.unit_cost)).collect();
+                let costs: HashMap<VariantId, _> = current
+                    .lines
+                    .iter()
+                    .map(|l| (l.variant_id, l.unit_cost))
+                    .collect();
                 let changes = demand
                     .iter()
                     .map(|(variant_id, qty)| StockChange {

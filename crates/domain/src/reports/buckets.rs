@@ -63,7 +63,9 @@ fn next(start: DateTime<Utc>, bucket: Bucket, tz: &Tz) -> DateTime<Utc> {
     match bucket {
         Bucket::Hour => start + Duration::hours(1),
         Bucket::Day => local_midnight(tz, start.with_timezone(tz).date_naive() + Duration::days(1)),
-        Bucket::Week => local_midnight(tz, start.with_timezone(tz).date_naive() + Duration::days(7)),
+        Bucket::Week => {
+            local_midnight(tz, start.with_timezone(tz).date_naive() + Duration::days(7))
+        }
     }
 }
 
@@ -104,7 +106,13 @@ mod tests {
     fn day_buckets_follow_local_midnight_across_dst() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         // Clocks go forward on 2026-03-29: that local day lasts 23 hours.
-        let edges = boundaries(utc("2026-03-28T12:00:00Z"), utc("2026-03-30T12:00:00Z"), Bucket::Day, &tz).unwrap();
+        let edges = boundaries(
+            utc("2026-03-28T12:00:00Z"),
+            utc("2026-03-30T12:00:00Z"),
+            Bucket::Day,
+            &tz,
+        )
+        .unwrap();
         assert_eq!(
             edges,
             vec![
@@ -120,9 +128,21 @@ mod tests {
     #[test]
     fn weeks_start_on_monday_and_hours_are_hours() {
         let utc_tz: Tz = "UTC".parse().unwrap();
-        let edges = boundaries(utc("2026-11-25T10:00:00Z"), utc("2026-11-26T00:00:00Z"), Bucket::Week, &utc_tz).unwrap();
+        let edges = boundaries(
+            utc("2026-11-25T10:00:00Z"),
+            utc("2026-11-26T00:00:00Z"),
+            Bucket::Week,
+            &utc_tz,
+        )
+        .unwrap();
         assert_eq!(edges[0], utc("2026-11-23T00:00:00Z"));
-        let hours = boundaries(utc("2026-11-25T10:30:00Z"), utc("2026-11-25T13:00:00Z"), Bucket::Hour, &utc_tz).unwrap();
+        let hours = boundaries(
+            utc("2026-11-25T10:30:00Z"),
+            utc("2026-11-25T13:00:00Z"),
+            Bucket::Hour,
+            &utc_tz,
+        )
+        .unwrap();
         assert_eq!(hours.len(), 4);
         assert_eq!(hours[0], utc("2026-11-25T10:00:00Z"));
     }
@@ -130,7 +150,19 @@ mod tests {
     #[test]
     fn too_many_buckets_or_an_empty_range_is_refused() {
         let tz: Tz = "UTC".parse().unwrap();
-        assert!(boundaries(utc("2020-01-01T00:00:00Z"), utc("2026-01-01T00:00:00Z"), Bucket::Hour, &tz).is_err());
-        assert!(boundaries(utc("2026-01-01T00:00:00Z"), utc("2026-01-01T00:00:00Z"), Bucket::Day, &tz).is_err());
+        assert!(boundaries(
+            utc("2020-01-01T00:00:00Z"),
+            utc("2026-01-01T00:00:00Z"),
+            Bucket::Hour,
+            &tz
+        )
+        .is_err());
+        assert!(boundaries(
+            utc("2026-01-01T00:00:00Z"),
+            utc("2026-01-01T00:00:00Z"),
+            Bucket::Day,
+            &tz
+        )
+        .is_err());
     }
 }

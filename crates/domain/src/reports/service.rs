@@ -120,12 +120,18 @@ impl ReportService {
         let lines: Vec<PurchaseLineRequest> = suggestions
             .iter()
             .filter(|l| l.suggested_quantity > 0)
-            .filter(|l| variant_ids.as_ref().is_none_or(|ids| ids.contains(&l.variant.id)))
+            .filter(|l| {
+                variant_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&l.variant.id))
+            })
             .filter_map(|l| {
                 let cost = costs
                     .iter()
                     .find(|c| c.variant_id == l.variant.id && c.purchased_units > 0)
-                    .map_or(0, |c| div_round_half_up(c.purchased_cost as i128, c.purchased_units as i128));
+                    .map_or(0, |c| {
+                        div_round_half_up(c.purchased_cost as i128, c.purchased_units as i128)
+                    });
                 Some(PurchaseLineRequest {
                     variant_id: l.variant.id,
                     quantity: Quantity::new(l.suggested_quantity).ok()?,
@@ -179,7 +185,8 @@ impl ReportService {
             .into_iter()
             .map(|r| {
                 let (average, value) = if r.purchased_units > 0 {
-                    let avg = div_round_half_up(r.purchased_cost as i128, r.purchased_units as i128);
+                    let avg =
+                        div_round_half_up(r.purchased_cost as i128, r.purchased_units as i128);
                     let value = div_round_half_up(
                         r.stock.max(0) as i128 * r.purchased_cost as i128,
                         r.purchased_units as i128,
@@ -209,7 +216,13 @@ impl ReportService {
         at: DateTime<Utc>,
     ) -> Result<i64, DomainError> {
         actor.require(Action::ReadStock)?;
-        if self.deps.variants.get(&actor.tenant_id, variant).await?.is_none() {
+        if self
+            .deps
+            .variants
+            .get(&actor.tenant_id, variant)
+            .await?
+            .is_none()
+        {
             return Err(DomainError::NotFound("variant"));
         }
         Ok(self
@@ -274,25 +287,41 @@ mod tests {
     async fn series_fill_empty_buckets_with_zeros() {
         let who = actor(Role::Owner);
         let mut ports = MockPorts::default();
-        ports.reports.expect_movement_buckets().returning(|_, edges, _| {
-            assert_eq!(edges.len(), 4);
-            Ok(vec![BucketCount {
-                index: 1,
-                kind: MovementKind::Sale,
-                count: 2,
-                quantity: -5,
-            }])
-        });
+        ports
+            .reports
+            .expect_movement_buckets()
+            .returning(|_, edges, _| {
+                assert_eq!(edges.len(), 4);
+                Ok(vec![BucketCount {
+                    index: 1,
+                    kind: MovementKind::Sale,
+                    count: 2,
+                    quantity: -5,
+                }])
+            });
         let services = ports.build();
-        let from = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let from = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let series = services
             .reports
-            .movement_series(&who, from, from + Duration::days(3), Bucket::Day, chrono_tz::UTC, &SeriesFilter::default())
+            .movement_series(
+                &who,
+                from,
+                from + Duration::days(3),
+                Bucket::Day,
+                chrono_tz::UTC,
+                &SeriesFilter::default(),
+            )
             .await
             .unwrap();
         assert_eq!(series.len(), 3);
         assert!(series[0].totals.iter().all(|t| t.count == 0));
-        let sale = series[1].totals.iter().find(|t| t.kind == MovementKind::Sale).unwrap();
+        let sale = series[1]
+            .totals
+            .iter()
+            .find(|t| t.kind == MovementKind::Sale)
+            .unwrap();
         assert_eq!((sale.count, sale.quantity), (2, -5));
     }
 
@@ -302,7 +331,10 @@ mod tests {
         let mut v = variant(tenant, 4, 10);
         v.incoming = 6;
         // 60 sold in 30 days: 2 a day, 2 days of cover; 60 + 10 − 4 − 6 = 60.
-        let line = low_stock_line(LowStockRow { variant: v, units_sold: 60 });
+        let line = low_stock_line(LowStockRow {
+            variant: v,
+            units_sold: 60,
+        });
         assert_eq!(line.average_daily_sales, 2.0);
         assert_eq!(line.days_of_cover, Some(2.0));
         assert_eq!(line.suggested_quantity, 60);

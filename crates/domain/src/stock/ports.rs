@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::models::{AuditReport, Committed, LedgerError, LedgerWrite, MovementFilter, StockMovement};
+use super::models::{
+    AuditReport, Committed, LedgerError, LedgerWrite, MovementFilter, StockMovement,
+};
 use crate::error::StoreError;
 use crate::ids::TenantId;
 use crate::pagination::{Page, PageRequest};
@@ -23,7 +25,8 @@ pub trait LedgerRepository: Send + Sync {
     ///    expired record of the same key first; `Store(IdempotencyKeyTaken)` if one is live).
     ///
     /// On any error nothing at all is written.
-    async fn commit(&self, tenant: &TenantId, write: LedgerWrite) -> Result<Committed, LedgerError>;
+    async fn commit(&self, tenant: &TenantId, write: LedgerWrite)
+        -> Result<Committed, LedgerError>;
 
     /// Movements matching `filter`, newest first.
     async fn list_movements(

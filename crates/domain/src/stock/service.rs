@@ -235,30 +235,34 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(LockGuard::empty()));
         let tenant = who.tenant_id;
-        ports.ledger.expect_commit().times(1).returning(move |_, w| {
-            let c = &w.changes[0];
-            Ok(Committed {
-                applied: vec![AppliedChange {
-                    movement: StockMovement {
-                        id: c.movement_id,
-                        tenant_id: tenant,
-                        variant_id: c.variant_id,
-                        kind: c.kind,
-                        quantity: c.delta,
-                        stock_after: 6 + c.delta,
-                        reason: c.reason.clone(),
-                        order_id: None,
-                        purchase_order_id: None,
-                        unit_cost: None,
-                        actor: c.actor,
-                        created_at: c.at,
-                    },
-                    sku: sku.clone(),
-                    reorder_level: 5,
-                    stock_before: 6,
-                }],
-            })
-        });
+        ports
+            .ledger
+            .expect_commit()
+            .times(1)
+            .returning(move |_, w| {
+                let c = &w.changes[0];
+                Ok(Committed {
+                    applied: vec![AppliedChange {
+                        movement: StockMovement {
+                            id: c.movement_id,
+                            tenant_id: tenant,
+                            variant_id: c.variant_id,
+                            kind: c.kind,
+                            quantity: c.delta,
+                            stock_after: 6 + c.delta,
+                            reason: c.reason.clone(),
+                            order_id: None,
+                            purchase_order_id: None,
+                            unit_cost: None,
+                            actor: c.actor,
+                            created_at: c.at,
+                        },
+                        sku: sku.clone(),
+                        reorder_level: 5,
+                        stock_before: 6,
+                    }],
+                })
+            });
         ports
             .events
             .expect_publish()
