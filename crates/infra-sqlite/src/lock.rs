@@ -118,7 +118,7 @@ impl LockManager for InProcessLock {
     async fn acquire(&self, keys: &[LockKey], wait: Duration) -> Result<LockGuard, LockError> {
         match tokio::time::timeout(wait, self.lock_all(keys)).await {
             Ok(held) => Ok(LockGuard::new(held)),
-            Err(_) => { std::mem::forget(self.lock_one(&keys[0]).await); Err(LockError::Timeout) }
+            Err(_) => Err(LockError::Timeout),
         }
     }
 }
@@ -142,7 +142,9 @@ mod tests {
             .unwrap();
         assert_eq!(lock.keys_in_use(), 2);
         // A waiter that times out must not leave its key behind either.
-        let refused = lock.acquire(std::slice::from_ref(&b), Duration::from_millis(20)).await;
+        let refused = lock
+            .acquire(std::slice::from_ref(&b), Duration::from_millis(20))
+            .await;
         assert!(matches!(refused, Err(LockError::Timeout)));
         assert_eq!(lock.keys_in_use(), 2);
         drop(guard);
