@@ -204,3 +204,148 @@ impl Deps {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Utc;
+
+    use crate::auth::models::Role;
+    use crate::error::DomainError;
+    use crate::idempotency::{
+        Idempotency, IdempotencyKey, IdempotencyRecord, Outcome, StoredResponse,
+    };
+    use crate::lock::{LockError, LockGuard};
+    use crate::testing::{actor, MockPorts};
+    use crate::values::Text;
+
+    fn key(fingerprint: &str) -> Idempotency<crate::catalog::models::Product> {
+        Idempotency {
+            key: IdempotencyKey::new("retry-1").unwrap(),
+            fingerprint: fingerprint.to_owned(),
+            render: Arc::new(|p| StoredResponse {
+                status: 201,
+                body: p.name.as_str().as_bytes().to_vec(),
+            }),
+        }
+    }
+
+    fn record(fingerprint: &str) -> IdempotencyRecord {
+        IdempotencyRecord {
+            key: "retry-1".into(),
+            fingerprint: fingerprint.into(),
+            response: StoredResponse {
+                status: 201,
+                body: b"first".to_vec(),
+            },
+            created_at: Utc::now(),
+            expires_at: Utc::now(),
+        }
+    }
+
+    fn new_product() -> crate::catalog::models::NewProduct {
+        crate::catalog::models::NewProduct {
+            name: Text::name("Mug").unwrap(),
+            description: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_key_replays_its_response_without_writing() {
+        let mut ports = MockPorts::default();
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Ok(LockGuard::empty()));
+        ports
+            .idempotency
+            .expect_find()
+            .returning(|_, _, _| Ok(Some(record("same"))));
+        ports.products.expect_insert().never();
+        let services = ports.build();
+        let out = services
+            .catalog
+            .create_product(&actor(Role::Owner), new_product(), Some(key("same")))
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            Outcome::Replayed(StoredResponse {
+                status: 201,
+                body: b"first".to_vec()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_reused_with_another_request_is_refused() {
+        let mut ports = MockPorts::default();
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Ok(LockGuard::empty()));
+        ports
+            .idempotency
+            .expect_find()
+            .returning(|_, _, _| Ok(Some(record("other"))));
+        ports.products.expect_insert().never();
+        let services = ports.build();
+        let err = services
+            .catalog
+            .create_product(&actor(Role::Owner), new_product(), Some(key("mine")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::IdempotencyMismatch));
+    }
+
+    #[tokio::test]
+    async fn a_key_still_held_by_a_running_request_is_in_progress() {
+        let mut ports = MockPorts::default();
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Err(LockError::Timeout));
+        ports.idempotency.expect_find().never();
+        ports.products.expect_insert().never();
+        let services = ports.build();
+        let err = services
+            .catalog
+            .create_product(&actor(Role::Owner), new_product(), Some(key("mine")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::IdempotencyInProgress));
+    }
+
+    #[tokio::test]
+    async fn a_fresh_key_is_stored_with_the_write_it_guards() {
+        let mut ports = MockPorts::default();
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Ok(LockGuard::empty()));
+        ports
+            .idempotency
+            .expect_find()
+            .returning(|_, _, _| Ok(None));
+        ports
+            .products
+            .expect_insert()
+            .withf(|_, product, record| {
+                record.as_ref().is_some_and(|r| {
+                    r.key == "retry-1"
+                        && r.fingerprint == "mine"
+                        && r.response.body == product.name.as_str().as_bytes()
+                })
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let services = ports.build();
+        let out = services
+            .catalog
+            .create_product(&actor(Role::Owner), new_product(), Some(key("mine")))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Fresh(p) if p.name.as_str() == "Mug"));
+    }
+}
