@@ -28,7 +28,7 @@ use crate::http::fallback::{self, KnownRoutes};
 use crate::http::request_id;
 use crate::openapi::ApiDoc;
 use crate::routes::{self, AppState};
-use crate::stores::Stores;
+use crate::stores;
 
 /// A built, not yet running, Stockroom.
 pub struct Application {
@@ -91,27 +91,18 @@ impl Application {
         let events: Arc<dyn EventPublisher> =
             Arc::new(CompositePublisher(vec![Arc::new(LogPublisher), sockets]));
 
-        let stores = Stores::open(&config.database).await?;
-        let services = Services::new(Deps {
-            tenants: stores.tenants,
-            users: stores.users,
-            products: stores.products,
-            variants: stores.variants,
-            ledger: stores.ledger,
-            orders: stores.orders,
-            suppliers: stores.suppliers,
-            purchase_orders: stores.purchase_orders,
-            idempotency: stores.idempotency,
-            reports: stores.reports,
+        let repositories = stores::open(&config.database).await?;
+        let services = Services::new(Deps::new(
+            repositories,
             lock,
             events,
-            clock: Arc::new(SystemClock),
-            hasher: Arc::new(Argon2Hasher),
-            settings: Settings {
+            Arc::new(SystemClock),
+            Arc::new(Argon2Hasher),
+            Settings {
                 lock_wait: config.lock_wait,
                 ..Settings::default()
             },
-        });
+        ));
 
         let listener = TcpListener::bind(config.http_addr).with_context(|| {
             format!(

@@ -28,4 +28,4 @@ mod testing;
 pub mod values;
 
 pub use error::{DomainError, FieldError, StoreError};
-pub use services::{Deps, Services, Settings};
+pub use services::{AllRepositories, Deps, Repositories, Services, Settings};

@@ -48,6 +48,71 @@ impl Default for Settings {
     }
 }
 
+/// Every repository port, usually all served by one storage adapter.
+#[derive(Clone)]
+pub struct Repositories {
+    pub tenants: Arc<dyn TenantRepository>,
+    pub users: Arc<dyn UserRepository>,
+    pub products: Arc<dyn ProductRepository>,
+    pub variants: Arc<dyn VariantRepository>,
+    pub ledger: Arc<dyn LedgerRepository>,
+    pub orders: Arc<dyn OrderRepository>,
+    pub suppliers: Arc<dyn SupplierRepository>,
+    pub purchase_orders: Arc<dyn PurchaseOrderRepository>,
+    pub idempotency: Arc<dyn IdempotencyRepository>,
+    pub reports: Arc<dyn ReportRepository>,
+}
+
+/// A storage adapter that implements every repository port.
+pub trait AllRepositories:
+    TenantRepository
+    + UserRepository
+    + ProductRepository
+    + VariantRepository
+    + LedgerRepository
+    + OrderRepository
+    + SupplierRepository
+    + PurchaseOrderRepository
+    + IdempotencyRepository
+    + ReportRepository
+    + 'static
+{
+}
+
+impl<T> AllRepositories for T where
+    T: TenantRepository
+        + UserRepository
+        + ProductRepository
+        + VariantRepository
+        + LedgerRepository
+        + OrderRepository
+        + SupplierRepository
+        + PurchaseOrderRepository
+        + IdempotencyRepository
+        + ReportRepository
+        + 'static
+{
+}
+
+impl Repositories {
+    /// Every port served by one adapter.
+    pub fn of<S: AllRepositories>(store: S) -> Self {
+        let s = Arc::new(store);
+        Self {
+            tenants: s.clone(),
+            users: s.clone(),
+            products: s.clone(),
+            variants: s.clone(),
+            ledger: s.clone(),
+            orders: s.clone(),
+            suppliers: s.clone(),
+            purchase_orders: s.clone(),
+            idempotency: s.clone(),
+            reports: s,
+        }
+    }
+}
+
 /// The ports every service may use.
 #[derive(Clone)]
 pub struct Deps {
@@ -66,6 +131,36 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub settings: Settings,
+}
+
+impl Deps {
+    /// The repositories of `repos` with the other ports.
+    pub fn new(
+        repos: Repositories,
+        lock: Arc<dyn LockManager>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+        hasher: Arc<dyn PasswordHasher>,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            tenants: repos.tenants,
+            users: repos.users,
+            products: repos.products,
+            variants: repos.variants,
+            ledger: repos.ledger,
+            orders: repos.orders,
+            suppliers: repos.suppliers,
+            purchase_orders: repos.purchase_orders,
+            idempotency: repos.idempotency,
+            reports: repos.reports,
+            lock,
+            events,
+            clock,
+            hasher,
+            settings,
+        }
+    }
 }
 
 /// All use cases, ready to be shared by the inbound adapters.

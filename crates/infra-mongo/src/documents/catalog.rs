@@ -1,0 +1,135 @@
+//! Products and variants as stored.
+//!
+//! Variant attributes are stored as a list of `{name, value}` pairs rather than as a sub-document:
+//! attribute names are chosen by users and may contain `.` or start with `$`, which MongoDB treats
+//! specially in field names.
+
+use domain::catalog::models::{Product, Variant};
+use domain::values::{Attributes, Money, Sku, StockLevel};
+use domain::StoreError;
+use mongodb::bson;
+use serde::{Deserialize, Serialize};
+
+use super::{bson_time, domain_time, optional_text, parse, text, valid};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProductDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: bson::DateTime,
+    pub updated_at: bson::DateTime,
+}
+
+impl From<&Product> for ProductDoc {
+    fn from(p: &Product) -> Self {
+        Self {
+            id: p.id.to_string(),
+            tenant_id: p.tenant_id.to_string(),
+            name: p.name.as_str().to_owned(),
+            description: p.description.as_ref().map(|d| d.as_str().to_owned()),
+            created_at: bson_time(p.created_at),
+            updated_at: bson_time(p.updated_at),
+        }
+    }
+}
+
+impl TryFrom<ProductDoc> for Product {
+    type Error = StoreError;
+
+    fn try_from(d: ProductDoc) -> Result<Self, StoreError> {
+        Ok(Product {
+            id: parse(&d.id, "product id")?,
+            tenant_id: parse(&d.tenant_id, "product tenant id")?,
+            name: text(d.name, "product name")?,
+            description: optional_text(d.description, "product description")?,
+            created_at: domain_time(d.created_at)?,
+            updated_at: domain_time(d.updated_at)?,
+        })
+    }
+}
+
+/// One variant attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AttributeDoc {
+    pub name: String,
+    pub value: String,
+}
+
+/// Attributes as the BSON value of the `attributes` field, for updates.
+pub(crate) fn attributes_bson(attributes: &Attributes) -> Result<bson::Bson, StoreError> {
+    bson::to_bson(&attribute_docs(attributes))
+        .map_err(|e| StoreError::Other(anyhow::Error::new(e).context("encoding attributes")))
+}
+
+/// Attributes in their stored form, in name order.
+fn attribute_docs(attributes: &Attributes) -> Vec<AttributeDoc> {
+    attributes
+        .as_map()
+        .iter()
+        .map(|(name, value)| AttributeDoc {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VariantDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub tenant_id: String,
+    pub product_id: String,
+    pub sku: String,
+    pub attributes: Vec<AttributeDoc>,
+    pub price: i64,
+    pub reorder_level: i64,
+    /// Changed only by the ledger's conditional `$inc`.
+    pub stock: i64,
+    pub created_at: bson::DateTime,
+    pub updated_at: bson::DateTime,
+}
+
+impl VariantDoc {
+    /// The document of a new variant: stock always starts at 0, whatever `v.stock` says.
+    pub(crate) fn new_variant(v: &Variant) -> Self {
+        Self {
+            id: v.id.to_string(),
+            tenant_id: v.tenant_id.to_string(),
+            product_id: v.product_id.to_string(),
+            sku: v.sku.as_str().to_owned(),
+            attributes: attribute_docs(&v.attributes),
+            price: v.price.minor_units(),
+            reorder_level: v.reorder_level.get(),
+            stock: 0,
+            created_at: bson_time(v.created_at),
+            updated_at: bson_time(v.updated_at),
+        }
+    }
+
+    /// The domain variant, with `incoming` as computed by the caller.
+    pub(crate) fn into_variant(self, incoming: i64) -> Result<Variant, StoreError> {
+        let attributes = self
+            .attributes
+            .into_iter()
+            .map(|a| (a.name, a.value))
+            .collect();
+        Ok(Variant {
+            id: parse(&self.id, "variant id")?,
+            tenant_id: parse(&self.tenant_id, "variant tenant id")?,
+            product_id: parse(&self.product_id, "variant product id")?,
+            sku: valid(Sku::new(&self.sku), "variant SKU")?,
+            attributes: valid(Attributes::new(attributes), "variant attributes")?,
+            price: valid(Money::new(self.price), "variant price")?,
+            reorder_level: valid(StockLevel::new(self.reorder_level), "variant reorder level")?,
+            stock: self.stock,
+            incoming,
+            created_at: domain_time(self.created_at)?,
+            updated_at: domain_time(self.updated_at)?,
+        })
+    }
+}

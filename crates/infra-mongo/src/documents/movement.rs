@@ -1,0 +1,107 @@
+//! Stock movements as stored: the append-only ledger.
+
+use chrono::{DateTime, Utc};
+use domain::ids::TenantId;
+use domain::stock::models::{MovementKind, StockChange, StockMovement};
+use domain::values::Money;
+use domain::StoreError;
+use mongodb::bson;
+use serde::{Deserialize, Serialize};
+
+use super::{bson_time, domain_time, parse, valid};
+use crate::errors::corrupt;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MovementDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub tenant_id: String,
+    pub variant_id: String,
+    pub kind: String,
+    /// Signed: negative for units leaving.
+    pub quantity: i64,
+    pub stock_after: i64,
+    pub reason: Option<String>,
+    pub order_id: Option<String>,
+    pub purchase_order_id: Option<String>,
+    pub unit_cost: Option<i64>,
+    pub actor: String,
+    pub created_at: bson::DateTime,
+}
+
+impl From<&StockMovement> for MovementDoc {
+    fn from(m: &StockMovement) -> Self {
+        Self {
+            id: m.id.to_string(),
+            tenant_id: m.tenant_id.to_string(),
+            variant_id: m.variant_id.to_string(),
+            kind: m.kind.as_str().to_owned(),
+            quantity: m.quantity,
+            stock_after: m.stock_after,
+            reason: m.reason.clone(),
+            order_id: m.order_id.map(|id| id.to_string()),
+            purchase_order_id: m.purchase_order_id.map(|id| id.to_string()),
+            unit_cost: m.unit_cost.map(Money::minor_units),
+            actor: m.actor.to_string(),
+            created_at: bson_time(m.created_at),
+        }
+    }
+}
+
+impl TryFrom<MovementDoc> for StockMovement {
+    type Error = StoreError;
+
+    fn try_from(d: MovementDoc) -> Result<Self, StoreError> {
+        Ok(StockMovement {
+            id: parse(&d.id, "movement id")?,
+            tenant_id: parse(&d.tenant_id, "movement tenant id")?,
+            variant_id: parse(&d.variant_id, "movement variant id")?,
+            kind: MovementKind::parse(&d.kind).ok_or_else(|| corrupt("movement kind", &d.kind))?,
+            quantity: d.quantity,
+            stock_after: d.stock_after,
+            reason: d.reason,
+            order_id: d
+                .order_id
+                .map(|id| parse(&id, "movement order id"))
+                .transpose()?,
+            purchase_order_id: d
+                .purchase_order_id
+                .map(|id| parse(&id, "movement purchase order id"))
+                .transpose()?,
+            unit_cost: d
+                .unit_cost
+                .map(|c| valid(Money::new(c), "movement unit cost"))
+                .transpose()?,
+            actor: parse(&d.actor, "movement actor")?,
+            created_at: domain_time(d.created_at)?,
+        })
+    }
+}
+
+/// The movement a change records once applied, with the stock it left.
+pub(crate) fn movement_of(
+    tenant: &TenantId,
+    change: &StockChange,
+    stock_after: i64,
+) -> StockMovement {
+    StockMovement {
+        id: change.movement_id,
+        tenant_id: *tenant,
+        variant_id: change.variant_id,
+        kind: change.kind,
+        quantity: change.delta,
+        stock_after,
+        reason: change.reason.clone(),
+        order_id: change.order_id,
+        purchase_order_id: change.purchase_order_id,
+        unit_cost: change.unit_cost,
+        actor: change.actor,
+        created_at: truncate_to_millis(change.at),
+    }
+}
+
+/// The domain keeps millisecond precision; a finer time would not survive the store anyway.
+fn truncate_to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}

@@ -1,0 +1,131 @@
+//! Orders as stored, lines embedded: an order is always read and written whole.
+
+use domain::orders::models::{Customer, Order, OrderLine, OrderStatus};
+use domain::values::{EmailAddress, Money, Sku};
+use domain::StoreError;
+use mongodb::bson;
+use serde::{Deserialize, Serialize};
+
+use super::{bson_time, domain_time, optional_text, parse, text, valid};
+use crate::errors::corrupt;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderLineDoc {
+    pub variant_id: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub line_total: i64,
+    pub returned: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CustomerDoc {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub tenant_id: String,
+    pub status: String,
+    pub lines: Vec<OrderLineDoc>,
+    pub customer: Option<CustomerDoc>,
+    pub note: Option<String>,
+    pub total: i64,
+    pub placed_by: String,
+    pub created_at: bson::DateTime,
+    pub updated_at: bson::DateTime,
+    /// Optimistic-concurrency version: replaced only if it still has the expected value.
+    pub version: i64,
+}
+
+impl From<&Order> for OrderDoc {
+    fn from(o: &Order) -> Self {
+        Self {
+            id: o.id.to_string(),
+            tenant_id: o.tenant_id.to_string(),
+            status: o.status.as_str().to_owned(),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| OrderLineDoc {
+                    variant_id: l.variant_id.to_string(),
+                    sku: l.sku.as_str().to_owned(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price.minor_units(),
+                    line_total: l.line_total.minor_units(),
+                    returned: l.returned,
+                })
+                .collect(),
+            customer: o.customer.as_ref().map(|c| CustomerDoc {
+                name: c.name.as_str().to_owned(),
+                email: c.email.as_ref().map(|e| e.as_str().to_owned()),
+            }),
+            note: o.note.as_ref().map(|n| n.as_str().to_owned()),
+            total: o.total.minor_units(),
+            placed_by: o.placed_by.to_string(),
+            created_at: bson_time(o.created_at),
+            updated_at: bson_time(o.updated_at),
+            version: o.version,
+        }
+    }
+}
+
+impl TryFrom<OrderLineDoc> for OrderLine {
+    type Error = StoreError;
+
+    fn try_from(l: OrderLineDoc) -> Result<Self, StoreError> {
+        Ok(OrderLine {
+            variant_id: parse(&l.variant_id, "order line variant id")?,
+            sku: valid(Sku::new(&l.sku), "order line SKU")?,
+            quantity: l.quantity,
+            unit_price: valid(Money::new(l.unit_price), "order line unit price")?,
+            line_total: valid(Money::new(l.line_total), "order line total")?,
+            returned: l.returned,
+        })
+    }
+}
+
+impl TryFrom<CustomerDoc> for Customer {
+    type Error = StoreError;
+
+    fn try_from(c: CustomerDoc) -> Result<Self, StoreError> {
+        Ok(Customer {
+            name: text(c.name, "customer name")?,
+            email: c
+                .email
+                .map(|e| valid(EmailAddress::new(&e), "customer email"))
+                .transpose()?,
+        })
+    }
+}
+
+impl TryFrom<OrderDoc> for Order {
+    type Error = StoreError;
+
+    fn try_from(d: OrderDoc) -> Result<Self, StoreError> {
+        Ok(Order {
+            id: parse(&d.id, "order id")?,
+            tenant_id: parse(&d.tenant_id, "order tenant id")?,
+            status: OrderStatus::parse(&d.status)
+                .ok_or_else(|| corrupt("order status", &d.status))?,
+            lines: d
+                .lines
+                .into_iter()
+                .map(OrderLine::try_from)
+                .collect::<Result<_, _>>()?,
+            customer: d.customer.map(Customer::try_from).transpose()?,
+            note: optional_text(d.note, "order note")?,
+            total: valid(Money::new(d.total), "order total")?,
+            placed_by: parse(&d.placed_by, "order placed_by")?,
+            created_at: domain_time(d.created_at)?,
+            updated_at: domain_time(d.updated_at)?,
+            version: d.version,
+        })
+    }
+}

@@ -1,0 +1,26 @@
+//! Stockroom's MongoDB storage adapter: one [`MongoStore`] implements every repository port of the
+//! domain.
+//!
+//! Why it is built this way:
+//! - Stock changes are conditional `$inc` updates (`stock >= -delta` in the filter), so the store
+//!   itself refuses to oversell; the domain's lock only reduces contention.
+//! - Everything a use case writes together (stock, movements, the order, the idempotency record)
+//!   goes through one multi-document transaction, so MongoDB must run as a replica set — even of
+//!   one node. [`MongoStore::connect`] refuses a standalone server instead of silently losing
+//!   atomicity.
+//! - Every document carries `tenantId` and every filter includes it, so another tenant's id finds
+//!   nothing.
+//! - `_id` is the record's UUIDv7 as text: sorting by `_id` sorts by creation time, which is what
+//!   cursor pagination relies on.
+//! - Driver errors are translated into the domain's [`domain::StoreError`] here, once; no driver
+//!   type leaves this crate.
+
+mod documents;
+mod errors;
+mod indexes;
+mod paging;
+mod repos;
+mod store;
+mod transaction;
+
+pub use store::{MongoStore, DEFAULT_DATABASE};

@@ -1,0 +1,131 @@
+//! Products. Deleting one deletes its variants in the same transaction, and only when none of
+//! them holds stock.
+
+use async_trait::async_trait;
+use domain::catalog::models::Product;
+use domain::catalog::ports::ProductRepository;
+use domain::idempotency::IdempotencyWrite;
+use domain::ids::{ProductId, TenantId};
+use domain::pagination::{Direction, Page, PageRequest};
+use domain::StoreError;
+use mongodb::bson::doc;
+
+use crate::documents::{bson_time, ProductDoc};
+use crate::errors::StoreResult;
+use crate::paging::read_page;
+use crate::store::MongoStore;
+use crate::transaction::{Abort, OrAbort};
+
+#[async_trait]
+impl ProductRepository for MongoStore {
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        product: &Product,
+        idempotency: Option<IdempotencyWrite>,
+    ) -> Result<(), StoreError> {
+        let mut doc = ProductDoc::from(product);
+        doc.tenant_id = tenant.to_string();
+        self.insert_with_idempotency(
+            self.products(),
+            doc,
+            tenant,
+            idempotency,
+            "creating a product",
+        )
+        .await
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        self.products()
+            .find_one(doc! { "_id": id.to_string(), "tenantId": tenant.to_string() })
+            .await
+            .store("reading a product")?
+            .map(Product::try_from)
+            .transpose()
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Product>, StoreError> {
+        read_page(
+            &self.products(),
+            doc! { "tenantId": tenant.to_string() },
+            page,
+            Direction::Ascending,
+            Product::try_from,
+            |p| p.id.to_string(),
+        )
+        .await
+    }
+
+    async fn update(&self, tenant: &TenantId, product: &Product) -> Result<(), StoreError> {
+        let result = self
+            .products()
+            .update_one(
+                doc! { "_id": product.id.to_string(), "tenantId": tenant.to_string() },
+                doc! { "$set": {
+                    "name": product.name.as_str(),
+                    "description": product.description.as_ref().map(|d| d.as_str()),
+                    "updatedAt": bson_time(product.updated_at),
+                }},
+            )
+            .await
+            .store("updating a product")?;
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &ProductId) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        let id = id.to_string();
+        self.in_transaction(move |session| {
+            let store = self.clone();
+            let tenant = tenant.clone();
+            let id = id.clone();
+            Box::pin(async move {
+                let product = doc! { "_id": &id, "tenantId": &tenant };
+                let found = store
+                    .products()
+                    .find_one(product.clone())
+                    .session(&mut *session)
+                    .await
+                    .or_abort("reading the product to delete")?;
+                if found.is_none() {
+                    return Err(Abort::Refuse(StoreError::NotFound));
+                }
+                let stocked = store
+                    .variants()
+                    .count_documents(doc! {
+                        "tenantId": &tenant, "productId": &id, "stock": { "$ne": 0_i64 },
+                    })
+                    .session(&mut *session)
+                    .await
+                    .or_abort("checking the product's stock")?;
+                if stocked > 0 {
+                    return Err(Abort::Refuse(StoreError::InUse));
+                }
+                // Deleting the variants also makes a concurrent stock change to one of them
+                // collide with this transaction, so stock cannot appear behind the check.
+                store
+                    .variants()
+                    .delete_many(doc! { "tenantId": &tenant, "productId": &id })
+                    .session(&mut *session)
+                    .await
+                    .or_abort("deleting the product's variants")?;
+                store
+                    .products()
+                    .delete_one(product)
+                    .session(&mut *session)
+                    .await
+                    .or_abort("deleting a product")?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}

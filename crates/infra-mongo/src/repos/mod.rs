@@ -1,0 +1,98 @@
+//! The repository ports of the domain, implemented on [`MongoStore`], one file per area, and the
+//! write helpers they share.
+
+mod catalog_products;
+mod catalog_variants;
+mod idempotency;
+mod ledger;
+mod ledger_write;
+mod orders;
+mod purchase_orders;
+mod reports;
+mod suppliers;
+mod tenants;
+mod users;
+
+use domain::idempotency::IdempotencyWrite;
+use domain::ids::TenantId;
+use domain::StoreError;
+use mongodb::bson::doc;
+use mongodb::{ClientSession, Collection};
+use serde::Serialize;
+
+use crate::documents::{bson_time, IdempotencyDoc};
+use crate::errors::{is_duplicate_key, StoreResult};
+use crate::store::MongoStore;
+use crate::transaction::{Abort, OrAbort};
+
+impl MongoStore {
+    /// Stores an idempotency record inside the caller's transaction: first removes an expired
+    /// record of the same key (expired as of the record's own creation time), then inserts. A
+    /// live record of the key makes the insert fail with `IdempotencyKeyTaken`.
+    pub(crate) async fn store_idempotency<E: From<StoreError>>(
+        &self,
+        session: &mut ClientSession,
+        tenant: &TenantId,
+        record: &IdempotencyWrite,
+    ) -> Result<(), Abort<E>> {
+        let records = self.idempotency_records();
+        records
+            .delete_one(doc! {
+                "tenantId": tenant.to_string(),
+                "key": &record.key,
+                "expiresAt": { "$lte": bson_time(record.created_at) },
+            })
+            .session(&mut *session)
+            .await
+            .or_abort("removing an expired idempotency record")?;
+        match records
+            .insert_one(IdempotencyDoc::new(tenant, record))
+            .session(&mut *session)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_duplicate_key(&e) => {
+                Err(Abort::Refuse(StoreError::IdempotencyKeyTaken.into()))
+            }
+            Err(error) => Err(Abort::Driver {
+                error,
+                doing: "storing an idempotency record",
+            }),
+        }
+    }
+
+    /// Inserts `doc` — alone when there is no idempotency record, else in one transaction with
+    /// the record. A unique-index violation on `doc` is `Duplicate`; a live key is
+    /// `IdempotencyKeyTaken`; either way nothing is written.
+    pub(crate) async fn insert_with_idempotency<D>(
+        &self,
+        collection: Collection<D>,
+        doc: D,
+        tenant: &TenantId,
+        idempotency: Option<IdempotencyWrite>,
+        doing: &'static str,
+    ) -> Result<(), StoreError>
+    where
+        D: Serialize + Clone + Send + Sync + 'static,
+    {
+        let Some(record) = idempotency else {
+            return collection.insert_one(doc).await.map(drop).store(doing);
+        };
+        let tenant = *tenant;
+        self.in_transaction(move |session| {
+            let store = self.clone();
+            let collection = collection.clone();
+            let doc = doc.clone();
+            let record = record.clone();
+            Box::pin(async move {
+                collection
+                    .insert_one(doc)
+                    .session(&mut *session)
+                    .await
+                    .or_abort(doing)?;
+                store.store_idempotency(session, &tenant, &record).await
+            })
+        })
+        .await
+    }
+}

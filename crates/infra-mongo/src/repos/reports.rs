@@ -1,0 +1,426 @@
+//! The reporting port: every report is an aggregation pipeline run by the server, so a dashboard
+//! never pulls a tenant's ledger into the process to count it; only the small aggregated rows
+//! travel.
+//!
+//! How each report is shaped, and why:
+//! - The movement series uses `$bucket` over `createdAt` with the domain's boundaries (time zones
+//!   and daylight-saving days are the domain's business, not the store's). `$bucket` groups by
+//!   one key only, so each bucket carries a count and Σ quantity per movement kind (the kinds are
+//!   a closed set of four), plus a total count that proves no movement had an unknown kind.
+//! - Joins go from the small side to the large one with `$lookup` on an equality
+//!   (`localField`/`foreignField`, which MongoDB answers from the movement index
+//!   `{tenantId, variantId, createdAt}` or the variant `_id`), and each joined sub-pipeline
+//!   groups before it returns, so a variant with a long history never becomes a large document.
+//! - Every `$match`, including those inside sub-pipelines, names the tenant.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::ids::{ProductId, TenantId, VariantId};
+use domain::purchasing::models::PurchaseOrderStatus;
+use domain::reports::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
+use domain::reports::ports::ReportRepository;
+use domain::stock::models::MovementKind;
+use domain::StoreError;
+use futures::TryStreamExt;
+use mongodb::bson::{self, doc, Bson, Document};
+use mongodb::Collection;
+
+use super::catalog_variants::integer;
+use crate::documents::{bson_time, parse, VariantDoc};
+use crate::errors::{corrupt, StoreResult};
+use crate::store::{collections, MongoStore};
+
+/// Every movement kind, in the order the series reports them.
+const KINDS: [MovementKind; 4] = [
+    MovementKind::Purchase,
+    MovementKind::Sale,
+    MovementKind::Adjustment,
+    MovementKind::Return,
+];
+
+/// The bucket output field holding the count of movements of `kind`.
+fn count_field(kind: MovementKind) -> String {
+    format!("count_{}", kind.as_str())
+}
+
+/// The bucket output field holding Σ quantity of movements of `kind`.
+fn quantity_field(kind: MovementKind) -> String {
+    format!("quantity_{}", kind.as_str())
+}
+
+/// `$bucket`'s `output`: per kind, how many movements and their Σ quantity; and the total count.
+fn bucket_output() -> Document {
+    let mut output = doc! { "movements": { "$sum": 1_i64 } };
+    for kind in KINDS {
+        let is_kind = doc! { "$eq": ["$kind", kind.as_str()] };
+        output.insert(
+            count_field(kind),
+            doc! { "$sum": { "$cond": [is_kind.clone(), 1_i64, 0_i64] } },
+        );
+        output.insert(
+            quantity_field(kind),
+            doc! { "$sum": { "$cond": [is_kind, "$quantity", 0_i64] } },
+        );
+    }
+    output
+}
+
+/// `field` of the single row a `$lookup` sub-pipeline grouped into `array`, or 0 when the lookup
+/// found nothing (`$group` emits no row for no input). The row is taken out with `$let` rather
+/// than the shorter `"$array.field"` path, which not every MongoDB-compatible server resolves
+/// through an array.
+fn looked_up_total(array: &str, field: &str) -> Document {
+    doc! { "$ifNull": [
+        { "$let": {
+            "vars": { "row": { "$arrayElemAt": [array, 0] } },
+            "in": format!("$$row.{field}"),
+        }},
+        0_i64,
+    ]}
+}
+
+/// Reads a required text field of an aggregated row.
+fn text_of<'a>(row: &'a Document, field: &str, what: &str) -> Result<&'a str, StoreError> {
+    row.get_str(field).map_err(|e| corrupt(what, e))
+}
+
+impl MongoStore {
+    /// Runs `pipeline` on `collection` and collects its (small, aggregated) rows.
+    async fn aggregated<T: Send + Sync>(
+        &self,
+        collection: Collection<T>,
+        pipeline: Vec<Document>,
+        doing: &str,
+    ) -> Result<Vec<Document>, StoreError> {
+        collection
+            .aggregate(pipeline)
+            .await
+            .store(doing)?
+            .try_collect()
+            .await
+            .store(doing)
+    }
+
+    /// The ids of the product's current variants.
+    async fn variant_ids_of(
+        &self,
+        tenant: &TenantId,
+        product: &ProductId,
+    ) -> Result<Vec<Bson>, StoreError> {
+        self.variants()
+            .distinct(
+                "_id",
+                doc! { "tenantId": tenant.to_string(), "productId": product.to_string() },
+            )
+            .await
+            .store("reading the variants of a product")
+    }
+
+    /// The `$match` of a series: the tenant's movements in `[first, last)`, narrowed by `filter`.
+    /// `None` when the filter can match no movement at all.
+    async fn series_match(
+        &self,
+        tenant: &TenantId,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+        filter: &SeriesFilter,
+    ) -> Result<Option<Document>, StoreError> {
+        let mut query = doc! {
+            "tenantId": tenant.to_string(),
+            "createdAt": { "$gte": bson_time(first), "$lt": bson_time(last) },
+        };
+        let mut variant = Document::new();
+        if let Some(id) = &filter.variant_id {
+            variant.insert("$eq", id.to_string());
+        }
+        if let Some(product) = &filter.product_id {
+            let ids = self.variant_ids_of(tenant, product).await?;
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            variant.insert("$in", ids);
+        }
+        if !variant.is_empty() {
+            query.insert("variantId", variant);
+        }
+        Ok(Some(query))
+    }
+}
+
+/// The rows of one `$bucket` output document: one per kind present in the bucket.
+fn bucket_counts(row: &Document, index: usize) -> Result<Vec<BucketCount>, StoreError> {
+    let mut counts = Vec::new();
+    let mut counted = 0;
+    for kind in KINDS {
+        let count = integer(row.get(count_field(kind)), "movement count")?;
+        if count > 0 {
+            counted += count;
+            counts.push(BucketCount {
+                index,
+                kind,
+                count,
+                quantity: integer(row.get(quantity_field(kind)), "movement quantity")?,
+            });
+        }
+    }
+    let movements = integer(row.get("movements"), "movement count")?;
+    if counted != movements {
+        return Err(corrupt(
+            "movement kind",
+            format!(
+                "{} movements of bucket {index} have no known kind",
+                movements - counted
+            ),
+        ));
+    }
+    Ok(counts)
+}
+
+#[async_trait]
+impl ReportRepository for MongoStore {
+    async fn movement_buckets(
+        &self,
+        tenant: &TenantId,
+        boundaries: &[DateTime<Utc>],
+        filter: &SeriesFilter,
+    ) -> Result<Vec<BucketCount>, StoreError> {
+        // Fewer than two boundaries make no bucket.
+        let [first, .., last] = boundaries else {
+            return Ok(Vec::new());
+        };
+        let Some(query) = self.series_match(tenant, *first, *last, filter).await? else {
+            return Ok(Vec::new());
+        };
+        let edges: Vec<Bson> = boundaries
+            .iter()
+            .map(|t| Bson::DateTime(bson_time(*t)))
+            .collect();
+        let pipeline = vec![
+            doc! { "$match": query },
+            // Every matched movement lies in [first, last), so no `default` bucket is needed.
+            doc! { "$bucket": {
+                "groupBy": "$createdAt",
+                "boundaries": edges,
+                "output": bucket_output(),
+            }},
+        ];
+        let rows = self
+            .aggregated(self.movements(), pipeline, "aggregating movements by time")
+            .await?;
+        let index_of: HashMap<i64, usize> = boundaries
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.timestamp_millis(), i))
+            .collect();
+        let mut counts = Vec::new();
+        for row in rows {
+            let start = row
+                .get_datetime("_id")
+                .map_err(|e| corrupt("movement bucket", e))?;
+            let index = *index_of
+                .get(&start.timestamp_millis())
+                .ok_or_else(|| corrupt("movement bucket", start))?;
+            counts.extend(bucket_counts(&row, index)?);
+        }
+        Ok(counts)
+    }
+
+    async fn low_stock(
+        &self,
+        tenant: &TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<LowStockRow>, StoreError> {
+        let tenant_id = tenant.to_string();
+        let open: Vec<&str> = PurchaseOrderStatus::INCOMING
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let pipeline = vec![
+            doc! { "$match": {
+                "tenantId": &tenant_id,
+                "$expr": { "$lte": ["$stock", "$reorderLevel"] },
+            }},
+            doc! { "$sort": { "_id": 1 } },
+            doc! { "$lookup": {
+                "from": collections::MOVEMENTS,
+                "localField": "_id",
+                "foreignField": "variantId",
+                "pipeline": [
+                    { "$match": {
+                        "tenantId": &tenant_id,
+                        "kind": MovementKind::Sale.as_str(),
+                        "createdAt": { "$gte": bson_time(since) },
+                    }},
+                    { "$group": { "_id": Bson::Null, "quantity": { "$sum": "$quantity" } } },
+                ],
+                "as": "sales",
+            }},
+            // `incoming` exactly as variant reads compute it: Σ (ordered − received) over the
+            // lines of this variant on ORDERED or PARTIALLY_RECEIVED purchase orders. The join
+            // starts from the tenant's open orders (index `{tenantId, status}`), then keeps the
+            // lines of this variant.
+            doc! { "$lookup": {
+                "from": collections::PURCHASE_ORDERS,
+                "let": { "variant": "$_id" },
+                "pipeline": [
+                    { "$match": { "tenantId": &tenant_id, "status": { "$in": open } } },
+                    { "$unwind": "$lines" },
+                    { "$match": { "$expr": { "$eq": ["$lines.variantId", "$$variant"] } } },
+                    { "$group": {
+                        "_id": Bson::Null,
+                        "units": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
+                    }},
+                ],
+                "as": "open",
+            }},
+            doc! { "$addFields": {
+                "salesQuantity": looked_up_total("$sales", "quantity"),
+                "incoming": looked_up_total("$open", "units"),
+            }},
+            doc! { "$project": { "sales": 0, "open": 0 } },
+        ];
+        let rows = self
+            .aggregated(self.variants(), pipeline, "reading low-stock variants")
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let sales = integer(row.get("salesQuantity"), "units sold")?;
+                let incoming = integer(row.get("incoming"), "incoming stock")?;
+                let doc: VariantDoc =
+                    bson::from_document(row).map_err(|e| corrupt("variant", e))?;
+                Ok(LowStockRow {
+                    variant: doc.into_variant(incoming)?,
+                    // SALE quantities are negative: units sold is their negated sum.
+                    units_sold: -sales,
+                })
+            })
+            .collect()
+    }
+
+    async fn top_movers(
+        &self,
+        tenant: &TenantId,
+        kind: MovementKind,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<MoverRow>, StoreError> {
+        // `$limit` must be positive; no rows were asked for.
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let tenant_id = tenant.to_string();
+        let pipeline = vec![
+            doc! { "$match": {
+                "tenantId": &tenant_id,
+                "kind": kind.as_str(),
+                "createdAt": { "$gte": bson_time(from), "$lt": bson_time(to) },
+            }},
+            doc! { "$group": {
+                "_id": "$variantId",
+                "quantity": { "$sum": { "$abs": "$quantity" } },
+                "movements": { "$sum": 1_i64 },
+            }},
+            doc! { "$lookup": {
+                "from": collections::VARIANTS,
+                "localField": "_id",
+                "foreignField": "_id",
+                "pipeline": [
+                    { "$match": { "tenantId": &tenant_id } },
+                    { "$project": { "sku": 1 } },
+                ],
+                "as": "variant",
+            }},
+            // A variant deleted since has no match and leaves the ranking here, before the limit.
+            doc! { "$unwind": "$variant" },
+            doc! { "$sort": { "quantity": -1, "_id": 1 } },
+            doc! { "$limit": i64::from(limit) },
+            doc! { "$project": { "sku": "$variant.sku", "quantity": 1, "movements": 1 } },
+        ];
+        let rows = self
+            .aggregated(self.movements(), pipeline, "ranking movers")
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MoverRow {
+                    variant_id: parse(text_of(row, "_id", "mover variant id")?, "variant id")?,
+                    sku: text_of(row, "sku", "mover SKU")?.to_owned(),
+                    quantity: integer(row.get("quantity"), "mover quantity")?,
+                    movements: integer(row.get("movements"), "mover movement count")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn valuation(&self, tenant: &TenantId) -> Result<Vec<ValuationRow>, StoreError> {
+        let tenant_id = tenant.to_string();
+        let pipeline = vec![
+            doc! { "$match": { "tenantId": &tenant_id } },
+            doc! { "$sort": { "_id": 1 } },
+            doc! { "$lookup": {
+                "from": collections::MOVEMENTS,
+                "localField": "_id",
+                "foreignField": "variantId",
+                "pipeline": [
+                    { "$match": {
+                        "tenantId": &tenant_id,
+                        "kind": MovementKind::Purchase.as_str(),
+                        "unitCost": { "$ne": Bson::Null },
+                    }},
+                    { "$group": {
+                        "_id": Bson::Null,
+                        "units": { "$sum": "$quantity" },
+                        "cost": { "$sum": { "$multiply": ["$quantity", "$unitCost"] } },
+                    }},
+                ],
+                "as": "purchases",
+            }},
+            doc! { "$project": {
+                "sku": 1,
+                "stock": 1,
+                "units": looked_up_total("$purchases", "units"),
+                "cost": looked_up_total("$purchases", "cost"),
+            }},
+        ];
+        let rows = self
+            .aggregated(self.variants(), pipeline, "valuing stock")
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ValuationRow {
+                    variant_id: parse(text_of(row, "_id", "variant id")?, "variant id")?,
+                    sku: text_of(row, "sku", "variant SKU")?.to_owned(),
+                    stock: integer(row.get("stock"), "variant stock")?,
+                    purchased_units: integer(row.get("units"), "purchased units")?,
+                    // An Int64 overflow comes back as a double and is refused here.
+                    purchased_cost: integer(row.get("cost"), "purchased cost")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stock_at(
+        &self,
+        tenant: &TenantId,
+        variant: &VariantId,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let pipeline = vec![
+            doc! { "$match": {
+                "tenantId": tenant.to_string(),
+                "variantId": variant.to_string(),
+                "createdAt": { "$lte": bson_time(at) },
+            }},
+            doc! { "$group": { "_id": Bson::Null, "quantity": { "$sum": "$quantity" } } },
+        ];
+        let rows = self
+            .aggregated(self.movements(), pipeline, "replaying stock")
+            .await?;
+        match rows.first() {
+            Some(row) => integer(row.get("quantity"), "stock at a time"),
+            None => Ok(0),
+        }
+    }
+}

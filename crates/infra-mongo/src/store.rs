@@ -1,0 +1,148 @@
+//! Connecting to MongoDB and the handle every repository shares.
+//!
+//! Start-up checks that the server is a replica-set member before anything else: transactions are
+//! what make a ledger write all-or-nothing, and a standalone `mongod` cannot run them. Failing
+//! loudly at start-up is better than discovering it on the first order.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use mongodb::bson::{doc, Document};
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Collection, Database};
+
+use crate::documents::{
+    IdempotencyDoc, MovementDoc, OrderDoc, ProductDoc, PurchaseOrderDoc, SupplierDoc, TenantDoc,
+    UserDoc, VariantDoc,
+};
+
+/// The database used when the URL names none.
+pub const DEFAULT_DATABASE: &str = "stockroom";
+
+/// How long an operation waits for a reachable server when the URL does not say; short enough
+/// for a readiness probe to answer "unavailable" promptly.
+const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Collection names, in one place so indexes and repositories agree.
+pub(crate) mod collections {
+    pub const TENANTS: &str = "tenants";
+    pub const USERS: &str = "users";
+    pub const PRODUCTS: &str = "products";
+    pub const VARIANTS: &str = "variants";
+    pub const MOVEMENTS: &str = "movements";
+    pub const ORDERS: &str = "orders";
+    pub const SUPPLIERS: &str = "suppliers";
+    pub const PURCHASE_ORDERS: &str = "purchaseOrders";
+    pub const IDEMPOTENCY: &str = "idempotencyRecords";
+}
+
+/// A connection to Stockroom's MongoDB database. Cheap to clone: clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct MongoStore {
+    pub(crate) client: Client,
+    pub(crate) db: Database,
+}
+
+impl MongoStore {
+    /// Connects to `url` (`mongodb://host:port/<database>?options`; the database defaults to
+    /// [`DEFAULT_DATABASE`]), checks that the server is a replica-set member and creates the
+    /// indexes. Fails with a one-line explanation on a standalone server.
+    pub async fn connect(url: &str) -> anyhow::Result<MongoStore> {
+        let mut options = ClientOptions::parse(url)
+            .await
+            .context("the MongoDB URL is not valid")?;
+        let database = options
+            .default_database
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        options
+            .app_name
+            .get_or_insert_with(|| "stockroom".to_owned());
+        options
+            .server_selection_timeout
+            .get_or_insert(DEFAULT_SERVER_SELECTION_TIMEOUT);
+        let hosts = options
+            .hosts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let client =
+            Client::with_options(options).context("cannot configure the MongoDB client")?;
+        let db = client.database(&database);
+
+        let hello = db
+            .run_command(doc! { "hello": 1 })
+            .await
+            .with_context(|| format!("cannot reach MongoDB at {hosts}"))?;
+        if !is_replica_set_member(&hello) {
+            bail!(
+                "MongoDB at {hosts} is a standalone server: Stockroom needs a replica set (even of \
+                 one node) for transactions — start mongod with --replSet and run rs.initiate()"
+            );
+        }
+
+        let store = MongoStore { client, db };
+        store
+            .create_indexes()
+            .await
+            .with_context(|| format!("cannot create the indexes of database {database}"))?;
+        tracing::info!(%hosts, %database, "connected to MongoDB");
+        Ok(store)
+    }
+
+    pub(crate) fn tenants(&self) -> Collection<TenantDoc> {
+        self.db.collection(collections::TENANTS)
+    }
+
+    pub(crate) fn users(&self) -> Collection<UserDoc> {
+        self.db.collection(collections::USERS)
+    }
+
+    pub(crate) fn products(&self) -> Collection<ProductDoc> {
+        self.db.collection(collections::PRODUCTS)
+    }
+
+    pub(crate) fn variants(&self) -> Collection<VariantDoc> {
+        self.db.collection(collections::VARIANTS)
+    }
+
+    pub(crate) fn movements(&self) -> Collection<MovementDoc> {
+        self.db.collection(collections::MOVEMENTS)
+    }
+
+    pub(crate) fn orders(&self) -> Collection<OrderDoc> {
+        self.db.collection(collections::ORDERS)
+    }
+
+    pub(crate) fn suppliers(&self) -> Collection<SupplierDoc> {
+        self.db.collection(collections::SUPPLIERS)
+    }
+
+    pub(crate) fn purchase_orders(&self) -> Collection<PurchaseOrderDoc> {
+        self.db.collection(collections::PURCHASE_ORDERS)
+    }
+
+    pub(crate) fn idempotency_records(&self) -> Collection<IdempotencyDoc> {
+        self.db.collection(collections::IDEMPOTENCY)
+    }
+}
+
+/// A replica-set member names its set in `hello`; a standalone server does not.
+fn is_replica_set_member(hello: &Document) -> bool {
+    hello.get_str("setName").is_ok_and(|name| !name.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_hello_naming_a_set_is_a_replica_set_member() {
+        assert!(is_replica_set_member(
+            &doc! { "isWritablePrimary": true, "setName": "rs0" }
+        ));
+        assert!(!is_replica_set_member(&doc! { "isWritablePrimary": true }));
+        assert!(!is_replica_set_member(&doc! { "setName": "" }));
+    }
+}
