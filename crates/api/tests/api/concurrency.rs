@@ -185,3 +185,47 @@ async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
     assert!(app.stock_of(&t.token, &a).await >= 0);
     assert!(app.stock_of(&t.token, &b).await >= 0);
 }
+
+/// A lock service that is always busy.
+struct AlwaysBusy;
+
+#[async_trait::async_trait]
+impl domain::lock::LockManager for AlwaysBusy {
+    async fn acquire(
+        &self,
+        _keys: &[domain::lock::LockKey],
+        _wait: std::time::Duration,
+    ) -> Result<domain::lock::LockGuard, domain::lock::LockError> {
+        Err(domain::lock::LockError::Timeout)
+    }
+}
+
+#[tokio::test]
+async fn a_lock_wait_that_runs_out_is_a_retryable_503_and_writes_nothing() {
+    let app = spawn_app_with_lock(Arc::new(AlwaysBusy)).await;
+    let t = app.register(&slug("busy")).await;
+    let product = app.product(&t.token, "Busy").await;
+    let (_, v) = app
+        .post(
+            "/v1/variants",
+            &t.token,
+            json!({"productId": product, "sku": "BUSY-1", "price": 1}),
+        )
+        .await;
+    let res = app
+        .client
+        .post(format!(
+            "{}/v1/variants/{}/adjustments",
+            app.address,
+            v["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&t.token)
+        .json(&json!({"quantity": 5, "reason": "count"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(app.stock_of(&t.token, v["id"].as_str().unwrap()).await, 0);
+}
