@@ -1,6 +1,6 @@
 //! Reports: every aggregation is one SQL statement (GROUP BY over indexed ranges), so the API
 //! never loads a tenant's ledger to count it. Bucket edges come from the domain as a JSON array
-//! of millisecond timestamps and are joined as a table.
+//! of millisecond timestamps and are read as a small table of (start, end) pairs.
 
 use std::collections::HashMap;
 
@@ -32,10 +32,11 @@ impl ReportRepository for SqliteStore {
     ) -> Result<Vec<BucketCount>, StoreError> {
         let edges = serde_json::to_string(&boundaries.iter().map(millis).collect::<Vec<_>>())
             .map_err(|e| StoreError::Other(e.into()))?;
+        // Each bucket carries both of its edges, so the movements of a bucket are one bounded
+        // range scan of the (tenant_id, created_at) index.
         let mut sql = String::from(
-            "WITH edges(i, at) AS (SELECT key, value FROM json_each(?)),
-                  buckets(i, lo, hi) AS (
-                      SELECT a.i, a.at, b.at FROM edges a JOIN edges b ON b.i = a.i + 1)
+            "WITH buckets(i, lo, hi) AS MATERIALIZED (
+                 SELECT key, value, LEAD(value) OVER (ORDER BY key) FROM json_each(?))
              SELECT b.i AS bucket, m.kind AS kind, COUNT(*) AS n, SUM(m.quantity) AS quantity
                FROM buckets b
                JOIN stock_movements m
