@@ -4,7 +4,8 @@
 //! The domain's port traits say what an adapter MUST do; this crate turns each promise into an
 //! executable case, so SQLite, MongoDB and any later store are held to exactly the same behaviour
 //! (tenant isolation, uniqueness, paging, the conditional stock write, all-or-nothing ledger
-//! commits, idempotency records, guarded deletes, and no overselling under concurrency).
+//! commits, idempotency records, guarded deletes, no overselling under concurrency, and reports
+//! that aggregate the same ledger to the same numbers).
 //!
 //! An adapter's integration test provides an async factory returning fresh, empty [`Stores`]
 //! and expands the suite, one `#[tokio::test]` per case:
@@ -18,6 +19,7 @@
 //!
 //! async fn lock() -> std::sync::Arc<dyn domain::lock::LockManager> { /* … */ }
 //! contract_tests::lock_contract_suite!(lock);
+//! contract_tests::reports_contract_suite!(fresh);
 //! ```
 //!
 //! The invoking crate needs `tokio` (with the `macros` and `rt-multi-thread` features) among its
@@ -28,6 +30,7 @@ pub mod cases;
 pub mod fixtures;
 pub mod lock_cases;
 pub mod paging;
+pub mod report_cases;
 mod stores;
 
 pub use stores::{AllPorts, Stores};

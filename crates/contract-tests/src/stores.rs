@@ -7,10 +7,12 @@ use domain::catalog::ports::{ProductRepository, VariantRepository};
 use domain::idempotency::IdempotencyRepository;
 use domain::orders::ports::OrderRepository;
 use domain::purchasing::ports::{PurchaseOrderRepository, SupplierRepository};
+use domain::reports::ports::ReportRepository;
 use domain::stock::ports::LedgerRepository;
 
 /// Every repository port of one adapter, over one fresh, empty store. Field names match
-/// `domain::Deps`.
+/// `domain::Deps`. Build it with [`Stores::of`] when one type implements every port, or as a
+/// struct literal when the ports are served by different values.
 #[derive(Clone)]
 pub struct Stores {
     pub tenants: Arc<dyn TenantRepository>,
@@ -22,8 +24,10 @@ pub struct Stores {
     pub suppliers: Arc<dyn SupplierRepository>,
     pub purchase_orders: Arc<dyn PurchaseOrderRepository>,
     pub idempotency: Arc<dyn IdempotencyRepository>,
-    /// Resources that must live as long as the store (a temporary folder, a test database).
-    keep_alive: Vec<Arc<dyn Send + Sync>>,
+    pub reports: Arc<dyn ReportRepository>,
+    /// Resources that must live as long as the store (a temporary folder, a test database);
+    /// dropped when the case ends. Usually filled through [`Stores::holding`].
+    pub keep_alive: Vec<Arc<dyn Send + Sync>>,
 }
 
 /// An adapter type that implements every repository port.
@@ -37,6 +41,7 @@ pub trait AllPorts:
     + SupplierRepository
     + PurchaseOrderRepository
     + IdempotencyRepository
+    + ReportRepository
     + Clone
     + 'static
 {
@@ -52,6 +57,7 @@ impl<T> AllPorts for T where
         + SupplierRepository
         + PurchaseOrderRepository
         + IdempotencyRepository
+        + ReportRepository
         + Clone
         + 'static
 {
@@ -69,7 +75,8 @@ impl Stores {
             orders: Arc::new(store.clone()),
             suppliers: Arc::new(store.clone()),
             purchase_orders: Arc::new(store.clone()),
-            idempotency: Arc::new(store),
+            idempotency: Arc::new(store.clone()),
+            reports: Arc::new(store),
             keep_alive: Vec::new(),
         }
     }

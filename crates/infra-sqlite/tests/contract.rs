@@ -1,4 +1,4 @@
-//! The shared storage and lock contracts, run against SQLite: every case on a fresh file in its
+//! The shared storage, reporting and lock contracts, run against SQLite: every case on a fresh file in its
 //! own temporary folder (the deployed configuration, WAL and a reader pool), and again on
 //! `sqlite::memory:` (a single connection serving everything).
 
@@ -35,6 +35,14 @@ mod on_file {
 
 mod on_memory {
     contract_tests::contract_suite!(super::fresh_memory);
+}
+
+mod reports_on_file {
+    contract_tests::reports_contract_suite!(super::fresh_file);
+}
+
+mod reports_on_memory {
+    contract_tests::reports_contract_suite!(super::fresh_memory);
 }
 
 mod lock {

@@ -88,14 +88,6 @@ pub async fn expired_record_is_hidden_and_replaceable(s: Stores) {
     old.idempotency = Some(ledger_key(&key, "fp-old", long_ago));
     s.ledger.commit(&t, old).await.unwrap();
 
-    // Live while it had not expired, hidden once it has.
-    let before_expiry = long_ago + Duration::hours(23);
-    assert!(s
-        .idempotency
-        .find(&t, &key, before_expiry)
-        .await
-        .unwrap()
-        .is_some());
     assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
 
     let mut fresh = changes(vec![change(v.id, MovementKind::Sale, -1)]);
@@ -104,6 +96,18 @@ pub async fn expired_record_is_hidden_and_replaceable(s: Stores) {
     let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
     assert_eq!(record.fingerprint, "fp-new");
     assert_eq!(record.response.body, b"8".to_vec());
+    // Found while it lives, not once `now` passes its expiry.
+    let created = record.created_at;
+    let live = s
+        .idempotency
+        .find(&t, &key, created + Duration::hours(23))
+        .await;
+    assert!(live.unwrap().is_some());
+    let gone = s
+        .idempotency
+        .find(&t, &key, created + Duration::hours(25))
+        .await;
+    assert_eq!(gone.unwrap(), None);
 
     // Inserts replace an expired record the same way.
     let key = format!("key-{}", unique());

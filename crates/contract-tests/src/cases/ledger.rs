@@ -38,6 +38,11 @@ pub async fn commit_applies_a_change_and_reports_it(s: Stores) {
     assert_eq!(m.actor, sale.actor);
     assert_eq!(m.created_at, sale.at);
     assert_eq!(stock_of(&s, t, v.id).await, 2);
+    let after = s.variants.get(&t, &v.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.updated_at, sale.at,
+        "a stock change touches the variant"
+    );
 
     // The movement reads back exactly as reported, newest first.
     let listed = s

@@ -16,7 +16,8 @@ pub trait LedgerRepository: Send + Sync {
     /// 1. for each change, in order: the variant MUST exist in `tenant` (else `VariantMissing`),
     ///    `expected_stock` MUST equal the stock (else `StockMismatch`), and the stock is changed
     ///    by `delta` only if the result is ≥ 0 — a conditional write in the store, never a
-    ///    read-then-write. If any change would go below zero the write MUST fail with
+    ///    read-then-write; the variant's `updated_at` becomes the change's `at`. If any change
+    ///    would go below zero the write MUST fail with
     ///    `Insufficient` listing *every* such change (requested = −delta, available = stock);
     /// 2. inserts one movement per change, with `stock_after` as committed;
     /// 3. applies `document` (inserts, or replaces if the stored version matches, else

@@ -102,7 +102,13 @@ impl MongoStore {
         }
         let updated = self
             .variants()
-            .find_one_and_update(filter, doc! { "$inc": { "stock": change.delta } })
+            .find_one_and_update(
+                filter,
+                doc! {
+                    "$inc": { "stock": change.delta },
+                    "$set": { "updatedAt": crate::documents::bson_time(change.at) },
+                },
+            )
             .return_document(ReturnDocument::After)
             .session(&mut *session)
             .await

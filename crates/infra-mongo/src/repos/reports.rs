@@ -7,11 +7,18 @@
 //!   and daylight-saving days are the domain's business, not the store's). `$bucket` groups by
 //!   one key only, so each bucket carries a count and Σ quantity per movement kind (the kinds are
 //!   a closed set of four), plus a total count that proves no movement had an unknown kind.
-//! - Joins go from the small side to the large one with `$lookup` on an equality
-//!   (`localField`/`foreignField`, which MongoDB answers from the movement index
-//!   `{tenantId, variantId, createdAt}` or the variant `_id`), and each joined sub-pipeline
-//!   groups before it returns, so a variant with a long history never becomes a large document.
-//! - Every `$match`, including those inside sub-pipelines, names the tenant.
+//!   A product filter is first resolved to the product's current variant ids (a product has
+//!   few), so the movements are still matched on the `{tenantId, createdAt}` index instead of
+//!   each being joined to its variant.
+//! - Variant-side reports (low stock, valuation) start from the tenant's variants and join
+//!   their movements with `$lookup` on `localField`/`foreignField` plus a sub-pipeline (MongoDB
+//!   5.0+), answered from the index `{tenantId, variantId, createdAt}`. Each sub-pipeline groups
+//!   before it returns, so a variant with a long history never becomes a large document.
+//! - Top movers group the movements first and join only the grouped rows to their variants; a
+//!   variant deleted since finds no partner and drops out before the limit is applied.
+//! - Every `$match`, including those inside sub-pipelines, names the tenant, and the existing
+//!   movement indexes `{tenantId, createdAt}` and `{tenantId, variantId, createdAt}` serve every
+//!   range, so no index is added for reports.
 
 use std::collections::HashMap;
 

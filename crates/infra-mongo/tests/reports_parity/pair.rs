@@ -89,8 +89,9 @@ impl Pair {
             self.mongo.reports.low_stock(&tenant, since),
         )
         .await;
-        a.sort_by_key(|r| r.variant.id);
-        b.sort_by_key(|r| r.variant.id);
+        for rows in [&mut a, &mut b] {
+            rows.sort_by_key(|r| r.variant.id);
+        }
         assert_eq!(
             a, b,
             "SQLite and MongoDB disagree on the low-stock rows since {since}"

@@ -120,11 +120,15 @@ pub(crate) fn insert(
     tenant: &TenantId,
     order: &Order,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    // Cached: placing an order runs this inside the single writer's transaction, where
+    // compiling the statement anew each time would lengthen every writer's turn.
+    tx.prepare_cached(
         "INSERT INTO orders (id, tenant_id, status, customer_name, customer_email, note, total,
                              placed_by, created_at, updated_at, version)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
             order.id.to_string(),
             tenant.to_string(),
             order.status.as_str(),
@@ -140,8 +144,8 @@ pub(crate) fn insert(
             millis(&order.created_at),
             millis(&order.updated_at),
             order.version,
-        ],
-    )
+        ])
+    })
     .or_store("inserting an order")?;
     insert_lines(tx, tenant, order)
 }

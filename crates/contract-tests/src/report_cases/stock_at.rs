@@ -1,0 +1,49 @@
+//! Stock at a past instant: Σ quantity of the variant's movements created at or before it.
+
+use chrono::Duration;
+use domain::ids::{TenantId, VariantId};
+use domain::stock::models::MovementKind::{Adjustment, Purchase, Sale};
+
+use super::ledger::*;
+use crate::fixtures::stock_of;
+use crate::Stores;
+
+pub async fn stock_at_replays_movements_up_to_and_including_the_instant(s: Stores) {
+    let t = TenantId::new();
+    let p = new_product(&s, t, "Replayed").await;
+    let v = new_variant(&s, t, p, "V", 2).await.id;
+    let w = new_variant(&s, t, p, "W", 2).await.id;
+    let t1 = utc("2026-03-29T00:59:59.999Z");
+    let t2 = utc("2026-03-29T01:00:00Z");
+    let t3 = utc("2026-04-02T08:30:00Z");
+    record(&s, t, v, Purchase, 10, t1).await;
+    record(&s, t, v, Sale, -3, t2).await;
+    record(&s, t, v, Adjustment, 2, t3).await;
+    // Another variant's movements are not this one's.
+    record(&s, t, w, Purchase, 40, t1).await;
+
+    let at = |when| {
+        let reports = s.reports.clone();
+        async move { reports.stock_at(&t, &v, when).await.expect("replay stock") }
+    };
+    assert_eq!(at(t1 - ms(1)).await, 0);
+    assert_eq!(at(t1).await, 10, "a movement at the instant counts");
+    assert_eq!(at(t2 - ms(1)).await, 10);
+    assert_eq!(at(t2).await, 7);
+    assert_eq!(at(t3 - ms(1)).await, 7);
+    assert_eq!(at(t3).await, 9);
+    let later = t3 + Duration::days(365);
+    assert_eq!(at(later).await, 9);
+    assert_eq!(at(later).await, stock_of(&s, t, v).await);
+
+    // A variant without movements, or of no one, had nothing.
+    let never = new_variant(&s, t, p, "NEVER", 2).await.id;
+    assert_eq!(s.reports.stock_at(&t, &never, later).await.unwrap(), 0);
+    assert_eq!(
+        s.reports
+            .stock_at(&t, &VariantId::new(), later)
+            .await
+            .unwrap(),
+        0
+    );
+}
