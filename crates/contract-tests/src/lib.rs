@@ -33,7 +33,7 @@ pub mod paging;
 pub mod report_cases;
 mod stores;
 
-pub use stores::{AllPorts, Stores};
+pub use stores::Stores;
 
 /// Expands to one `#[tokio::test]` per storage contract case. `$factory` is a path to an
 /// `async fn() -> Stores` returning a fresh, empty store for every call.

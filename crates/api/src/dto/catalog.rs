@@ -14,7 +14,7 @@ use domain::ids::ProductId;
 use domain::values::{Attributes, Money, Sku, StockLevel, Text};
 
 use super::{double_option, id, optional_text};
-use crate::http::query::{boolean, optional};
+use crate::http::query::optional;
 use crate::page_dto;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -259,7 +259,7 @@ impl VariantQuery {
             &mut e,
             "lowStock",
             self.low_stock.as_deref(),
-            boolean,
+            str::parse::<bool>,
             "must be true or false",
         );
         e.finish()?;

@@ -58,12 +58,3 @@ pub fn optional<T, E>(
 pub fn timestamp(raw: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc))
 }
-
-/// `true` or `false`. (Unknown query parameters are ignored, as is customary.)
-pub fn boolean(raw: &str) -> Result<bool, ()> {
-    match raw {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(()),
-    }
-}

@@ -23,27 +23,39 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_redis(port: u16, dir: &std::path::Path) -> Child {
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server starts (apt-get install redis-server)");
+/// A redis-server of this test's own; killed (and reaped) when dropped.
+struct RedisServer(Child);
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis(port: u16, dir: &std::path::Path) -> RedisServer {
+    let server = RedisServer(
+        Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts (apt-get install redis-server)"),
+    );
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
+            return server;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -71,7 +83,7 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
     }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut redis = start_redis(port, dir.path());
+    let redis = start_redis(port, dir.path());
     let url = format!("redis://127.0.0.1:{port}");
     let http = app(&url, Overrides::default(), &dir).await;
     let client = reqwest::Client::new();
@@ -82,8 +94,7 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
         StatusCode::CREATED
     );
 
-    redis.kill().unwrap();
-    redis.wait().unwrap();
+    drop(redis);
 
     let refused = order(&client, &http, &token, &v).await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -109,7 +120,7 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
         "{problem}"
     );
 
-    let mut redis = start_redis(port, dir.path());
+    let _redis = start_redis(port, dir.path());
     let mut recovered = false;
     for _ in 0..50 {
         if order(&client, &http, &token, &v).await.status() == StatusCode::CREATED {
@@ -121,8 +132,6 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
     assert!(recovered, "orders work again once Redis is back");
     let ready = client.get(format!("{http}/ready")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
-    let _ = redis.kill();
-    let _ = redis.wait();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
