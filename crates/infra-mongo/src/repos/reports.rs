@@ -10,10 +10,13 @@
 //!   A product filter is first resolved to the product's current variant ids (a product has
 //!   few), so the movements are still matched on the `{tenantId, createdAt}` index instead of
 //!   each being joined to its variant.
-//! - Variant-side reports (low stock, valuation) start from the tenant's variants and join
-//!   their movements with `$lookup` on `localField`/`foreignField` plus a sub-pipeline (MongoDB
-//!   5.0+), answered from the index `{tenantId, variantId, createdAt}`. Each sub-pipeline groups
-//!   before it returns, so a variant with a long history never becomes a large document.
+//! - Variant-side reports (low stock, valuation) run one grouped aggregation per source — the
+//!   tenant's movements grouped by variant, the tenant's open purchase-order lines grouped by
+//!   variant — each starting with an indexed `$match` on the tenant, and join the (one row per
+//!   variant) results to the variants in the process. A per-variant `$lookup` into movements
+//!   was measured to scan the whole collection per variant on the test server, making a
+//!   tenant's report grow with every other tenant's ledger; grouping first keeps it bounded by
+//!   the tenant's own data on any server.
 //! - Top movers group the movements first and join only the grouped rows to their variants; a
 //!   variant deleted since finds no partner and drops out before the limit is applied.
 //! - Every `$match`, including those inside sub-pipelines, names the tenant, and the existing
@@ -74,18 +77,11 @@ fn bucket_output() -> Document {
     output
 }
 
-/// `field` of the single row a `$lookup` sub-pipeline grouped into `array`, or 0 when the lookup
-/// found nothing (`$group` emits no row for no input). The row is taken out with `$let` rather
-/// than the shorter `"$array.field"` path, which not every MongoDB-compatible server resolves
-/// through an array.
-fn looked_up_total(array: &str, field: &str) -> Document {
-    doc! { "$ifNull": [
-        { "$let": {
-            "vars": { "row": { "$arrayElemAt": [array, 0] } },
-            "in": format!("$$row.{field}"),
-        }},
-        0_i64,
-    ]}
+/// Grouped rows keyed by their `_id` (a variant id).
+fn keyed_by_id(rows: Vec<Document>, what: &str) -> Result<HashMap<String, Document>, StoreError> {
+    rows.into_iter()
+        .map(|row| Ok((text_of(&row, "_id", what)?.to_owned(), row)))
+        .collect()
 }
 
 /// Reads a required text field of an aggregated row.
@@ -108,6 +104,53 @@ impl MongoStore {
             .try_collect()
             .await
             .store(doing)
+    }
+
+    /// The tenant's movements matching `filter`, grouped by variant with `accumulators`: one
+    /// row per variant, keyed by variant id.
+    async fn totals_by_variant(
+        &self,
+        filter: Document,
+        accumulators: Document,
+        doing: &str,
+    ) -> Result<HashMap<String, Document>, StoreError> {
+        let mut group = doc! { "_id": "$variantId" };
+        group.extend(accumulators);
+        let rows = self
+            .aggregated(
+                self.movements(),
+                vec![doc! { "$match": filter }, doc! { "$group": group }],
+                doing,
+            )
+            .await?;
+        keyed_by_id(rows, doing)
+    }
+
+    /// Σ (ordered − received) per variant over the tenant's ORDERED and PARTIALLY_RECEIVED
+    /// purchase orders — `incoming` exactly as variant reads compute it.
+    async fn incoming_by_variant(
+        &self,
+        tenant_id: &str,
+    ) -> Result<HashMap<String, Document>, StoreError> {
+        let open: Vec<&str> = PurchaseOrderStatus::INCOMING
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let rows = self
+            .aggregated(
+                self.purchase_orders(),
+                vec![
+                    doc! { "$match": { "tenantId": tenant_id, "status": { "$in": open } } },
+                    doc! { "$unwind": "$lines" },
+                    doc! { "$group": {
+                        "_id": "$lines.variantId",
+                        "units": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
+                    }},
+                ],
+                "summing incoming stock",
+            )
+            .await?;
+        keyed_by_id(rows, "summing incoming stock")
     }
 
     /// The ids of the product's current variants.
@@ -240,63 +283,46 @@ impl ReportRepository for MongoStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<LowStockRow>, StoreError> {
         let tenant_id = tenant.to_string();
-        let open: Vec<&str> = PurchaseOrderStatus::INCOMING
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        let pipeline = vec![
-            doc! { "$match": {
-                "tenantId": &tenant_id,
-                "$expr": { "$lte": ["$stock", "$reorderLevel"] },
-            }},
-            doc! { "$sort": { "_id": 1 } },
-            doc! { "$lookup": {
-                "from": collections::MOVEMENTS,
-                "localField": "_id",
-                "foreignField": "variantId",
-                "pipeline": [
-                    { "$match": {
+        let low = self
+            .aggregated(
+                self.variants(),
+                vec![
+                    doc! { "$match": {
                         "tenantId": &tenant_id,
-                        "kind": MovementKind::Sale.as_str(),
-                        "createdAt": { "$gte": bson_time(since) },
+                        "$expr": { "$lte": ["$stock", "$reorderLevel"] },
                     }},
-                    { "$group": { "_id": Bson::Null, "quantity": { "$sum": "$quantity" } } },
+                    doc! { "$sort": { "_id": 1 } },
                 ],
-                "as": "sales",
-            }},
-            // `incoming` exactly as variant reads compute it: Σ (ordered − received) over the
-            // lines of this variant on ORDERED or PARTIALLY_RECEIVED purchase orders. The join
-            // starts from the tenant's open orders (index `{tenantId, status}`), then keeps the
-            // lines of this variant.
-            doc! { "$lookup": {
-                "from": collections::PURCHASE_ORDERS,
-                "let": { "variant": "$_id" },
-                "pipeline": [
-                    { "$match": { "tenantId": &tenant_id, "status": { "$in": open } } },
-                    { "$unwind": "$lines" },
-                    { "$match": { "$expr": { "$eq": ["$lines.variantId", "$$variant"] } } },
-                    { "$group": {
-                        "_id": Bson::Null,
-                        "units": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
-                    }},
-                ],
-                "as": "open",
-            }},
-            doc! { "$addFields": {
-                "salesQuantity": looked_up_total("$sales", "quantity"),
-                "incoming": looked_up_total("$open", "units"),
-            }},
-            doc! { "$project": { "sales": 0, "open": 0 } },
-        ];
-        let rows = self
-            .aggregated(self.variants(), pipeline, "reading low-stock variants")
+                "reading low-stock variants",
+            )
             .await?;
-        rows.into_iter()
+        if low.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sold = self
+            .totals_by_variant(
+                doc! {
+                    "tenantId": &tenant_id,
+                    "kind": MovementKind::Sale.as_str(),
+                    "createdAt": { "$gte": bson_time(since) },
+                },
+                doc! { "quantity": { "$sum": "$quantity" } },
+                "summing recent sales",
+            )
+            .await?;
+        let incoming = self.incoming_by_variant(&tenant_id).await?;
+        low.into_iter()
             .map(|row| {
-                let sales = integer(row.get("salesQuantity"), "units sold")?;
-                let incoming = integer(row.get("incoming"), "incoming stock")?;
                 let doc: VariantDoc =
                     bson::from_document(row).map_err(|e| corrupt("variant", e))?;
+                let id = doc.id.clone();
+                let units = |totals: &HashMap<String, Document>, field: &str, what: &str| {
+                    totals
+                        .get(&id)
+                        .map_or(Ok(0), |row| integer(row.get(field), what))
+                };
+                let sales = units(&sold, "quantity", "units sold")?;
+                let incoming = units(&incoming, "units", "incoming stock")?;
                 Ok(LowStockRow {
                     variant: doc.into_variant(incoming)?,
                     // SALE quantities are negative: units sold is their negated sum.
@@ -363,46 +389,45 @@ impl ReportRepository for MongoStore {
 
     async fn valuation(&self, tenant: &TenantId) -> Result<Vec<ValuationRow>, StoreError> {
         let tenant_id = tenant.to_string();
-        let pipeline = vec![
-            doc! { "$match": { "tenantId": &tenant_id } },
-            doc! { "$sort": { "_id": 1 } },
-            doc! { "$lookup": {
-                "from": collections::MOVEMENTS,
-                "localField": "_id",
-                "foreignField": "variantId",
-                "pipeline": [
-                    { "$match": {
-                        "tenantId": &tenant_id,
-                        "kind": MovementKind::Purchase.as_str(),
-                        "unitCost": { "$ne": Bson::Null },
-                    }},
-                    { "$group": {
-                        "_id": Bson::Null,
-                        "units": { "$sum": "$quantity" },
-                        "cost": { "$sum": { "$multiply": ["$quantity", "$unitCost"] } },
-                    }},
+        let variants = self
+            .aggregated(
+                self.variants(),
+                vec![
+                    doc! { "$match": { "tenantId": &tenant_id } },
+                    doc! { "$sort": { "_id": 1 } },
+                    doc! { "$project": { "sku": 1, "stock": 1 } },
                 ],
-                "as": "purchases",
-            }},
-            doc! { "$project": {
-                "sku": 1,
-                "stock": 1,
-                "units": looked_up_total("$purchases", "units"),
-                "cost": looked_up_total("$purchases", "cost"),
-            }},
-        ];
-        let rows = self
-            .aggregated(self.variants(), pipeline, "valuing stock")
+                "reading variants to value",
+            )
             .await?;
-        rows.iter()
+        let purchases = self
+            .totals_by_variant(
+                doc! {
+                    "tenantId": &tenant_id,
+                    "kind": MovementKind::Purchase.as_str(),
+                    "unitCost": { "$ne": Bson::Null },
+                },
+                doc! {
+                    "units": { "$sum": "$quantity" },
+                    "cost": { "$sum": { "$multiply": ["$quantity", "$unitCost"] } },
+                },
+                "summing purchases",
+            )
+            .await?;
+        variants
+            .iter()
             .map(|row| {
+                let id = text_of(row, "_id", "variant id")?;
+                let bought = purchases.get(id);
+                let total =
+                    |field: &str, what: &str| bought.map_or(Ok(0), |b| integer(b.get(field), what));
                 Ok(ValuationRow {
-                    variant_id: parse(text_of(row, "_id", "variant id")?, "variant id")?,
+                    variant_id: parse(id, "variant id")?,
                     sku: text_of(row, "sku", "variant SKU")?.to_owned(),
                     stock: integer(row.get("stock"), "variant stock")?,
-                    purchased_units: integer(row.get("units"), "purchased units")?,
+                    purchased_units: total("units", "purchased units")?,
                     // An Int64 overflow comes back as a double and is refused here.
-                    purchased_cost: integer(row.get("cost"), "purchased cost")?,
+                    purchased_cost: total("cost", "purchased cost")?,
                 })
             })
             .collect()
