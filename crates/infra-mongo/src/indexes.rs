@@ -71,6 +71,13 @@ fn specs() -> Vec<IndexSpec> {
             "tenant_created",
             doc! { "tenantId": 1, "createdAt": 1 },
         ),
+        // Reports that read one kind of movement over a time range (top movers, recent sales,
+        // purchases for valuation).
+        index(
+            MOVEMENTS,
+            "tenant_kind_created",
+            doc! { "tenantId": 1, "kind": 1, "createdAt": 1 },
+        ),
         index(MOVEMENTS, "tenant_id", doc! { "tenantId": 1, "_id": 1 }),
         index(
             ORDERS,

@@ -17,8 +17,9 @@
 //!   was measured to scan the whole collection per variant on the test server, making a
 //!   tenant's report grow with every other tenant's ledger; grouping first keeps it bounded by
 //!   the tenant's own data on any server.
-//! - Top movers group the movements first and join only the grouped rows to their variants; a
-//!   variant deleted since finds no partner and drops out before the limit is applied.
+//! - Top movers group and rank the movements in the server, then read the SKUs of the ranked
+//!   variants with one indexed query; a variant deleted since has no SKU and drops out before
+//!   the limit is applied.
 //! - Every `$match`, including those inside sub-pipelines, names the tenant, and the existing
 //!   movement indexes `{tenantId, createdAt}` and `{tenantId, variantId, createdAt}` serve every
 //!   range, so no index is added for reports.
@@ -40,7 +41,7 @@ use mongodb::Collection;
 use super::catalog_variants::integer;
 use crate::documents::{bson_time, parse, VariantDoc};
 use crate::errors::{corrupt, StoreResult};
-use crate::store::{collections, MongoStore};
+use crate::store::MongoStore;
 
 /// Every movement kind, in the order the series reports them.
 const KINDS: [MovementKind; 4] = [
@@ -287,10 +288,10 @@ impl ReportRepository for MongoStore {
             .aggregated(
                 self.variants(),
                 vec![
-                    doc! { "$match": {
-                        "tenantId": &tenant_id,
-                        "$expr": { "$lte": ["$stock", "$reorderLevel"] },
-                    }},
+                    // The tenant first, on its own: an index serves it on any server; the
+                    // comparison of two fields then runs on the tenant's variants only.
+                    doc! { "$match": { "tenantId": &tenant_id } },
+                    doc! { "$match": { "$expr": { "$lte": ["$stock", "$reorderLevel"] } } },
                     doc! { "$sort": { "_id": 1 } },
                 ],
                 "reading low-stock variants",
@@ -340,46 +341,66 @@ impl ReportRepository for MongoStore {
         to: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<MoverRow>, StoreError> {
-        // `$limit` must be positive; no rows were asked for.
-        if limit == 0 {
+        let tenant_id = tenant.to_string();
+        // Ranked in the server; at most one row per variant of the tenant comes back.
+        let ranked = self
+            .aggregated(
+                self.movements(),
+                vec![
+                    doc! { "$match": {
+                        "tenantId": &tenant_id,
+                        "kind": kind.as_str(),
+                        "createdAt": { "$gte": bson_time(from), "$lt": bson_time(to) },
+                    }},
+                    doc! { "$group": {
+                        "_id": "$variantId",
+                        "quantity": { "$sum": { "$abs": "$quantity" } },
+                        "movements": { "$sum": 1_i64 },
+                    }},
+                    doc! { "$sort": { "quantity": -1, "_id": 1 } },
+                ],
+                "ranking movers",
+            )
+            .await?;
+        if ranked.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let tenant_id = tenant.to_string();
-        let pipeline = vec![
-            doc! { "$match": {
-                "tenantId": &tenant_id,
-                "kind": kind.as_str(),
-                "createdAt": { "$gte": bson_time(from), "$lt": bson_time(to) },
-            }},
-            doc! { "$group": {
-                "_id": "$variantId",
-                "quantity": { "$sum": { "$abs": "$quantity" } },
-                "movements": { "$sum": 1_i64 },
-            }},
-            doc! { "$lookup": {
-                "from": collections::VARIANTS,
-                "localField": "_id",
-                "foreignField": "_id",
-                "pipeline": [
-                    { "$match": { "tenantId": &tenant_id } },
-                    { "$project": { "sku": 1 } },
+        // The SKUs of the ranked variants that still exist: a variant deleted since drops out
+        // of the ranking here, before the limit is applied.
+        let ids: Vec<&str> = ranked
+            .iter()
+            .map(|row| text_of(row, "_id", "mover variant id"))
+            .collect::<Result<_, _>>()?;
+        let skus: HashMap<String, String> = self
+            .aggregated(
+                self.variants(),
+                vec![
+                    doc! { "$match": { "tenantId": &tenant_id, "_id": { "$in": &ids } } },
+                    doc! { "$project": { "sku": 1 } },
                 ],
-                "as": "variant",
-            }},
-            // A variant deleted since has no match and leaves the ranking here, before the limit.
-            doc! { "$unwind": "$variant" },
-            doc! { "$sort": { "quantity": -1, "_id": 1 } },
-            doc! { "$limit": i64::from(limit) },
-            doc! { "$project": { "sku": "$variant.sku", "quantity": 1, "movements": 1 } },
-        ];
-        let rows = self
-            .aggregated(self.movements(), pipeline, "ranking movers")
-            .await?;
-        rows.iter()
+                "reading the SKUs of movers",
+            )
+            .await?
+            .iter()
             .map(|row| {
+                Ok((
+                    text_of(row, "_id", "variant id")?.to_owned(),
+                    text_of(row, "sku", "variant SKU")?.to_owned(),
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        ranked
+            .iter()
+            .filter_map(|row| {
+                let id = row.get_str("_id").ok()?;
+                let sku = skus.get(id)?.clone();
+                Some((id, sku, row))
+            })
+            .take(limit as usize)
+            .map(|(id, sku, row)| {
                 Ok(MoverRow {
-                    variant_id: parse(text_of(row, "_id", "mover variant id")?, "variant id")?,
-                    sku: text_of(row, "sku", "mover SKU")?.to_owned(),
+                    variant_id: parse(id, "variant id")?,
+                    sku,
                     quantity: integer(row.get("quantity"), "mover quantity")?,
                     movements: integer(row.get("movements"), "mover movement count")?,
                 })
