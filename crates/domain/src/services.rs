@@ -113,19 +113,11 @@ impl Repositories {
     }
 }
 
-/// The ports every service may use.
+/// The ports every service may use. The repositories are reached through `Deref`
+/// (`deps.ledger`, `deps.variants`, …).
 #[derive(Clone)]
 pub struct Deps {
-    pub tenants: Arc<dyn TenantRepository>,
-    pub users: Arc<dyn UserRepository>,
-    pub products: Arc<dyn ProductRepository>,
-    pub variants: Arc<dyn VariantRepository>,
-    pub ledger: Arc<dyn LedgerRepository>,
-    pub orders: Arc<dyn OrderRepository>,
-    pub suppliers: Arc<dyn SupplierRepository>,
-    pub purchase_orders: Arc<dyn PurchaseOrderRepository>,
-    pub idempotency: Arc<dyn IdempotencyRepository>,
-    pub reports: Arc<dyn ReportRepository>,
+    pub repos: Repositories,
     pub lock: Arc<dyn LockManager>,
     pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
@@ -134,7 +126,6 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// The repositories of `repos` with the other ports.
     pub fn new(
         repos: Repositories,
         lock: Arc<dyn LockManager>,
@@ -144,22 +135,21 @@ impl Deps {
         settings: Settings,
     ) -> Self {
         Self {
-            tenants: repos.tenants,
-            users: repos.users,
-            products: repos.products,
-            variants: repos.variants,
-            ledger: repos.ledger,
-            orders: repos.orders,
-            suppliers: repos.suppliers,
-            purchase_orders: repos.purchase_orders,
-            idempotency: repos.idempotency,
-            reports: repos.reports,
+            repos,
             lock,
             events,
             clock,
             hasher,
             settings,
         }
+    }
+}
+
+impl std::ops::Deref for Deps {
+    type Target = Repositories;
+
+    fn deref(&self) -> &Repositories {
+        &self.repos
     }
 }
 

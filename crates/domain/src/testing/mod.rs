@@ -16,7 +16,7 @@ use crate::lock::MockLockManager;
 use crate::orders::ports::MockOrderRepository;
 use crate::purchasing::ports::{MockPurchaseOrderRepository, MockSupplierRepository};
 use crate::reports::ports::MockReportRepository;
-use crate::services::{Deps, Services, Settings};
+use crate::services::{Deps, Repositories, Services, Settings};
 use crate::stock::ports::MockLedgerRepository;
 use crate::values::{Attributes, Money, Sku, StockLevel};
 
@@ -44,7 +44,7 @@ impl MockPorts {
         clock
             .expect_now()
             .returning(|| Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
-        Services::new(Deps {
+        let repos = Repositories {
             tenants: Arc::new(self.tenants),
             users: Arc::new(self.users),
             products: Arc::new(self.products),
@@ -55,12 +55,15 @@ impl MockPorts {
             purchase_orders: Arc::new(self.purchase_orders),
             idempotency: Arc::new(self.idempotency),
             reports: Arc::new(self.reports),
-            lock: Arc::new(self.lock),
-            events: Arc::new(self.events),
-            clock: Arc::new(clock),
-            hasher: Arc::new(self.hasher),
-            settings: Settings::default(),
-        })
+        };
+        Services::new(Deps::new(
+            repos,
+            Arc::new(self.lock),
+            Arc::new(self.events),
+            Arc::new(clock),
+            Arc::new(self.hasher),
+            Settings::default(),
+        ))
     }
 }
 
