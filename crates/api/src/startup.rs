@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -29,6 +30,15 @@ use crate::http::request_id;
 use crate::openapi::ApiDoc;
 use crate::routes::{self, AppState};
 use crate::stores;
+
+/// How long the server keeps an idle HTTP connection open.
+///
+/// Whichever side closes an idle keep-alive connection can race a request the other side is
+/// sending on it at that instant, and the client then sees the connection reset with no answer.
+/// A client that closes its own idle connections never races itself, so this is kept longer than
+/// the idle timeouts of the clients and proxies that usually sit in front (load balancers default
+/// to 60 s): they close first. Clients written against Stockroom should idle out sooner.
+pub const HTTP_KEEP_ALIVE: Duration = Duration::from_secs(75);
 
 /// A built, not yet running, Stockroom.
 pub struct Application {
@@ -142,6 +152,7 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(30)
+        .keep_alive(HTTP_KEEP_ALIVE)
         .run();
         tracing::info!(
             "Stockroom listening on http://{}:{http_port} (docs at /docs/, OpenAPI at /openapi.json); Socket.IO on port {socket_port}",

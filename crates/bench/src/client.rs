@@ -22,6 +22,9 @@ pub struct ApiClient {
 pub fn http_client(pool: usize) -> anyhow::Result<Client> {
     Client::builder()
         .pool_max_idle_per_host(pool.max(1))
+        // Idle connections close on this side before the server's keep-alive runs out, so a
+        // request never lands on a connection the server is closing.
+        .pool_idle_timeout(Duration::from_secs(20))
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(60))
         .build()

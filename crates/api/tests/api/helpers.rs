@@ -94,15 +94,21 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
         .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.http_port());
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()
-        .unwrap();
     TestApp {
         address,
-        client,
+        client: http_client(),
         _dir: dir,
     }
+}
+
+/// A keep-alive client that closes its idle connections well before the server would, so a
+/// request never lands on a connection the server is closing at that instant.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .pool_idle_timeout(api::startup::HTTP_KEEP_ALIVE / 3)
+        .build()
+        .expect("the HTTP client builds")
 }
 
 impl TestApp {

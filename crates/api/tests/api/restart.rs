@@ -62,7 +62,7 @@ async fn stock_survives_a_restart_of_the_binary() {
         ),
         api::config::DatabaseUrl::Mongo(url) => url.clone(),
     };
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let slug = slug("restart");
 
     let (child, address) = start(&db_url);

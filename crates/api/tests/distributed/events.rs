@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::support::{listen, order, register, start_binary, variant};
+use crate::support::{http_client, listen, order, register, start_binary, variant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_hears_its_own_stock_events_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("events.db").display());
     let api = start_binary(&[("STOCKROOM_DATABASE_URL", &db)]);
-    let client = reqwest::Client::new();
+    let client = http_client();
     let (token_a, _) = register(&client, &api.http, "events-a").await;
     let (token_b, _) = register(&client, &api.http, "events-b").await;
     // Stock 3, reorder level 2: one sale changes the stock and crosses the level.

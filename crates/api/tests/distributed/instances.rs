@@ -6,7 +6,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{listen, order, redis_url, register, start_binary, variant};
+use crate::support::{http_client, listen, order, redis_url, register, start_binary, variant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_sell_exactly_the_stock_and_share_events() {
@@ -19,10 +19,7 @@ async fn two_instances_sell_exactly_the_stock_and_share_events() {
     ];
     let one = start_binary(&env);
     let two = start_binary(&env);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()
-        .unwrap();
+    let client = http_client();
     let slug = format!("two-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
     let (token, _) = register(&client, &one.http, &slug).await;
     let v = variant(&client, &one.http, &token, "TWO-1", 50, 0).await;

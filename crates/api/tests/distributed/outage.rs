@@ -13,7 +13,7 @@ use infra_redis::{RedisLock, RedisLockConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{order, redis_url, register, variant};
+use crate::support::{http_client, order, redis_url, register, variant};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -86,7 +86,7 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
     let redis = start_redis(port, dir.path());
     let url = format!("redis://127.0.0.1:{port}");
     let http = app(&url, Overrides::default(), &dir).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let (token, _) = register(&client, &http, "outage").await;
     let v = variant(&client, &http, &token, "OUT-1", 10, 0).await;
     assert_eq!(
@@ -154,10 +154,7 @@ async fn a_lock_that_expires_mid_operation_never_oversells() {
         &dir,
     )
     .await;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()
-        .unwrap();
+    let client = http_client();
     let slug = format!("ttl-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
     let (token, _) = register(&client, &http, &slug).await;
     let v = variant(&client, &http, &token, "TTL-1", 50, 0).await;

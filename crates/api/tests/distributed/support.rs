@@ -12,6 +12,16 @@ use tokio::sync::mpsc;
 
 pub const SECRET: &str = "distributed-secret-distributed-secret!";
 
+/// A keep-alive client that closes its idle connections well before the server would, so a
+/// request never lands on a connection the server is closing at that instant.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .pool_idle_timeout(api::startup::HTTP_KEEP_ALIVE / 3)
+        .build()
+        .expect("the HTTP client builds")
+}
+
 /// The Redis URL for tests, or `None` (after a loud line) when tests should skip.
 pub fn redis_url() -> Option<String> {
     match std::env::var("STOCKROOM_TEST_REDIS_URL") {
