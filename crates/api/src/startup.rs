@@ -20,7 +20,7 @@ use domain::events::{CompositePublisher, EventPublisher, LogPublisher};
 use domain::lock::LockManager;
 use domain::{Deps, Services, Settings};
 use infra_redis::{RedisFanout, RedisLock};
-use realtime::{FanoutPublisher, Realtime, RealtimeService};
+use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService};
 
 use crate::auth::jwt::TokenService;
 use crate::auth::password::Argon2Hasher;
@@ -75,8 +75,11 @@ impl Application {
         let (realtime, socket_service) = Realtime::new(
             Arc::new(move |token: &str| {
                 verifier_tokens
-                    .verify(token)
-                    .map(|session| session.tenant_id)
+                    .verify_until(token)
+                    .map(|(session, expires_at)| Admission {
+                        tenant: session.tenant_id,
+                        expires_at,
+                    })
                     .ok_or_else(|| "the token is invalid or expired".to_owned())
             }),
             config.cors_origins.clone(),

@@ -20,7 +20,7 @@ mod publisher;
 mod server;
 pub mod wire;
 
-pub use auth::TokenVerifier;
+pub use auth::{Admission, TokenVerifier, SESSION_EXPIRED};
 pub use publisher::{FanoutPublisher, SocketPublisher};
 pub use server::{serve, tenant_room, Realtime, RealtimeService};
 pub use wire::{to_wire, WireEvent};

@@ -70,13 +70,19 @@ impl TokenService {
     /// The session of a valid token; `None` for anything else (bad signature, expired,
     /// malformed, another algorithm, claims that are not ids).
     pub fn verify(&self, token: &str) -> Option<Session> {
+        self.verify_until(token).map(|(session, _)| session)
+    }
+
+    /// The session of a valid token and the moment the token expires.
+    pub fn verify_until(&self, token: &str) -> Option<(Session, DateTime<Utc>)> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         let c = data.claims;
-        Some(Session {
+        let session = Session {
             tenant_id: c.tenant_id.parse::<TenantId>().ok()?,
             user_id: c.user_id.parse::<UserId>().ok()?,
             role: Role::parse(&c.role)?,
-        })
+        };
+        Some((session, DateTime::from_timestamp(c.exp, 0)?))
     }
 }
 
@@ -105,7 +111,9 @@ mod tests {
         let s = session();
         let svc = service("a-secret-that-is-long-enough-0123456789");
         let issued = svc.issue(&s).unwrap();
-        assert_eq!(svc.verify(&issued.token), Some(s));
+        assert_eq!(svc.verify(&issued.token), Some(s.clone()));
+        let (_, until) = svc.verify_until(&issued.token).unwrap();
+        assert_eq!(until.timestamp(), issued.expires_at.timestamp());
     }
 
     #[test]

@@ -54,3 +54,28 @@ async fn a_tenant_hears_its_own_stock_events_and_nothing_else() {
     let _ = a.client.disconnect().await;
     let _ = b.client.disconnect().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_is_closed_when_the_token_that_opened_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("expiry.db").display());
+    let api = start_binary(&[
+        ("STOCKROOM_DATABASE_URL", &db),
+        ("STOCKROOM_TOKEN_TTL_SECS", "2"),
+    ]);
+    let client = http_client();
+    let (token, _) = register(&client, &api.http, "expiry").await;
+    let mut socket = listen(api.socket_port, &token).await.expect("connects");
+
+    let heard = socket.drain(Duration::from_secs(6)).await;
+    let (_, notice) = heard
+        .iter()
+        .find(|(n, _)| n == "session.expired")
+        .expect("session.expired before the socket is closed");
+    assert!(notice["expiredAt"].is_string(), "{notice}");
+    // The token that opened the socket is now refused for a new one.
+    match listen(api.socket_port, &token).await {
+        Ok(_) => panic!("an expired token must be refused"),
+        Err(message) => assert!(message.contains("invalid"), "{message}"),
+    }
+}

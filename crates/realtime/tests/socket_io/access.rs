@@ -9,7 +9,7 @@ use rust_socketio::TransportType;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{connect_with, stock_low, token_for, TestServer};
+use crate::support::{connect, connect_with, stock_low, token_for, TestServer, BRIEF_TOKEN};
 
 async fn refusal(server: &TestServer, auth: Option<serde_json::Value>) -> String {
     match connect_with(server.addr, auth, TransportType::Websocket).await {
@@ -71,6 +71,42 @@ async fn the_long_polling_transport_works_too() {
         .await
         .expect("event");
     assert_eq!(name, "stock.low");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_is_told_and_closed_when_its_token_expires() {
+    let server = TestServer::start(vec![]).await;
+    let tenant = TenantId::new();
+    let mut lasting = connect(server.addr, &tenant).await;
+    let mut brief = connect_with(
+        server.addr,
+        Some(json!({ "token": format!("brief:{tenant}") })),
+        TransportType::Websocket,
+    )
+    .await
+    .expect("connected with a brief token");
+    assert_eq!(server.realtime.connected_sockets(), 2);
+
+    let (name, notice) = brief
+        .next_event(BRIEF_TOKEN + Duration::from_secs(5))
+        .await
+        .expect("the expiry notice");
+    assert_eq!(name, realtime::SESSION_EXPIRED);
+    assert!(notice["expiredAt"].is_string(), "{notice}");
+    assert!(brief.closed(Duration::from_secs(5)).await, "still open");
+
+    // The socket whose token is still valid stays in and keeps hearing its tenant's events.
+    server
+        .realtime
+        .publisher()
+        .publish(vec![stock_low(tenant, 1)])
+        .await;
+    let (name, _) = lasting
+        .next_event(Duration::from_secs(5))
+        .await
+        .expect("the lasting socket still hears events");
+    assert_eq!(name, "stock.low");
+    assert_eq!(server.realtime.connected_sockets(), 1);
 }
 
 /// Sends one HTTP/1.1 GET and returns the status and the lowercased response head. A

@@ -10,22 +10,36 @@ use domain::ids::{MovementId, TenantId, VariantId};
 use domain::stock::models::MovementKind;
 use domain::values::Sku;
 use futures::FutureExt;
-use realtime::{Realtime, TokenVerifier};
+use realtime::{Admission, Realtime, TokenVerifier};
 use rust_socketio::asynchronous::{Client, ClientBuilder};
 use rust_socketio::{Event, Payload, TransportType};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// Test tokens: `valid:<tenant id>` is accepted, `expired:<tenant id>` is refused as expired,
-/// anything else as malformed.
+/// Test tokens: `valid:<tenant id>` is accepted for an hour, `brief:<tenant id>` for
+/// [`BRIEF_TOKEN`], `expired:<tenant id>` is refused as expired, anything else as malformed.
 pub fn verifier() -> TokenVerifier {
-    Arc::new(|token: &str| match token.split_once(':') {
-        Some(("valid", tenant)) => tenant.parse().map_err(|_| "malformed token".to_owned()),
-        Some(("expired", _)) => Err("token expired".to_owned()),
-        _ => Err("malformed token".to_owned()),
+    Arc::new(|token: &str| {
+        let admit = |tenant: &str, lasts: Duration| {
+            let tenant = tenant.parse().map_err(|_| "malformed token".to_owned())?;
+            let lasts = chrono::Duration::from_std(lasts).expect("a short duration");
+            Ok(Admission {
+                tenant,
+                expires_at: Utc::now() + lasts,
+            })
+        };
+        match token.split_once(':') {
+            Some(("valid", tenant)) => admit(tenant, Duration::from_secs(3600)),
+            Some(("brief", tenant)) => admit(tenant, BRIEF_TOKEN),
+            Some(("expired", _)) => Err("token expired".to_owned()),
+            _ => Err("malformed token".to_owned()),
+        }
     })
 }
+
+/// How long a `brief:` test token stays valid.
+pub const BRIEF_TOKEN: Duration = Duration::from_millis(1500);
 
 pub fn token_for(tenant: &TenantId) -> String {
     format!("valid:{tenant}")
