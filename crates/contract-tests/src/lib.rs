@@ -61,6 +61,7 @@ macro_rules! contract_suite {
             every_short_line_is_listed,
             stock_mismatch_writes_nothing,
             unknown_variant_writes_nothing,
+            a_batch_applies_each_write_on_its_own,
             movements_page_newest_first,
             movement_list_filters_by_variant_kind_and_time,
             audit_is_clean_after_consistent_writes,

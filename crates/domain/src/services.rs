@@ -25,6 +25,7 @@ use crate::purchasing::ports::{PurchaseOrderRepository, SupplierRepository};
 use crate::purchasing::service::PurchasingService;
 use crate::reports::ports::ReportRepository;
 use crate::reports::service::ReportService;
+use crate::stock::combine::Combiner;
 use crate::stock::models::{Committed, LedgerIdempotency};
 use crate::stock::ports::LedgerRepository;
 use crate::stock::service::StockService;
@@ -123,6 +124,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub settings: Settings,
+    /// Stock writes waiting for the same locks, committed together.
+    pub(crate) combiner: Arc<Combiner>,
 }
 
 impl Deps {
@@ -141,6 +144,7 @@ impl Deps {
             clock,
             hasher,
             settings,
+            combiner: Arc::default(),
         }
     }
 }

@@ -2,8 +2,9 @@
 
 use chrono::Duration;
 use domain::ids::{OrderId, TenantId, VariantId};
+use domain::orders::models::Order;
 use domain::pagination::PageRequest;
-use domain::stock::models::{DocumentWrite, LedgerError, MovementFilter, MovementKind};
+use domain::stock::models::{Committed, DocumentWrite, LedgerError, MovementFilter, MovementKind};
 
 use crate::fixtures::*;
 use crate::paging::{all_pages, assert_paged_in_order};
@@ -327,4 +328,67 @@ pub async fn audit_is_clean_after_consistent_writes(s: Stores) {
 
 pub async fn ping_answers(s: Stores) {
     s.ledger.ping().await.unwrap();
+}
+
+pub async fn a_batch_applies_each_write_on_its_own(s: Stores) {
+    let t = TenantId::new();
+    let v = stocked_variant(&s, t, &format!("LAMP-{}", unique()), 3).await;
+    let first = order(t, &[(v.id, 2)]);
+    let refused = order(t, &[(v.id, 2)]);
+    let last = order(t, &[(v.id, 1)]);
+    let sale = |o: &Order, units: i64, key: &str| {
+        let mut write = changes(vec![change(v.id, MovementKind::Sale, -units)]);
+        write.document = DocumentWrite::InsertOrder(o.clone());
+        write.idempotency = Some(ledger_key(key, "fingerprint", now()));
+        write
+    };
+    let results = s
+        .ledger
+        .commit_batch(
+            &t,
+            vec![
+                sale(&first, 2, "batch-1"),
+                // Only 1 unit is left after the first write: refused, and undone entirely.
+                sale(&refused, 2, "batch-2"),
+                // The same key as the first write: refused as taken.
+                sale(&last, 1, "batch-1"),
+                sale(&last, 1, "batch-3"),
+            ],
+        )
+        .await
+        .expect("the batch commits");
+
+    assert_eq!(results.len(), 4);
+    let stock_after = |r: &Result<Committed, LedgerError>| match r {
+        Ok(committed) => committed.applied[0].movement.stock_after,
+        Err(e) => panic!("expected a commit, got {e:?}"),
+    };
+    assert_eq!(stock_after(&results[0]), 1);
+    match &results[1] {
+        Err(LedgerError::Insufficient(short)) => {
+            assert_eq!((short[0].requested, short[0].available), (2, 1));
+        }
+        other => panic!("expected Insufficient, got {other:?}"),
+    }
+    assert!(
+        matches!(
+            &results[2],
+            Err(LedgerError::Store(domain::StoreError::IdempotencyKeyTaken))
+        ),
+        "{:?}",
+        results[2]
+    );
+    assert_eq!(stock_after(&results[3]), 0);
+
+    assert_eq!(stock_of(&s, t, v.id).await, 0);
+    assert_eq!(
+        movement_count(&s, t, v.id).await,
+        3,
+        "stock-in and two sales"
+    );
+    assert!(s.orders.get(&t, &first.id).await.unwrap().is_some());
+    assert_eq!(s.orders.get(&t, &refused.id).await.unwrap(), None);
+    assert!(s.orders.get(&t, &last.id).await.unwrap().is_some());
+    let audit = s.ledger.audit(&t).await.unwrap();
+    assert!(audit.drift.is_empty(), "{audit:?}");
 }

@@ -29,6 +29,26 @@ pub trait LedgerRepository: Send + Sync {
     async fn commit(&self, tenant: &TenantId, write: LedgerWrite)
         -> Result<Committed, LedgerError>;
 
+    /// Applies `writes` in order, each exactly as [`commit`](Self::commit) would on its own —
+    /// a refused write changes nothing, and the writes after it are still tried against the
+    /// stock as left by the ones before — and returns one result per write, in order. An
+    /// adapter SHOULD make the applied writes durable together (one commit for the batch); on
+    /// `Err` none of them was applied.
+    ///
+    /// The default commits each write on its own, for stores that cannot isolate one write of
+    /// a transaction from another.
+    async fn commit_batch(
+        &self,
+        tenant: &TenantId,
+        writes: Vec<LedgerWrite>,
+    ) -> Result<Vec<Result<Committed, LedgerError>>, StoreError> {
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            results.push(self.commit(tenant, write).await);
+        }
+        Ok(results)
+    }
+
     /// Movements matching `filter`, newest first.
     async fn list_movements(
         &self,

@@ -5,7 +5,9 @@
 //!    same variants in opposite orders take them in the same order and cannot deadlock — with a
 //!    bounded wait ([`crate::Settings::lock_wait`]); timing out is a retryable refusal.
 //! 3. The ledger port applies every conditional change, the movements, the document and the
-//!    idempotency record in one transaction: all lines or none.
+//!    idempotency record in one transaction: all lines or none. Writes waiting for the same
+//!    locks share one lock hold and one commit, each still all-or-nothing on its own
+//!    ([`crate::stock::combine`]).
 //!
 //! The lock only orders writers. If it were skipped (see [`crate::lock::NoopLock`]), step 3 alone
 //! still refuses to take any stock below zero.
@@ -15,7 +17,7 @@ use std::collections::BTreeMap;
 use crate::error::DomainError;
 use crate::events::DomainEvent;
 use crate::ids::{TenantId, VariantId};
-use crate::lock::{LockError, LockKey};
+use crate::lock::LockKey;
 use crate::services::Deps;
 use crate::stock::models::{Committed, LedgerError, LedgerWrite};
 
@@ -72,8 +74,9 @@ pub fn lock_keys(tenant: &TenantId, write: &LedgerWrite) -> Vec<LockKey> {
 
 impl Deps {
     /// Applies a ledger write under the variants' locks (taken in sorted order, bounded wait),
-    /// then publishes its stock events. Store refusals come back as [`LedgerError`] for the
-    /// caller to phrase; lock failures are already domain errors.
+    /// then publishes its stock events. Writes that need the same locks at the same moment share
+    /// one lock hold and one commit (see [`crate::stock::combine`]). Store refusals come back as
+    /// [`LedgerError`] for the caller to phrase; lock failures are already domain errors.
     pub async fn commit_stock(
         &self,
         tenant: &TenantId,
@@ -81,17 +84,11 @@ impl Deps {
     ) -> Result<Result<Committed, LedgerError>, DomainError> {
         write.changes.sort_by_key(|c| c.variant_id);
         let keys = lock_keys(tenant, &write);
-        let guard = if keys.is_empty() {
-            None
+        let result = if keys.is_empty() {
+            self.ledger.commit(tenant, write).await
         } else {
-            match self.lock.acquire(&keys, self.settings.lock_wait).await {
-                Ok(guard) => Some(guard),
-                Err(LockError::Timeout) => return Err(DomainError::LockTimeout),
-                Err(LockError::Unavailable(m)) => return Err(DomainError::Unavailable(m)),
-            }
+            self.commit_combined(tenant, keys, write).await?
         };
-        let result = self.ledger.commit(tenant, write).await;
-        drop(guard);
         if let Ok(committed) = &result {
             self.publish(stock_events(tenant, committed)).await;
         }

@@ -40,6 +40,11 @@ pub struct MockPorts {
 
 impl MockPorts {
     pub fn build(self) -> Services {
+        Services::new(self.deps())
+    }
+
+    /// The ports without the services, for tests of `Deps` itself.
+    pub fn deps(self) -> Deps {
         let mut clock = MockClock::new();
         clock
             .expect_now()
@@ -56,14 +61,14 @@ impl MockPorts {
             idempotency: Arc::new(self.idempotency),
             reports: Arc::new(self.reports),
         };
-        Services::new(Deps::new(
+        Deps::new(
             repos,
             Arc::new(self.lock),
             Arc::new(self.events),
             Arc::new(clock),
             Arc::new(self.hasher),
             Settings::default(),
-        ))
+        )
     }
 }
 

@@ -31,6 +31,33 @@ const SELECT_MOVEMENTS: &str =
             purchase_order_id, unit_cost, actor, created_at
        FROM stock_movements WHERE tenant_id = ?";
 
+/// Applies one write of a batch inside a savepoint, so a refusal undoes that write only.
+/// `Err` when the transaction as a whole can no longer go on.
+fn apply_alone(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    write: &LedgerWrite,
+) -> Result<Result<Committed, LedgerError>, StoreError> {
+    const WHAT: &str = "committing one write of a batch";
+    tx.execute_batch("SAVEPOINT ledger_write").or_store(WHAT)?;
+    let result = apply(tx, tenant, write);
+    if tx.is_autocommit() {
+        // SQLite rolled the whole transaction back (I/O error, disk full): the writes before
+        // this one are gone too, so the batch fails as a whole.
+        return Err(StoreError::Other(anyhow::anyhow!(
+            "the batch transaction was rolled back by the store: {}",
+            result.err().map(|e| e.to_string()).unwrap_or_default()
+        )));
+    }
+    let end = if result.is_ok() {
+        "RELEASE ledger_write"
+    } else {
+        "ROLLBACK TO ledger_write; RELEASE ledger_write"
+    };
+    tx.execute_batch(end).or_store(WHAT)?;
+    Ok(result)
+}
+
 /// What a successful conditional update reports about the variant.
 struct Updated {
     stock_after: i64,
@@ -48,6 +75,21 @@ impl LedgerRepository for SqliteStore {
         let tenant = *tenant;
         self.write("committing a ledger write", move |tx| {
             apply(tx, &tenant, &write)
+        })
+        .await
+    }
+
+    async fn commit_batch(
+        &self,
+        tenant: &TenantId,
+        writes: Vec<LedgerWrite>,
+    ) -> Result<Vec<Result<Committed, LedgerError>>, StoreError> {
+        let tenant = *tenant;
+        self.write("committing ledger writes", move |tx| {
+            writes
+                .iter()
+                .map(|write| apply_alone(tx, &tenant, write))
+                .collect::<Result<Vec<_>, StoreError>>()
         })
         .await
     }
