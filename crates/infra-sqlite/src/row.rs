@@ -40,19 +40,26 @@ impl fmt::Display for Corrupt {
 
 impl StdError for Corrupt {}
 
-/// Typed, validating reads of named columns.
+/// A column of a row: its name, or its position when the statement's column order is fixed
+/// (a lookup by name compares the name with every column of the statement, on every read).
+pub(crate) trait Column: rusqlite::RowIndex + Copy {}
+
+impl Column for &str {}
+impl Column for usize {}
+
+/// Typed, validating reads of columns.
 pub(crate) trait RowExt {
     /// Reads `column` and converts it with `convert`, reporting a refusal as a corrupt column.
-    fn decode<R, T, E>(
+    fn decode<R, T, E, C: Column>(
         &self,
-        column: &str,
+        column: C,
         convert: impl FnOnce(R) -> Result<T, E>,
     ) -> rusqlite::Result<T>
     where
         R: rusqlite::types::FromSql,
         E: fmt::Display;
 
-    fn id<T>(&self, column: &str) -> rusqlite::Result<T>
+    fn id<T, C: Column>(&self, column: C) -> rusqlite::Result<T>
     where
         T: FromStr,
         T::Err: fmt::Display,
@@ -60,7 +67,7 @@ pub(crate) trait RowExt {
         self.decode(column, |s: String| s.parse::<T>())
     }
 
-    fn opt_id<T>(&self, column: &str) -> rusqlite::Result<Option<T>>
+    fn opt_id<T, C: Column>(&self, column: C) -> rusqlite::Result<Option<T>>
     where
         T: FromStr,
         T::Err: fmt::Display,
@@ -70,13 +77,13 @@ pub(crate) trait RowExt {
         })
     }
 
-    fn time(&self, column: &str) -> rusqlite::Result<DateTime<Utc>> {
+    fn time<C: Column>(&self, column: C) -> rusqlite::Result<DateTime<Utc>> {
         self.decode(column, |ms: i64| {
             DateTime::from_timestamp_millis(ms).ok_or("out of range")
         })
     }
 
-    fn opt_time(&self, column: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    fn opt_time<C: Column>(&self, column: C) -> rusqlite::Result<Option<DateTime<Utc>>> {
         self.decode(column, |ms: Option<i64>| match ms {
             None => Ok(None),
             Some(ms) => DateTime::from_timestamp_millis(ms)
@@ -85,37 +92,37 @@ pub(crate) trait RowExt {
         })
     }
 
-    fn text(&self, column: &str) -> rusqlite::Result<Text> {
+    fn text<C: Column>(&self, column: C) -> rusqlite::Result<Text> {
         self.decode(column, |s: String| Text::new(&s, ANY_LENGTH))
     }
 
-    fn opt_text(&self, column: &str) -> rusqlite::Result<Option<Text>> {
+    fn opt_text<C: Column>(&self, column: C) -> rusqlite::Result<Option<Text>> {
         self.decode(column, |s: Option<String>| {
             s.map(|s| Text::new(&s, ANY_LENGTH)).transpose()
         })
     }
 
-    fn money(&self, column: &str) -> rusqlite::Result<Money> {
+    fn money<C: Column>(&self, column: C) -> rusqlite::Result<Money> {
         self.decode(column, Money::new)
     }
 
-    fn opt_money(&self, column: &str) -> rusqlite::Result<Option<Money>> {
+    fn opt_money<C: Column>(&self, column: C) -> rusqlite::Result<Option<Money>> {
         self.decode(column, |n: Option<i64>| n.map(Money::new).transpose())
     }
 
-    fn level(&self, column: &str) -> rusqlite::Result<StockLevel> {
+    fn level<C: Column>(&self, column: C) -> rusqlite::Result<StockLevel> {
         self.decode(column, StockLevel::new)
     }
 
-    fn sku(&self, column: &str) -> rusqlite::Result<Sku> {
+    fn sku<C: Column>(&self, column: C) -> rusqlite::Result<Sku> {
         self.decode(column, |s: String| Sku::new(&s))
     }
 }
 
 impl RowExt for Row<'_> {
-    fn decode<R, T, E>(
+    fn decode<R, T, E, C: Column>(
         &self,
-        column: &str,
+        column: C,
         convert: impl FnOnce(R) -> Result<T, E>,
     ) -> rusqlite::Result<T>
     where
@@ -124,12 +131,14 @@ impl RowExt for Row<'_> {
     {
         let raw: R = self.get(column)?;
         convert(raw).map_err(|e| {
-            let index = self.as_ref().column_index(column).unwrap_or_default();
+            let statement = self.as_ref();
+            let index = column.idx(statement).unwrap_or_default();
+            let name = statement.column_name(index).unwrap_or("?");
             rusqlite::Error::FromSqlConversionFailure(
                 index,
                 Type::Text,
                 Box::new(Corrupt {
-                    column: column.to_owned(),
+                    column: name.to_owned(),
                     reason: e.to_string(),
                 }),
             )

@@ -46,23 +46,40 @@ pub(crate) static SELECT_VARIANTS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Positions of the columns of [`SELECT_VARIANTS`]. Variant pages are the most frequent read,
+/// and reading by position skips a by-name lookup per column and row.
+mod column {
+    pub const ID: usize = 0;
+    pub const TENANT_ID: usize = 1;
+    pub const PRODUCT_ID: usize = 2;
+    pub const SKU: usize = 3;
+    pub const ATTRIBUTES: usize = 4;
+    pub const PRICE: usize = 5;
+    pub const REORDER_LEVEL: usize = 6;
+    pub const STOCK: usize = 7;
+    pub const CREATED_AT: usize = 8;
+    pub const UPDATED_AT: usize = 9;
+    pub const INCOMING: usize = 10;
+}
+
+/// A row of [`SELECT_VARIANTS`].
 pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
     Ok(Variant {
-        id: row.id("id")?,
-        tenant_id: row.id("tenant_id")?,
-        product_id: row.id("product_id")?,
-        sku: row.sku("sku")?,
-        attributes: row.decode("attributes", |s: String| {
+        id: row.id(column::ID)?,
+        tenant_id: row.id(column::TENANT_ID)?,
+        product_id: row.id(column::PRODUCT_ID)?,
+        sku: row.sku(column::SKU)?,
+        attributes: row.decode(column::ATTRIBUTES, |s: String| {
             let map: BTreeMap<String, String> =
                 serde_json::from_str(&s).map_err(|e| e.to_string())?;
             Attributes::new(map).map_err(|e| e.to_string())
         })?,
-        price: row.money("price")?,
-        reorder_level: row.level("reorder_level")?,
-        stock: row.get("stock")?,
-        incoming: row.get("incoming")?,
-        created_at: row.time("created_at")?,
-        updated_at: row.time("updated_at")?,
+        price: row.money(column::PRICE)?,
+        reorder_level: row.level(column::REORDER_LEVEL)?,
+        stock: row.get(column::STOCK)?,
+        incoming: row.get(column::INCOMING)?,
+        created_at: row.time(column::CREATED_AT)?,
+        updated_at: row.time(column::UPDATED_AT)?,
     })
 }
 
@@ -220,5 +237,34 @@ impl VariantRepository for SqliteStore {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_positions_match_the_select() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::migrate::apply(&mut conn).unwrap();
+        let statement = conn.prepare(&SELECT_VARIANTS).unwrap();
+        let expected = [
+            (column::ID, "id"),
+            (column::TENANT_ID, "tenant_id"),
+            (column::PRODUCT_ID, "product_id"),
+            (column::SKU, "sku"),
+            (column::ATTRIBUTES, "attributes"),
+            (column::PRICE, "price"),
+            (column::REORDER_LEVEL, "reorder_level"),
+            (column::STOCK, "stock"),
+            (column::CREATED_AT, "created_at"),
+            (column::UPDATED_AT, "updated_at"),
+            (column::INCOMING, "incoming"),
+        ];
+        assert_eq!(statement.column_count(), expected.len());
+        for (index, name) in expected {
+            assert_eq!(statement.column_name(index).unwrap(), name);
+        }
     }
 }
