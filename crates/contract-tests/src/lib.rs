@@ -87,6 +87,7 @@ macro_rules! contract_suite {
             another_tenant_sees_nothing,
             another_tenant_changes_nothing,
             concurrent_sales_never_oversell,
+            concurrent_writes_stand_or_fall_alone,
         );
     };
     (@cases $factory:path; $($case:ident),+ $(,)?) => {

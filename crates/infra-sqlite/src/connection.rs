@@ -77,6 +77,11 @@ pub(crate) fn open_writer(location: &Location) -> anyhow::Result<Connection> {
         }
     };
     configure(&conn)?;
+    // Writes run inside savepoints (see `group`), and SQLite keeps a savepoint's undo pages in a
+    // statement journal: a temporary file by default, one write call per page. They only serve
+    // to roll a savepoint back inside the open transaction — crash recovery is the WAL's job —
+    // so the writer keeps them in memory.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
 

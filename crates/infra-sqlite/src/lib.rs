@@ -21,6 +21,7 @@
 
 mod connection;
 mod error;
+mod group;
 mod lock;
 mod migrate;
 mod repo;

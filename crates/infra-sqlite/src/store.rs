@@ -1,20 +1,22 @@
 //! The store handle: opening the database and running work on its connections.
 //!
 //! rusqlite is blocking, so every call runs on tokio's blocking pool (`spawn_blocking`) and never
-//! stalls the async workers. Writes take the single writer connection and run inside one
-//! `BEGIN IMMEDIATE` transaction, committed only if the whole closure succeeds — a use case's
-//! write is all or nothing. Reads run in a deferred transaction on a pooled reader, so a read of
+//! stalls the async workers. Writes take the single writer connection and run inside a
+//! `BEGIN IMMEDIATE` transaction, each in its own savepoint and kept only if the whole closure
+//! succeeds — a use case's write is all or nothing; writes that queue together share the commit. Reads run in a deferred transaction on a pooled reader, so a read of
 //! several statements (a page of orders and their lines) sees one consistent snapshot.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use domain::StoreError;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction};
+use tokio::sync::oneshot::{self, error::TryRecvError};
 use tokio::sync::Mutex;
 
 use crate::connection::{open_writer, Lease, Location, ReaderPool};
 use crate::error::{task_failed, SqlResultExt};
+use crate::group::{run_group, Write, WriteQueue};
 use crate::migrate;
 
 /// How many reading connections a file database keeps open.
@@ -29,6 +31,8 @@ pub struct SqliteStore {
 
 struct Inner {
     writer: Arc<Mutex<Connection>>,
+    /// Writes waiting for the writer; whoever holds it commits them together.
+    queue: Arc<WriteQueue>,
     /// `None` for an in-memory database, whose data only the writer connection can see.
     readers: Option<ReaderPool>,
 }
@@ -64,31 +68,44 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer: Arc::new(Mutex::new(writer)),
+                queue: Arc::default(),
                 readers,
             }),
         })
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the writer, committing only on `Ok`.
-    /// Any error rolls everything back. `what` names the operation in error chains.
+    /// Runs `work` on the writer inside a `BEGIN IMMEDIATE` transaction, in its own savepoint,
+    /// and answers once that transaction is committed: `Ok` only if `work` succeeded and the
+    /// commit is durable; on `Err` nothing `work` did is kept. Writes queued at the same moment
+    /// share the transaction and its commit ([`crate::group`]). `what` names the operation in
+    /// error chains.
     pub(crate) async fn write<T, E, F>(&self, what: &'static str, work: F) -> Result<T, E>
     where
         F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let mut conn = self.inner.writer.clone().lock_owned().await;
-        tokio::task::spawn_blocking(move || {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .or_store(what)?;
-            // On error `tx` is dropped here, which rolls the transaction back.
-            let out = work(&tx)?;
-            tx.commit().or_store(what)?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| E::from(task_failed(what, e)))?
+        let (reply, mut answer) = oneshot::channel();
+        let _queued = self.inner.queue.push(Box::new(Write { what, work, reply }));
+        loop {
+            let mut conn = self.inner.writer.clone().lock_owned().await;
+            // Whoever held the writer before has finished and answered everything it took.
+            match answer.try_recv() {
+                Ok(result) => return result,
+                Err(TryRecvError::Closed) => return Err(E::from(abandoned(what))),
+                Err(TryRecvError::Empty) => {}
+            }
+            let writes = self.inner.queue.take();
+            tokio::task::spawn_blocking(move || run_group(&mut conn, writes))
+                .await
+                .map_err(|e| E::from(task_failed(what, e)))?;
+            // Ours was in that group unless more were queued before it than one group takes.
+            match answer.try_recv() {
+                Ok(result) => return result,
+                Err(TryRecvError::Closed) => return Err(E::from(abandoned(what))),
+                Err(TryRecvError::Empty) => {}
+            }
+        }
     }
 
     /// Runs `work` in a read transaction on a pooled reader (the writer for memory databases).
@@ -110,4 +127,12 @@ impl SqliteStore {
         .await
         .map_err(|e| task_failed(what, e))?
     }
+}
+
+/// A write whose answer was dropped without being sent: it ran in a group that failed in a way
+/// that lost its answer (a panic), so its outcome is unknown.
+fn abandoned(what: &'static str) -> StoreError {
+    StoreError::Unavailable(format!(
+        "{what}: the write was interrupted and its outcome is unknown"
+    ))
 }

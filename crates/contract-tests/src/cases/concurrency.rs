@@ -58,3 +58,46 @@ pub async fn concurrent_sales_never_oversell(s: Stores) {
     let audit = s.ledger.audit(&t).await.unwrap();
     assert!(audit.drift.is_empty(), "{:?}", audit.drift);
 }
+
+/// 60 inserts at once, 20 of them reusing a SKU another one takes: each write stands or falls on
+/// its own — 40 variants exist, the 20 others are refused as duplicates and leave nothing.
+pub async fn concurrent_writes_stand_or_fall_alone(s: Stores) {
+    let t = TenantId::new();
+    let product = product(t, "Crowded product");
+    s.products.insert(&t, &product, None).await.unwrap();
+    let codes: Vec<String> = (0..60).map(|i| format!("CROWD-{}", i % 40)).collect();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(codes.len()));
+    let tasks: Vec<_> = codes
+        .iter()
+        .map(|code| {
+            let (variants, start) = (s.variants.clone(), start.clone());
+            let variant = variant(t, product.id, code);
+            tokio::spawn(async move {
+                start.wait().await;
+                variants
+                    .insert(&t, &variant, None)
+                    .await
+                    .map(|()| variant.id)
+            })
+        })
+        .collect();
+    let (mut inserted, mut duplicates) = (BTreeSet::new(), 0);
+    for result in futures::future::join_all(tasks).await {
+        match result.expect("the task ran") {
+            Ok(id) => {
+                inserted.insert(id);
+            }
+            Err(domain::StoreError::Duplicate) => duplicates += 1,
+            Err(other) => panic!("unexpected refusal: {other:?}"),
+        }
+    }
+    assert_eq!((inserted.len(), duplicates), (40, 20));
+    let stored = s
+        .variants
+        .list(&t, &Default::default(), &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items;
+    let stored: BTreeSet<_> = stored.iter().map(|v| v.id).collect();
+    assert_eq!(stored, inserted, "exactly the accepted inserts are stored");
+}
