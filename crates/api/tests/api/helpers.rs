@@ -8,6 +8,8 @@ use domain::lock::LockManager;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+pub use crate::http_client::http_client;
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -99,16 +101,6 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
         client: http_client(),
         _dir: dir,
     }
-}
-
-/// A keep-alive client that closes its idle connections well before the server would, so a
-/// request never lands on a connection the server is closing at that instant.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .pool_idle_timeout(api::startup::HTTP_KEEP_ALIVE / 3)
-        .build()
-        .expect("the HTTP client builds")
 }
 
 impl TestApp {

@@ -7,6 +7,8 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 mod concurrency;
 mod errors;
 mod helpers;
+#[path = "../common/http_client.rs"]
+mod http_client;
 mod idempotency;
 mod openapi;
 mod orders;

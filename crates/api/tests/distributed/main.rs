@@ -5,6 +5,8 @@
 //! they skip with a loud line, except under `CI`, where they fail.
 
 mod events;
+#[path = "../common/http_client.rs"]
+mod http_client;
 mod instances;
 mod outage;
 mod support;

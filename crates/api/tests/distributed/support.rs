@@ -10,17 +10,9 @@ use rust_socketio::{Event, Payload};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-pub const SECRET: &str = "distributed-secret-distributed-secret!";
+pub use crate::http_client::http_client;
 
-/// A keep-alive client that closes its idle connections well before the server would, so a
-/// request never lands on a connection the server is closing at that instant.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .pool_idle_timeout(api::startup::HTTP_KEEP_ALIVE / 3)
-        .build()
-        .expect("the HTTP client builds")
-}
+pub const SECRET: &str = "distributed-secret-distributed-secret!";
 
 /// The Redis URL for tests, or `None` (after a loud line) when tests should skip.
 pub fn redis_url() -> Option<String> {

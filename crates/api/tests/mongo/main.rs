@@ -9,6 +9,8 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Mongo;
 mod concurrency;
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../common/http_client.rs"]
+mod http_client;
 #[path = "../api/idempotency.rs"]
 mod idempotency;
 #[path = "../api/orders.rs"]
