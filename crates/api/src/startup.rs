@@ -139,7 +139,12 @@ impl Application {
             tokens,
             redis,
         });
-        let known = web::Data::new(KnownRoutes::from_openapi(&crate::openapi::document()));
+        let known = web::Data::new(
+            KnownRoutes::from_openapi(&crate::openapi::document())
+                .with_get("/openapi.json")
+                .with_get("/docs/")
+                .with_get("/docs/{asset}"),
+        );
         let server = HttpServer::new(move || {
             App::new()
                 .into_utoipa_app()

@@ -40,6 +40,15 @@ impl KnownRoutes {
         Self(routes)
     }
 
+    /// Adds a read-only route served outside the OpenAPI document (the document itself, the
+    /// Swagger UI pages); `{…}` matches one non-empty segment, as in the document's templates.
+    pub fn with_get(mut self, template: &str) -> Self {
+        let segments = template.split('/').map(str::to_owned).collect();
+        self.0
+            .push((segments, vec!["GET".to_owned(), "HEAD".to_owned()]));
+        self
+    }
+
     /// The methods allowed on `path`, if any template matches it.
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
         let wanted: Vec<&str> = path.split('/').collect();

@@ -80,6 +80,20 @@ async fn error_statuses_are_problem_json() {
         StatusCode::METHOD_NOT_ALLOWED,
     );
 
+    // The OpenAPI document and the Swagger UI are read-only too.
+    for path in ["/openapi.json", "/docs/", "/docs/index.html"] {
+        let res = app.client.post(url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(res.headers()["allow"], "GET, HEAD", "{path}");
+    }
+    let res = app
+        .client
+        .get(url("/docs/index.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the Swagger UI is served");
+
     // 413: body over 1 MiB.
     let big = json!({"name": "x".repeat(1024 * 1024 + 10)});
     let (status, body) = app.post("/v1/products", &t.token, big).await;
