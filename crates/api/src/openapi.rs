@@ -4,10 +4,12 @@
 //! document cannot list a route the server does not have. The committed copy at
 //! `openapi/openapi.json` is checked against it by a test (`just openapi` rewrites it).
 
+use actix_web::dev::{ServiceFactory, ServiceRequest};
 use actix_web::App;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_actix_web::{scope, AppExt};
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::error::{FieldProblem, Problem, ShortageProblem};
 use crate::routes;
@@ -53,14 +55,31 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document of every route the app serves.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, doc) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
+/// Where the document is served.
+pub const DOCUMENT_PATH: &str = "/openapi.json";
+/// The folder the Swagger UI pages are served from.
+pub const DOCS_FOLDER: &str = "/docs/";
+
+/// The Swagger UI over `doc`, at [`DOCS_FOLDER`], with the document at [`DOCUMENT_PATH`].
+pub fn swagger_ui(doc: utoipa::openapi::OpenApi) -> SwaggerUi {
+    SwaggerUi::new(format!("{DOCS_FOLDER}{{_:.*}}")).url(DOCUMENT_PATH, doc)
+}
+
+/// Mounts every documented route, with the document's header, on `app`. The server and
+/// [`document`] both go through here, so the document cannot list a route the server does not
+/// have, or miss one it has.
+pub fn mount<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(ApiDoc::openapi())
         .service(scope("/v1").configure(routes::v1))
         .configure(routes::probes)
-        .split_for_parts();
+}
+
+/// The document of every route the app serves.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = mount(App::new().into_utoipa_app()).split_for_parts();
     doc
 }
 

@@ -12,8 +12,7 @@ use anyhow::Context;
 use rand::RngCore;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
-use utoipa_actix_web::{scope, AppExt};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_actix_web::AppExt;
 
 use domain::clock::SystemClock;
 use domain::events::{CompositePublisher, EventPublisher, LogPublisher};
@@ -27,8 +26,8 @@ use crate::auth::password::Argon2Hasher;
 use crate::config::Config;
 use crate::http::fallback::{self, KnownRoutes};
 use crate::http::request_id;
-use crate::openapi::ApiDoc;
-use crate::routes::{self, AppState};
+use crate::openapi;
+use crate::routes::AppState;
 use crate::stores;
 
 /// How long the server keeps an idle HTTP connection open.
@@ -140,20 +139,17 @@ impl Application {
             redis,
         });
         let known = web::Data::new(
-            KnownRoutes::from_openapi(&crate::openapi::document())
-                .with_get("/openapi.json")
-                .with_get("/docs/")
-                .with_get("/docs/{asset}"),
+            KnownRoutes::from_openapi(&openapi::document())
+                .with_get(openapi::DOCUMENT_PATH)
+                .with_get_under(openapi::DOCS_FOLDER),
         );
         let server = HttpServer::new(move || {
-            App::new()
-                .into_utoipa_app()
-                .openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+            let app = App::new()
                 .app_data(state.clone())
                 .app_data(known.clone())
-                .service(scope("/v1").configure(routes::v1))
-                .configure(routes::probes)
-                .openapi_service(|doc| SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+                .into_utoipa_app();
+            openapi::mount(app)
+                .openapi_service(openapi::swagger_ui)
                 .into_app()
                 .default_service(web::to(fallback::not_matched))
                 .wrap(from_fn(request_id::middleware))

@@ -84,6 +84,22 @@ pub enum StoreError {
     Other(#[from] anyhow::Error),
 }
 
+impl StoreError {
+    /// The same failure again, for each of several writes it concerns (`StoreError` is not
+    /// `Clone`: `Other` carries an `anyhow::Error`, which is kept as its full message).
+    pub fn replicate(&self) -> StoreError {
+        match self {
+            StoreError::NotFound => StoreError::NotFound,
+            StoreError::Duplicate => StoreError::Duplicate,
+            StoreError::IdempotencyKeyTaken => StoreError::IdempotencyKeyTaken,
+            StoreError::VersionConflict => StoreError::VersionConflict,
+            StoreError::InUse => StoreError::InUse,
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            StoreError::Other(e) => StoreError::Other(anyhow::anyhow!("{e:#}")),
+        }
+    }
+}
+
 /// One order line that cannot be served: what was asked and what there is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -20,10 +20,6 @@ macro_rules! define_id {
                 Self(uuid::Uuid::now_v7())
             }
 
-            pub fn as_uuid(&self) -> &uuid::Uuid {
-                &self.0
-            }
-
             pub fn from_uuid(id: uuid::Uuid) -> Self {
                 Self(id)
             }

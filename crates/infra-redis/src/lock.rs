@@ -95,10 +95,6 @@ impl RedisLock {
         })
     }
 
-    pub fn config(&self) -> &RedisLockConfig {
-        &self.config
-    }
-
     /// Succeeds when Redis answers a PING within the command timeout (for readiness checks).
     pub async fn ping(&self) -> anyhow::Result<()> {
         let work = async {

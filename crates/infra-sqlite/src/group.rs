@@ -56,7 +56,7 @@ where
         let (out, intact) = in_savepoint(tx, what, work);
         let finish: Finish = Box::new(move |failed| {
             let result = match (out, failed) {
-                (Ok(_), Some(error)) => Err(E::from(copy_error(error))),
+                (Ok(_), Some(error)) => Err(E::from(error.replicate())),
                 (out, _) => out,
             };
             let _ = reply.send(result);
@@ -65,42 +65,38 @@ where
     }
 
     fn refuse(self: Box<Self>, error: &StoreError) {
-        let _ = self.reply.send(Err(E::from(copy_error(error))));
+        let _ = self.reply.send(Err(E::from(error.replicate())));
     }
 }
 
-/// Runs `work` between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint on error.
-/// The flag is `false` when the transaction is no longer in a known state.
-fn in_savepoint<T, E, F>(tx: &Transaction<'_>, what: &'static str, work: F) -> (Result<T, E>, bool)
+/// Runs `work` between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint on error, so a
+/// failure undoes this work only. The flag is `false` when the transaction is no longer in a
+/// known state and must not be committed. Savepoints nest: SQLite resolves the name to the
+/// innermost one.
+pub(crate) fn in_savepoint<T, E, F>(
+    tx: &Transaction<'_>,
+    what: &'static str,
+    work: F,
+) -> (Result<T, E>, bool)
 where
     F: FnOnce(&Transaction<'_>) -> Result<T, E>,
     E: From<StoreError>,
 {
-    if let Err(e) = tx.execute_batch("SAVEPOINT group_write").or_store(what) {
+    if let Err(e) = tx.execute_batch("SAVEPOINT write").or_store(what) {
         return (Err(E::from(e)), false);
     }
     match work(tx) {
-        Ok(value) => match tx.execute_batch("RELEASE group_write").or_store(what) {
+        Ok(value) => match tx.execute_batch("RELEASE write").or_store(what) {
             Ok(()) => (Ok(value), true),
             Err(e) => (Err(E::from(e)), false),
         },
         Err(e) => {
             // SQLite rolls the whole transaction back itself after some errors (I/O, disk
             // full): then there is no savepoint left, and the writes before this one are gone.
-            let intact = !tx.is_autocommit()
-                && tx
-                    .execute_batch("ROLLBACK TO group_write; RELEASE group_write")
-                    .is_ok();
+            let intact =
+                !tx.is_autocommit() && tx.execute_batch("ROLLBACK TO write; RELEASE write").is_ok();
             (Err(e), intact)
         }
-    }
-}
-
-/// The same failure, for each write it concerns.
-pub(crate) fn copy_error(error: &StoreError) -> StoreError {
-    match error {
-        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-        other => StoreError::Other(anyhow::anyhow!("{other:#}")),
     }
 }
 

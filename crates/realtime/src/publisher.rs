@@ -68,7 +68,7 @@ impl FanoutPublisher {
         }
     }
 
-    /// Whether this instance currently hears the other instances' events (for readiness).
+    /// Whether this instance currently hears the other instances' events.
     pub fn is_subscribed(&self) -> bool {
         self.subscription.is_subscribed()
     }

@@ -304,15 +304,11 @@ impl From<&PurchaseOrder> for PurchaseOrderDto {
                     quantity: l.quantity,
                     unit_cost: l.unit_cost.minor_units(),
                     received: l.received,
-                    outstanding: l.quantity - l.received,
+                    outstanding: l.outstanding(),
                 })
                 .collect(),
             expected_at: p.expected_at,
-            total_cost: p
-                .lines
-                .iter()
-                .map(|l| l.unit_cost.times(l.quantity).minor_units())
-                .fold(0i64, i64::saturating_add),
+            total_cost: p.total_cost().minor_units(),
             created_by: p.created_by.to_string(),
             created_at: p.created_at,
             updated_at: p.updated_at,

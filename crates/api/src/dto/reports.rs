@@ -141,9 +141,9 @@ pub struct SeriesResponse {
 }
 
 impl SeriesResponse {
-    pub fn new(bucket: &str, tz: Tz, buckets: &[SeriesBucket]) -> Self {
+    pub fn new(bucket: Bucket, tz: Tz, buckets: &[SeriesBucket]) -> Self {
         Self {
-            bucket: bucket.to_owned(),
+            bucket: bucket.as_str().to_owned(),
             tz: tz.name().to_owned(),
             buckets: buckets
                 .iter()
@@ -358,6 +358,22 @@ impl From<&Valuation> for ValuationResponse {
 pub struct StockAtQuery {
     /// RFC 3339 (default now).
     pub at: Option<String>,
+}
+
+impl StockAtQuery {
+    /// The moment asked for; `None` means now.
+    pub fn into_domain(&self) -> Result<Option<DateTime<Utc>>, DomainError> {
+        let mut e = FieldErrors::new();
+        let at = optional(
+            &mut e,
+            "at",
+            self.at.as_deref(),
+            timestamp,
+            "must be an RFC 3339 timestamp",
+        );
+        e.finish()?;
+        Ok(at)
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,7 +8,11 @@ use actix_web::{web, HttpRequest};
 
 use super::error::{ApiError, ErrorCode};
 
-/// Path templates (split into segments, `{x}` = any one segment) and their methods.
+/// What a template's last segment is when the template covers everything below its prefix.
+const REST: &str = "{**}";
+
+/// Path templates (split into segments, `{x}` = any one segment, a final [`REST`] = any
+/// remainder) and their methods.
 #[derive(Debug, Clone, Default)]
 pub struct KnownRoutes(Vec<(Vec<String>, Vec<String>)>);
 
@@ -40,10 +44,23 @@ impl KnownRoutes {
         Self(routes)
     }
 
-    /// Adds a read-only route served outside the OpenAPI document (the document itself, the
-    /// Swagger UI pages); `{…}` matches one non-empty segment, as in the document's templates.
-    pub fn with_get(mut self, template: &str) -> Self {
-        let segments = template.split('/').map(str::to_owned).collect();
+    /// Adds a read-only path served outside the OpenAPI document (the document itself).
+    pub fn with_get(self, path: &str) -> Self {
+        self.with_read_only(path.split('/').map(str::to_owned).collect())
+    }
+
+    /// Adds every read-only path under `prefix` (a folder such as the Swagger UI's `/docs/`).
+    pub fn with_get_under(self, prefix: &str) -> Self {
+        let mut segments: Vec<String> = prefix
+            .trim_end_matches('/')
+            .split('/')
+            .map(str::to_owned)
+            .collect();
+        segments.push(REST.to_owned());
+        self.with_read_only(segments)
+    }
+
+    fn with_read_only(mut self, segments: Vec<String>) -> Self {
         self.0
             .push((segments, vec!["GET".to_owned(), "HEAD".to_owned()]));
         self
@@ -53,11 +70,16 @@ impl KnownRoutes {
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
         let wanted: Vec<&str> = path.split('/').collect();
         let mut found: Vec<String> = Vec::new();
+        let same = |(template, actual): (&String, &&str)| {
+            (template.starts_with('{') && !actual.is_empty()) || template == actual
+        };
         for (segments, methods) in &self.0 {
-            let matches = segments.len() == wanted.len()
-                && segments.iter().zip(&wanted).all(|(template, actual)| {
-                    (template.starts_with('{') && !actual.is_empty()) || template == actual
-                });
+            let matches = match segments.split_last() {
+                Some((last, prefix)) if last == REST => {
+                    wanted.len() > prefix.len() && prefix.iter().zip(&wanted).all(same)
+                }
+                _ => segments.len() == wanted.len() && segments.iter().zip(&wanted).all(same),
+            };
             if matches {
                 found.extend(methods.iter().cloned());
             }

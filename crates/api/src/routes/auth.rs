@@ -27,11 +27,7 @@ pub async fn register(
     let (tenant, user) = state.services.auth.register(registration).await?;
     let issued = state
         .tokens
-        .issue(&Session {
-            tenant_id: tenant.id,
-            user_id: user.id,
-            role: user.role,
-        })
+        .issue(&Session::of(&user))
         .map_err(domain::DomainError::Unknown)?;
     Ok(HttpResponse::Created().json(RegisterResponse {
         tenant: (&tenant).into(),
@@ -59,11 +55,7 @@ pub async fn login(
         .await?;
     let issued = state
         .tokens
-        .issue(&Session {
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            role: user.role,
-        })
+        .issue(&Session::of(&user))
         .map_err(domain::DomainError::Unknown)?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         token: issued.token,

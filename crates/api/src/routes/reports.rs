@@ -3,7 +3,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
-use domain::error::FieldErrors;
 use domain::ids::VariantId;
 
 use super::{path_id, AppState};
@@ -16,7 +15,6 @@ use crate::dto::reports::{
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
 use crate::http::idempotency::{self, render, respond};
-use crate::http::query::{optional, timestamp};
 
 /// Movement counts and Σ quantity per time bucket and type; empty buckets are zeros.
 #[utoipa::path(tag = "reports", params(SeriesQuery), responses(
@@ -35,12 +33,7 @@ pub async fn movements(
         .reports
         .movement_series(&actor, req.from, req.to, req.bucket, req.tz, &req.filter)
         .await?;
-    let bucket = query
-        .bucket
-        .as_deref()
-        .filter(|b| !b.is_empty())
-        .unwrap_or("day");
-    Ok(HttpResponse::Ok().json(SeriesResponse::new(bucket, req.tz, &buckets)))
+    Ok(HttpResponse::Ok().json(SeriesResponse::new(req.bucket, req.tz, &buckets)))
 }
 
 /// Variants at or below their reorder level, with sales velocity, cover and a suggestion.
@@ -126,20 +119,11 @@ pub async fn stock_at(
     query: web::Query<StockAtQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id: VariantId = path_id(&id, "variant")?;
-    let mut e = FieldErrors::new();
-    let at = optional(
-        &mut e,
-        "at",
-        query.at.as_deref(),
-        timestamp,
-        "must be an RFC 3339 timestamp",
-    );
-    e.finish()?;
-    let at = at.unwrap_or_else(chrono::Utc::now);
-    let stock = state.services.reports.stock_at(&actor, &id, at).await?;
+    let at = query.into_domain()?;
+    let found = state.services.reports.stock_at(&actor, &id, at).await?;
     Ok(HttpResponse::Ok().json(StockAtResponse {
         variant_id: id.to_string(),
-        at,
-        stock,
+        at: found.at,
+        stock: found.stock,
     }))
 }

@@ -123,6 +123,17 @@ pub struct Session {
     pub role: Role,
 }
 
+impl Session {
+    /// The session a token issued to `user` carries.
+    pub fn of(user: &User) -> Self {
+        Self {
+            tenant_id: user.tenant_id,
+            user_id: user.id,
+            role: user.role,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

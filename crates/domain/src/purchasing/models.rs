@@ -96,6 +96,13 @@ pub struct PurchaseOrderLine {
     pub received: i64,
 }
 
+impl PurchaseOrderLine {
+    /// Units still to be received.
+    pub fn outstanding(&self) -> i64 {
+        self.quantity - self.received
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PurchaseOrder {
     pub id: PurchaseOrderId,
@@ -108,6 +115,15 @@ pub struct PurchaseOrder {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+}
+
+impl PurchaseOrder {
+    /// What the order costs in full: Σ unit cost × quantity over its lines.
+    pub fn total_cost(&self) -> Money {
+        self.lines
+            .iter()
+            .fold(Money::ZERO, |t, l| t.plus(l.unit_cost.times(l.quantity)))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -307,7 +307,7 @@ impl PurchasingService {
                 let mut over = Vec::new();
                 for line in next.lines.iter_mut() {
                     let qty = demand.get(&line.variant_id);
-                    if qty > line.quantity - line.received {
+                    if qty > line.outstanding() {
                         over.push(format!(
                             "variant {}: cannot receive {qty}; ordered {}, already received {}",
                             line.variant_id, line.quantity, line.received

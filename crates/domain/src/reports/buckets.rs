@@ -29,6 +29,14 @@ impl Bucket {
             _ => None,
         }
     }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+            Bucket::Week => "week",
+        }
+    }
 }
 
 /// The first instant at or after local midnight of `date` (midnight itself may not exist).

@@ -98,3 +98,10 @@ pub struct Valuation {
     pub lines: Vec<ValuationLine>,
     pub total: i64,
 }
+
+/// A variant's stock at a moment, replayed from the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockAt {
+    pub at: DateTime<Utc>,
+    pub stock: i64,
+}

@@ -7,8 +7,8 @@ use chrono_tz::Tz;
 
 use super::buckets::{boundaries, Bucket};
 use super::models::{
-    KindTotals, LowStockLine, LowStockRow, MoverRow, SeriesBucket, SeriesFilter, Valuation,
-    ValuationLine,
+    KindTotals, LowStockLine, LowStockRow, MoverRow, SeriesBucket, SeriesFilter, StockAt,
+    Valuation, ValuationLine,
 };
 use crate::auth::models::{Action, Actor};
 use crate::error::DomainError;
@@ -209,12 +209,13 @@ impl ReportService {
     }
 
     /// The variant's stock at `at`, replayed from the ledger.
+    /// The variant's stock at `at` (now when `None`, by the domain's clock).
     pub async fn stock_at(
         &self,
         actor: &Actor,
         variant: &VariantId,
-        at: DateTime<Utc>,
-    ) -> Result<i64, DomainError> {
+        at: Option<DateTime<Utc>>,
+    ) -> Result<StockAt, DomainError> {
         actor.require(Action::ReadStock)?;
         if self
             .deps
@@ -225,11 +226,13 @@ impl ReportService {
         {
             return Err(DomainError::NotFound("variant"));
         }
-        Ok(self
+        let at = at.unwrap_or_else(|| self.deps.clock.now());
+        let stock = self
             .deps
             .reports
             .stock_at(&actor.tenant_id, variant, at)
-            .await?)
+            .await?;
+        Ok(StockAt { at, stock })
     }
 }
 

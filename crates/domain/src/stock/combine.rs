@@ -17,7 +17,7 @@
 //! completes like any write already sent to the store.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
@@ -87,20 +87,22 @@ impl Combiner {
     }
 }
 
-/// Removes a worker's queue if the worker ends without draining it (a panic in an adapter):
-/// the writers waiting there are answered with an error instead of waiting forever.
-struct QueueOwner<'a> {
-    combiner: &'a Combiner,
-    keys: &'a [LockKey],
+/// A worker's claim on its queue. It is made before the worker task is spawned and moves into
+/// it, so the queue is removed — and the writers waiting there are answered with an error instead
+/// of waiting forever — however the worker ends early: a panic in an adapter, or a task dropped
+/// unpolled because the runtime is shutting down.
+struct QueueOwner {
+    combiner: Arc<Combiner>,
+    keys: Vec<LockKey>,
     /// Set once the queue was removed by [`Combiner::next_batch`]: by then a new worker may own
     /// a new queue under the same keys, which must be left alone.
     released: bool,
 }
 
-impl Drop for QueueOwner<'_> {
+impl Drop for QueueOwner {
     fn drop(&mut self) {
         if !self.released {
-            self.combiner.queues().remove(self.keys);
+            self.combiner.queues().remove(&self.keys);
         }
     }
 }
@@ -115,7 +117,12 @@ impl Deps {
     ) -> Outcome {
         let (reply, answer) = oneshot::channel();
         if self.combiner.enqueue(&keys, Pending { write, reply }) {
-            tokio::spawn(self.clone().serve_queue(*tenant, keys));
+            let owner = QueueOwner {
+                combiner: self.combiner.clone(),
+                keys,
+                released: false,
+            };
+            tokio::spawn(self.clone().serve_queue(*tenant, owner));
         }
         answer.await.unwrap_or_else(|_| {
             Err(DomainError::Unavailable(
@@ -125,16 +132,11 @@ impl Deps {
     }
 
     /// The worker of one key set: lock, commit a batch, answer, until the queue is empty.
-    async fn serve_queue(self, tenant: TenantId, keys: Vec<LockKey>) {
-        let mut owner = QueueOwner {
-            combiner: &self.combiner,
-            keys: &keys,
-            released: false,
-        };
-        while let Some(batch) = self.combiner.next_batch(&keys) {
+    async fn serve_queue(self, tenant: TenantId, mut owner: QueueOwner) {
+        while let Some(batch) = self.combiner.next_batch(&owner.keys) {
             let (writes, replies): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|p| (p.write, p.reply)).unzip();
-            let outcomes = self.commit_locked(&tenant, &keys, writes).await;
+            let outcomes = self.commit_locked(&tenant, &owner.keys, writes).await;
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // A writer that stopped waiting still had its write applied; nothing to tell.
                 let _ = reply.send(outcome);
@@ -186,12 +188,7 @@ fn lock_refusal(error: &LockError) -> DomainError {
 /// The same store failure for each write of a batch that was not applied at all.
 fn failed_batch(error: &StoreError, count: usize) -> Vec<Result<Committed, LedgerError>> {
     (0..count)
-        .map(|_| {
-            Err(LedgerError::Store(match error {
-                StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-                other => StoreError::Other(anyhow::anyhow!("{other:#}")),
-            }))
-        })
+        .map(|_| Err(LedgerError::Store(error.replicate())))
         .collect()
 }
 

@@ -21,32 +21,32 @@ use crate::store::MongoStore;
 
 impl MongoStore {
     /// Σ (quantity − received) per variant over this tenant's purchase orders that are ORDERED or
-    /// PARTIALLY_RECEIVED, for the variants `ids`; absent variants have none incoming.
-    async fn incoming(
+    /// PARTIALLY_RECEIVED, for the variants `ids` (every variant when `None`); absent variants
+    /// have none incoming. Variant reads and the low-stock report both count it here.
+    pub(crate) async fn incoming(
         &self,
         tenant: &TenantId,
-        ids: &[String],
+        ids: Option<&[String]>,
     ) -> Result<HashMap<String, i64>, StoreError> {
-        if ids.is_empty() {
+        if ids.is_some_and(<[String]>::is_empty) {
             return Ok(HashMap::new());
         }
         let open: Vec<&str> = PurchaseOrderStatus::INCOMING
             .iter()
             .map(|s| s.as_str())
             .collect();
-        let pipeline = [
-            doc! { "$match": {
-                "tenantId": tenant.to_string(),
-                "status": { "$in": open },
-                "lines.variantId": { "$in": ids },
-            }},
-            doc! { "$unwind": "$lines" },
-            doc! { "$match": { "lines.variantId": { "$in": ids } } },
-            doc! { "$group": {
-                "_id": "$lines.variantId",
-                "incoming": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
-            }},
-        ];
+        let mut orders = doc! { "tenantId": tenant.to_string(), "status": { "$in": open } };
+        if let Some(ids) = ids {
+            orders.insert("lines.variantId", doc! { "$in": ids });
+        }
+        let mut pipeline = vec![doc! { "$match": orders }, doc! { "$unwind": "$lines" }];
+        if let Some(ids) = ids {
+            pipeline.push(doc! { "$match": { "lines.variantId": { "$in": ids } } });
+        }
+        pipeline.push(doc! { "$group": {
+            "_id": "$lines.variantId",
+            "incoming": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
+        }});
         let rows: Vec<Document> = self
             .purchase_orders()
             .aggregate(pipeline)
@@ -73,7 +73,7 @@ impl MongoStore {
         docs: Vec<VariantDoc>,
     ) -> Result<Vec<Variant>, StoreError> {
         let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
-        let incoming = self.incoming(tenant, &ids).await?;
+        let incoming = self.incoming(tenant, Some(&ids)).await?;
         docs.into_iter()
             .map(|d| {
                 let units = incoming.get(&d.id).copied().unwrap_or(0);

@@ -29,7 +29,6 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ids::{ProductId, TenantId, VariantId};
-use domain::purchasing::models::PurchaseOrderStatus;
 use domain::reports::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
 use domain::reports::ports::ReportRepository;
 use domain::stock::models::MovementKind;
@@ -125,33 +124,6 @@ impl MongoStore {
             )
             .await?;
         keyed_by_id(rows, doing)
-    }
-
-    /// Σ (ordered − received) per variant over the tenant's ORDERED and PARTIALLY_RECEIVED
-    /// purchase orders — `incoming` exactly as variant reads compute it.
-    async fn incoming_by_variant(
-        &self,
-        tenant_id: &str,
-    ) -> Result<HashMap<String, Document>, StoreError> {
-        let open: Vec<&str> = PurchaseOrderStatus::INCOMING
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        let rows = self
-            .aggregated(
-                self.purchase_orders(),
-                vec![
-                    doc! { "$match": { "tenantId": tenant_id, "status": { "$in": open } } },
-                    doc! { "$unwind": "$lines" },
-                    doc! { "$group": {
-                        "_id": "$lines.variantId",
-                        "units": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
-                    }},
-                ],
-                "summing incoming stock",
-            )
-            .await?;
-        keyed_by_id(rows, "summing incoming stock")
     }
 
     /// The ids of the product's current variants.
@@ -311,7 +283,7 @@ impl ReportRepository for MongoStore {
                 "summing recent sales",
             )
             .await?;
-        let incoming = self.incoming_by_variant(&tenant_id).await?;
+        let incoming = self.incoming(tenant, None).await?;
         low.into_iter()
             .map(|row| {
                 let doc: VariantDoc =
@@ -323,9 +295,8 @@ impl ReportRepository for MongoStore {
                         .map_or(Ok(0), |row| integer(row.get(field), what))
                 };
                 let sales = units(&sold, "quantity", "units sold")?;
-                let incoming = units(&incoming, "units", "incoming stock")?;
                 Ok(LowStockRow {
-                    variant: doc.into_variant(incoming)?,
+                    variant: doc.into_variant(incoming.get(&id).copied().unwrap_or(0))?,
                     // SALE quantities are negative: units sold is their negated sum.
                     units_sold: -sales,
                 })

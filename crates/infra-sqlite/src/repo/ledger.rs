@@ -23,6 +23,7 @@ use rusqlite::{params, Row, Transaction};
 use super::idempotency::{self, NewRecord};
 use super::{orders, purchase_orders};
 use crate::error::SqlResultExt;
+use crate::group::in_savepoint;
 use crate::row::{millis, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
@@ -38,24 +39,15 @@ fn apply_alone(
     tenant: &TenantId,
     write: &LedgerWrite,
 ) -> Result<Result<Committed, LedgerError>, StoreError> {
-    const WHAT: &str = "committing one write of a batch";
-    tx.execute_batch("SAVEPOINT ledger_write").or_store(WHAT)?;
-    let result = apply(tx, tenant, write);
-    if tx.is_autocommit() {
-        // SQLite rolled the whole transaction back (I/O error, disk full): the writes before
-        // this one are gone too, so the batch fails as a whole.
-        return Err(StoreError::Other(anyhow::anyhow!(
-            "the batch transaction was rolled back by the store: {}",
+    match in_savepoint(tx, "committing one write of a batch", |tx| {
+        apply(tx, tenant, write)
+    }) {
+        (result, true) => Ok(result),
+        (result, false) => Err(StoreError::Other(anyhow::anyhow!(
+            "the batch transaction can no longer be committed: {}",
             result.err().map(|e| e.to_string()).unwrap_or_default()
-        )));
+        ))),
     }
-    let end = if result.is_ok() {
-        "RELEASE ledger_write"
-    } else {
-        "ROLLBACK TO ledger_write; RELEASE ledger_write"
-    };
-    tx.execute_batch(end).or_store(WHAT)?;
-    Ok(result)
 }
 
 /// What a successful conditional update reports about the variant.
