@@ -4,7 +4,7 @@
 //! into it at the adapter boundary (a unique-index violation becomes `Duplicate`, a lost connection
 //! `Unavailable`). [`DomainError`] is what use cases return; the HTTP layer maps it to a status once.
 
-use crate::ids::{OrderId, VariantId};
+use crate::ids::VariantId;
 use crate::values::ValueError;
 
 /// One invalid input field, named as the client spelled it (e.g. `lines[2].quantity`).
@@ -143,8 +143,10 @@ pub enum DomainError {
     LockTimeout,
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
-    #[error("order {0} changed concurrently; retry")]
-    Concurrent(OrderId),
+    /// An aggregate (order, purchase order) changed between reading and writing it: its
+    /// optimistic version no longer matched. Retrying reads the new state.
+    #[error("{entity} {id} changed concurrently; retry")]
+    VersionConflict { entity: &'static str, id: String },
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }

@@ -7,13 +7,18 @@
 //! bounded wait is refused as in progress. If a lock ever lapsed, the unique (tenant, key) index
 //! refuses the second write and its transaction rolls back.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::error::StoreError;
+use crate::clock::Clock;
+use crate::error::{DomainError, StoreError};
 use crate::ids::TenantId;
+use crate::lock::{LockError, LockKey, LockManager};
+use crate::stock::models::{Committed, LedgerIdempotency};
 use crate::values::ValueError;
 
 /// How long a key is remembered.
@@ -99,7 +104,7 @@ pub enum Outcome<T> {
 }
 
 impl<T> Outcome<T> {
-    /// The fresh value; panics on a replay (for tests and callers that passed no key).
+    /// The fresh value; `None` for a replay (for tests and callers that passed no key).
     pub fn fresh(self) -> Option<T> {
         match self {
             Outcome::Fresh(t) => Some(t),
@@ -118,4 +123,274 @@ pub trait IdempotencyRepository: Send + Sync {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
+}
+
+/// Handed to an idempotent use case's write: builds the record stored with it.
+pub struct IdemScope<T> {
+    idem: Idempotency<T>,
+    now: DateTime<Utc>,
+}
+
+impl<T: 'static> IdemScope<T> {
+    /// The record to store beside a write whose result `value` is known before writing.
+    pub fn record(&self, value: &T) -> IdempotencyWrite {
+        IdempotencyWrite {
+            key: self.idem.key.as_str().to_owned(),
+            fingerprint: self.idem.fingerprint.clone(),
+            response: (self.idem.render)(value),
+            created_at: self.now,
+            expires_at: self.now + chrono::Duration::hours(RETENTION_HOURS),
+        }
+    }
+
+    /// The record for a ledger write, whose result is known only once committed.
+    pub fn ledger(
+        &self,
+        to_value: impl Fn(&Committed) -> T + Send + Sync + 'static,
+    ) -> LedgerIdempotency {
+        let render = self.idem.render.clone();
+        LedgerIdempotency {
+            key: self.idem.key.as_str().to_owned(),
+            fingerprint: self.idem.fingerprint.clone(),
+            created_at: self.now,
+            expires_at: self.now + chrono::Duration::hours(RETENTION_HOURS),
+            render: Arc::new(move |committed| render(&to_value(committed))),
+        }
+    }
+}
+
+/// Runs a write at most once per idempotency key: the protocol this module describes.
+#[derive(Clone)]
+pub struct IdempotencyProtocol {
+    records: Arc<dyn IdempotencyRepository>,
+    lock: Arc<dyn LockManager>,
+    clock: Arc<dyn Clock>,
+    /// Longest wait for a concurrent request with the same key to finish.
+    wait: Duration,
+}
+
+impl IdempotencyProtocol {
+    pub fn new(
+        records: Arc<dyn IdempotencyRepository>,
+        lock: Arc<dyn LockManager>,
+        clock: Arc<dyn Clock>,
+        wait: Duration,
+    ) -> Self {
+        Self {
+            records,
+            lock,
+            clock,
+            wait,
+        }
+    }
+
+    /// Runs `write` at most once per key: without a key it simply runs; with one, under the
+    /// key's lock, a stored response of the same request is replayed, one of another request is
+    /// refused, and otherwise `write` runs with the [`IdemScope`] that builds the record it
+    /// stores in its own transaction.
+    pub async fn run<T, F, Fut>(
+        &self,
+        tenant: &TenantId,
+        idem: Option<Idempotency<T>>,
+        write: F,
+    ) -> Result<Outcome<T>, DomainError>
+    where
+        T: 'static,
+        F: FnOnce(Option<IdemScope<T>>) -> Fut,
+        Fut: Future<Output = Result<T, DomainError>>,
+    {
+        let Some(idem) = idem else {
+            return write(None).await.map(Outcome::Fresh);
+        };
+        let key = LockKey::idempotency(tenant, idem.key.as_str());
+        let _held = match self
+            .lock
+            .acquire(std::slice::from_ref(&key), self.wait)
+            .await
+        {
+            Ok(guard) => guard,
+            Err(LockError::Timeout) => return Err(DomainError::IdempotencyInProgress),
+            Err(LockError::Unavailable(m)) => return Err(DomainError::Unavailable(m)),
+        };
+        if let Some(replay) = self.replay(tenant, &idem).await? {
+            return Ok(replay);
+        }
+        let fingerprint = idem.fingerprint.clone();
+        let scope = IdemScope {
+            idem: idem.clone(),
+            now: self.clock.now(),
+        };
+        match write(Some(scope)).await {
+            Ok(value) => Ok(Outcome::Fresh(value)),
+            // The lock lapsed and another request stored the key first: answer as it did.
+            Err(DomainError::IdempotencyInProgress) => match self.replay(tenant, &idem).await? {
+                Some(replay) => Ok(replay),
+                None => Err(DomainError::IdempotencyInProgress),
+            },
+            Err(e) => {
+                tracing::debug!(%fingerprint, error = %e, "idempotent write refused; key not stored");
+                Err(e)
+            }
+        }
+    }
+
+    async fn replay<T>(
+        &self,
+        tenant: &TenantId,
+        idem: &Idempotency<T>,
+    ) -> Result<Option<Outcome<T>>, DomainError> {
+        let now = self.clock.now();
+        match self.records.find(tenant, idem.key.as_str(), now).await? {
+            Some(record) if record.fingerprint == idem.fingerprint => {
+                Ok(Some(Outcome::Replayed(record.response)))
+            }
+            Some(_) => Err(DomainError::IdempotencyMismatch),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Utc;
+
+    use crate::auth::models::Role;
+    use crate::error::DomainError;
+    use crate::idempotency::{
+        Idempotency, IdempotencyKey, IdempotencyRecord, Outcome, StoredResponse,
+    };
+    use crate::lock::{LockError, LockGuard};
+    use crate::testing::{actor, MockPorts};
+    use crate::values::Text;
+
+    fn key(fingerprint: &str) -> Idempotency<crate::catalog::models::Product> {
+        Idempotency {
+            key: IdempotencyKey::new("retry-1").unwrap(),
+            fingerprint: fingerprint.to_owned(),
+            render: Arc::new(|p| StoredResponse {
+                status: 201,
+                body: p.name.as_str().as_bytes().to_vec(),
+            }),
+        }
+    }
+
+    fn record(fingerprint: &str) -> IdempotencyRecord {
+        IdempotencyRecord {
+            key: "retry-1".into(),
+            fingerprint: fingerprint.into(),
+            response: StoredResponse {
+                status: 201,
+                body: b"first".to_vec(),
+            },
+            created_at: Utc::now(),
+            expires_at: Utc::now(),
+        }
+    }
+
+    fn new_product() -> crate::catalog::models::NewProduct {
+        crate::catalog::models::NewProduct {
+            name: Text::name("Mug").unwrap(),
+            description: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_key_replays_its_response_without_writing() {
+        let mut ports = MockPorts::default();
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Ok(LockGuard::empty()));
+        ports
+            .idempotency
+            .expect_find()
+            .returning(|_, _, _| Ok(Some(record("same"))));
+        ports.products.expect_insert().never();
+        let services = ports.build();
+        let out = services
+            .catalog
+            .create_product(&actor(Role::Owner), new_product(), Some(key("same")))
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            Outcome::Replayed(StoredResponse {
+                status: 201,
+                body: b"first".to_vec()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_reused_with_another_request_is_refused() {
+        let mut ports = MockPorts::default();
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Ok(LockGuard::empty()));
+        ports
+            .idempotency
+            .expect_find()
+            .returning(|_, _, _| Ok(Some(record("other"))));
+        ports.products.expect_insert().never();
+        let services = ports.build();
+        let err = services
+            .catalog
+            .create_product(&actor(Role::Owner), new_product(), Some(key("mine")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::IdempotencyMismatch));
+    }
+
+    #[tokio::test]
+    async fn a_key_still_held_by_a_running_request_is_in_progress() {
+        let mut ports = MockPorts::default();
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Err(LockError::Timeout));
+        ports.idempotency.expect_find().never();
+        ports.products.expect_insert().never();
+        let services = ports.build();
+        let err = services
+            .catalog
+            .create_product(&actor(Role::Owner), new_product(), Some(key("mine")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::IdempotencyInProgress));
+    }
+
+    #[tokio::test]
+    async fn a_fresh_key_is_stored_with_the_write_it_guards() {
+        let mut ports = MockPorts::default();
+        ports
+            .lock
+            .expect_acquire()
+            .returning(|_, _| Ok(LockGuard::empty()));
+        ports
+            .idempotency
+            .expect_find()
+            .returning(|_, _, _| Ok(None));
+        ports
+            .products
+            .expect_insert()
+            .withf(|_, product, record| {
+                record.as_ref().is_some_and(|r| {
+                    r.key == "retry-1"
+                        && r.fingerprint == "mine"
+                        && r.response.body == product.name.as_str().as_bytes()
+                })
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let services = ports.build();
+        let out = services
+            .catalog
+            .create_product(&actor(Role::Owner), new_product(), Some(key("mine")))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Fresh(p) if p.name.as_str() == "Mug"));
+    }
 }

@@ -15,6 +15,8 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod idempotency;
+#[cfg(test)]
+mod idempotency_tests;
 pub mod ids;
 pub mod lock;
 pub mod orders;

@@ -283,7 +283,7 @@ impl From<DomainError> for ApiError {
             }
             DomainError::Forbidden => ApiError::new(C::Forbidden, detail),
             DomainError::NotFound(what) => ApiError::not_found(what),
-            DomainError::Conflict(_) | DomainError::Concurrent(_) => {
+            DomainError::Conflict(_) | DomainError::VersionConflict { .. } => {
                 ApiError::new(C::Conflict, detail)
             }
             DomainError::InsufficientStock(shortages) => {

@@ -3,3 +3,5 @@
 pub mod models;
 pub mod ports;
 pub mod service;
+#[cfg(test)]
+mod service_tests;

@@ -1,5 +1,6 @@
 //! Customer orders: placed against stock, fulfilled, cancelled or returned.
 
+pub mod aggregate;
 pub mod models;
 pub mod ports;
 pub mod service;

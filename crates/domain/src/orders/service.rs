@@ -1,26 +1,25 @@
-//! Order use cases: placing an order reserves its stock through the reserve-stock invariant;
-//! every later state change writes the order and its movements in one ledger transaction.
+//! Order use cases: each loads the order, asks the aggregate for the transition
+//! ([`super::aggregate`]), commits it through the ledger — the order guarded by its version, its
+//! stock changes by the reserve-stock invariant — and publishes what happened.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::models::{
-    LineRequest, NewOrder, Order, OrderFilter, OrderLine, OrderStatus, ReturnRequest,
-};
+use chrono::{DateTime, Utc};
+
+use super::aggregate::{require_known, OrderTransition};
+use super::models::{NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest};
 use crate::auth::models::{Action, Actor};
 use crate::catalog::models::Variant;
-use crate::error::{DomainError, FieldErrors, Shortage, StoreError};
+use crate::error::{DomainError, StoreError};
 use crate::events::DomainEvent;
 use crate::idempotency::{Idempotency, Outcome};
-use crate::ids::{MovementId, OrderId, VariantId};
+use crate::ids::{OrderId, VariantId};
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite, MovementKind, StockChange};
+use crate::stock::apply::precheck;
+use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
 use crate::stock::reserve::{ledger_error, Demand};
-use crate::values::Money;
-
-/// The reason recorded on the RETURN movements of a cancelled order.
-pub const CANCEL_REASON: &str = "order-cancelled";
 
 #[derive(Clone)]
 pub struct OrderService {
@@ -56,30 +55,14 @@ impl OrderService {
                     .map(|v| (v.id, v))
                     .collect();
                 require_known(&new.lines, |id| variants.contains_key(id))?;
+                let now = self.deps.clock.now();
+                let OrderTransition {
+                    next: order,
+                    changes,
+                } = Order::place(actor, &new, &demand, &variants, now);
                 // Refuse from the current reading without taking locks when stock is clearly
                 // short; the ledger's conditional write below remains the guard.
-                let short = shortages(&demand, &variants);
-                if !short.is_empty() {
-                    return Err(DomainError::InsufficientStock(short));
-                }
-                let now = self.deps.clock.now();
-                let order = build_order(actor, &new, &demand, &variants, now);
-                let changes = demand
-                    .iter()
-                    .map(|(variant_id, qty)| StockChange {
-                        movement_id: MovementId::new(),
-                        variant_id: *variant_id,
-                        kind: MovementKind::Sale,
-                        delta: -qty,
-                        expected_stock: None,
-                        reason: None,
-                        order_id: Some(order.id),
-                        purchase_order_id: None,
-                        unit_cost: None,
-                        actor: actor.user_id,
-                        at: now,
-                    })
-                    .collect();
+                precheck(&changes, |id| variants.get(id).map(|v| v.stock)).map_err(ledger_error)?;
                 let placed = order.clone();
                 let write = LedgerWrite {
                     changes,
@@ -137,7 +120,7 @@ impl OrderService {
         idem: Option<Idempotency<Order>>,
     ) -> Result<Outcome<Order>, DomainError> {
         actor.require(Action::FulfilOrders)?;
-        self.transition(actor, id, idem, OrderStatus::Fulfilled, |_| Ok(Vec::new()))
+        self.transition(actor, id, idem, |order, now| order.fulfil(now))
             .await
     }
 
@@ -149,18 +132,14 @@ impl OrderService {
         idem: Option<Idempotency<Order>>,
     ) -> Result<Outcome<Order>, DomainError> {
         actor.require(Action::CancelOrders)?;
-        self.transition(actor, id, idem, OrderStatus::Cancelled, |order| {
-            Ok(order
-                .lines
-                .iter()
-                .map(|l| (l.variant_id, l.quantity, CANCEL_REASON.to_owned()))
-                .collect())
+        self.transition(actor, id, idem, |order, now| {
+            order.cancel(actor.user_id, now)
         })
         .await
     }
 
-    /// FULFILLED or PARTIALLY_RETURNED → PARTIALLY_RETURNED or RETURNED. A line cannot bring
-    /// back more than was sold minus what already came back.
+    /// FULFILLED or PARTIALLY_RETURNED → PARTIALLY_RETURNED or RETURNED (see
+    /// [`Order::return_items`]).
     pub async fn return_items(
         &self,
         actor: &Actor,
@@ -169,96 +148,26 @@ impl OrderService {
         idem: Option<Idempotency<Order>>,
     ) -> Result<Outcome<Order>, DomainError> {
         actor.require(Action::ReturnOrders)?;
-        let reason = request.reason.as_str().to_owned();
-        self.transition(actor, id, idem, OrderStatus::Returned, move |order| {
-            let lines_by_variant: HashMap<VariantId, &OrderLine> =
-                order.lines.iter().map(|l| (l.variant_id, l)).collect();
-            require_known(&request.lines, |v| lines_by_variant.contains_key(v))?;
-            let demand = Demand::from_lines(
-                request
-                    .lines
-                    .iter()
-                    .map(|l| (l.variant_id, l.quantity.get())),
-            );
-            let mut refused = Vec::new();
-            for (variant_id, qty) in demand.iter() {
-                let line = lines_by_variant[variant_id];
-                let returnable = line.quantity - line.returned;
-                if *qty > returnable {
-                    refused.push(format!(
-                        "variant {variant_id}: cannot return {qty}; sold {}, already returned {}",
-                        line.quantity, line.returned
-                    ));
-                }
-            }
-            if !refused.is_empty() {
-                return Err(DomainError::Conflict(refused.join("; ")));
-            }
-            Ok(demand
-                .iter()
-                .map(|(v, q)| (*v, *q, reason.clone()))
-                .collect())
+        self.transition(actor, id, idem, |order, now| {
+            order.return_items(&request, actor.user_id, now)
         })
         .await
     }
 
-    /// Moves an order to `to`, writing `returns(order)` as RETURN movements in the same
-    /// transaction. For returns, `to` is the *full* target; a partial return lands on
-    /// PARTIALLY_RETURNED.
+    /// Loads the order, asks `decide` for the transition, and writes the next version with its
+    /// stock changes in one ledger transaction, guarded by the version read.
     async fn transition(
         &self,
         actor: &Actor,
         id: &OrderId,
         idem: Option<Idempotency<Order>>,
-        to: OrderStatus,
-        returns: impl FnOnce(&Order) -> Result<Vec<(VariantId, i64, String)>, DomainError>,
+        decide: impl FnOnce(&Order, DateTime<Utc>) -> Result<OrderTransition, DomainError>,
     ) -> Result<Outcome<Order>, DomainError> {
         let tenant = actor.tenant_id;
         self.deps
             .idempotent(&tenant, idem, |scope| async move {
                 let current = self.get(actor, id).await?;
-                if !allowed(current.status, to) {
-                    return Err(DomainError::InvalidTransition {
-                        from: current.status.as_str(),
-                        to: to.as_str(),
-                    });
-                }
-                let now = self.deps.clock.now();
-                let back = returns(&current)?;
-                let mut next = current.clone();
-                for (variant_id, qty, _) in &back {
-                    if to == OrderStatus::Returned {
-                        if let Some(line) =
-                            next.lines.iter_mut().find(|l| l.variant_id == *variant_id)
-                        {
-                            line.returned += qty;
-                        }
-                    }
-                }
-                next.status = match to {
-                    OrderStatus::Returned if next.lines.iter().any(|l| l.returned < l.quantity) => {
-                        OrderStatus::PartiallyReturned
-                    }
-                    other => other,
-                };
-                next.updated_at = now;
-                next.version = current.version + 1;
-                let changes = back
-                    .into_iter()
-                    .map(|(variant_id, qty, reason)| StockChange {
-                        movement_id: MovementId::new(),
-                        variant_id,
-                        kind: MovementKind::Return,
-                        delta: qty,
-                        expected_stock: None,
-                        reason: Some(reason),
-                        order_id: Some(current.id),
-                        purchase_order_id: None,
-                        unit_cost: None,
-                        actor: actor.user_id,
-                        at: now,
-                    })
-                    .collect();
+                let OrderTransition { next, changes } = decide(&current, self.deps.clock.now())?;
                 let written = next.clone();
                 let write = LedgerWrite {
                     changes,
@@ -271,7 +180,10 @@ impl OrderService {
                 match self.deps.commit_stock(&tenant, write).await? {
                     Ok(_) => {}
                     Err(LedgerError::Store(StoreError::VersionConflict)) => {
-                        return Err(DomainError::Concurrent(current.id))
+                        return Err(DomainError::VersionConflict {
+                            entity: "order",
+                            id: current.id.to_string(),
+                        })
                     }
                     Err(e) => return Err(ledger_error(e)),
                 }
@@ -279,12 +191,12 @@ impl OrderService {
                     OrderStatus::Fulfilled => Some(DomainEvent::OrderFulfilled {
                         tenant_id: tenant,
                         order_id: next.id,
-                        at: now,
+                        at: next.updated_at,
                     }),
                     OrderStatus::Cancelled => Some(DomainEvent::OrderCancelled {
                         tenant_id: tenant,
                         order_id: next.id,
-                        at: now,
+                        at: next.updated_at,
                     }),
                     _ => None,
                 };
@@ -295,95 +207,16 @@ impl OrderService {
     }
 }
 
-/// The order state machine.
-fn allowed(from: OrderStatus, to: OrderStatus) -> bool {
-    use OrderStatus::*;
-    matches!(
-        (from, to),
-        (Placed, Fulfilled)
-            | (Placed, Cancelled)
-            | (Fulfilled, Returned)
-            | (PartiallyReturned, Returned)
-    )
-}
-
-/// 422 naming every line whose variant fails `known`.
-fn require_known(
-    lines: &[LineRequest],
-    known: impl Fn(&VariantId) -> bool,
-) -> Result<(), DomainError> {
-    let mut errors = FieldErrors::new();
-    for (i, line) in lines.iter().enumerate() {
-        if !known(&line.variant_id) {
-            errors.add(format!("lines[{i}].variantId"), "no such variant");
-        }
-    }
-    errors.finish()
-}
-
-/// Lines whose demand exceeds the stock read in `variants`.
-fn shortages(demand: &Demand, variants: &HashMap<VariantId, Variant>) -> Vec<Shortage> {
-    demand
-        .iter()
-        .filter_map(|(id, qty)| {
-            let available = variants.get(id).map_or(0, |v| v.stock);
-            (available < *qty).then_some(Shortage {
-                variant_id: *id,
-                requested: *qty,
-                available,
-            })
-        })
-        .collect()
-}
-
-/// The order with one line per variant, in the order the variants were first requested, and
-/// prices captured from the variants now.
-fn build_order(
-    actor: &Actor,
-    new: &NewOrder,
-    demand: &Demand,
-    variants: &HashMap<VariantId, Variant>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Order {
-    let mut lines: Vec<OrderLine> = Vec::with_capacity(demand.len());
-    for request in &new.lines {
-        if lines.iter().any(|l| l.variant_id == request.variant_id) {
-            continue;
-        }
-        let variant = &variants[&request.variant_id];
-        let quantity = demand.get(&request.variant_id);
-        lines.push(OrderLine {
-            variant_id: variant.id,
-            sku: variant.sku.clone(),
-            quantity,
-            unit_price: variant.price,
-            line_total: variant.price.times(quantity),
-            returned: 0,
-        });
-    }
-    let total = lines.iter().fold(Money::ZERO, |t, l| t.plus(l.line_total));
-    Order {
-        id: OrderId::new(),
-        tenant_id: actor.tenant_id,
-        status: OrderStatus::Placed,
-        lines,
-        customer: new.customer.clone(),
-        note: new.note.clone(),
-        total,
-        placed_by: actor.user_id,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::models::Role;
+    use crate::error::Shortage;
     use crate::lock::{LockError, LockGuard, LockKey};
+    use crate::orders::models::LineRequest;
     use crate::stock::models::Committed;
     use crate::testing::{actor, variant, MockPorts};
+    use crate::values::Money;
     use crate::values::Quantity;
 
     fn line(variant_id: VariantId, quantity: i64) -> LineRequest {

@@ -1,23 +1,24 @@
 //! Supplier and purchase-order use cases. Receiving writes PURCHASE movements and the updated
 //! purchase order in one ledger transaction, so stock and "received" can never disagree.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::aggregate::PurchaseOrderTransition;
 use super::models::{
     NewPurchaseOrder, NewSupplier, PurchaseLineRequest, PurchaseOrder, PurchaseOrderFilter,
-    PurchaseOrderLine, PurchaseOrderPatch, PurchaseOrderStatus as Status, Supplier, SupplierPatch,
+    PurchaseOrderPatch, Supplier, SupplierPatch,
 };
 use crate::auth::models::{Action, Actor};
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::events::DomainEvent;
 use crate::idempotency::{Idempotency, Outcome};
-use crate::ids::{MovementId, PurchaseOrderId, SupplierId, TenantId, VariantId};
+use crate::ids::{PurchaseOrderId, SupplierId, TenantId, VariantId};
 use crate::orders::models::LineRequest;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite, MovementKind, StockChange};
-use crate::stock::reserve::{ledger_error, Demand};
+use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
+use crate::stock::reserve::ledger_error;
 
 #[derive(Clone)]
 pub struct PurchasingService {
@@ -140,19 +141,7 @@ impl PurchasingService {
             .idempotent(&tenant, idem, |scope| async move {
                 self.check_references(&tenant, Some(&new.supplier_id), Some(&new.lines))
                     .await?;
-                let now = self.deps.clock.now();
-                let po = PurchaseOrder {
-                    id: PurchaseOrderId::new(),
-                    tenant_id: tenant,
-                    supplier_id: new.supplier_id,
-                    status: Status::Draft,
-                    lines: order_lines(&new.lines),
-                    expected_at: new.expected_at,
-                    created_by: actor.user_id,
-                    created_at: now,
-                    updated_at: now,
-                    version: 1,
-                };
+                let po = PurchaseOrder::draft(actor, new, self.deps.clock.now());
                 let written = po.clone();
                 let write = LedgerWrite {
                     changes: Vec::new(),
@@ -205,25 +194,11 @@ impl PurchasingService {
         actor.require(Action::WritePurchasing)?;
         let tenant = actor.tenant_id;
         let current = self.get_purchase_order(actor, id).await?;
-        if current.status != Status::Draft {
-            return Err(DomainError::Conflict(format!(
-                "a purchase order can be edited only while DRAFT; this one is {}",
-                current.status.as_str()
-            )));
-        }
+        current.require_editable()?;
         self.check_references(&tenant, patch.supplier_id.as_ref(), patch.lines.as_deref())
             .await?;
-        let mut next = current.clone();
-        if let Some(supplier_id) = patch.supplier_id {
-            next.supplier_id = supplier_id;
-        }
-        if let Some(lines) = &patch.lines {
-            next.lines = order_lines(lines);
-        }
-        if let Some(expected_at) = patch.expected_at {
-            next.expected_at = expected_at;
-        }
-        self.write(actor, current, next, Vec::new(), None).await
+        let transition = current.edit(patch, self.deps.clock.now())?;
+        self.write(actor, &current, transition, None).await
     }
 
     /// DRAFT → ORDERED.
@@ -237,12 +212,8 @@ impl PurchasingService {
         self.deps
             .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
-                if current.status != Status::Draft {
-                    return Err(invalid(current.status, Status::Ordered));
-                }
-                let mut next = current.clone();
-                next.status = Status::Ordered;
-                self.write(actor, current, next, Vec::new(), scope).await
+                let transition = current.submit(self.deps.clock.now())?;
+                self.write(actor, &current, transition, scope).await
             })
             .await
     }
@@ -258,14 +229,8 @@ impl PurchasingService {
         self.deps
             .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
-                let status = match current.status {
-                    Status::Draft | Status::Ordered => Status::Cancelled,
-                    Status::PartiallyReceived => Status::Closed,
-                    other => return Err(invalid(other, Status::Cancelled)),
-                };
-                let mut next = current.clone();
-                next.status = status;
-                self.write(actor, current, next, Vec::new(), scope).await
+                let transition = current.cancel(self.deps.clock.now())?;
+                self.write(actor, &current, transition, scope).await
             })
             .await
     }
@@ -284,68 +249,9 @@ impl PurchasingService {
         self.deps
             .idempotent(&tenant, idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
-                if !matches!(current.status, Status::Ordered | Status::PartiallyReceived) {
-                    return Err(invalid(current.status, Status::Received));
-                }
-                let mut errors = FieldErrors::new();
-                for (i, line) in lines.iter().enumerate() {
-                    if !current
-                        .lines
-                        .iter()
-                        .any(|l| l.variant_id == line.variant_id)
-                    {
-                        errors.add(
-                            format!("lines[{i}].variantId"),
-                            "is not on this purchase order",
-                        );
-                    }
-                }
-                errors.finish()?;
-                let demand =
-                    Demand::from_lines(lines.iter().map(|l| (l.variant_id, l.quantity.get())));
-                let mut next = current.clone();
-                let mut over = Vec::new();
-                for line in next.lines.iter_mut() {
-                    let qty = demand.get(&line.variant_id);
-                    if qty > line.outstanding() {
-                        over.push(format!(
-                            "variant {}: cannot receive {qty}; ordered {}, already received {}",
-                            line.variant_id, line.quantity, line.received
-                        ));
-                    }
-                    line.received += qty;
-                }
-                if !over.is_empty() {
-                    return Err(DomainError::Conflict(over.join("; ")));
-                }
-                next.status = if next.lines.iter().all(|l| l.received == l.quantity) {
-                    Status::Received
-                } else {
-                    Status::PartiallyReceived
-                };
                 let now = self.deps.clock.now();
-                let costs: HashMap<VariantId, _> = current
-                    .lines
-                    .iter()
-                    .map(|l| (l.variant_id, l.unit_cost))
-                    .collect();
-                let changes = demand
-                    .iter()
-                    .map(|(variant_id, qty)| StockChange {
-                        movement_id: MovementId::new(),
-                        variant_id: *variant_id,
-                        kind: MovementKind::Purchase,
-                        delta: *qty,
-                        expected_stock: None,
-                        reason: None,
-                        order_id: None,
-                        purchase_order_id: Some(current.id),
-                        unit_cost: costs.get(variant_id).copied(),
-                        actor: actor.user_id,
-                        at: now,
-                    })
-                    .collect();
-                let po = self.write(actor, current, next, changes, scope).await?;
+                let transition = current.receive(&lines, actor.user_id, now)?;
+                let po = self.write(actor, &current, transition, scope).await?;
                 self.deps
                     .publish(vec![DomainEvent::PurchaseOrderReceived {
                         tenant_id: tenant,
@@ -359,17 +265,15 @@ impl PurchasingService {
             .await
     }
 
-    /// Writes `next` over `current` (optimistic version) with `changes` in one transaction.
+    /// Writes a transition of `current` in one ledger transaction, guarded by its version.
     async fn write(
         &self,
         actor: &Actor,
-        current: PurchaseOrder,
-        mut next: PurchaseOrder,
-        changes: Vec<StockChange>,
-        scope: Option<crate::services::IdemScope<PurchaseOrder>>,
+        current: &PurchaseOrder,
+        transition: PurchaseOrderTransition,
+        scope: Option<crate::idempotency::IdemScope<PurchaseOrder>>,
     ) -> Result<PurchaseOrder, DomainError> {
-        next.updated_at = self.deps.clock.now();
-        next.version = current.version + 1;
+        let PurchaseOrderTransition { next, changes } = transition;
         let written = next.clone();
         let write = LedgerWrite {
             changes,
@@ -381,9 +285,12 @@ impl PurchasingService {
         };
         match self.deps.commit_stock(&actor.tenant_id, write).await? {
             Ok(_) => Ok(next),
-            Err(LedgerError::Store(StoreError::VersionConflict)) => Err(DomainError::Conflict(
-                "the purchase order changed concurrently; retry".into(),
-            )),
+            Err(LedgerError::Store(StoreError::VersionConflict)) => {
+                Err(DomainError::VersionConflict {
+                    entity: "purchase order",
+                    id: current.id.to_string(),
+                })
+            }
             Err(e) => Err(ledger_error(e)),
         }
     }
@@ -425,24 +332,5 @@ impl PurchasingService {
             }
         }
         errors.finish()
-    }
-}
-
-fn order_lines(lines: &[PurchaseLineRequest]) -> Vec<PurchaseOrderLine> {
-    lines
-        .iter()
-        .map(|l| PurchaseOrderLine {
-            variant_id: l.variant_id,
-            quantity: l.quantity.get(),
-            unit_cost: l.unit_cost,
-            received: 0,
-        })
-        .collect()
-}
-
-fn invalid(from: Status, to: Status) -> DomainError {
-    DomainError::InvalidTransition {
-        from: from.as_str(),
-        to: to.as_str(),
     }
 }

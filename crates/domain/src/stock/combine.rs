@@ -24,8 +24,8 @@ use tokio::sync::oneshot;
 use crate::error::{DomainError, StoreError};
 use crate::ids::TenantId;
 use crate::lock::{LockError, LockKey};
-use crate::services::Deps;
 use crate::stock::models::{Committed, LedgerError, LedgerWrite};
+use crate::stock::writer::StockWriter;
 
 /// The most writes one commit carries; more wait for the next.
 pub const MAX_BATCH: usize = 64;
@@ -107,7 +107,7 @@ impl Drop for QueueOwner {
     }
 }
 
-impl Deps {
+impl StockWriter {
     /// Queues `write` (its changes sorted, `keys` its sorted lock keys) and waits for its outcome.
     pub(crate) async fn commit_combined(
         &self,
@@ -153,7 +153,7 @@ impl Deps {
         writes: Vec<LedgerWrite>,
     ) -> Vec<Outcome> {
         let count = writes.len();
-        let guard = match self.lock.acquire(keys, self.settings.lock_wait).await {
+        let guard = match self.lock.acquire(keys, self.lock_wait).await {
             Ok(guard) => guard,
             Err(error) => return (0..count).map(|_| Err(lock_refusal(&error))).collect(),
         };
@@ -204,11 +204,11 @@ mod tests {
 
     use super::*;
     use crate::error::Shortage;
+    use crate::events::MockEventPublisher;
     use crate::ids::{MovementId, UserId, VariantId};
     use crate::lock::{LockGuard, LockManager};
     use crate::stock::models::{DocumentWrite, MovementKind, StockChange};
     use crate::stock::ports::MockLedgerRepository;
-    use crate::testing::MockPorts;
 
     /// A lock whose first acquisition waits until the test opens the gate.
     struct GatedLock {
@@ -246,14 +246,15 @@ mod tests {
         }
     }
 
-    fn deps(ledger: MockLedgerRepository, lock: Arc<GatedLock>) -> Deps {
-        let mut deps = MockPorts {
-            ledger,
-            ..MockPorts::default()
-        }
-        .deps();
-        deps.lock = lock;
-        deps
+    fn writer(ledger: MockLedgerRepository, lock: Arc<GatedLock>) -> StockWriter {
+        let mut events = MockEventPublisher::new();
+        events.expect_publish().returning(|_| ());
+        StockWriter::new(
+            Arc::new(ledger),
+            lock,
+            Arc::new(events),
+            Duration::from_secs(5),
+        )
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,11 +287,11 @@ mod tests {
             gate: Semaphore::new(0),
             acquisitions: AtomicUsize::new(0),
         });
-        let deps = deps(ledger, lock.clone());
+        let deps = writer(ledger, lock.clone());
 
         let first = tokio::spawn({
             let deps = deps.clone();
-            async move { deps.commit_stock(&tenant, sale(variant, 1)).await }
+            async move { deps.commit(&tenant, sale(variant, 1)).await }
         });
         while lock.acquisitions.load(Ordering::SeqCst) == 0 {
             tokio::task::yield_now().await;
@@ -302,7 +303,7 @@ mod tests {
         for units in [1, 5, 1] {
             let deps = deps.clone();
             queued.push(tokio::spawn(async move {
-                deps.commit_stock(&tenant, sale(variant, units)).await
+                deps.commit(&tenant, sale(variant, units)).await
             }));
             while queued_now() < queued.len() {
                 tokio::task::yield_now().await;

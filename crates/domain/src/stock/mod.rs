@@ -1,7 +1,13 @@
 //! The stock ledger: movements, adjustments, the reserve-stock invariant and the audit.
 
+pub mod apply;
 pub mod combine;
+#[cfg(test)]
+mod combine_tests;
 pub mod models;
 pub mod ports;
 pub mod reserve;
 pub mod service;
+#[cfg(test)]
+mod service_tests;
+pub mod writer;

@@ -77,6 +77,93 @@ pub struct StockChange {
     pub at: DateTime<Utc>,
 }
 
+impl StockChange {
+    /// A change of `delta` units with no references; the constructors below name what it is.
+    fn new(
+        variant_id: VariantId,
+        kind: MovementKind,
+        delta: i64,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            movement_id: MovementId::new(),
+            variant_id,
+            kind,
+            delta,
+            expected_stock: None,
+            reason: None,
+            order_id: None,
+            purchase_order_id: None,
+            unit_cost: None,
+            actor,
+            at,
+        }
+    }
+
+    /// Units leaving for an order: a SALE of `quantity`.
+    pub fn sale(
+        variant_id: VariantId,
+        quantity: i64,
+        order_id: OrderId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            order_id: Some(order_id),
+            ..Self::new(variant_id, MovementKind::Sale, -quantity, actor, at)
+        }
+    }
+
+    /// Units coming back from an order (a cancellation or a customer return): a RETURN.
+    pub fn order_return(
+        variant_id: VariantId,
+        quantity: i64,
+        order_id: OrderId,
+        reason: String,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            order_id: Some(order_id),
+            reason: Some(reason),
+            ..Self::new(variant_id, MovementKind::Return, quantity, actor, at)
+        }
+    }
+
+    /// Units received on a purchase order, at the line's unit cost: a PURCHASE.
+    pub fn purchase(
+        variant_id: VariantId,
+        quantity: i64,
+        purchase_order_id: PurchaseOrderId,
+        unit_cost: Option<Money>,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            purchase_order_id: Some(purchase_order_id),
+            unit_cost,
+            ..Self::new(variant_id, MovementKind::Purchase, quantity, actor, at)
+        }
+    }
+
+    /// A manual correction of `delta`, optionally compare-and-set on `expected_stock`.
+    pub fn adjustment(
+        variant_id: VariantId,
+        delta: i64,
+        expected_stock: Option<i64>,
+        reason: String,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            expected_stock,
+            reason: Some(reason),
+            ..Self::new(variant_id, MovementKind::Adjustment, delta, actor, at)
+        }
+    }
+}
+
 /// The document written together with the stock changes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DocumentWrite {

@@ -7,7 +7,7 @@
 //! 3. The ledger port applies every conditional change, the movements, the document and the
 //!    idempotency record in one transaction: all lines or none. Writes waiting for the same
 //!    locks share one lock hold and one commit, each still all-or-nothing on its own
-//!    ([`crate::stock::combine`]).
+//!    ([`crate::stock::combine`]). [`crate::stock::writer::StockWriter`] runs steps 2 and 3.
 //!
 //! The lock only orders writers. If it were skipped (see [`crate::lock::NoopLock`]), step 3 alone
 //! still refuses to take any stock below zero.
@@ -18,7 +18,6 @@ use crate::error::DomainError;
 use crate::events::DomainEvent;
 use crate::ids::{TenantId, VariantId};
 use crate::lock::LockKey;
-use crate::services::Deps;
 use crate::stock::models::{Committed, LedgerError, LedgerWrite};
 
 /// Units wanted per variant, summed, in ascending variant order.
@@ -70,30 +69,6 @@ pub fn lock_keys(tenant: &TenantId, write: &LedgerWrite) -> Vec<LockKey> {
     keys.sort();
     keys.dedup();
     keys
-}
-
-impl Deps {
-    /// Applies a ledger write under the variants' locks (taken in sorted order, bounded wait),
-    /// then publishes its stock events. Writes that need the same locks at the same moment share
-    /// one lock hold and one commit (see [`crate::stock::combine`]). Store refusals come back as
-    /// [`LedgerError`] for the caller to phrase; lock failures are already domain errors.
-    pub async fn commit_stock(
-        &self,
-        tenant: &TenantId,
-        mut write: LedgerWrite,
-    ) -> Result<Result<Committed, LedgerError>, DomainError> {
-        write.changes.sort_by_key(|c| c.variant_id);
-        let keys = lock_keys(tenant, &write);
-        let result = if keys.is_empty() {
-            self.ledger.commit(tenant, write).await
-        } else {
-            self.commit_combined(tenant, keys, write).await?
-        };
-        if let Ok(committed) = &result {
-            self.publish(stock_events(tenant, committed)).await;
-        }
-        Ok(result)
-    }
 }
 
 /// `StockChanged` for every movement, and `StockLow` where one crossed the reorder level.

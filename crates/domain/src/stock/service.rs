@@ -2,15 +2,16 @@
 
 use std::sync::Arc;
 
+use super::apply::precheck;
 use super::models::{
-    Adjusted, AuditReport, DocumentWrite, LedgerError, LedgerWrite, MovementFilter, MovementKind,
-    StockChange, StockMovement,
+    Adjusted, AuditReport, DocumentWrite, LedgerError, LedgerWrite, MovementFilter, StockChange,
+    StockMovement,
 };
 use super::reserve::ledger_error;
 use crate::auth::models::{Action, Actor};
 use crate::error::DomainError;
 use crate::idempotency::{Idempotency, Outcome};
-use crate::ids::{MovementId, VariantId};
+use crate::ids::VariantId;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
 use crate::values::{StockDelta, StockLevel, Text};
@@ -55,47 +56,26 @@ impl StockService {
                     .await?
                     .ok_or(DomainError::NotFound("variant"))?;
                 let delta = adjustment.quantity.get();
-                let expected = adjustment.expected_stock.map(StockLevel::get);
-                if let Some(expected) = expected {
-                    if expected != variant.stock {
-                        return Err(DomainError::StockMismatch {
-                            expected,
-                            actual: variant.stock,
-                        });
-                    }
-                }
-                if variant.stock + delta < 0 {
-                    return Err(DomainError::NegativeStock {
-                        current: variant.stock,
-                        delta,
-                    });
-                }
-                let change = StockChange {
-                    movement_id: MovementId::new(),
-                    variant_id: *variant_id,
-                    kind: MovementKind::Adjustment,
+                let change = StockChange::adjustment(
+                    *variant_id,
                     delta,
-                    expected_stock: expected,
-                    reason: Some(adjustment.reason.into_string()),
-                    order_id: None,
-                    purchase_order_id: None,
-                    unit_cost: None,
-                    actor: actor.user_id,
-                    at: self.deps.clock.now(),
-                };
+                    adjustment.expected_stock.map(StockLevel::get),
+                    adjustment.reason.into_string(),
+                    actor.user_id,
+                    self.deps.clock.now(),
+                );
+                precheck(std::slice::from_ref(&change), |_| Some(variant.stock))
+                    .map_err(|e| adjustment_error(e, delta))?;
                 let write = LedgerWrite {
                     changes: vec![change],
                     document: DocumentWrite::None,
                     idempotency: scope.map(|s| s.ledger(adjusted_from)),
                 };
-                match self.deps.commit_stock(&tenant, write).await? {
-                    Ok(committed) => Ok(adjusted_from(&committed)),
-                    Err(LedgerError::Insufficient(short)) => Err(DomainError::NegativeStock {
-                        current: short.first().map_or(0, |s| s.available),
-                        delta,
-                    }),
-                    Err(e) => Err(ledger_error(e)),
-                }
+                self.deps
+                    .commit_stock(&tenant, write)
+                    .await?
+                    .map(|committed| adjusted_from(&committed))
+                    .map_err(|e| adjustment_error(e, delta))
             })
             .await
     }
@@ -126,6 +106,17 @@ impl StockService {
     }
 }
 
+/// An adjustment's refusal: a shortage reads as the stock it would have taken below zero.
+fn adjustment_error(e: LedgerError, delta: i64) -> DomainError {
+    match e {
+        LedgerError::Insufficient(short) => DomainError::NegativeStock {
+            current: short.first().map_or(0, |s| s.available),
+            delta,
+        },
+        other => ledger_error(other),
+    }
+}
+
 fn adjusted_from(committed: &super::models::Committed) -> Adjusted {
     let movement = committed.applied[0].movement.clone();
     Adjusted {
@@ -139,7 +130,7 @@ mod tests {
     use super::*;
     use crate::auth::models::Role;
     use crate::lock::LockGuard;
-    use crate::stock::models::{AppliedChange, Committed};
+    use crate::stock::models::{AppliedChange, Committed, MovementKind};
     use crate::testing::{actor, variant, MockPorts};
 
     fn adjustment(quantity: i64, expected: Option<i64>) -> Adjustment {

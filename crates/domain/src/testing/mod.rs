@@ -8,11 +8,11 @@ use crate::auth::models::{Actor, Role};
 use crate::auth::ports::{MockPasswordHasher, MockTenantRepository, MockUserRepository};
 use crate::catalog::models::Variant;
 use crate::catalog::ports::{MockProductRepository, MockVariantRepository};
-use crate::clock::MockClock;
+use crate::clock::{Clock, MockClock};
 use crate::events::MockEventPublisher;
 use crate::idempotency::MockIdempotencyRepository;
 use crate::ids::{ProductId, TenantId, UserId, VariantId};
-use crate::lock::MockLockManager;
+use crate::lock::{LockManager, MockLockManager};
 use crate::orders::ports::MockOrderRepository;
 use crate::purchasing::ports::{MockPurchaseOrderRepository, MockSupplierRepository};
 use crate::reports::ports::MockReportRepository;
@@ -49,6 +49,13 @@ impl MockPorts {
         clock
             .expect_now()
             .returning(|| Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
+        self.deps_with(Arc::new(clock), None)
+    }
+
+    /// The ports with `clock`, and `lock` instead of the mock lock when given. Everything built
+    /// from the ports (the stock writer, the idempotency protocol) uses the same ones.
+    pub fn deps_with(self, clock: Arc<dyn Clock>, lock: Option<Arc<dyn LockManager>>) -> Deps {
+        let lock: Arc<dyn LockManager> = lock.unwrap_or_else(|| Arc::new(self.lock));
         let repos = Repositories {
             tenants: Arc::new(self.tenants),
             users: Arc::new(self.users),
@@ -63,9 +70,9 @@ impl MockPorts {
         };
         Deps::new(
             repos,
-            Arc::new(self.lock),
+            lock,
             Arc::new(self.events),
-            Arc::new(clock),
+            clock,
             Arc::new(self.hasher),
             Settings::default(),
         )
@@ -94,5 +101,56 @@ pub fn variant(tenant: TenantId, stock: i64, reorder_level: i64) -> Variant {
         incoming: 0,
         created_at: now,
         updated_at: now,
+    }
+}
+
+/// A clock that always answers `now`, for tests that check which instant the domain used.
+pub fn clock_at(now: chrono::DateTime<Utc>) -> MockClock {
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(now);
+    clock
+}
+
+impl MockPorts {
+    /// The services over these ports with the clock pinned at `now`.
+    pub fn build_at(self, now: chrono::DateTime<Utc>) -> Services {
+        Services::new(self.deps_with(Arc::new(clock_at(now)), None))
+    }
+}
+
+/// What a store would answer for `write`: each change applied to `stock_before[i]` (the stock
+/// the store found for the i-th change), in order.
+pub fn committed(
+    tenant: TenantId,
+    write: &crate::stock::models::LedgerWrite,
+    stock_before: &[i64],
+    reorder_level: i64,
+) -> crate::stock::models::Committed {
+    use crate::stock::models::{AppliedChange, Committed, StockMovement};
+    Committed {
+        applied: write
+            .changes
+            .iter()
+            .zip(stock_before)
+            .map(|(c, before)| AppliedChange {
+                movement: StockMovement {
+                    id: c.movement_id,
+                    tenant_id: tenant,
+                    variant_id: c.variant_id,
+                    kind: c.kind,
+                    quantity: c.delta,
+                    stock_after: before + c.delta,
+                    reason: c.reason.clone(),
+                    order_id: c.order_id,
+                    purchase_order_id: c.purchase_order_id,
+                    unit_cost: c.unit_cost,
+                    actor: c.actor,
+                    created_at: c.at,
+                },
+                sku: Sku::new(&format!("SKU-{}", c.variant_id)).unwrap(),
+                reorder_level,
+                stock_before: *before,
+            })
+            .collect(),
     }
 }

@@ -15,7 +15,7 @@ mod tenancy;
 
 pub(crate) use catalog::{attributes_bson, ProductDoc, VariantDoc};
 pub(crate) use idempotency::IdempotencyDoc;
-pub(crate) use movement::{movement_of, MovementDoc};
+pub(crate) use movement::MovementDoc;
 pub(crate) use order::OrderDoc;
 pub(crate) use purchasing::{PurchaseOrderDoc, SupplierDoc};
 pub(crate) use tenancy::{TenantDoc, UserDoc};

@@ -1,8 +1,6 @@
 //! Stock movements as stored: the append-only ledger.
 
-use chrono::{DateTime, Utc};
-use domain::ids::TenantId;
-use domain::stock::models::{MovementKind, StockChange, StockMovement};
+use domain::stock::models::{MovementKind, StockMovement};
 use domain::values::Money;
 use domain::StoreError;
 use mongodb::bson;
@@ -77,31 +75,4 @@ impl TryFrom<MovementDoc> for StockMovement {
             created_at: domain_time(d.created_at)?,
         })
     }
-}
-
-/// The movement a change records once applied, with the stock it left.
-pub(crate) fn movement_of(
-    tenant: &TenantId,
-    change: &StockChange,
-    stock_after: i64,
-) -> StockMovement {
-    StockMovement {
-        id: change.movement_id,
-        tenant_id: *tenant,
-        variant_id: change.variant_id,
-        kind: change.kind,
-        quantity: change.delta,
-        stock_after,
-        reason: change.reason.clone(),
-        order_id: change.order_id,
-        purchase_order_id: change.purchase_order_id,
-        unit_cost: change.unit_cost,
-        actor: change.actor,
-        created_at: truncate_to_millis(change.at),
-    }
-}
-
-/// The domain keeps millisecond precision; a finer time would not survive the store anyway.
-fn truncate_to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }

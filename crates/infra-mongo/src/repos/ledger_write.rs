@@ -1,56 +1,50 @@
 //! The body of a ledger transaction: conditional stock changes, movements, the document and the
 //! idempotency record, in that order (see `LedgerRepository::commit`).
 //!
-//! Each change is a conditional `$inc` — `{_id, tenantId, stock: {$gte: -delta}}` for a decrement
-//! — so the store itself refuses to take stock below zero; there is no read-then-write. A change
-//! that matches nothing is then explained by reading the variant inside the same transaction
-//! (missing, stock mismatch, or a shortage). Shortages are collected over every change so the
-//! caller learns all of them at once, and then the whole transaction is aborted.
+//! Each change is a conditional `$inc` — `{_id, tenantId, stock: {$gte: required}}` — so the store
+//! itself refuses to take stock below zero; there is no read-then-write. When a change matches
+//! nothing, the variant's stock is read inside the same transaction and handed to the domain's
+//! [`Application`], which decides why (missing, stock mismatch, or a shortage — collected over
+//! every change so the caller learns all of them at once) and builds the movements; any refusal
+//! aborts the whole transaction.
 
-use domain::error::Shortage;
-use domain::idempotency::IdempotencyWrite;
 use domain::ids::TenantId;
-use domain::stock::models::{
-    AppliedChange, Committed, DocumentWrite, LedgerError, LedgerWrite, StockChange,
-};
+use domain::stock::apply::{Application, VariantAfter};
+use domain::stock::models::{Committed, DocumentWrite, LedgerError, LedgerWrite, StockChange};
 use domain::values::{Sku, StockLevel};
 use domain::StoreError;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
 
-use crate::documents::{movement_of, valid, MovementDoc, OrderDoc, PurchaseOrderDoc};
+use crate::documents::{valid, MovementDoc, OrderDoc, PurchaseOrderDoc};
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
 
-/// What one change did, or why it could not.
-enum ChangeOutcome {
-    Applied(AppliedChange),
-    Short(Shortage),
-}
-
 impl MongoStore {
-    /// The body of a ledger transaction; see [`LedgerRepository::commit`].
+    /// The body of a ledger transaction; see [`LedgerRepository::commit`]. The domain's
+    /// [`Application`] decides what each outcome means; this only reads and writes.
     pub(crate) async fn apply_ledger_write(
         &self,
         session: &mut ClientSession,
         tenant: &TenantId,
         write: &LedgerWrite,
     ) -> Result<Committed, Abort<LedgerError>> {
-        let mut applied = Vec::with_capacity(write.changes.len());
-        let mut shortages = Vec::new();
+        let mut application = Application::new(tenant, write);
         for change in &write.changes {
-            match self.apply_change(session, tenant, change).await? {
-                ChangeOutcome::Applied(a) => applied.push(a),
-                ChangeOutcome::Short(s) => shortages.push(s),
+            match self.conditional_update(session, tenant, change).await? {
+                Some(after) => application.applied(change, after),
+                None => {
+                    let stock = self.current_stock(session, tenant, change).await?;
+                    application.refused(change, stock).map_err(Abort::Refuse)?;
+                }
             }
         }
-        if !shortages.is_empty() {
-            return Err(Abort::Refuse(LedgerError::Insufficient(shortages)));
-        }
+        let committed = application.finish().map_err(Abort::Refuse)?;
 
-        if !applied.is_empty() {
-            let movements: Vec<MovementDoc> = applied
+        if !committed.applied.is_empty() {
+            let movements: Vec<MovementDoc> = committed
+                .applied
                 .iter()
                 .map(|a| MovementDoc::from(&a.movement))
                 .collect();
@@ -64,42 +58,27 @@ impl MongoStore {
         self.apply_document(session, tenant, &write.document)
             .await?;
 
-        let committed = Committed { applied };
-        if let Some(idem) = &write.idempotency {
-            let record = IdempotencyWrite {
-                key: idem.key.clone(),
-                fingerprint: idem.fingerprint.clone(),
-                response: (idem.render)(&committed),
-                created_at: idem.created_at,
-                expires_at: idem.expires_at,
-            };
+        if let Some(record) = write.idempotency_record(&committed) {
             self.store_idempotency(session, tenant, &record).await?;
         }
         Ok(committed)
     }
 
-    /// Applies one conditional stock change, or explains why it matched nothing.
-    async fn apply_change(
+    /// The atomic conditional write: a `$inc` matching only a variant of the tenant at the
+    /// expected stock (when one is given) holding at least the change's required stock. `None`
+    /// when it matched nothing.
+    async fn conditional_update(
         &self,
         session: &mut ClientSession,
         tenant: &TenantId,
         change: &StockChange,
-    ) -> Result<ChangeOutcome, Abort<LedgerError>> {
-        let variant = doc! {
-            "_id": change.variant_id.to_string(),
-            "tenantId": tenant.to_string(),
-        };
-        let mut condition = Document::new();
+    ) -> Result<Option<VariantAfter>, Abort<LedgerError>> {
+        let mut filter = variant_key(tenant, change);
+        let mut condition = doc! { "$gte": change.required_stock() };
         if let Some(expected) = change.expected_stock {
             condition.insert("$eq", expected);
         }
-        if change.delta < 0 {
-            condition.insert("$gte", -change.delta);
-        }
-        let mut filter = variant.clone();
-        if !condition.is_empty() {
-            filter.insert("stock", condition);
-        }
+        filter.insert("stock", condition);
         let updated = self
             .variants()
             .find_one_and_update(
@@ -113,51 +92,31 @@ impl MongoStore {
             .session(&mut *session)
             .await
             .or_abort("changing stock")?;
-        if let Some(doc) = updated {
-            let stock_after = doc.stock;
-            return Ok(ChangeOutcome::Applied(AppliedChange {
-                movement: movement_of(tenant, change, stock_after),
-                sku: valid(Sku::new(&doc.sku), "variant SKU")?,
-                reorder_level: valid(StockLevel::new(doc.reorder_level), "variant reorder level")?
-                    .get(),
-                stock_before: stock_after - change.delta,
-            }));
-        }
+        let Some(doc) = updated else {
+            return Ok(None);
+        };
+        Ok(Some(VariantAfter {
+            stock: doc.stock,
+            sku: valid(Sku::new(&doc.sku), "variant SKU")?,
+            reorder_level: valid(StockLevel::new(doc.reorder_level), "variant reorder level")?
+                .get(),
+        }))
+    }
 
+    /// The stock of a change's variant, read in the transaction; `None` when it is missing.
+    async fn current_stock(
+        &self,
+        session: &mut ClientSession,
+        tenant: &TenantId,
+        change: &StockChange,
+    ) -> Result<Option<i64>, Abort<LedgerError>> {
         let current = self
             .variants()
-            .find_one(variant)
+            .find_one(variant_key(tenant, change))
             .session(&mut *session)
             .await
             .or_abort("reading a variant's stock")?;
-        let Some(current) = current else {
-            return Err(Abort::Refuse(LedgerError::VariantMissing(
-                change.variant_id,
-            )));
-        };
-        match change.expected_stock {
-            Some(expected) if expected != current.stock => {
-                Err(Abort::Refuse(LedgerError::StockMismatch {
-                    variant_id: change.variant_id,
-                    expected,
-                    actual: current.stock,
-                }))
-            }
-            _ if current.stock + change.delta < 0 => Ok(ChangeOutcome::Short(Shortage {
-                variant_id: change.variant_id,
-                requested: -change.delta,
-                available: current.stock,
-            })),
-            // The conditional update and this read see the same snapshot, so this cannot
-            // happen; refuse rather than guess.
-            _ => Err(Abort::Refuse(LedgerError::Store(StoreError::Other(
-                anyhow::anyhow!(
-                    "stock change of variant {} matched nothing although its stock {} allows it",
-                    change.variant_id,
-                    current.stock
-                ),
-            )))),
-        }
+        Ok(current.map(|v| v.stock))
     }
 
     /// Inserts the order or purchase order, or replaces it if its version is still the expected
@@ -234,5 +193,13 @@ impl MongoStore {
 impl From<StoreError> for Abort<LedgerError> {
     fn from(e: StoreError) -> Self {
         Abort::Refuse(LedgerError::Store(e))
+    }
+}
+
+/// The filter naming a change's variant within the tenant.
+fn variant_key(tenant: &TenantId, change: &StockChange) -> Document {
+    doc! {
+        "_id": change.variant_id.to_string(),
+        "tenantId": tenant.to_string(),
     }
 }

@@ -1,22 +1,22 @@
 //! The ledger: the one transaction in which stock changes.
 //!
-//! Each change is a single conditional `UPDATE … WHERE stock + delta >= 0 RETURNING …`: SQLite
+//! Each change is a single conditional `UPDATE … WHERE stock >= required RETURNING …`: SQLite
 //! evaluates the condition and writes in one step, so no reader-then-writer window exists even
-//! without the lock port. When a change is refused the variant is read (still inside the write
-//! transaction, so the reading is exact) only to say why — missing, not at the expected stock, or
-//! short — and the remaining changes are still tried so the refusal lists every short line.
-//! Any refusal returns an error, and the store's write helper rolls the transaction back.
+//! without the lock port. When a change is refused the variant's stock is read (still inside the
+//! write transaction, so the reading is exact) and handed to the domain's
+//! [`Application`], which decides why — missing, not at the expected stock, or short — and
+//! builds the movements to insert. Any refusal returns an error, and the store's write helper
+//! rolls the transaction back.
 
 use async_trait::async_trait;
-use domain::error::Shortage;
 use domain::ids::TenantId;
 use domain::pagination::{Direction, Page, PageRequest};
+use domain::stock::apply::{Application, VariantAfter};
 use domain::stock::models::{
-    AppliedChange, AuditReport, Committed, DocumentWrite, Drift, LedgerError, LedgerWrite,
-    MovementFilter, MovementKind, StockChange, StockMovement,
+    AuditReport, Committed, DocumentWrite, Drift, LedgerError, LedgerWrite, MovementFilter,
+    MovementKind, StockChange, StockMovement,
 };
 use domain::stock::ports::LedgerRepository;
-use domain::values::Sku;
 use domain::StoreError;
 use rusqlite::{params, Row, Transaction};
 
@@ -48,13 +48,6 @@ fn apply_alone(
             result.err().map(|e| e.to_string()).unwrap_or_default()
         ))),
     }
-}
-
-/// What a successful conditional update reports about the variant.
-struct Updated {
-    stock_after: i64,
-    sku: Sku,
-    reorder_level: i64,
 }
 
 #[async_trait]
@@ -159,7 +152,8 @@ impl LedgerRepository for SqliteStore {
     }
 }
 
-/// Steps 1–4 of [`LedgerRepository::commit`], inside the caller's transaction.
+/// Steps 1–4 of [`LedgerRepository::commit`], inside the caller's transaction. The domain's
+/// [`Application`] decides what each outcome means; this only reads and writes.
 fn apply(
     tx: &Transaction<'_>,
     tenant: &TenantId,
@@ -169,77 +163,48 @@ fn apply(
         // Refuse a live key before doing the work, so a repeat is reported as a repeat.
         idempotency::refuse_if_live(tx, tenant, &idem.key, idem.created_at)?;
     }
-    let committed = apply_changes(tx, tenant, &write.changes)?;
+    let mut application = Application::new(tenant, write);
+    for change in &write.changes {
+        match conditional_update(tx, tenant, change)? {
+            Some(after) => application.applied(change, after),
+            None => application.refused(change, current_stock(tx, tenant, change)?)?,
+        }
+    }
+    let committed = application.finish()?;
+    for applied in &committed.applied {
+        insert_movement(tx, &applied.movement)?;
+    }
     apply_document(tx, tenant, &write.document)?;
-    if let Some(idem) = &write.idempotency {
-        let response = (idem.render)(&committed);
-        idempotency::store(
-            tx,
-            tenant,
-            NewRecord {
-                key: &idem.key,
-                fingerprint: &idem.fingerprint,
-                response: &response,
-                created_at: idem.created_at,
-                expires_at: idem.expires_at,
-            },
-        )?;
+    if let Some(record) = write.idempotency_record(&committed) {
+        idempotency::store(tx, tenant, NewRecord::from(&record))?;
     }
     Ok(committed)
 }
 
-fn apply_changes(
-    tx: &Transaction<'_>,
-    tenant: &TenantId,
-    changes: &[StockChange],
-) -> Result<Committed, LedgerError> {
-    let mut updated = Vec::with_capacity(changes.len());
-    let mut shortages = Vec::new();
-    for change in changes {
-        match conditional_update(tx, tenant, change)? {
-            Some(done) => updated.push((change, done)),
-            None => shortages.push(why_refused(tx, tenant, change)?),
-        }
-    }
-    if !shortages.is_empty() {
-        return Err(LedgerError::Insufficient(shortages));
-    }
-    let mut applied = Vec::with_capacity(updated.len());
-    for (change, done) in updated {
-        let movement = movement_of(tenant, change, done.stock_after);
-        insert_movement(tx, &movement)?;
-        applied.push(AppliedChange {
-            movement,
-            sku: done.sku,
-            reorder_level: done.reorder_level,
-            stock_before: done.stock_after - change.delta,
-        });
-    }
-    Ok(Committed { applied })
-}
-
 /// The atomic conditional write: changes the stock only if the variant exists in the tenant, is
-/// at the expected stock (when one is given) and stays ≥ 0. `None` when refused.
+/// at the expected stock (when one is given) and holds at least the change's required stock.
+/// `None` when refused.
 fn conditional_update(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     change: &StockChange,
-) -> Result<Option<Updated>, StoreError> {
+) -> Result<Option<VariantAfter>, StoreError> {
     optional_row(
         tx,
         "UPDATE variants SET stock = stock + ?1, updated_at = ?2
-          WHERE tenant_id = ?3 AND id = ?4 AND stock + ?1 >= 0 AND (?5 IS NULL OR stock = ?5)
+          WHERE tenant_id = ?3 AND id = ?4 AND stock >= ?5 AND (?6 IS NULL OR stock = ?6)
          RETURNING stock, sku, reorder_level",
         params![
             change.delta,
             millis(&change.at),
             tenant.to_string(),
             change.variant_id.to_string(),
+            change.required_stock(),
             change.expected_stock,
         ],
         |row| {
-            Ok(Updated {
-                stock_after: row.get("stock")?,
+            Ok(VariantAfter {
+                stock: row.get("stock")?,
                 sku: row.sku("sku")?,
                 reorder_level: row.get("reorder_level")?,
             })
@@ -248,53 +213,19 @@ fn conditional_update(
     .or_store("changing stock")
 }
 
-/// Why [`conditional_update`] refused `change`: a hard error, or the shortage to report.
-fn why_refused(
+/// The stock of a change's variant, read in the write transaction; `None` when it is missing.
+fn current_stock(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     change: &StockChange,
-) -> Result<Shortage, LedgerError> {
-    let stock: Option<i64> = optional_row(
+) -> Result<Option<i64>, StoreError> {
+    optional_row(
         tx,
         "SELECT stock FROM variants WHERE tenant_id = ?1 AND id = ?2",
         params![tenant.to_string(), change.variant_id.to_string()],
         |r| r.get(0),
     )
-    .or_store("reading the stock of a refused change")?;
-    let Some(stock) = stock else {
-        return Err(LedgerError::VariantMissing(change.variant_id));
-    };
-    if let Some(expected) = change.expected_stock {
-        if expected != stock {
-            return Err(LedgerError::StockMismatch {
-                variant_id: change.variant_id,
-                expected,
-                actual: stock,
-            });
-        }
-    }
-    Ok(Shortage {
-        variant_id: change.variant_id,
-        requested: -change.delta,
-        available: stock,
-    })
-}
-
-fn movement_of(tenant: &TenantId, change: &StockChange, stock_after: i64) -> StockMovement {
-    StockMovement {
-        id: change.movement_id,
-        tenant_id: *tenant,
-        variant_id: change.variant_id,
-        kind: change.kind,
-        quantity: change.delta,
-        stock_after,
-        reason: change.reason.clone(),
-        order_id: change.order_id,
-        purchase_order_id: change.purchase_order_id,
-        unit_cost: change.unit_cost,
-        actor: change.actor,
-        created_at: change.at,
-    }
+    .or_store("reading the stock of a refused change")
 }
 
 fn insert_movement(tx: &Transaction<'_>, m: &StockMovement) -> Result<(), StoreError> {

@@ -1,0 +1,273 @@
+//! Auth use cases over mocked ports: who is refused, and that a refusal changes nothing.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::models::{Actor, Role, Tenant, User};
+use super::service::{NewUser, UserPatch};
+use crate::error::{DomainError, StoreError};
+use crate::ids::{TenantId, UserId};
+use crate::testing::{actor, MockPorts};
+use crate::values::{EmailAddress, Password, PasswordHash, TenantSlug, Text};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 5, 6, 7, 8, 9).unwrap()
+}
+
+fn tenant() -> Tenant {
+    Tenant {
+        id: TenantId::new(),
+        name: Text::name("Acme Outfitters").unwrap(),
+        slug: TenantSlug::new("acme").unwrap(),
+        created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+    }
+}
+
+fn user(tenant: TenantId, id: UserId, role: Role, active: bool) -> User {
+    let then = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    User {
+        id,
+        tenant_id: tenant,
+        email: EmailAddress::new("ada@acme.example").unwrap(),
+        name: Text::name("Ada").unwrap(),
+        role,
+        active,
+        password_hash: PasswordHash::from_phc("$real$hash".into()),
+        created_at: then,
+        updated_at: then,
+    }
+}
+
+/// Ports holding `stored` for `who`'s tenant.
+fn ports_holding(who: &Actor, stored: User) -> MockPorts {
+    let mut ports = MockPorts::default();
+    let (tenant, id) = (who.tenant_id, stored.id);
+    ports
+        .users
+        .expect_get()
+        .withf(move |t, i| *t == tenant && *i == id)
+        .returning(move |_, _| Ok(Some(stored.clone())));
+    ports
+}
+
+#[tokio::test]
+async fn a_deactivated_user_cannot_log_in_even_with_the_right_password() {
+    let t = tenant();
+    let inactive = user(t.id, UserId::new(), Role::Owner, false);
+    let mut ports = MockPorts::default();
+    let tenant_id = t.id;
+    ports
+        .tenants
+        .expect_find_by_slug()
+        .withf(|slug| slug.as_str() == "acme")
+        .returning(move |_| Ok(Some(t.clone())));
+    ports
+        .users
+        .expect_find_by_email()
+        .withf(move |tenant, email| *tenant == tenant_id && email.as_str() == "ada@acme.example")
+        .returning(move |_, _| Ok(Some(inactive.clone())));
+    // Any password verifies, so only the active flag can refuse. The user's own hash is never
+    // checked: the decoy is, so the refusal takes as long as a wrong password.
+    ports
+        .hasher
+        .expect_hash()
+        .returning(|_| Ok(PasswordHash::from_phc("$decoy$hash".into())));
+    ports
+        .hasher
+        .expect_verify()
+        .withf(|_, hash| hash.as_str() == "$real$hash")
+        .never();
+    ports
+        .hasher
+        .expect_verify()
+        .withf(|_, hash| hash.as_str() == "$decoy$hash")
+        .times(1)
+        .return_const(true);
+    let services = ports.build_at(now());
+
+    let err = services
+        .auth
+        .login("acme", "ada@acme.example", "correct horse battery")
+        .await
+        .unwrap_err();
+    // No user comes back, so the API has no one to issue a token to.
+    assert!(matches!(err, DomainError::InvalidCredentials), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_owner_cannot_deactivate_themself_and_nothing_is_saved() {
+    let who = actor(Role::Owner);
+    let me = user(who.tenant_id, who.user_id, Role::Owner, true);
+    let mut ports = ports_holding(&who, me);
+    ports.users.expect_update().never();
+    let services = ports.build_at(now());
+
+    let patch = UserPatch {
+        active: Some(false),
+        ..UserPatch::default()
+    };
+    let err = services
+        .auth
+        .update_user(&who, &who.user_id, patch)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_owner_cannot_demote_themself_and_nothing_is_saved() {
+    let who = actor(Role::Owner);
+    let me = user(who.tenant_id, who.user_id, Role::Owner, true);
+    let mut ports = ports_holding(&who, me);
+    ports.users.expect_update().never();
+    let services = ports.build_at(now());
+
+    let patch = UserPatch {
+        role: Some(Role::Staff),
+        ..UserPatch::default()
+    };
+    let err = services
+        .auth
+        .update_user(&who, &who.user_id, patch)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_owner_may_rename_themself_keeping_role_and_active() {
+    let who = actor(Role::Owner);
+    let me = user(who.tenant_id, who.user_id, Role::Owner, true);
+    let mut ports = ports_holding(&who, me);
+    let saved = Arc::new(Mutex::new(Vec::new()));
+    let log = saved.clone();
+    ports.users.expect_update().returning(move |_, u| {
+        log.lock().unwrap().push(u.clone());
+        Ok(())
+    });
+    let services = ports.build_at(now());
+
+    let patch = UserPatch {
+        name: Some(Text::name("Ada L.").unwrap()),
+        role: Some(Role::Owner),
+        active: Some(true),
+    };
+    services
+        .auth
+        .update_user(&who, &who.user_id, patch)
+        .await
+        .unwrap();
+    let saved = saved.lock().unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].name.as_str(), "Ada L.");
+    assert_eq!((saved[0].role, saved[0].active), (Role::Owner, true));
+}
+
+#[tokio::test]
+async fn an_owner_may_deactivate_another_user() {
+    let who = actor(Role::Owner);
+    let other = user(who.tenant_id, UserId::new(), Role::Manager, true);
+    let other_id = other.id;
+    let mut ports = ports_holding(&who, other.clone());
+    let saved = Arc::new(Mutex::new(Vec::new()));
+    let log = saved.clone();
+    let tenant = who.tenant_id;
+    ports
+        .users
+        .expect_update()
+        .withf(move |t, _| *t == tenant)
+        .returning(move |_, u| {
+            log.lock().unwrap().push(u.clone());
+            Ok(())
+        });
+    let services = ports.build_at(now());
+
+    let patch = UserPatch {
+        active: Some(false),
+        ..UserPatch::default()
+    };
+    let answer = services
+        .auth
+        .update_user(&who, &other_id, patch)
+        .await
+        .unwrap();
+    let saved = saved.lock().unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(
+        saved[0],
+        User {
+            active: false,
+            updated_at: now(),
+            ..other
+        }
+    );
+    assert_eq!(answer, saved[0]);
+}
+
+#[tokio::test]
+async fn a_taken_email_is_refused_as_a_duplicate_naming_the_email() {
+    let who = actor(Role::Owner);
+    let mut ports = MockPorts::default();
+    ports
+        .hasher
+        .expect_hash()
+        .withf(|p| p.expose() == "correct horse battery")
+        .returning(|_| Ok(PasswordHash::from_phc("$new$hash".into())));
+    let tenant = who.tenant_id;
+    let tried = Arc::new(Mutex::new(Vec::new()));
+    let log = tried.clone();
+    ports
+        .users
+        .expect_insert()
+        .withf(move |t, _, record| *t == tenant && record.is_none())
+        .times(1)
+        .returning(move |_, u, _| {
+            log.lock().unwrap().push(u.clone());
+            Err(StoreError::Duplicate)
+        });
+    let services = ports.build_at(now());
+
+    let new = NewUser {
+        email: EmailAddress::new("grace@acme.example").unwrap(),
+        name: Text::name("Grace").unwrap(),
+        password: Password::new("correct horse battery").unwrap(),
+        role: Role::Staff,
+    };
+    let err = services
+        .auth
+        .create_user(&who, new, None)
+        .await
+        .unwrap_err();
+
+    let tried = tried.lock().unwrap();
+    assert_eq!(tried[0].email.as_str(), "grace@acme.example");
+    assert_eq!(tried[0].password_hash.as_str(), "$new$hash");
+    assert_eq!((tried[0].role, tried[0].active), (Role::Staff, true));
+    let DomainError::Conflict(message) = err else {
+        panic!("expected the duplicate-email conflict, got {err:?}");
+    };
+    assert!(message.contains("grace@acme.example"), "{message}");
+}
+
+#[tokio::test]
+async fn a_manager_cannot_create_users() {
+    let who = actor(Role::Manager);
+    let mut ports = MockPorts::default();
+    ports.hasher.expect_hash().never();
+    ports.users.expect_insert().never();
+    let services = ports.build_at(now());
+
+    let new = NewUser {
+        email: EmailAddress::new("grace@acme.example").unwrap(),
+        name: Text::name("Grace").unwrap(),
+        password: Password::new("correct horse battery").unwrap(),
+        role: Role::Staff,
+    };
+    let err = services
+        .auth
+        .create_user(&who, new, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::Forbidden), "{err:?}");
+}

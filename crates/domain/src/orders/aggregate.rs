@@ -1,0 +1,378 @@
+//! The order's behaviour: placing one, and every transition of its state machine.
+//!
+//! Each method checks that the transition is allowed from the order's current state and returns
+//! what it changes — the next version of the order and the stock changes to write with it — as an
+//! [`OrderTransition`]. Nothing is written here: the service commits the transition through the
+//! ledger, guarded by the order's version, so of two racing transitions exactly one lands.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::models::{LineRequest, NewOrder, Order, OrderLine, OrderStatus, ReturnRequest};
+use crate::auth::models::Actor;
+use crate::catalog::models::Variant;
+use crate::error::{DomainError, FieldErrors};
+use crate::ids::{OrderId, UserId, VariantId};
+use crate::stock::models::StockChange;
+use crate::stock::reserve::Demand;
+use crate::values::Money;
+
+/// The reason recorded on the RETURN movements of a cancelled order.
+pub const CANCEL_REASON: &str = "order-cancelled";
+
+/// A checked transition: the order as it will be stored, and the stock it moves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderTransition {
+    pub next: Order,
+    pub changes: Vec<StockChange>,
+}
+
+impl Order {
+    /// A new PLACED order for `demand` (summed per variant), one line per variant in the order
+    /// the variants were first requested, prices captured from `variants` now, and the SALE
+    /// changes that take its units. Every requested variant MUST be in `variants`.
+    pub fn place(
+        actor: &Actor,
+        new: &NewOrder,
+        demand: &Demand,
+        variants: &HashMap<VariantId, Variant>,
+        now: DateTime<Utc>,
+    ) -> OrderTransition {
+        let mut lines: Vec<OrderLine> = Vec::with_capacity(demand.len());
+        for request in &new.lines {
+            if lines.iter().any(|l| l.variant_id == request.variant_id) {
+                continue;
+            }
+            let variant = &variants[&request.variant_id];
+            let quantity = demand.get(&request.variant_id);
+            lines.push(OrderLine {
+                variant_id: variant.id,
+                sku: variant.sku.clone(),
+                quantity,
+                unit_price: variant.price,
+                line_total: variant.price.times(quantity),
+                returned: 0,
+            });
+        }
+        let total = lines.iter().fold(Money::ZERO, |t, l| t.plus(l.line_total));
+        let order = Order {
+            id: OrderId::new(),
+            tenant_id: actor.tenant_id,
+            status: OrderStatus::Placed,
+            lines,
+            customer: new.customer.clone(),
+            note: new.note.clone(),
+            total,
+            placed_by: actor.user_id,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let changes = demand
+            .iter()
+            .map(|(variant, qty)| StockChange::sale(*variant, *qty, order.id, actor.user_id, now))
+            .collect();
+        OrderTransition {
+            next: order,
+            changes,
+        }
+    }
+
+    /// PLACED → FULFILLED. The units left when the order was placed; nothing moves.
+    pub fn fulfil(&self, now: DateTime<Utc>) -> Result<OrderTransition, DomainError> {
+        self.require(OrderStatus::Fulfilled)?;
+        Ok(OrderTransition {
+            next: self.next(OrderStatus::Fulfilled, now),
+            changes: Vec::new(),
+        })
+    }
+
+    /// PLACED → CANCELLED, every unit coming back with a RETURN.
+    pub fn cancel(
+        &self,
+        actor: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<OrderTransition, DomainError> {
+        self.require(OrderStatus::Cancelled)?;
+        let changes = self
+            .lines
+            .iter()
+            .map(|l| {
+                StockChange::order_return(
+                    l.variant_id,
+                    l.quantity,
+                    self.id,
+                    CANCEL_REASON.to_owned(),
+                    actor,
+                    now,
+                )
+            })
+            .collect();
+        Ok(OrderTransition {
+            next: self.next(OrderStatus::Cancelled, now),
+            changes,
+        })
+    }
+
+    /// FULFILLED or PARTIALLY_RETURNED → PARTIALLY_RETURNED, or RETURNED once every unit is back.
+    /// A line cannot bring back more than was sold minus what already came back; a variant not
+    /// on the order is named by its request line.
+    pub fn return_items(
+        &self,
+        request: &ReturnRequest,
+        actor: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<OrderTransition, DomainError> {
+        self.require(OrderStatus::Returned)?;
+        let lines: HashMap<VariantId, &OrderLine> =
+            self.lines.iter().map(|l| (l.variant_id, l)).collect();
+        require_known(&request.lines, |v| lines.contains_key(v))?;
+        let demand = Demand::from_lines(
+            request
+                .lines
+                .iter()
+                .map(|l| (l.variant_id, l.quantity.get())),
+        );
+        let refused: Vec<String> = demand
+            .iter()
+            .filter_map(|(variant, qty)| {
+                let line = lines[variant];
+                (*qty > line.quantity - line.returned).then(|| {
+                    format!(
+                        "variant {variant}: cannot return {qty}; sold {}, already returned {}",
+                        line.quantity, line.returned
+                    )
+                })
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(DomainError::Conflict(refused.join("; ")));
+        }
+        let mut next = self.next(OrderStatus::Returned, now);
+        for line in next.lines.iter_mut() {
+            line.returned += demand.get(&line.variant_id);
+        }
+        if next.lines.iter().any(|l| l.returned < l.quantity) {
+            next.status = OrderStatus::PartiallyReturned;
+        }
+        let reason = request.reason.as_str();
+        let changes = demand
+            .iter()
+            .map(|(variant, qty)| {
+                StockChange::order_return(*variant, *qty, self.id, reason.to_owned(), actor, now)
+            })
+            .collect();
+        Ok(OrderTransition { next, changes })
+    }
+
+    /// Refused unless the state machine allows moving to `to` from the current status.
+    fn require(&self, to: OrderStatus) -> Result<(), DomainError> {
+        use OrderStatus::*;
+        let allowed = matches!(
+            (self.status, to),
+            (Placed, Fulfilled)
+                | (Placed, Cancelled)
+                | (Fulfilled, Returned)
+                | (PartiallyReturned, Returned)
+        );
+        if allowed {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidTransition {
+                from: self.status.as_str(),
+                to: to.as_str(),
+            })
+        }
+    }
+
+    /// This order at `status`, one version on.
+    fn next(&self, status: OrderStatus, now: DateTime<Utc>) -> Order {
+        Order {
+            status,
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+}
+
+/// 422 naming every line whose variant fails `known`.
+pub fn require_known(
+    lines: &[LineRequest],
+    known: impl Fn(&VariantId) -> bool,
+) -> Result<(), DomainError> {
+    let mut errors = FieldErrors::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !known(&line.variant_id) {
+            errors.add(format!("lines[{i}].variantId"), "no such variant");
+        }
+    }
+    errors.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::models::Role;
+    use crate::stock::models::MovementKind;
+    use crate::testing::{actor, variant};
+    use crate::values::{Quantity, Text};
+
+    fn placed(quantities: &[i64]) -> (Order, Actor) {
+        let who = actor(Role::Staff);
+        let variants: HashMap<VariantId, Variant> = quantities
+            .iter()
+            .map(|_| {
+                let v = variant(who.tenant_id, 100, 0);
+                (v.id, v)
+            })
+            .collect();
+        let ids: Vec<VariantId> = variants.keys().copied().collect();
+        let new = NewOrder {
+            lines: ids
+                .iter()
+                .zip(quantities)
+                .map(|(id, q)| LineRequest {
+                    variant_id: *id,
+                    quantity: Quantity::new(*q).unwrap(),
+                })
+                .collect(),
+            customer: None,
+            note: None,
+        };
+        let demand = Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
+        (
+            Order::place(&who, &new, &demand, &variants, Utc::now()).next,
+            who,
+        )
+    }
+
+    fn returning(order: &Order, quantities: &[i64]) -> ReturnRequest {
+        ReturnRequest {
+            lines: order
+                .lines
+                .iter()
+                .zip(quantities)
+                .map(|(l, q)| LineRequest {
+                    variant_id: l.variant_id,
+                    quantity: Quantity::new(*q).unwrap(),
+                })
+                .collect(),
+            reason: Text::long("damaged").unwrap(),
+        }
+    }
+
+    #[test]
+    fn placing_takes_every_line_as_a_sale() {
+        let who = actor(Role::Staff);
+        let v = variant(who.tenant_id, 10, 0);
+        let line = |q| LineRequest {
+            variant_id: v.id,
+            quantity: Quantity::new(q).unwrap(),
+        };
+        let new = NewOrder {
+            lines: vec![line(2), line(3)],
+            customer: None,
+            note: None,
+        };
+        let demand = Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
+        let variants = HashMap::from([(v.id, v.clone())]);
+        let t = Order::place(&who, &new, &demand, &variants, Utc::now());
+        assert_eq!(t.next.lines.len(), 1);
+        assert_eq!(t.next.lines[0].quantity, 5);
+        assert_eq!(t.next.total, v.price.times(5));
+        assert_eq!(t.changes.len(), 1);
+        assert_eq!(t.changes[0].delta, -5);
+        assert_eq!(t.changes[0].kind, MovementKind::Sale);
+        assert_eq!(t.changes[0].order_id, Some(t.next.id));
+    }
+
+    #[test]
+    fn cancelling_returns_every_unit_and_bumps_the_version() {
+        let (order, who) = placed(&[2, 3]);
+        let t = order.cancel(who.user_id, Utc::now()).unwrap();
+        assert_eq!(t.next.status, OrderStatus::Cancelled);
+        assert_eq!(t.next.version, order.version + 1);
+        let mut back: Vec<i64> = t.changes.iter().map(|c| c.delta).collect();
+        back.sort();
+        assert_eq!(back, vec![2, 3]);
+        assert!(t
+            .changes
+            .iter()
+            .all(|c| c.kind == MovementKind::Return && c.reason.as_deref() == Some(CANCEL_REASON)));
+    }
+
+    #[test]
+    fn a_fulfilled_order_cannot_be_cancelled_or_fulfilled_again() {
+        let (order, who) = placed(&[1]);
+        let fulfilled = order.fulfil(Utc::now()).unwrap().next;
+        assert!(fulfilled.fulfil(Utc::now()).is_err());
+        assert!(matches!(
+            fulfilled.cancel(who.user_id, Utc::now()),
+            Err(DomainError::InvalidTransition {
+                from: "FULFILLED",
+                to: "CANCELLED"
+            })
+        ));
+    }
+
+    #[test]
+    fn a_placed_order_cannot_be_returned() {
+        let (order, who) = placed(&[1]);
+        let request = returning(&order, &[1]);
+        assert!(matches!(
+            order.return_items(&request, who.user_id, Utc::now()),
+            Err(DomainError::InvalidTransition { from: "PLACED", .. })
+        ));
+    }
+
+    #[test]
+    fn returns_land_on_partially_returned_then_returned() {
+        let (order, who) = placed(&[3]);
+        let fulfilled = order.fulfil(Utc::now()).unwrap().next;
+        let first = fulfilled
+            .return_items(&returning(&fulfilled, &[1]), who.user_id, Utc::now())
+            .unwrap();
+        assert_eq!(first.next.status, OrderStatus::PartiallyReturned);
+        assert_eq!(first.next.lines[0].returned, 1);
+        assert_eq!(first.changes[0].delta, 1);
+        let second = first
+            .next
+            .return_items(&returning(&first.next, &[2]), who.user_id, Utc::now())
+            .unwrap();
+        assert_eq!(second.next.status, OrderStatus::Returned);
+        assert_eq!(second.next.lines[0].returned, 3);
+    }
+
+    #[test]
+    fn returning_more_than_is_left_is_refused() {
+        let (order, who) = placed(&[3]);
+        let fulfilled = order.fulfil(Utc::now()).unwrap().next;
+        let part = fulfilled
+            .return_items(&returning(&fulfilled, &[2]), who.user_id, Utc::now())
+            .unwrap()
+            .next;
+        let err = part
+            .return_items(&returning(&part, &[2]), who.user_id, Utc::now())
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Conflict(m) if m.contains("already returned 2")));
+    }
+
+    #[test]
+    fn a_return_naming_a_variant_not_on_the_order_names_the_line() {
+        let (order, who) = placed(&[3]);
+        let fulfilled = order.fulfil(Utc::now()).unwrap().next;
+        let request = ReturnRequest {
+            lines: vec![LineRequest {
+                variant_id: VariantId::new(),
+                quantity: Quantity::new(1).unwrap(),
+            }],
+            reason: Text::long("wrong").unwrap(),
+        };
+        let err = fulfilled
+            .return_items(&request, who.user_id, Utc::now())
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Validation(f) if f[0].field == "lines[0].variantId"));
+    }
+}

@@ -1,0 +1,331 @@
+//! How a ledger write is applied: every decision a store adapter would otherwise make itself.
+//!
+//! A storage adapter owns one thing the domain cannot do — the atomic conditional write inside a
+//! transaction. Everything around it is decided here, once, so a third store implements storage
+//! only and a rule changes in one place:
+//!
+//! 1. For each change the adapter runs its store's conditional write: stock changes by
+//!    [`StockChange::delta`] only if it stays at least [`StockChange::required_stock`] before the
+//!    change and equals [`StockChange::expected_stock`] when one is given.
+//! 2. It reports each outcome to an [`Application`]: [`Application::applied`] with the variant as
+//!    the write left it, or [`Application::refused`] with the stock it reads in the same
+//!    transaction (`None` when the variant does not exist in the tenant). A refusal that must end
+//!    the write at once (missing variant, compare-and-set mismatch) comes back as `Err`; shortages
+//!    are collected so the caller learns every short line at once.
+//! 3. [`Application::finish`] answers the write as a whole: the movements to insert (in
+//!    [`Committed`]), or the refusal, in which case the adapter rolls back.
+//! 4. [`LedgerWrite::idempotency_record`] renders the record to store from what was committed.
+//!
+//! The same judgement ([`StockChange::judge`]) is what the use cases run as their pre-check on a
+//! fresh reading, so a refusal reads the same whether it came before or inside the transaction.
+
+use chrono::SubsecRound;
+
+use super::models::{
+    AppliedChange, Committed, LedgerError, LedgerWrite, StockChange, StockMovement,
+};
+use crate::error::{Shortage, StoreError};
+use crate::idempotency::IdempotencyWrite;
+use crate::ids::{TenantId, VariantId};
+use crate::values::Sku;
+
+/// What a successful conditional write reports about the variant it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantAfter {
+    /// The stock as the write left it.
+    pub stock: i64,
+    pub sku: Sku,
+    pub reorder_level: i64,
+}
+
+/// Why a change cannot apply to the stock it was judged against.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Not enough stock: reported together with every other short change of the write.
+    Short(Shortage),
+    /// Ends the write at once: the variant is missing or not at the expected stock.
+    Refused(LedgerError),
+}
+
+impl StockChange {
+    /// The least stock the variant must hold before the change for it to apply: a change never
+    /// takes stock below zero.
+    pub fn required_stock(&self) -> i64 {
+        (-self.delta).max(0)
+    }
+
+    /// Whether this change may apply to a variant holding `stock` (`None`: no such variant).
+    pub fn judge(&self, stock: Option<i64>) -> Result<(), Refusal> {
+        let Some(stock) = stock else {
+            return Err(Refusal::Refused(LedgerError::VariantMissing(
+                self.variant_id,
+            )));
+        };
+        if let Some(expected) = self.expected_stock {
+            if expected != stock {
+                return Err(Refusal::Refused(LedgerError::StockMismatch {
+                    variant_id: self.variant_id,
+                    expected,
+                    actual: stock,
+                }));
+            }
+        }
+        if stock < self.required_stock() {
+            return Err(Refusal::Short(Shortage {
+                variant_id: self.variant_id,
+                requested: -self.delta,
+                available: stock,
+            }));
+        }
+        Ok(())
+    }
+
+    /// The movement this change records once applied, leaving `stock_after`. Times keep the
+    /// millisecond precision every store keeps.
+    pub fn movement(&self, tenant: &TenantId, stock_after: i64) -> StockMovement {
+        StockMovement {
+            id: self.movement_id,
+            tenant_id: *tenant,
+            variant_id: self.variant_id,
+            kind: self.kind,
+            quantity: self.delta,
+            stock_after,
+            reason: self.reason.clone(),
+            order_id: self.order_id,
+            purchase_order_id: self.purchase_order_id,
+            unit_cost: self.unit_cost,
+            actor: self.actor,
+            created_at: self.at.trunc_subsecs(3),
+        }
+    }
+}
+
+/// Judges every change of a write against a reading of the stock, before any lock is taken: the
+/// first missing or mismatched variant, or every shortage at once. The ledger's conditional write
+/// stays the guard; this only spares a write that cannot succeed.
+pub fn precheck(
+    changes: &[StockChange],
+    stock_of: impl Fn(&VariantId) -> Option<i64>,
+) -> Result<(), LedgerError> {
+    let mut shortages = Vec::new();
+    for change in changes {
+        match change.judge(stock_of(&change.variant_id)) {
+            Ok(()) => {}
+            Err(Refusal::Short(s)) => shortages.push(s),
+            Err(Refusal::Refused(e)) => return Err(e),
+        }
+    }
+    if shortages.is_empty() {
+        Ok(())
+    } else {
+        Err(LedgerError::Insufficient(shortages))
+    }
+}
+
+/// The outcomes of one write's conditional changes, as an adapter reports them (see the module
+/// documentation for the protocol).
+#[derive(Debug)]
+pub struct Application {
+    tenant: TenantId,
+    applied: Vec<AppliedChange>,
+    shortages: Vec<Shortage>,
+}
+
+impl Application {
+    pub fn new(tenant: &TenantId, write: &LedgerWrite) -> Self {
+        Self {
+            tenant: *tenant,
+            applied: Vec::with_capacity(write.changes.len()),
+            shortages: Vec::new(),
+        }
+    }
+
+    /// The store applied `change`, leaving the variant as `after` says.
+    pub fn applied(&mut self, change: &StockChange, after: VariantAfter) {
+        self.applied.push(AppliedChange {
+            movement: change.movement(&self.tenant, after.stock),
+            sku: after.sku,
+            reorder_level: after.reorder_level,
+            stock_before: after.stock - change.delta,
+        });
+    }
+
+    /// The store's conditional write matched nothing; `stock` is the variant's stock read in the
+    /// same transaction (`None` when it does not exist). `Err` ends the write: roll back.
+    pub fn refused(&mut self, change: &StockChange, stock: Option<i64>) -> Result<(), LedgerError> {
+        match change.judge(stock) {
+            Err(Refusal::Short(shortage)) => {
+                self.shortages.push(shortage);
+                Ok(())
+            }
+            Err(Refusal::Refused(e)) => Err(e),
+            // The conditional write and the reading see the same snapshot, so this cannot
+            // happen; refuse rather than guess.
+            Ok(()) => Err(LedgerError::Store(StoreError::Other(anyhow::anyhow!(
+                "stock change of variant {} matched nothing although its stock {} allows it",
+                change.variant_id,
+                stock.unwrap_or_default()
+            )))),
+        }
+    }
+
+    /// The write as a whole: what was applied (insert `applied[*].movement`), or every shortage.
+    pub fn finish(self) -> Result<Committed, LedgerError> {
+        if self.shortages.is_empty() {
+            Ok(Committed {
+                applied: self.applied,
+            })
+        } else {
+            Err(LedgerError::Insufficient(self.shortages))
+        }
+    }
+}
+
+impl LedgerWrite {
+    /// The idempotency record to store with this write, its response rendered from `committed`.
+    pub fn idempotency_record(&self, committed: &Committed) -> Option<IdempotencyWrite> {
+        self.idempotency.as_ref().map(|idem| IdempotencyWrite {
+            key: idem.key.clone(),
+            fingerprint: idem.fingerprint.clone(),
+            response: (idem.render)(committed),
+            created_at: idem.created_at,
+            expires_at: idem.expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::ids::{MovementId, UserId};
+    use crate::stock::models::{DocumentWrite, MovementKind};
+
+    fn change(delta: i64, expected: Option<i64>) -> StockChange {
+        let mut c = StockChange::adjustment(
+            VariantId::new(),
+            delta,
+            expected,
+            "count".into(),
+            UserId::new(),
+            Utc.timestamp_nanos(1_700_000_000_123_456_789),
+        );
+        c.movement_id = MovementId::new();
+        c
+    }
+
+    fn after(stock: i64) -> VariantAfter {
+        VariantAfter {
+            stock,
+            sku: Sku::new("SKU-1").unwrap(),
+            reorder_level: 2,
+        }
+    }
+
+    fn write(changes: Vec<StockChange>) -> LedgerWrite {
+        LedgerWrite {
+            changes,
+            document: DocumentWrite::None,
+            idempotency: None,
+        }
+    }
+
+    #[test]
+    fn a_missing_variant_ends_the_write() {
+        let c = change(-1, None);
+        let mut app = Application::new(&TenantId::new(), &write(vec![c.clone()]));
+        assert!(matches!(
+            app.refused(&c, None),
+            Err(LedgerError::VariantMissing(id)) if id == c.variant_id
+        ));
+    }
+
+    #[test]
+    fn a_mismatch_is_reported_before_a_shortage() {
+        let c = change(-5, Some(3));
+        assert!(matches!(
+            c.judge(Some(4)),
+            Err(Refusal::Refused(LedgerError::StockMismatch {
+                expected: 3,
+                actual: 4,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn every_shortage_is_collected() {
+        let (a, b, ok) = (change(-3, None), change(-9, None), change(-1, None));
+        let mut app = Application::new(&TenantId::new(), &write(vec![a.clone(), b.clone()]));
+        app.refused(&a, Some(2)).unwrap();
+        app.applied(&ok, after(4));
+        app.refused(&b, Some(8)).unwrap();
+        let Err(LedgerError::Insufficient(short)) = app.finish() else {
+            panic!("expected shortages");
+        };
+        assert_eq!(
+            short,
+            vec![
+                Shortage {
+                    variant_id: a.variant_id,
+                    requested: 3,
+                    available: 2
+                },
+                Shortage {
+                    variant_id: b.variant_id,
+                    requested: 9,
+                    available: 8
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refusal_the_stock_allows_is_an_error_not_a_guess() {
+        let c = change(-1, None);
+        let mut app = Application::new(&TenantId::new(), &write(vec![c.clone()]));
+        assert!(matches!(
+            app.refused(&c, Some(5)),
+            Err(LedgerError::Store(StoreError::Other(_)))
+        ));
+    }
+
+    #[test]
+    fn an_applied_change_records_its_movement_and_the_stock_before() {
+        let tenant = TenantId::new();
+        let c = change(-2, None);
+        let mut app = Application::new(&tenant, &write(vec![c.clone()]));
+        app.applied(&c, after(1));
+        let committed = app.finish().unwrap();
+        let applied = &committed.applied[0];
+        assert_eq!(applied.stock_before, 3);
+        assert_eq!(applied.movement.quantity, -2);
+        assert_eq!(applied.movement.stock_after, 1);
+        assert_eq!(applied.movement.tenant_id, tenant);
+        assert_eq!(applied.movement.kind, MovementKind::Adjustment);
+        assert_eq!(
+            applied.movement.created_at,
+            Utc.timestamp_millis_opt(1_700_000_000_123).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_increase_needs_no_stock_and_a_decrease_needs_its_units() {
+        assert_eq!(change(5, None).required_stock(), 0);
+        assert_eq!(change(-5, None).required_stock(), 5);
+        assert!(change(5, None).judge(Some(0)).is_ok());
+        assert!(change(-5, None).judge(Some(5)).is_ok());
+        assert!(matches!(
+            change(-5, None).judge(Some(4)),
+            Err(Refusal::Short(_))
+        ));
+    }
+
+    #[test]
+    fn precheck_lists_every_short_change() {
+        let (a, b) = (change(-3, None), change(-1, None));
+        let err = precheck(&[a.clone(), b.clone()], |_| Some(0)).unwrap_err();
+        assert!(matches!(err, LedgerError::Insufficient(s) if s.len() == 2));
+    }
+}
