@@ -15,9 +15,10 @@ use tokio::sync::oneshot;
 use utoipa_actix_web::AppExt;
 
 use domain::clock::SystemClock;
-use domain::events::{CompositePublisher, EventPublisher, LogPublisher};
+use domain::events::{CompositePublisher, EventFanout, EventPublisher, LogPublisher};
 use domain::lock::LockManager;
 use domain::{Deps, Services, Settings};
+use infra_local::InProcessLock;
 use infra_redis::{RedisFanout, RedisLock};
 use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService};
 
@@ -84,20 +85,25 @@ impl Application {
             config.cors_origins.clone(),
         );
 
-        let redis = match &config.redis_url {
-            Some(url) => Some(RedisLock::connect(url).context("STOCKROOM_REDIS_URL")?),
-            None => None,
+        // Redis, when configured, serves two ports: the lock and the cross-instance fan-out.
+        // Without it the lock is the in-process one, whatever the store, and events go straight
+        // to this instance's sockets.
+        let (redis_lock, fanout) = match &config.redis_url {
+            Some(url) => {
+                let lock: Arc<dyn LockManager> =
+                    Arc::new(RedisLock::connect(url).context("STOCKROOM_REDIS_URL")?);
+                let fanout: Arc<dyn EventFanout> =
+                    Arc::new(RedisFanout::connect(url).context("STOCKROOM_REDIS_URL")?);
+                (Some(lock), Some(fanout))
+            }
+            None => (None, None),
         };
-        let lock: Arc<dyn LockManager> = match (overrides.lock, &redis) {
-            (Some(lock), _) => lock,
-            (None, Some(redis)) => Arc::new(redis.clone()),
-            (None, None) => Arc::new(infra_sqlite::InProcessLock::new()),
-        };
-        let sockets: Arc<dyn EventPublisher> = match &config.redis_url {
-            Some(url) => Arc::new(FanoutPublisher::start(
-                &realtime,
-                RedisFanout::connect(url).context("STOCKROOM_REDIS_URL")?,
-            )),
+        let lock: Arc<dyn LockManager> = overrides
+            .lock
+            .or(redis_lock)
+            .unwrap_or_else(|| Arc::new(InProcessLock::new()));
+        let sockets: Arc<dyn EventPublisher> = match &fanout {
+            Some(fanout) => Arc::new(FanoutPublisher::start_shared(&realtime, fanout.clone())),
             None => Arc::new(realtime.publisher()),
         };
         let events: Arc<dyn EventPublisher> =
@@ -106,7 +112,7 @@ impl Application {
         let repositories = stores::open(&config.database).await?;
         let services = Services::new(Deps::new(
             repositories,
-            lock,
+            lock.clone(),
             events,
             Arc::new(SystemClock),
             Arc::new(Argon2Hasher),
@@ -136,7 +142,8 @@ impl Application {
         let state = web::Data::new(AppState {
             services,
             tokens,
-            redis,
+            lock,
+            fanout,
         });
         let known = web::Data::new(
             KnownRoutes::from_openapi(&openapi::document())

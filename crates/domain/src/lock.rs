@@ -3,6 +3,10 @@
 //! A lock is never the guard of correctness: the store's conditional write is. Use cases take the
 //! keys of every variant involved in ascending order, so two orders listing the same SKUs in
 //! opposite orders cannot deadlock, and they wait a bounded time.
+//!
+//! [`Unreachable`] is what every port that talks to a server answers a readiness probe with when
+//! that server does not answer (the lock here, the event fan-out in [`crate::events`]): it names
+//! the service, so `/ready` can say what is down without knowing which adapter was wired.
 
 use std::time::Duration;
 
@@ -60,6 +64,28 @@ pub enum LockError {
     Unavailable(String),
 }
 
+/// A readiness probe's answer when the server behind a port does not answer.
+///
+/// Its text is `{service}: {reason}`, which `/ready` shows as is, so the reason must not carry
+/// secrets (no URLs with passwords).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{service}: {reason}")]
+pub struct Unreachable {
+    /// What does not answer, in lower case (`redis`).
+    pub service: &'static str,
+    /// Why, for an operator.
+    pub reason: String,
+}
+
+impl Unreachable {
+    pub fn new(service: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            service,
+            reason: reason.into(),
+        }
+    }
+}
+
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LockManager: Send + Sync {
@@ -69,6 +95,16 @@ pub trait LockManager: Send + Sync {
     /// MUST return `Timeout` when `wait` elapses and `Unavailable` when the lock service cannot be
     /// reached; in both cases every key acquired so far MUST already be released.
     async fn acquire(&self, keys: &[LockKey], wait: Duration) -> Result<LockGuard, LockError>;
+
+    /// `Ok` when the service the lock runs on answers (readiness probe). A lock that needs no
+    /// server keeps this default.
+    ///
+    /// An adapter that talks to a server MUST override it, MUST answer within its own command
+    /// timeout (never waiting for a key), and MUST name that server in the [`Unreachable`] it
+    /// returns.
+    async fn ping(&self) -> Result<(), Unreachable> {
+        Ok(())
+    }
 }
 
 /// A lock that locks nothing. Production never uses it; tests inject it to prove that the

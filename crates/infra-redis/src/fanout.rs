@@ -10,20 +10,29 @@
 //! pings it periodically, because a Redis that vanished without closing the socket would otherwise
 //! look like a quiet channel forever, and reconnects with backoff whenever the connection is lost.
 //! Payloads are opaque bytes, so this module knows nothing of the wire format.
+//!
+//! [`RedisFanout`] is the [`EventFanout`] port's adapter; its own `publish` and `subscribe` (with
+//! any closure as the sink) are what the port's methods call.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use async_trait::async_trait;
 use deadpool_redis::Pool;
+use domain::events::{EventFanout, FanoutError, FanoutSink, FanoutSubscription};
+use domain::lock::Unreachable;
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
-use crate::pool::build_pool;
+use crate::pool::{self, build_pool};
+
+/// A running subscriber, as the port hands it out: its state and the task that stops with it.
+pub type Subscription = FanoutSubscription;
 
 /// The channel events travel on unless another one is chosen.
 pub const EVENTS_CHANNEL: &str = "stockroom:events";
@@ -109,36 +118,37 @@ impl RedisFanout {
             sink,
             state,
         ));
-        Subscription { task, subscribed }
+        FanoutSubscription::new(subscribed, AbortOnDrop(task))
     }
 }
 
-/// A running subscriber; dropping it stops the subscriber task.
-#[derive(Debug)]
-pub struct Subscription {
-    task: JoinHandle<()>,
-    subscribed: watch::Receiver<bool>,
-}
+/// Stops the subscriber task when the subscription holding it is dropped.
+struct AbortOnDrop(JoinHandle<()>);
 
-impl Subscription {
-    /// Whether the subscriber is connected and subscribed right now.
-    pub fn is_subscribed(&self) -> bool {
-        *self.subscribed.borrow()
-    }
-
-    /// Waits until the subscriber is subscribed; `false` if `timeout` passes first. Messages
-    /// published before the subscription is in place are never delivered to it.
-    pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
-        let mut subscribed = self.subscribed.clone();
-        tokio::time::timeout(timeout, subscribed.wait_for(|subscribed| *subscribed))
-            .await
-            .is_ok_and(|result| result.is_ok())
-    }
-}
-
-impl Drop for Subscription {
+impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.task.abort();
+        self.0.abort();
+    }
+}
+
+#[async_trait]
+impl EventFanout for RedisFanout {
+    async fn publish(&self, payload: &[u8]) -> Result<(), FanoutError> {
+        RedisFanout::publish(self, payload)
+            .await
+            .map_err(|error| FanoutError::Unavailable(format!("{error:#}")))
+    }
+
+    fn subscribe(&self, sink: Arc<dyn FanoutSink>) -> FanoutSubscription {
+        RedisFanout::subscribe(self, move |payload| {
+            let sink = sink.clone();
+            async move { sink.deliver(payload).await }
+        })
+    }
+
+    /// Succeeds when Redis answers a PING through the publishing pool (readiness probe).
+    async fn ping(&self) -> Result<(), Unreachable> {
+        pool::ping(&self.pool, COMMAND_TIMEOUT).await
     }
 }
 

@@ -5,12 +5,14 @@
 //!   variants (and requests with the same `Idempotency-Key`) across instances. It is a contention
 //!   reducer, never the guard of correctness — the store's conditional write is — so it favours
 //!   failing fast (`Unavailable`) over waiting on a sick Redis.
-//! - [`RedisFanout`], the cross-instance event channel: every instance publishes the events it
-//!   caused and hears every other instance's, so a client connected anywhere sees them all. It
-//!   carries opaque bytes so it knows nothing of Socket.IO or of the wire format.
+//! - [`RedisFanout`], the cross-instance [`domain::events::EventFanout`]: every instance publishes
+//!   the events it caused and hears every other instance's, so a client connected anywhere sees
+//!   them all. It carries opaque bytes so it knows nothing of Socket.IO or of the wire format.
 //!
 //! Both build their connections lazily and re-create them after Redis comes back, so a restart of
-//! Redis never needs a restart of the API.
+//! Redis never needs a restart of the API, and both answer the ports' readiness `ping` with a
+//! Redis PING. They implement domain ports only: nothing else in Stockroom depends on this crate
+//! but `api`, which wires it.
 
 mod backoff;
 mod fanout;

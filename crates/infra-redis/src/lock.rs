@@ -13,16 +13,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use async_trait::async_trait;
 use deadpool_redis::Pool;
-use domain::lock::{LockError, LockGuard, LockKey, LockManager};
+use domain::lock::{LockError, LockGuard, LockKey, LockManager, Unreachable};
 use redis::Script;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::held::{HeldLocks, Releaser};
-use crate::pool::build_pool;
+use crate::pool::{self, build_pool};
 
 /// Prefix of every lock key in Redis; the rest is the [`LockKey`] text.
 pub const KEY_PREFIX: &str = "stockroom:lock:";
@@ -81,7 +80,7 @@ impl RedisLock {
     /// A lock on the Redis at `url` (e.g. `redis://127.0.0.1:6379`) with the default config.
     ///
     /// Connects lazily: this only checks the URL, so it succeeds while Redis is down. Use
-    /// [`RedisLock::ping`] to check that Redis answers.
+    /// [`LockManager::ping`] to check that Redis answers.
     pub fn connect(url: &str) -> anyhow::Result<Self> {
         Self::connect_with(url, RedisLockConfig::default())
     }
@@ -93,22 +92,6 @@ impl RedisLock {
             release_script: Arc::new(Script::new(RELEASE_SCRIPT)),
             config,
         })
-    }
-
-    /// Succeeds when Redis answers a PING within the command timeout (for readiness checks).
-    pub async fn ping(&self) -> anyhow::Result<()> {
-        let work = async {
-            let mut conn = self.pool.get().await.context("no Redis connection")?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .context("Redis did not answer PING")
-        };
-        let reply = tokio::time::timeout(self.config.command_timeout, work)
-            .await
-            .context("Redis did not answer PING in time")??;
-        anyhow::ensure!(reply == "PONG", "unexpected PING reply {reply:?}");
-        Ok(())
     }
 
     /// The Redis key that stands for `key`.
@@ -188,5 +171,10 @@ impl LockManager for RedisLock {
             }
         }
         Ok(LockGuard::new(held))
+    }
+
+    /// Succeeds when Redis answers a PING within the command timeout (readiness probe).
+    async fn ping(&self) -> Result<(), Unreachable> {
+        pool::ping(&self.pool, self.config.command_timeout).await
     }
 }

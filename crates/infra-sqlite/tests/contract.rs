@@ -1,12 +1,10 @@
-//! The shared storage, reporting and lock contracts, run against SQLite: every case on a fresh file in its
-//! own temporary folder (the deployed configuration, WAL and a reader pool), and again on
-//! `sqlite::memory:` (a single connection serving everything).
+//! The shared storage and reporting contracts, run against SQLite: every case on a fresh file in
+//! its own temporary folder (the deployed configuration, WAL and a reader pool), and again on
+//! `sqlite::memory:` (a single connection serving everything). The in-process lock's contract
+//! runs with that lock, in `infra-local`.
 
-use std::sync::Arc;
-
-use contract_tests::lock_cases::SharedLock;
 use contract_tests::Stores;
-use infra_sqlite::{InProcessLock, SqliteStore};
+use infra_sqlite::SqliteStore;
 
 /// A new database file, in a folder the store must create, removed when the case ends.
 async fn fresh_file() -> Stores {
@@ -25,10 +23,6 @@ async fn fresh_memory() -> Stores {
     Stores::of(store)
 }
 
-async fn in_process_lock() -> SharedLock {
-    Arc::new(InProcessLock::new())
-}
-
 mod on_file {
     contract_tests::contract_suite!(super::fresh_file);
 }
@@ -43,8 +37,4 @@ mod reports_on_file {
 
 mod reports_on_memory {
     contract_tests::reports_contract_suite!(super::fresh_memory);
-}
-
-mod lock {
-    contract_tests::lock_contract_suite!(super::in_process_lock);
 }

@@ -11,8 +11,10 @@
 //!
 //! Token verification comes in as a function, so this crate knows nothing of JWTs or of the API.
 //! Events are translated to the wire format in one place ([`wire::to_wire`]). With several API
-//! instances, [`FanoutPublisher`] carries every event through Redis to every instance, so a client
-//! hears about changes made through any of them.
+//! instances, [`FanoutPublisher`] carries every event through the domain's
+//! [`domain::events::EventFanout`] port to every instance, so a client hears about changes made
+//! through any of them; the API wires the adapter behind the port (Redis), so this crate depends
+//! on no storage or messaging adapter.
 
 pub mod auth;
 mod origin;

@@ -1,18 +1,19 @@
-//! The [`EventPublisher`] adapters: straight to local sockets, or through Redis to every instance.
+//! The [`EventPublisher`] adapters: straight to local sockets, or through the cross-instance
+//! fan-out to every instance.
 //!
 //! With one API instance, [`SocketPublisher`] emits each event to the sockets of this process.
 //! With several, a client may be connected to an instance other than the one that handled the
-//! write, so [`FanoutPublisher`] publishes each event to Redis instead, and every instance's
-//! subscriber (the publishing one's included) emits what it hears to its own sockets. Each event
-//! thus reaches each socket once. If Redis cannot take an event, it is emitted locally so at
-//! least this instance's clients hear of it.
+//! write, so [`FanoutPublisher`] publishes each event to the [`EventFanout`] port instead (Redis
+//! pub/sub, wired by the API), and every instance's subscriber (the publishing one's included)
+//! emits what it hears to its own sockets. Each event thus reaches each socket once. If the
+//! fan-out cannot take an event, it is emitted locally so at least this instance's clients hear
+//! of it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::events::{DomainEvent, EventPublisher};
-use infra_redis::{RedisFanout, Subscription};
+use domain::events::{DomainEvent, EventFanout, EventPublisher, FanoutSink, FanoutSubscription};
 
 use crate::server::Realtime;
 use crate::wire::{to_wire, WireEvent};
@@ -38,29 +39,48 @@ impl EventPublisher for SocketPublisher {
     }
 }
 
-/// Publishes events through Redis and delivers the events of every instance to this instance's
-/// sockets. Owns its subscriber: it runs for as long as any clone of the publisher lives.
-#[derive(Clone, Debug)]
+/// Publishes events through the fan-out and delivers the events of every instance to this
+/// instance's sockets. Owns its subscription: it runs for as long as any clone of the publisher
+/// lives.
+#[derive(Clone)]
 pub struct FanoutPublisher {
-    fanout: RedisFanout,
+    fanout: Arc<dyn EventFanout>,
     local: Realtime,
-    subscription: Arc<Subscription>,
+    subscription: Arc<FanoutSubscription>,
+}
+
+impl std::fmt::Debug for FanoutPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FanoutPublisher")
+            .field("local", &self.local)
+            .field("subscription", &self.subscription)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Emits what the fan-out hears to this instance's sockets.
+struct LocalSockets(Realtime);
+
+#[async_trait]
+impl FanoutSink for LocalSockets {
+    async fn deliver(&self, payload: Vec<u8>) {
+        match serde_json::from_slice::<WireEvent>(&payload) {
+            Ok(event) => self.0.emit(&event).await,
+            Err(error) => tracing::warn!(%error, "ignoring a malformed fan-out event"),
+        }
+    }
 }
 
 impl FanoutPublisher {
     /// Subscribes `realtime` to the events on `fanout` and returns the publisher that sends to it.
     /// Must be called within a Tokio runtime.
-    pub fn start(realtime: &Realtime, fanout: RedisFanout) -> Self {
-        let local = realtime.clone();
-        let subscription = fanout.subscribe(move |bytes| {
-            let local = local.clone();
-            async move {
-                match serde_json::from_slice::<WireEvent>(&bytes) {
-                    Ok(event) => local.emit(&event).await,
-                    Err(error) => tracing::warn!(%error, "ignoring a malformed fan-out event"),
-                }
-            }
-        });
+    pub fn start(realtime: &Realtime, fanout: impl EventFanout + 'static) -> Self {
+        Self::start_shared(realtime, Arc::new(fanout))
+    }
+
+    /// [`FanoutPublisher::start`] on a fan-out the caller shares (e.g. with a readiness probe).
+    pub fn start_shared(realtime: &Realtime, fanout: Arc<dyn EventFanout>) -> Self {
+        let subscription = fanout.subscribe(Arc::new(LocalSockets(realtime.clone())));
         Self {
             fanout,
             local: realtime.clone(),
@@ -77,6 +97,16 @@ impl FanoutPublisher {
     pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
         self.subscription.wait_subscribed(timeout).await
     }
+
+    /// Hands `wire` to the fan-out as JSON; why not, if it could not.
+    async fn send(&self, wire: &WireEvent) -> Result<(), String> {
+        let payload = serde_json::to_vec(wire)
+            .map_err(|error| format!("cannot serialize the message: {error}"))?;
+        self.fanout
+            .publish(&payload)
+            .await
+            .map_err(|error| error.to_string())
+    }
 }
 
 #[async_trait]
@@ -84,11 +114,11 @@ impl EventPublisher for FanoutPublisher {
     async fn publish(&self, events: Vec<DomainEvent>) {
         for event in &events {
             let wire = to_wire(event);
-            if let Err(error) = self.fanout.publish_json(&wire).await {
+            if let Err(error) = self.send(&wire).await {
                 tracing::warn!(
-                    error = %format!("{error:#}"),
+                    %error,
                     event = %wire.name,
-                    "cannot fan out event through Redis; emitting it locally only"
+                    "cannot fan out event; emitting it locally only"
                 );
                 self.local.emit(&wire).await;
             }

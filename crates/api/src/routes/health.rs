@@ -1,6 +1,11 @@
 //! Liveness and readiness probes.
+//!
+//! Readiness asks the ports, never an adapter: the store's ledger, the lock and (when configured)
+//! the cross-instance fan-out each answer `ping`, and a port whose server does not answer names
+//! that server in its error (the in-process lock has none and always answers).
 
 use actix_web::{get, web, HttpResponse};
+use domain::lock::Unreachable;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -33,11 +38,14 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         .ready()
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("store: {e}")))?;
-    if let Some(redis) = &state.redis {
-        redis
-            .ping()
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("redis: {e:#}")))?;
+    state.lock.ping().await.map_err(unreachable)?;
+    if let Some(fanout) = &state.fanout {
+        fanout.ping().await.map_err(unreachable)?;
     }
     Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }))
+}
+
+/// A port's server did not answer: 503 naming it (`redis: …`).
+fn unreachable(error: Unreachable) -> ApiError {
+    ApiError::new(ErrorCode::Unavailable, error.to_string())
 }

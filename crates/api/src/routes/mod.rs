@@ -13,9 +13,12 @@ pub mod users;
 pub mod variants;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use domain::events::EventFanout;
+use domain::lock::LockManager;
 use domain::Services;
 
 use crate::auth::jwt::TokenService;
@@ -25,8 +28,10 @@ use crate::http::error::ApiError;
 pub struct AppState {
     pub services: Services,
     pub tokens: TokenService,
-    /// The Redis lock, when configured: readiness reports it.
-    pub redis: Option<infra_redis::RedisLock>,
+    /// The lock the use cases take: readiness pings it.
+    pub lock: Arc<dyn LockManager>,
+    /// The cross-instance event fan-out, when configured: readiness pings it.
+    pub fanout: Option<Arc<dyn EventFanout>>,
 }
 
 /// A path id; one that cannot exist is simply not found (the same answer as a missing one).
