@@ -188,7 +188,7 @@ impl Services {
         let deps = Arc::new(deps);
         let purchasing = PurchasingService::new(deps.clone());
         Self {
-            reports: ReportService::new(deps.clone(), purchasing.clone()),
+            reports: ReportService::new(deps.clone()),
             auth: AuthService::new(deps.clone()),
             catalog: CatalogService::new(deps.clone()),
             stock: StockService::new(deps.clone()),

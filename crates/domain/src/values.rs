@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Why a raw value was refused; the message completes "<field> …".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,7 +22,7 @@ pub const MAX_QUANTITY: i64 = 1_000_000_000;
 pub const MAX_MONEY: i64 = 10_000_000_000_000;
 
 /// A stock-keeping unit: 1–64 characters of letters, digits, `-`, `_`, `.` or `/`, unique per tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Sku(String);
 
@@ -55,7 +55,7 @@ impl fmt::Display for Sku {
 }
 
 /// A strictly positive number of units (1 ..= [`MAX_QUANTITY`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Quantity(i64);
 
@@ -76,7 +76,7 @@ impl Quantity {
 }
 
 /// A signed stock change for an adjustment: non-zero, |n| ≤ [`MAX_QUANTITY`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct StockDelta(i64);
 
@@ -99,7 +99,7 @@ impl StockDelta {
 }
 
 /// A non-negative stock level, e.g. a reorder level or an expected stock (0 ..= [`MAX_QUANTITY`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct StockLevel(i64);
 
@@ -119,7 +119,7 @@ impl StockLevel {
 }
 
 /// An amount of money in integer minor units (cents), 0 ..= [`MAX_MONEY`]. Never a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -150,7 +150,7 @@ impl Money {
 }
 
 /// An email address, stored lowercased; one `@` with text on both sides, no spaces, ≤ 254 chars.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct EmailAddress(String);
 
@@ -174,7 +174,7 @@ impl EmailAddress {
 }
 
 /// A tenant's URL name: 3–48 chars of lowercase letters, digits and inner hyphens.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TenantSlug(String);
 
@@ -198,7 +198,7 @@ impl TenantSlug {
 }
 
 /// A trimmed, non-empty piece of text of bounded length (names, reasons, notes).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Text(String);
 
@@ -263,7 +263,7 @@ impl fmt::Debug for Password {
 }
 
 /// A stored password hash (PHC string). Opaque to the domain.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct PasswordHash(String);
 
@@ -284,7 +284,7 @@ impl fmt::Debug for PasswordHash {
 }
 
 /// Variant attributes such as size or colour: ≤ 32 entries, keys 1–64 chars, values ≤ 256 chars.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Attributes(std::collections::BTreeMap<String, String>);
 
@@ -312,6 +312,45 @@ impl Attributes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `$t` implements `Deserialize`, decided at compile time by method resolution: the
+    /// by-value impl applies only when the bound holds, else the by-reference fallback does.
+    macro_rules! deserializable {
+        ($t:ty) => {{
+            struct Probe<T>(std::marker::PhantomData<T>);
+            // Only one of the two answers is used at each expansion.
+            #[allow(dead_code)]
+            trait Yes {
+                fn answer(&self) -> bool {
+                    true
+                }
+            }
+            #[allow(dead_code)]
+            trait No {
+                fn answer(&self) -> bool {
+                    false
+                }
+            }
+            impl<T: serde::de::DeserializeOwned> Yes for Probe<T> {}
+            impl<T> No for &Probe<T> {}
+            (&Probe::<$t>(std::marker::PhantomData)).answer()
+        }};
+    }
+
+    #[test]
+    fn validated_values_cannot_be_deserialized_around_their_constructors() {
+        assert!(deserializable!(String), "the probe must see a type that is");
+        assert!(!deserializable!(Sku));
+        assert!(!deserializable!(Quantity));
+        assert!(!deserializable!(StockDelta));
+        assert!(!deserializable!(StockLevel));
+        assert!(!deserializable!(Money));
+        assert!(!deserializable!(EmailAddress));
+        assert!(!deserializable!(TenantSlug));
+        assert!(!deserializable!(Text));
+        assert!(!deserializable!(PasswordHash));
+        assert!(!deserializable!(Attributes));
+    }
 
     #[test]
     fn sku_is_trimmed_and_restricted() {

@@ -8,7 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use domain::error::{DomainError, FieldErrors};
 use domain::ids::{ProductId, SupplierId, VariantId};
 use domain::reports::buckets::Bucket;
-use domain::reports::models::{LowStockLine, MoverRow, SeriesBucket, SeriesFilter, Valuation};
+use domain::reports::models::{
+    LowStockLine, MoverRow, MoversLimit, SeriesBucket, SeriesFilter, Valuation,
+};
 use domain::stock::models::MovementKind;
 
 use super::catalog::VariantDto;
@@ -246,7 +248,7 @@ pub struct MoversQuery {
 impl MoversQuery {
     pub fn into_domain(
         &self,
-    ) -> Result<(MovementKind, DateTime<Utc>, DateTime<Utc>, u32), DomainError> {
+    ) -> Result<(MovementKind, DateTime<Utc>, DateTime<Utc>, MoversLimit), DomainError> {
         let mut e = FieldErrors::new();
         let from = required_time(&mut e, "from", self.from.as_deref());
         let to = required_time(&mut e, "to", self.to.as_deref());
@@ -265,12 +267,12 @@ impl MoversQuery {
             |s| {
                 s.parse::<u32>()
                     .ok()
-                    .filter(|n| (1..=100).contains(n))
+                    .and_then(|n| MoversLimit::new(n).ok())
                     .ok_or(())
             },
             "must be between 1 and 100",
         )
-        .unwrap_or(10);
+        .unwrap_or_default();
         e.finish()?;
         Ok((kind, from.expect("checked"), to.expect("checked"), limit))
     }

@@ -69,7 +69,7 @@ pub async fn reorder(
     let (supplier, variants) = body.value.into_domain()?;
     let outcome = state
         .services
-        .reports
+        .purchasing
         .reorder(&actor, supplier, variants, idem)
         .await?;
     Ok(respond(outcome, &render))

@@ -3,6 +3,7 @@
 pub mod aggregate;
 pub mod models;
 pub mod ports;
+pub mod reorder;
 pub mod service;
 #[cfg(test)]
 mod service_tests;

@@ -22,7 +22,7 @@ use crate::stock::reserve::ledger_error;
 
 #[derive(Clone)]
 pub struct PurchasingService {
-    deps: Arc<Deps>,
+    pub(super) deps: Arc<Deps>,
 }
 
 impl PurchasingService {

@@ -105,3 +105,33 @@ pub struct StockAt {
     pub at: DateTime<Utc>,
     pub stock: i64,
 }
+
+/// How many variants the top-movers report ranks: 1 ..= [`MoversLimit::MAX`], 10 by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoversLimit(u32);
+
+impl MoversLimit {
+    pub const MAX: u32 = 100;
+    pub const DEFAULT: MoversLimit = MoversLimit(10);
+
+    pub fn new(n: u32) -> Result<Self, crate::values::ValueError> {
+        if (1..=Self::MAX).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err(crate::values::ValueError(format!(
+                "must be between 1 and {}",
+                Self::MAX
+            )))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for MoversLimit {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}

@@ -7,18 +7,14 @@ use chrono_tz::Tz;
 
 use super::buckets::{boundaries, Bucket};
 use super::models::{
-    KindTotals, LowStockLine, LowStockRow, MoverRow, SeriesBucket, SeriesFilter, StockAt,
-    Valuation, ValuationLine,
+    KindTotals, LowStockLine, LowStockRow, MoverRow, MoversLimit, SeriesBucket, SeriesFilter,
+    StockAt, Valuation, ValuationLine, ValuationRow,
 };
 use crate::auth::models::{Action, Actor};
 use crate::error::DomainError;
-use crate::idempotency::{Idempotency, Outcome};
-use crate::ids::{SupplierId, VariantId};
-use crate::purchasing::models::{NewPurchaseOrder, PurchaseLineRequest, PurchaseOrder};
-use crate::purchasing::service::PurchasingService;
+use crate::ids::VariantId;
 use crate::services::Deps;
 use crate::stock::models::MovementKind;
-use crate::values::{Money, Quantity};
 
 /// Days of sales the low-stock report averages over and plans a reorder for.
 pub const SALES_WINDOW_DAYS: i64 = 30;
@@ -33,7 +29,6 @@ const KINDS: [MovementKind; 4] = [
 #[derive(Clone)]
 pub struct ReportService {
     deps: Arc<Deps>,
-    purchasing: PurchasingService,
 }
 
 /// `n ÷ d` rounded half up, for non-negative `n` and positive `d`.
@@ -42,8 +37,8 @@ fn div_round_half_up(n: i128, d: i128) -> i64 {
 }
 
 impl ReportService {
-    pub fn new(deps: Arc<Deps>, purchasing: PurchasingService) -> Self {
-        Self { deps, purchasing }
+    pub fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
     }
 
     /// Movement counts and Σ quantity per bucket and type over `[from, to)`, zeros included.
@@ -95,67 +90,7 @@ impl ReportService {
         actor.require(Action::ReadLowStock)?;
         let since = self.deps.clock.now() - Duration::days(SALES_WINDOW_DAYS);
         let rows = self.deps.reports.low_stock(&actor.tenant_id, since).await?;
-        let mut lines: Vec<LowStockLine> = rows.into_iter().map(low_stock_line).collect();
-        lines.sort_by(|a, b| {
-            let cover = |l: &LowStockLine| l.days_of_cover.unwrap_or(f64::INFINITY);
-            cover(a)
-                .total_cmp(&cover(b))
-                .then_with(|| a.variant.sku.cmp(&b.variant.sku))
-        });
-        Ok(lines)
-    }
-
-    /// Drafts a purchase order for the suggested quantities (optionally only `variant_ids`),
-    /// priced at each variant's weighted average purchase cost (0 when never purchased).
-    pub async fn reorder(
-        &self,
-        actor: &Actor,
-        supplier_id: SupplierId,
-        variant_ids: Option<Vec<VariantId>>,
-        idem: Option<Idempotency<PurchaseOrder>>,
-    ) -> Result<Outcome<PurchaseOrder>, DomainError> {
-        actor.require(Action::WritePurchasing)?;
-        let suggestions = self.low_stock(actor).await?;
-        let costs = self.deps.reports.valuation(&actor.tenant_id).await?;
-        let lines: Vec<PurchaseLineRequest> = suggestions
-            .iter()
-            .filter(|l| l.suggested_quantity > 0)
-            .filter(|l| {
-                variant_ids
-                    .as_ref()
-                    .is_none_or(|ids| ids.contains(&l.variant.id))
-            })
-            .filter_map(|l| {
-                let cost = costs
-                    .iter()
-                    .find(|c| c.variant_id == l.variant.id && c.purchased_units > 0)
-                    .map_or(0, |c| {
-                        div_round_half_up(c.purchased_cost as i128, c.purchased_units as i128)
-                    });
-                Some(PurchaseLineRequest {
-                    variant_id: l.variant.id,
-                    quantity: Quantity::new(l.suggested_quantity).ok()?,
-                    unit_cost: Money::new(cost).ok()?,
-                })
-            })
-            .collect();
-        if lines.is_empty() {
-            return Err(DomainError::invalid(
-                "variantIds",
-                "no low-stock variant needs reordering",
-            ));
-        }
-        self.purchasing
-            .create_purchase_order(
-                actor,
-                NewPurchaseOrder {
-                    supplier_id,
-                    lines,
-                    expected_at: None,
-                },
-                idem,
-            )
-            .await
+        Ok(rank_low_stock(rows))
     }
 
     pub async fn top_movers(
@@ -164,7 +99,7 @@ impl ReportService {
         kind: MovementKind,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        limit: u32,
+        limit: MoversLimit,
     ) -> Result<Vec<MoverRow>, DomainError> {
         actor.require(Action::ReadReports)?;
         if to <= from {
@@ -173,7 +108,7 @@ impl ReportService {
         Ok(self
             .deps
             .reports
-            .top_movers(&actor.tenant_id, kind, from, to, limit)
+            .top_movers(&actor.tenant_id, kind, from, to, limit.get())
             .await?)
     }
 
@@ -185,8 +120,7 @@ impl ReportService {
             .into_iter()
             .map(|r| {
                 let (average, value) = if r.purchased_units > 0 {
-                    let avg =
-                        div_round_half_up(r.purchased_cost as i128, r.purchased_units as i128);
+                    let avg = average_unit_cost(&r);
                     let value = div_round_half_up(
                         r.stock.max(0) as i128 * r.purchased_cost as i128,
                         r.purchased_units as i128,
@@ -234,6 +168,28 @@ impl ReportService {
             .await?;
         Ok(StockAt { at, stock })
     }
+}
+
+/// Σ cost ÷ Σ units of a variant's purchases, rounded half up (0 when never purchased).
+pub(crate) fn average_unit_cost(row: &ValuationRow) -> i64 {
+    if row.purchased_units > 0 {
+        div_round_half_up(row.purchased_cost as i128, row.purchased_units as i128)
+    } else {
+        0
+    }
+}
+
+/// The low-stock lines of `rows`, sorted by days of cover (fewest first, never-selling last),
+/// then SKU.
+pub(crate) fn rank_low_stock(rows: Vec<LowStockRow>) -> Vec<LowStockLine> {
+    let mut lines: Vec<LowStockLine> = rows.into_iter().map(low_stock_line).collect();
+    lines.sort_by(|a, b| {
+        let cover = |l: &LowStockLine| l.days_of_cover.unwrap_or(f64::INFINITY);
+        cover(a)
+            .total_cmp(&cover(b))
+            .then_with(|| a.variant.sku.cmp(&b.variant.sku))
+    });
+    lines
 }
 
 fn low_stock_line(row: LowStockRow) -> LowStockLine {

@@ -129,8 +129,6 @@ fn adjusted_from(committed: &super::models::Committed) -> Adjusted {
 mod tests {
     use super::*;
     use crate::auth::models::Role;
-    use crate::lock::LockGuard;
-    use crate::stock::models::{AppliedChange, Committed, MovementKind};
     use crate::testing::{actor, variant, MockPorts};
 
     fn adjustment(quantity: i64, expected: Option<i64>) -> Adjustment {
@@ -208,72 +206,5 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, DomainError::Forbidden));
-    }
-
-    #[tokio::test]
-    async fn a_committed_adjustment_publishes_stock_changed_and_stock_low() {
-        let who = actor(Role::Manager);
-        let v = variant(who.tenant_id, 6, 5);
-        let (id, sku) = (v.id, v.sku.clone());
-        let mut ports = MockPorts::default();
-        ports
-            .variants
-            .expect_get()
-            .returning(move |_, _| Ok(Some(v.clone())));
-        ports
-            .lock
-            .expect_acquire()
-            .times(1)
-            .returning(|_, _| Ok(LockGuard::empty()));
-        let tenant = who.tenant_id;
-        ports
-            .ledger
-            .expect_commit()
-            .times(1)
-            .returning(move |_, w| {
-                let c = &w.changes[0];
-                Ok(Committed {
-                    applied: vec![AppliedChange {
-                        movement: StockMovement {
-                            id: c.movement_id,
-                            tenant_id: tenant,
-                            variant_id: c.variant_id,
-                            kind: c.kind,
-                            quantity: c.delta,
-                            stock_after: 6 + c.delta,
-                            reason: c.reason.clone(),
-                            order_id: None,
-                            purchase_order_id: None,
-                            unit_cost: None,
-                            actor: c.actor,
-                            created_at: c.at,
-                        },
-                        sku: sku.clone(),
-                        reorder_level: 5,
-                        stock_before: 6,
-                    }],
-                })
-            });
-        ports
-            .events
-            .expect_publish()
-            .withf(|events| {
-                events.len() == 2
-                    && events[0].name() == "stock.changed"
-                    && events[1].name() == "stock.low"
-            })
-            .times(1)
-            .return_const(());
-        let services = ports.build();
-
-        let done = services
-            .stock
-            .adjust(&who, &id, adjustment(-2, Some(6)), None)
-            .await
-            .unwrap()
-            .fresh()
-            .unwrap();
-        assert_eq!(done.stock, 4);
-        assert_eq!(done.movement.kind, MovementKind::Adjustment);
     }
 }
