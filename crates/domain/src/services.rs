@@ -161,45 +161,7 @@ impl Deps {
             keys,
         }
     }
-}
 
-impl std::ops::Deref for Deps {
-    type Target = Repositories;
-
-    fn deref(&self) -> &Repositories {
-        &self.repos
-    }
-}
-
-/// All use cases, ready to be shared by the inbound adapters.
-#[derive(Clone)]
-pub struct Services {
-    pub auth: AuthService,
-    pub catalog: CatalogService,
-    pub stock: StockService,
-    pub orders: OrderService,
-    pub purchasing: PurchasingService,
-    pub reports: ReportService,
-    pub deps: Arc<Deps>,
-}
-
-impl Services {
-    pub fn new(deps: Deps) -> Self {
-        let deps = Arc::new(deps);
-        let purchasing = PurchasingService::new(deps.clone());
-        Self {
-            reports: ReportService::new(deps.clone()),
-            auth: AuthService::new(deps.clone()),
-            catalog: CatalogService::new(deps.clone()),
-            stock: StockService::new(deps.clone()),
-            orders: OrderService::new(deps.clone()),
-            purchasing,
-            deps,
-        }
-    }
-}
-
-impl Deps {
     /// Runs `write` at most once per idempotency key (see [`crate::idempotency`]).
     pub async fn idempotent<T, F, Fut>(
         &self,
@@ -229,6 +191,41 @@ impl Deps {
     pub async fn publish(&self, events: Vec<DomainEvent>) {
         if !events.is_empty() {
             self.events.publish(events).await;
+        }
+    }
+}
+
+impl std::ops::Deref for Deps {
+    type Target = Repositories;
+
+    fn deref(&self) -> &Repositories {
+        &self.repos
+    }
+}
+
+/// All use cases, ready to be shared by the inbound adapters.
+#[derive(Clone)]
+pub struct Services {
+    pub auth: AuthService,
+    pub catalog: CatalogService,
+    pub stock: StockService,
+    pub orders: OrderService,
+    pub purchasing: PurchasingService,
+    pub reports: ReportService,
+    pub deps: Arc<Deps>,
+}
+
+impl Services {
+    pub fn new(deps: Deps) -> Self {
+        let deps = Arc::new(deps);
+        Self {
+            reports: ReportService::new(deps.clone()),
+            purchasing: PurchasingService::new(deps.clone()),
+            auth: AuthService::new(deps.clone()),
+            catalog: CatalogService::new(deps.clone()),
+            stock: StockService::new(deps.clone()),
+            orders: OrderService::new(deps.clone()),
+            deps,
         }
     }
 }
