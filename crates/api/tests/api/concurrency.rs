@@ -7,7 +7,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{slug, spawn_app, spawn_app_with_lock, TestApp};
+use crate::helpers::{slug, spawn_app, spawn_app_with_lock, summary, Answer, Call, TestApp};
 
 /// Fires `n` concurrent single-unit orders for `variant`; returns the statuses.
 async fn order_race(app: &TestApp, token: &str, variant: &str, n: usize) -> Vec<StatusCode> {
@@ -125,6 +125,19 @@ async fn two_line_orders_in_opposite_orders_never_deadlock_or_half_apply() {
     app.assert_audit_clean(&t.token).await;
 }
 
+/// What one request of the mixed race was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mixed {
+    /// An order of 1 × A and 2 × B.
+    OrderAB,
+    /// An order of 1 × B.
+    OrderB,
+    /// A receipt of 1 × A and 1 × B on the purchase order.
+    Receipt,
+    /// An adjustment of A by this delta.
+    Adjust(i64),
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
     let app = spawn_app().await;
@@ -134,7 +147,7 @@ async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
     let (_, supplier) = app
         .post("/v1/suppliers", &t.token, json!({"name": "Supplier"}))
         .await;
-    let (_, po) = app
+    let (status, po) = app
         .post(
             "/v1/purchase-orders",
             &t.token,
@@ -143,47 +156,330 @@ async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
                 {"variantId": b, "quantity": 40, "unitCost": 100}]}),
         )
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{po}");
     let po = po["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/v1/purchase-orders/{po}/submit"),
-        &t.token,
-        json!({}),
-    )
-    .await;
+    let (status, body) = app
+        .post(
+            &format!("/v1/purchase-orders/{po}/submit"),
+            &t.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
-    let (app, t) = (&app, &t);
-    let mut tasks = Vec::new();
-    for i in 0..120 {
-        let (path, body) = match i % 4 {
-            0 => (
-                "/v1/orders".to_owned(),
+    let kinds: Vec<Mixed> = (0..120)
+        .map(|i| match i % 4 {
+            0 => Mixed::OrderAB,
+            1 => Mixed::OrderB,
+            2 => Mixed::Receipt,
+            _ => Mixed::Adjust(if i % 8 == 3 { -1 } else { 1 }),
+        })
+        .collect();
+    let calls = kinds
+        .iter()
+        .map(|kind| match kind {
+            Mixed::OrderAB => Call::post(
+                "/v1/orders",
                 json!({"lines": [{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 2}]}),
             ),
-            1 => (
-                "/v1/orders".to_owned(),
+            Mixed::OrderB => Call::post(
+                "/v1/orders",
                 json!({"lines": [{"variantId": b, "quantity": 1}]}),
             ),
-            2 => (
+            Mixed::Receipt => Call::post(
                 format!("/v1/purchase-orders/{po}/receipts"),
                 json!({"lines": [{"variantId": a, "quantity": 1}, {"variantId": b, "quantity": 1}]}),
             ),
-            _ => (
+            Mixed::Adjust(delta) => Call::post(
                 format!("/v1/variants/{a}/adjustments"),
-                json!({"quantity": if i % 8 == 3 { -1 } else { 1 }, "reason": "recount"}),
+                json!({"quantity": delta, "reason": "recount"}),
             ),
-        };
-        tasks.push(async move { app.post(&path, &t.token, body).await });
-    }
-    let results = join_all(tasks).await;
-    for (status, body) in &results {
+        })
+        .collect();
+    let answers = app.race(&t.token, calls).await;
+    for answer in &answers {
         assert!(
-            [StatusCode::CREATED, StatusCode::CONFLICT].contains(status),
-            "unexpected {status}: {body}"
+            [StatusCode::CREATED, StatusCode::CONFLICT].contains(&answer.status),
+            "unexpected {}: {}",
+            answer.status,
+            answer.body
         );
     }
+
+    // What the 201s promise, summed per kind.
+    let won = |wanted: fn(&Mixed) -> bool| {
+        kinds
+            .iter()
+            .zip(&answers)
+            .filter(|(k, r)| wanted(k) && r.status == StatusCode::CREATED)
+            .count() as i64
+    };
+    let orders_ab = won(|k| *k == Mixed::OrderAB);
+    let orders_b = won(|k| *k == Mixed::OrderB);
+    let receipts = won(|k| *k == Mixed::Receipt);
+    let adjustments: Vec<i64> = kinds
+        .iter()
+        .zip(&answers)
+        .filter_map(|(k, r)| match k {
+            Mixed::Adjust(d) if r.status == StatusCode::CREATED => Some(*d),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        orders_ab + orders_b > 0 && receipts > 0 && !adjustments.is_empty(),
+        "every kind of write must have succeeded at least once: {orders_ab} + {orders_b} orders, {receipts} receipts, {} adjustments",
+        adjustments.len()
+    );
+    let adjusted: i64 = adjustments.iter().sum();
+
+    assert_eq!(
+        app.stock_of(&t.token, &a).await,
+        10 + receipts + adjusted - orders_ab,
+        "A = initial + received + adjusted - ordered"
+    );
+    assert_eq!(
+        app.stock_of(&t.token, &b).await,
+        10 + receipts - 2 * orders_ab - orders_b,
+        "B = initial + received - ordered"
+    );
+
+    // The purchase order counts exactly the receipts that answered 201.
+    let (_, po) = app
+        .get(&format!("/v1/purchase-orders/{po}"), &t.token)
+        .await;
+    for line in po["lines"].as_array().unwrap() {
+        assert_eq!(line["received"].as_i64(), Some(receipts), "{po}");
+    }
+    assert_eq!(po["status"], "PARTIALLY_RECEIVED", "{po}");
+
+    // One movement per answered write, nothing for the refused ones.
+    let count_of = |movements: &[serde_json::Value], kind: &str| {
+        movements.iter().filter(|m| m["type"] == kind).count() as i64
+    };
+    let of_a = app.movements_of(&t.token, &a).await;
+    let of_b = app.movements_of(&t.token, &b).await;
+    assert_eq!(count_of(&of_a, "SALE"), orders_ab);
+    assert_eq!(count_of(&of_b, "SALE"), orders_ab + orders_b);
+    assert_eq!(count_of(&of_a, "PURCHASE"), receipts);
+    assert_eq!(count_of(&of_b, "PURCHASE"), receipts);
+    assert_eq!(
+        count_of(&of_a, "ADJUSTMENT"),
+        1 + adjustments.len() as i64,
+        "the initial count and every adjustment that answered 201"
+    );
+    assert_eq!(count_of(&of_b, "ADJUSTMENT"), 1);
+    let (_, orders) = app.get("/v1/orders?limit=200", &t.token).await;
+    assert_eq!(
+        orders["items"].as_array().unwrap().len() as i64,
+        orders_ab + orders_b
+    );
     app.assert_audit_clean(&t.token).await;
-    assert!(app.stock_of(&t.token, &a).await >= 0);
-    assert!(app.stock_of(&t.token, &b).await >= 0);
+}
+
+/// A placed order of `quantity` units of `variant`; returns its id.
+async fn place(app: &TestApp, token: &str, variant: &str, quantity: i64) -> String {
+    let (status, order) = app
+        .post(
+            "/v1/orders",
+            token,
+            json!({"lines": [{"variantId": variant, "quantity": quantity}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    order["id"].as_str().unwrap().to_owned()
+}
+
+/// Asserts a losing transition answered 409 as a refused status change or a concurrent change.
+fn assert_lost(answer: &Answer) {
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
+    assert!(
+        matches!(
+            answer.problem_type(),
+            Some("/problems/invalid-transition" | "/problems/conflict")
+        ),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_cancels_of_one_order_cancel_it_once() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("cancels")).await;
+    let v = app.variant_with_stock(&t.token, "CANCEL-1", 10).await;
+    for round in 0..3 {
+        let order = place(&app, &t.token, &v, 3).await;
+        assert_eq!(app.stock_of(&t.token, &v).await, 7);
+        let cancel = Call::post(format!("/v1/orders/{order}/cancel"), json!({}));
+        let answers = app.race(&t.token, vec![cancel; 16]).await;
+        let won: Vec<&Answer> = answers
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: exactly one cancel wins: {:?}",
+            summary(&answers)
+        );
+        assert_eq!(won[0].body["status"], "CANCELLED");
+        answers
+            .iter()
+            .filter(|r| r.status != StatusCode::OK)
+            .for_each(assert_lost);
+
+        assert_eq!(
+            app.stock_of(&t.token, &v).await,
+            10,
+            "round {round}: restored once"
+        );
+        let of_order = app.movements_of_order(&t.token, &v, &order).await;
+        assert_eq!(
+            of_order.len(),
+            2,
+            "round {round}: one SALE, one RETURN: {of_order:?}"
+        );
+        assert_eq!(of_order[0]["type"], "RETURN");
+        assert_eq!(of_order[0]["quantity"], 3);
+        assert_eq!(of_order[0]["reason"], "order-cancelled");
+        assert_eq!(of_order[1]["type"], "SALE");
+    }
+    assert_eq!(
+        app.movements_of(&t.token, &v).await.len(),
+        1 + 3 * 2,
+        "the initial count and two movements per order"
+    );
+    app.assert_audit_clean(&t.token).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancel_racing_a_fulfil_leaves_exactly_the_winners_state() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("cancel-fulfil")).await;
+    let v = app.variant_with_stock(&t.token, "CF-1", 100).await;
+    let mut orders = Vec::new();
+    for _ in 0..10 {
+        orders.push(place(&app, &t.token, &v, 2).await);
+    }
+    // Every order gets one cancel and one fulfil, all twenty sent at once.
+    let calls = orders
+        .iter()
+        .flat_map(|o| {
+            [
+                Call::post(format!("/v1/orders/{o}/cancel"), json!({})),
+                Call::post(format!("/v1/orders/{o}/fulfil"), json!({})),
+            ]
+        })
+        .collect();
+    let answers = app.race(&t.token, calls).await;
+
+    let mut fulfilled = 0;
+    for (order, pair) in orders.iter().zip(answers.chunks(2)) {
+        let (cancel, fulfil) = (&pair[0], &pair[1]);
+        let winners = pair.iter().filter(|r| r.status == StatusCode::OK).count();
+        assert_eq!(
+            winners,
+            1,
+            "order {order}: exactly one wins: {:?}",
+            summary(pair)
+        );
+        let (_, now) = app.get(&format!("/v1/orders/{order}"), &t.token).await;
+        let returns = app
+            .movements_of_order(&t.token, &v, order)
+            .await
+            .into_iter()
+            .filter(|m| m["type"] == "RETURN")
+            .count();
+        if cancel.status == StatusCode::OK {
+            assert_lost(fulfil);
+            assert_eq!(now["status"], "CANCELLED", "{now}");
+            assert_eq!(cancel.body["status"], "CANCELLED");
+            assert_eq!(
+                returns, 1,
+                "order {order}: the cancel returned the units once"
+            );
+        } else {
+            assert_lost(cancel);
+            fulfilled += 1;
+            assert_eq!(now["status"], "FULFILLED", "{now}");
+            assert_eq!(fulfil.body["status"], "FULFILLED");
+            assert_eq!(
+                returns, 0,
+                "order {order}: a fulfilled order returned nothing"
+            );
+        }
+    }
+    assert_eq!(
+        app.stock_of(&t.token, &v).await,
+        100 - 2 * fulfilled,
+        "only the fulfilled orders keep their units"
+    );
+    app.assert_audit_clean(&t.token).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_returns_racing_for_more_than_was_sold_take_back_only_one() {
+    let app = spawn_app().await;
+    let t = app.register(&slug("returns")).await;
+    let v = app.variant_with_stock(&t.token, "RET-1", 100).await;
+    let mut orders = Vec::new();
+    for _ in 0..8 {
+        let order = place(&app, &t.token, &v, 3).await;
+        let (status, body) = app
+            .post(&format!("/v1/orders/{order}/fulfil"), &t.token, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        orders.push(order);
+    }
+    assert_eq!(app.stock_of(&t.token, &v).await, 100 - 8 * 3);
+    // Sold 3; two returns of 2 each per order, all sixteen sent at once.
+    let calls = orders
+        .iter()
+        .flat_map(|o| {
+            let ret = Call::post(
+                format!("/v1/orders/{o}/returns"),
+                json!({"lines": [{"variantId": v, "quantity": 2}], "reason": "too small"}),
+            );
+            [ret.clone(), ret]
+        })
+        .collect();
+    let answers = app.race(&t.token, calls).await;
+
+    for (order, pair) in orders.iter().zip(answers.chunks(2)) {
+        let won: Vec<&Answer> = pair
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "order {order}: exactly one return: {:?}",
+            summary(pair)
+        );
+        pair.iter()
+            .filter(|r| r.status != StatusCode::CREATED)
+            .for_each(|r| {
+                assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+                assert_eq!(r.problem_type(), Some("/problems/conflict"), "{}", r.body);
+            });
+        let (_, now) = app.get(&format!("/v1/orders/{order}"), &t.token).await;
+        assert_eq!(now["status"], "PARTIALLY_RETURNED", "{now}");
+        assert_eq!(now["lines"][0]["returned"], 2, "{now}");
+        let returns: Vec<_> = app
+            .movements_of_order(&t.token, &v, order)
+            .await
+            .into_iter()
+            .filter(|m| m["type"] == "RETURN")
+            .collect();
+        assert_eq!(returns.len(), 1, "order {order}: {returns:?}");
+        assert_eq!(returns[0]["quantity"], 2);
+    }
+    assert_eq!(
+        app.stock_of(&t.token, &v).await,
+        100 - 8 * 3 + 8 * 2,
+        "one return of 2 per order"
+    );
+    app.assert_audit_clean(&t.token).await;
 }
 
 /// A lock service that is always busy.

@@ -1,12 +1,14 @@
 //! `spawn_app()` and small clients for the resources the tests need.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use api::config::{Config, DatabaseUrl};
 use api::startup::{Application, Overrides};
-use domain::lock::LockManager;
+use domain::lock::{LockError, LockGuard, LockKey, LockManager};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tokio::sync::{watch, Barrier};
 
 pub use crate::http_client::http_client;
 
@@ -284,6 +286,202 @@ impl TestApp {
                 None => return all,
             }
         }
+    }
+}
+
+/// One request to send, possibly with an `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Value>,
+    pub idempotency_key: Option<String>,
+}
+
+impl Call {
+    pub fn post(path: impl Into<String>, body: Value) -> Self {
+        Self {
+            method: Method::POST,
+            path: path.into(),
+            body: Some(body),
+            idempotency_key: None,
+        }
+    }
+
+    pub fn with_key(mut self, key: &str) -> Self {
+        self.idempotency_key = Some(key.to_owned());
+        self
+    }
+}
+
+/// What the app answered to a [`Call`].
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    /// The body parsed as JSON (a JSON string of the text when it is not JSON; Null when empty).
+    pub body: Value,
+    /// The body exactly as sent, to compare a replay byte for byte.
+    pub raw: String,
+    /// The `idempotent-replayed: true` header was present.
+    pub replayed: bool,
+}
+
+impl Answer {
+    /// The problem `type` of an error answer, if any.
+    pub fn problem_type(&self) -> Option<&str> {
+        self.body["type"].as_str()
+    }
+}
+
+/// One short line per answer (status, problem type, replay), for assertion messages.
+pub fn summary(answers: &[Answer]) -> Vec<String> {
+    answers
+        .iter()
+        .map(|a| {
+            let mut line = a.status.as_u16().to_string();
+            if let Some(t) = a.problem_type() {
+                line.push_str(&format!(" {t}"));
+            }
+            if a.replayed {
+                line.push_str(" replayed");
+            }
+            line
+        })
+        .collect()
+}
+
+async fn send_call(client: &reqwest::Client, address: &str, token: &str, call: &Call) -> Answer {
+    let mut req = client
+        .request(call.method.clone(), format!("{address}{}", call.path))
+        .bearer_auth(token);
+    if let Some(key) = &call.idempotency_key {
+        req = req.header("idempotency-key", key);
+    }
+    if let Some(body) = &call.body {
+        req = req.json(body);
+    }
+    let res = req.send().await.expect("request sent");
+    let status = res.status();
+    let replayed = match res.headers().get("idempotent-replayed") {
+        None => false,
+        Some(v) => {
+            assert_eq!(v, "true", "idempotent-replayed is only ever `true`");
+            true
+        }
+    };
+    let raw = res.text().await.expect("body read");
+    let body = if raw.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&raw).unwrap_or(Value::String(raw.clone()))
+    };
+    Answer {
+        status,
+        body,
+        raw,
+        replayed,
+    }
+}
+
+impl TestApp {
+    /// Sends one call and returns the full answer, headers included.
+    pub async fn send(&self, token: &str, call: &Call) -> Answer {
+        send_call(&self.client, &self.address, token, call).await
+    }
+
+    /// Sends `call` from a task of its own; the handle yields the answer.
+    pub fn spawn_send(&self, token: &str, call: Call) -> tokio::task::JoinHandle<Answer> {
+        let (client, address, token) =
+            (self.client.clone(), self.address.clone(), token.to_owned());
+        tokio::spawn(async move { send_call(&client, &address, &token, &call).await })
+    }
+
+    /// Sends every call at the same moment: each runs on its own task, and all of them wait at a
+    /// barrier before sending, so they really overlap in the server rather than queueing behind
+    /// one another in a single task. Answers come back in the order of `calls`.
+    pub async fn race(&self, token: &str, calls: Vec<Call>) -> Vec<Answer> {
+        let barrier = Arc::new(Barrier::new(calls.len()));
+        let tasks: Vec<_> = calls
+            .into_iter()
+            .map(|call| {
+                let (client, address, token) =
+                    (self.client.clone(), self.address.clone(), token.to_owned());
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    send_call(&client, &address, &token, &call).await
+                })
+            })
+            .collect();
+        let mut answers = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            answers.push(task.await.expect("the racing task ran to completion"));
+        }
+        answers
+    }
+
+    /// The movements of `variant` that belong to `order`, newest first.
+    pub async fn movements_of_order(&self, token: &str, variant: &str, order: &str) -> Vec<Value> {
+        self.movements_of(token, variant)
+            .await
+            .into_iter()
+            .filter(|m| m["orderId"] == order)
+            .collect()
+    }
+}
+
+/// The app's own in-process lock with a gate in front of one lock key: while the gate is shut,
+/// every acquisition that includes that key waits at the gate before it even asks the real
+/// lock. A test uses it to hold a write in flight at a known point (after the use case took
+/// its `Idempotency-Key`, before it writes) for as long as it likes.
+pub struct GatedLock {
+    inner: infra_local::InProcessLock,
+    gated: Mutex<Option<LockKey>>,
+    open: watch::Sender<bool>,
+    waiting: watch::Sender<usize>,
+}
+
+impl GatedLock {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            inner: infra_local::InProcessLock::new(),
+            gated: Mutex::new(None),
+            open: watch::channel(true).0,
+            waiting: watch::channel(0).0,
+        })
+    }
+
+    /// Shuts the gate in front of `key`.
+    pub fn shut(&self, key: LockKey) {
+        *self.gated.lock().unwrap() = Some(key);
+        self.open.send_replace(false);
+    }
+
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Waits (at most 30 s) until `n` acquisitions are held at the gate.
+    pub async fn until_waiting(&self, n: usize) {
+        let mut waiting = self.waiting.subscribe();
+        tokio::time::timeout(Duration::from_secs(30), waiting.wait_for(|w| *w >= n))
+            .await
+            .expect("the request reached the gate in time")
+            .expect("the gate is alive");
+    }
+}
+
+#[async_trait::async_trait]
+impl LockManager for GatedLock {
+    async fn acquire(&self, keys: &[LockKey], wait: Duration) -> Result<LockGuard, LockError> {
+        let gated = self.gated.lock().unwrap().clone();
+        if gated.is_some_and(|g| keys.contains(&g)) {
+            let mut open = self.open.subscribe();
+            self.waiting.send_modify(|w| *w += 1);
+            let _ = open.wait_for(|o| *o).await;
+            self.waiting.send_modify(|w| *w -= 1);
+        }
+        self.inner.acquire(keys, wait).await
     }
 }
 
