@@ -24,7 +24,8 @@ pub use stock_at::*;
 pub use valuation::*;
 
 /// Expands to one `#[tokio::test]` per reporting contract case. `$factory` is a path to an
-/// `async fn() -> Stores` returning a fresh, empty store for every call.
+/// `async fn() -> Stores` (or `-> Result<Stores, harness::Skip>`) returning a fresh, empty store
+/// for every call.
 #[macro_export]
 macro_rules! reports_contract_suite {
     ($factory:path) => {
@@ -45,8 +46,12 @@ macro_rules! reports_contract_suite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
-                let stores: $crate::Stores = $factory().await;
-                $crate::report_cases::$case(stores).await;
+                let name = concat!(module_path!(), "::", stringify!($case));
+                let Some(stores) = $crate::harness::take::<$crate::Stores>(name, $factory().await)
+                else {
+                    return;
+                };
+                $crate::report_cases::$case(stores.for_case(name)).await;
             }
         )+
     };

@@ -2,8 +2,16 @@
 //! its own temporary folder (the deployed configuration, WAL and a reader pool), and again on
 //! `sqlite::memory:` (a single connection serving everything). The in-process lock's contract
 //! runs with that lock, in `infra-local`.
+//!
+//! On the file store, cases that change stock behind the ledger's back do it with plain SQL on a
+//! connection of their own to the same file, as another process would. A memory database lives
+//! only inside the store's one connection, which the store does not expose, so those cases do not
+//! run on it (they say so when they skip); the audit's SQL they would check is the file store's.
+
+use std::path::PathBuf;
 
 use contract_tests::Stores;
+use domain::ids::{TenantId, VariantId};
 use infra_sqlite::SqliteStore;
 
 /// A new database file, in a folder the store must create, removed when the case ends.
@@ -13,14 +21,39 @@ async fn fresh_file() -> Stores {
     let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
         .await
         .expect("open the file store");
-    Stores::of(store).holding(dir)
+    Stores::of(store)
+        .holding(dir)
+        .tampering_with(move |tenant, variant, stock| {
+            set_stock(path.clone(), tenant, variant, stock)
+        })
+}
+
+/// `UPDATE variants SET stock` on a connection of its own, committed before it returns.
+async fn set_stock(path: PathBuf, tenant: TenantId, variant: VariantId, stock: i64) {
+    tokio::task::spawn_blocking(move || {
+        let raw = rusqlite::Connection::open(&path).expect("open the database file");
+        raw.busy_timeout(std::time::Duration::from_secs(5))
+            .expect("set a busy timeout");
+        let changed = raw
+            .execute(
+                "UPDATE variants SET stock = ?1 WHERE tenant_id = ?2 AND id = ?3",
+                rusqlite::params![stock, tenant.to_string(), variant.to_string()],
+            )
+            .expect("update the stock behind the ledger's back");
+        assert_eq!(changed, 1, "exactly one variant tampered with");
+    })
+    .await
+    .expect("the tamper ran");
 }
 
 async fn fresh_memory() -> Stores {
     let store = SqliteStore::open("sqlite::memory:")
         .await
         .expect("open the memory store");
-    Stores::of(store)
+    Stores::of(store).without_tampering(
+        "an in-memory SQLite database exists only inside the store's one connection, which \
+         SqliteStore does not expose, so nothing can change its stock behind the ledger's back",
+    )
 }
 
 mod on_file {

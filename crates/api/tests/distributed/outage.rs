@@ -134,6 +134,10 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
     assert_eq!(ready.status(), StatusCode::OK);
 }
 
+/// One process whose Redis lock keys expire 1 ms after they are taken. Inside one process the
+/// combiner already hands the store one batch of writes at a time, so this passes whatever the
+/// lock and the store would do under real overlap; the test where two processes write at once is
+/// `races::lock_keys_lapsing_mid_operation_across_two_instances_never_oversell`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lock_that_expires_mid_operation_never_oversells() {
     let Some(url) = redis_url() else { return };

@@ -22,10 +22,45 @@ pub fn redis_url() -> Option<String> {
             panic!("STOCKROOM_TEST_REDIS_URL is not set; run the tests through ./scripts/test.sh")
         }
         _ => {
-            eprintln!("SKIPPED: STOCKROOM_TEST_REDIS_URL is not set (run ./scripts/test.sh)");
+            loud("!!!!! SKIPPED: STOCKROOM_TEST_REDIS_URL is not set, so this test did not run (run ./scripts/test.sh) !!!!!");
             None
         }
     }
+}
+
+/// A URL for a fresh, empty database on the test MongoDB server, or `None` (after a loud line)
+/// when tests should skip; under `CI` a missing server fails the test.
+pub fn mongo_url() -> Option<String> {
+    match std::env::var("STOCKROOM_TEST_MONGO_URL") {
+        Ok(url) if !url.is_empty() => {
+            let name = format!("stockroom_distributed_{}", uuid::Uuid::now_v7().simple());
+            Some(with_database(&url, &name))
+        }
+        _ if std::env::var("CI").is_ok() => {
+            panic!("STOCKROOM_TEST_MONGO_URL is not set; run the tests through ./scripts/test.sh")
+        }
+        _ => {
+            loud("!!!!! SKIPPED: STOCKROOM_TEST_MONGO_URL is not set, so this test did not run (run ./scripts/test.sh) !!!!!");
+            None
+        }
+    }
+}
+
+/// `url` with its database path replaced by `database`, keeping hosts and options.
+fn with_database(url: &str, database: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a mongodb:// URL");
+    let (hosts, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let query = tail.find('?').map(|i| &tail[i..]).unwrap_or("");
+    format!("{scheme}://{hosts}/{database}{query}")
+}
+
+/// Writes `line` to stderr past the test harness's output capture, so a skip is always seen.
+pub fn loud(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// A `stockroom` process.

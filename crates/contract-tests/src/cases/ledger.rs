@@ -392,3 +392,83 @@ pub async fn a_batch_applies_each_write_on_its_own(s: Stores) {
     let audit = s.ledger.audit(&t).await.unwrap();
     assert!(audit.drift.is_empty(), "{audit:?}");
 }
+
+/// Stock changed behind the ledger's back (through the harness's [`crate::StockTamper`])
+/// is reported by the audit: exactly the variants whose stock differs from Σ movements, each with
+/// its SKU, stock and ledger sum — up, down, and on a variant with no movement at all — and only
+/// within the tenant audited. Putting the stock back clears the report.
+pub async fn audit_reports_stock_changed_behind_the_ledger(s: Stores) {
+    let Some(tamper) = s.stock_tamper() else {
+        return;
+    };
+    let (t, other) = (TenantId::new(), TenantId::new());
+    let up = stocked_variant(&s, t, &format!("UP-{}", unique()), 10).await;
+    s.ledger
+        .commit(&t, changes(vec![change(up.id, MovementKind::Sale, -3)]))
+        .await
+        .unwrap();
+    let down = stocked_variant(&s, t, &format!("DOWN-{}", unique()), 4).await;
+    let unmoved = stocked_variant(&s, t, &format!("NONE-{}", unique()), 0).await;
+    let clean = stocked_variant(&s, t, &format!("CLEAN-{}", unique()), 2).await;
+    let foreign = stocked_variant(&s, other, &format!("FOREIGN-{}", unique()), 3).await;
+    let before = s.ledger.audit(&t).await.unwrap();
+    assert_eq!((before.variants_checked, before.drift.len()), (4, 0));
+
+    tamper(t, up.id, 12).await;
+    tamper(t, down.id, 1).await;
+    tamper(t, unmoved.id, 5).await;
+    tamper(other, foreign.id, 9).await;
+    assert_eq!(
+        stock_of(&s, t, up.id).await,
+        12,
+        "the tamper hook changed nothing"
+    );
+
+    let drift_of = |report: &domain::stock::models::AuditReport| {
+        let mut found: Vec<(VariantId, String, i64, i64)> = report
+            .drift
+            .iter()
+            .map(|d| (d.variant_id, d.sku.clone(), d.stock, d.ledger_sum))
+            .collect();
+        found.sort();
+        found
+    };
+    let sku = |v: &domain::catalog::models::Variant| v.sku.as_str().to_owned();
+    let mut expected = vec![
+        (up.id, sku(&up), 12, 7),
+        (down.id, sku(&down), 1, 4),
+        (unmoved.id, sku(&unmoved), 5, 0),
+    ];
+    expected.sort();
+    let report = s.ledger.audit(&t).await.unwrap();
+    assert_eq!(report.variants_checked, 4);
+    assert_eq!(drift_of(&report), expected, "{report:?}");
+
+    // The other tenant's audit sees its own drift only.
+    let theirs = s.ledger.audit(&other).await.unwrap();
+    assert_eq!(theirs.variants_checked, 1);
+    assert_eq!(
+        drift_of(&theirs),
+        vec![(foreign.id, sku(&foreign), 9, 3)],
+        "{theirs:?}"
+    );
+
+    // A ledger write starts from the stock as stored; the drift it finds stays what it was.
+    let sold = s
+        .ledger
+        .commit(&t, changes(vec![change(up.id, MovementKind::Sale, -2)]))
+        .await
+        .unwrap();
+    assert_eq!(sold.applied[0].movement.stock_after, 10);
+
+    // Putting stock back where the ledger says clears the report, variant by variant.
+    tamper(t, up.id, 5).await;
+    tamper(t, down.id, 4).await;
+    let report = s.ledger.audit(&t).await.unwrap();
+    assert_eq!(
+        drift_of(&report),
+        vec![(unmoved.id, sku(&unmoved), 5, 0)],
+        "{report:?}"
+    );
+    assert_eq!(stock_of(&s, t, clean.id).await, 2);
+}

@@ -14,19 +14,29 @@ pub const STANDALONE_URL_VAR: &str = "STOCKROOM_TEST_MONGO_STANDALONE_URL";
 
 /// The URL in `var`, or `None` after announcing the skip (a panic in CI).
 pub fn server_url(var: &str) -> Option<String> {
+    match configured_url(var) {
+        Ok(url) => Some(url),
+        Err(why) => {
+            loud(&format!(
+                "!!!!! SKIPPED: {why}, so this MongoDB adapter test did not run. !!!!!"
+            ));
+            None
+        }
+    }
+}
+
+/// The URL in `var`, or why the test must be skipped — for the caller to announce. Panics in CI,
+/// where a skipped storage suite would hide a broken adapter.
+pub fn configured_url(var: &str) -> Result<String, String> {
     match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
+        Ok(url) if !url.is_empty() => Ok(url),
         _ if std::env::var_os("CI").is_some() => panic!(
             "{var} is not set: CI must run the MongoDB adapter tests against a server \
              (source scripts/lib/secantus.sh and run secantus_start)"
         ),
-        _ => {
-            loud(&format!(
-                "!!!!! SKIPPED: {var} is not set, so this MongoDB adapter test did not run. \
-                 Source scripts/lib/secantus.sh and run secantus_start to run it. !!!!!"
-            ));
-            None
-        }
+        _ => Err(format!(
+            "{var} is not set (source scripts/lib/secantus.sh and run secantus_start to run it)"
+        )),
     }
 }
 
