@@ -26,10 +26,13 @@ enum Row {
     ReadPurchasing,
     WritePurchasing,
     ReceivePurchaseOrders,
+    ReadReports,
+    ReadLowStock,
+    Reorder,
 }
 
 impl Row {
-    const ALL: [Row; 12] = [
+    const ALL: [Row; 15] = [
         Row::ReadProfile,
         Row::Users,
         Row::ReadCatalog,
@@ -42,6 +45,9 @@ impl Row {
         Row::ReadPurchasing,
         Row::WritePurchasing,
         Row::ReceivePurchaseOrders,
+        Row::ReadReports,
+        Row::ReadLowStock,
+        Row::Reorder,
     ];
 
     /// The row whose "Action" cell reads `text`, exactly.
@@ -61,6 +67,9 @@ impl Row {
                 Row::WritePurchasing
             }
             "Receive purchase orders" => Row::ReceivePurchaseOrders,
+            "Read reports: movement series, top movers, valuation" => Row::ReadReports,
+            "Read the low-stock report" => Row::ReadLowStock,
+            "Draft a purchase order from the low-stock report" => Row::Reorder,
             _ => return None,
         })
     }
@@ -358,6 +367,29 @@ impl Setup<'_> {
                 vec![post(
                     format!("/v1/purchase-orders/{po}/receipts"),
                     json!({"lines": [{"variantId": variant, "quantity": 1}]}),
+                )]
+            }
+            Row::ReadReports => {
+                let window = "from=2026-01-01T00:00:00Z&to=2026-01-08T00:00:00Z";
+                vec![
+                    get(format!("/v1/reports/movements?{window}&bucket=day")),
+                    get(format!("/v1/reports/top-movers?{window}")),
+                    get("/v1/reports/valuation"),
+                ]
+            }
+            Row::ReadLowStock => vec![get("/v1/reports/low-stock")],
+            Row::Reorder => {
+                let product = self.app.product(self.token(), "Low").await;
+                self.created(
+                    "/v1/variants",
+                    json!({"productId": product, "sku": unique("LOW"), "price": 100,
+                           "reorderLevel": 5}),
+                )
+                .await;
+                let supplier = self.supplier().await;
+                vec![post(
+                    "/v1/reports/low-stock/purchase-orders",
+                    json!({"supplierId": supplier}),
                 )]
             }
         }
