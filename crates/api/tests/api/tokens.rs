@@ -16,7 +16,9 @@ fn claims(tenant: &str, user: &str, exp: i64) -> serde_json::Value {
 
 #[tokio::test]
 async fn bad_tokens_are_401() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else {
+        return;
+    };
     let t = app.register(&slug("tok")).await;
     let now = chrono::Utc::now().timestamp();
 
@@ -74,7 +76,9 @@ async fn bad_tokens_are_401() {
 
 #[tokio::test]
 async fn wrong_tenant_email_or_password_give_the_same_401() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else {
+        return;
+    };
     let t = app.register(&slug("login")).await;
     let email = format!("owner@{}.example", t.slug);
     let mut bodies = Vec::new();

@@ -22,6 +22,8 @@ mod refusal;
 mod reports;
 #[path = "../api/restart.rs"]
 mod restart;
+#[path = "../api/roles.rs"]
+mod roles;
 #[path = "../api/tenancy.rs"]
 mod tenancy;
 #[path = "../api/walkthrough.rs"]
