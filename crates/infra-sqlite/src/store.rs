@@ -108,6 +108,28 @@ impl SqliteStore {
         }
     }
 
+    /// Sets a variant's stock with a plain `UPDATE`, outside the ledger: no movement, no check.
+    /// It exists only so tests can corrupt stock on purpose and see the audit report it — an
+    /// in-memory database is reachable through this store's connection alone. Never compiled
+    /// into the server (feature `test-support`, enabled only by this crate's own tests).
+    #[cfg(feature = "test-support")]
+    pub async fn set_stock_behind_the_ledger(
+        &self,
+        tenant: &domain::ids::TenantId,
+        variant: &domain::ids::VariantId,
+        stock: i64,
+    ) -> Result<usize, StoreError> {
+        let (tenant, variant) = (tenant.to_string(), variant.to_string());
+        self.write("changing stock behind the ledger", move |tx| {
+            tx.execute(
+                "UPDATE variants SET stock = ?1 WHERE tenant_id = ?2 AND id = ?3",
+                rusqlite::params![stock, tenant, variant],
+            )
+            .or_store("changing stock behind the ledger")
+        })
+        .await
+    }
+
     /// Runs `work` in a read transaction on a pooled reader (the writer for memory databases).
     pub(crate) async fn read<T, F>(&self, what: &'static str, work: F) -> Result<T, StoreError>
     where

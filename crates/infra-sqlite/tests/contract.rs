@@ -5,8 +5,8 @@
 //!
 //! On the file store, cases that change stock behind the ledger's back do it with plain SQL on a
 //! connection of their own to the same file, as another process would. A memory database lives
-//! only inside the store's one connection, which the store does not expose, so those cases do not
-//! run on it (they say so when they skip); the audit's SQL they would check is the file store's.
+//! only inside the store's one connection, so there they go through the store's
+//! `set_stock_behind_the_ledger` (feature `test-support`, enabled for these tests only).
 
 use std::path::PathBuf;
 
@@ -50,10 +50,17 @@ async fn fresh_memory() -> Stores {
     let store = SqliteStore::open("sqlite::memory:")
         .await
         .expect("open the memory store");
-    Stores::of(store).without_tampering(
-        "an in-memory SQLite database exists only inside the store's one connection, which \
-         SqliteStore does not expose, so nothing can change its stock behind the ledger's back",
-    )
+    let raw = store.clone();
+    Stores::of(store).tampering_with(move |tenant, variant, stock| {
+        let raw = raw.clone();
+        async move {
+            let changed = raw
+                .set_stock_behind_the_ledger(&tenant, &variant, stock)
+                .await
+                .expect("change stock behind the ledger");
+            assert_eq!(changed, 1, "the variant to tamper with exists");
+        }
+    })
 }
 
 mod on_file {
