@@ -2,17 +2,17 @@
 //!
 //! SQLite suits a single-server deployment: one file, no service to run, and transactions strong
 //! enough for the stock invariant. The store opens with [`SqliteStore::open`], migrates its schema,
-//! and is then shared as `Arc::new(store.clone())` for each repository port of `domain::Deps`
-//! (`domain::Repositories::of(store)` does it for all of them):
+//! and serves every repository port at once:
 //!
 //! ```no_run
 //! # async fn wire() -> anyhow::Result<()> {
-//! use std::sync::Arc;
-//! use domain::stock::ports::LedgerRepository;
 //! let store = infra_sqlite::SqliteStore::open("sqlite://data/stockroom.db").await?;
-//! let ledger: Arc<dyn LedgerRepository> = Arc::new(store.clone());
-//! # let _ = ledger; Ok(()) }
+//! let repositories = domain::Repositories::of(store);
+//! # let _ = repositories; Ok(()) }
 //! ```
+//!
+//! It stores and decides nothing: the ledger's refusals and movements come from
+//! `domain::stock::apply`, the transitions from the aggregates.
 //!
 //! The lock port is not served here: `api` wires an adapter of its own for it (the in-process
 //! lock of `infra-local`, or the Redis one). Correctness does not depend on the lock: the ledger's
