@@ -153,6 +153,106 @@ async fn lock_keys_lapsing_mid_operation_across_two_instances_never_oversell() {
     assert_sold_out_exactly(&client, &one, &two, &token, &v).await;
 }
 
+/// Lock ordering seen from outside the process: while this test holds the Redis key of the
+/// higher variant, an order naming the higher variant first must already hold the lower one's
+/// key — the instance takes keys in ascending order whatever the order of the lines, which is
+/// what keeps two processes with opposite orders from each holding what the other waits for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_takes_redis_keys_in_ascending_order_whatever_the_lines_say() {
+    let Some(redis) = redis_url() else {
+        return;
+    };
+    let Some(db) = mongo_url() else {
+        return;
+    };
+    let env = [
+        ("STOCKROOM_DATABASE_URL", db.as_str()),
+        ("STOCKROOM_REDIS_URL", redis.as_str()),
+        ("STOCKROOM_LOCK_WAIT_MS", "20000"),
+    ];
+    let one = start_binary(&env);
+    let client = http_client();
+    let slug = format!("order-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let (token, tenant) = register(&client, &one.http, &slug).await;
+    let tenant: TenantId = tenant.parse().unwrap();
+    let x: VariantId = variant(&client, &one.http, &token, "ORD-X", 5, 0)
+        .await
+        .parse()
+        .unwrap();
+    let y: VariantId = variant(&client, &one.http, &token, "ORD-Y", 5, 0)
+        .await
+        .parse()
+        .unwrap();
+    let (low, high) = if x < y { (x, y) } else { (y, x) };
+    let key = |v: &VariantId| RedisLock::redis_key(&LockKey::variant(&tenant, v));
+    let mut redis_conn = resp_connect(&redis).await;
+
+    assert_eq!(
+        resp(
+            &mut redis_conn,
+            &["SET", &key(&high), "held-by-the-test", "PX", "30000"]
+        )
+        .await,
+        "+OK"
+    );
+    let order = {
+        let request = client
+            .post(format!("{}/v1/orders", one.http))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"lines": [
+                {"variantId": high.to_string(), "quantity": 1},
+                {"variantId": low.to_string(), "quantity": 1},
+            ]}));
+        tokio::spawn(async move { request.send().await.unwrap().status() })
+    };
+    // The order is now waiting for the key the test holds; whatever it took first is held.
+    let mut low_held = false;
+    for _ in 0..100 {
+        if resp(&mut redis_conn, &["EXISTS", &key(&low)]).await == ":1" {
+            low_held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        low_held,
+        "waiting for the higher key, the instance must already hold the lower one"
+    );
+    assert!(
+        !order.is_finished(),
+        "the order waits for the key the test holds"
+    );
+    assert_eq!(resp(&mut redis_conn, &["DEL", &key(&high)]).await, ":1");
+    assert_eq!(order.await.unwrap(), StatusCode::CREATED);
+    assert_eq!(resp(&mut redis_conn, &["EXISTS", &key(&low)]).await, ":0");
+}
+
+async fn resp_connect(url: &str) -> tokio::net::TcpStream {
+    let address = url.trim_start_matches("redis://").trim_end_matches('/');
+    tokio::net::TcpStream::connect(address)
+        .await
+        .expect("the test connects to Redis")
+}
+
+/// Sends one command and returns its one-line reply (`+OK`, `:1`, …) without the CRLF.
+async fn resp(conn: &mut tokio::net::TcpStream, args: &[&str]) -> String {
+    let mut command = format!("*{}\r\n", args.len());
+    for arg in args {
+        command.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    conn.write_all(command.as_bytes())
+        .await
+        .expect("command sent");
+    let mut reply = Vec::new();
+    let mut byte = [0u8; 1];
+    while !reply.ends_with(b"\r\n") {
+        let n = conn.read(&mut byte).await.expect("command answered");
+        assert!(n > 0, "Redis closed the connection");
+        reply.push(byte[0]);
+    }
+    String::from_utf8_lossy(&reply[..reply.len() - 2]).into_owned()
+}
+
 /// Until `stop`, deletes `key` in the Redis at `url` about every millisecond, as if every hold of
 /// the lock expired within a millisecond of being taken; returns how many holds it cut short.
 /// A holder gives its key back as soon as its write is committed, so a key found here is always
