@@ -4,8 +4,6 @@
 //! business, so turning suggestions into a DRAFT purchase order lives here, priced at each
 //! variant's weighted average purchase cost (0 when it was never purchased).
 
-use chrono::Duration;
-
 use super::models::{NewPurchaseOrder, PurchaseLineRequest, PurchaseOrder};
 use super::service::PurchasingService;
 use crate::auth::models::{Action, Actor};
@@ -13,7 +11,7 @@ use crate::error::DomainError;
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{SupplierId, VariantId};
 use crate::reports::models::{LowStockLine, ValuationRow};
-use crate::reports::service::{average_unit_cost, rank_low_stock, SALES_WINDOW_DAYS};
+use crate::reports::service::{average_unit_cost, low_stock_lines};
 use crate::values::{Money, Quantity};
 
 impl PurchasingService {
@@ -29,8 +27,7 @@ impl PurchasingService {
         actor.require(Action::WritePurchasing)?;
         actor.require(Action::ReadLowStock)?;
         let tenant = actor.tenant_id;
-        let since = self.deps.clock.now() - Duration::days(SALES_WINDOW_DAYS);
-        let suggestions = rank_low_stock(self.deps.reports.low_stock(&tenant, since).await?);
+        let suggestions = low_stock_lines(&self.deps, &tenant).await?;
         let costs = self.deps.reports.valuation(&tenant).await?;
         let lines = reorder_lines(&suggestions, &costs, variant_ids.as_deref());
         if lines.is_empty() {

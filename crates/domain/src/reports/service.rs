@@ -12,7 +12,7 @@ use super::models::{
 };
 use crate::auth::models::{Action, Actor};
 use crate::error::DomainError;
-use crate::ids::VariantId;
+use crate::ids::{TenantId, VariantId};
 use crate::services::Deps;
 use crate::stock::models::MovementKind;
 
@@ -88,9 +88,7 @@ impl ReportService {
     /// days of cover (fewest first, never-selling last), then SKU.
     pub async fn low_stock(&self, actor: &Actor) -> Result<Vec<LowStockLine>, DomainError> {
         actor.require(Action::ReadLowStock)?;
-        let since = self.deps.clock.now() - Duration::days(SALES_WINDOW_DAYS);
-        let rows = self.deps.reports.low_stock(&actor.tenant_id, since).await?;
-        Ok(rank_low_stock(rows))
+        low_stock_lines(&self.deps, &actor.tenant_id).await
     }
 
     pub async fn top_movers(
@@ -179,9 +177,19 @@ pub(crate) fn average_unit_cost(row: &ValuationRow) -> i64 {
     }
 }
 
+/// The tenant's low-stock lines over the last [`SALES_WINDOW_DAYS`], ranked; the caller checks
+/// the role.
+pub(crate) async fn low_stock_lines(
+    deps: &Deps,
+    tenant: &TenantId,
+) -> Result<Vec<LowStockLine>, DomainError> {
+    let since = deps.clock.now() - Duration::days(SALES_WINDOW_DAYS);
+    Ok(rank_low_stock(deps.reports.low_stock(tenant, since).await?))
+}
+
 /// The low-stock lines of `rows`, sorted by days of cover (fewest first, never-selling last),
 /// then SKU.
-pub(crate) fn rank_low_stock(rows: Vec<LowStockRow>) -> Vec<LowStockLine> {
+fn rank_low_stock(rows: Vec<LowStockRow>) -> Vec<LowStockLine> {
     let mut lines: Vec<LowStockLine> = rows.into_iter().map(low_stock_line).collect();
     lines.sort_by(|a, b| {
         let cover = |l: &LowStockLine| l.days_of_cover.unwrap_or(f64::INFINITY);

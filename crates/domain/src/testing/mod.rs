@@ -126,27 +126,14 @@ pub fn committed(
     stock_before: &[i64],
     reorder_level: i64,
 ) -> crate::stock::models::Committed {
-    use crate::stock::models::{AppliedChange, Committed, StockMovement};
+    use crate::stock::models::{AppliedChange, Committed};
     Committed {
         applied: write
             .changes
             .iter()
             .zip(stock_before)
             .map(|(c, before)| AppliedChange {
-                movement: StockMovement {
-                    id: c.movement_id,
-                    tenant_id: tenant,
-                    variant_id: c.variant_id,
-                    kind: c.kind,
-                    quantity: c.delta,
-                    stock_after: before + c.delta,
-                    reason: c.reason.clone(),
-                    order_id: c.order_id,
-                    purchase_order_id: c.purchase_order_id,
-                    unit_cost: c.unit_cost,
-                    actor: c.actor,
-                    created_at: c.at,
-                },
+                movement: c.movement(&tenant, before + c.delta),
                 sku: Sku::new(&format!("SKU-{}", c.variant_id)).unwrap(),
                 reorder_level,
                 stock_before: *before,
