@@ -4,7 +4,7 @@
 //! into it at the adapter boundary (a unique-index violation becomes `Duplicate`, a lost connection
 //! `Unavailable`). [`DomainError`] is what use cases return; the HTTP layer maps it to a status once.
 
-use crate::ids::VariantId;
+use crate::ids::{LocationId, VariantId};
 use crate::values::ValueError;
 
 /// One invalid input field, named as the client spelled it (e.g. `lines[2].quantity`).
@@ -105,6 +105,10 @@ impl StoreError {
 #[serde(rename_all = "camelCase")]
 pub struct Shortage {
     pub variant_id: VariantId,
+    /// The location the units were asked of; absent when the line could be served from any
+    /// active location and `available` is their sum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<LocationId>,
     pub requested: i64,
     pub available: i64,
 }

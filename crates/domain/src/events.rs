@@ -16,29 +16,38 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use crate::ids::{MovementId, OrderId, PurchaseOrderId, TenantId, VariantId};
+use crate::ids::{
+    LocationId, MovementId, OrderId, PurchaseOrderId, TenantId, TransferId, VariantId,
+};
 use crate::lock::Unreachable;
 use crate::stock::models::MovementKind;
 use crate::values::{Money, Sku};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DomainEvent {
-    /// Every movement: the new stock of a variant.
+    /// Every movement: the new stock of a variant (its total) and of the level it changed.
     StockChanged {
         tenant_id: TenantId,
         variant_id: VariantId,
+        location_id: LocationId,
         sku: Sku,
+        /// The variant's total after the movement.
         stock: i64,
+        /// The stock of the level (`variant_id`, `location_id`) after the movement.
+        level_stock: i64,
         delta: i64,
         movement_type: MovementKind,
         movement_id: MovementId,
         at: DateTime<Utc>,
     },
-    /// A movement took stock from above the reorder level to at or below it.
+    /// A movement took the variant's total from above its reorder level to at or below it.
     StockLow {
         tenant_id: TenantId,
         variant_id: VariantId,
+        /// Where the movement that crossed the level happened.
+        location_id: LocationId,
         sku: Sku,
+        /// The variant's total.
         stock: i64,
         reorder_level: i64,
         at: DateTime<Utc>,
@@ -62,6 +71,27 @@ pub enum DomainEvent {
     PurchaseOrderReceived {
         tenant_id: TenantId,
         purchase_order_id: PurchaseOrderId,
+        /// The destination the units arrived at.
+        location_id: LocationId,
+        status: &'static str,
+        at: DateTime<Utc>,
+    },
+    /// A transfer's units left its source and are in transit.
+    TransferShipped {
+        tenant_id: TenantId,
+        transfer_id: TransferId,
+        from_location_id: LocationId,
+        to_location_id: LocationId,
+        units: i64,
+        at: DateTime<Utc>,
+    },
+    /// Units of a transfer arrived (all of them when `status` is RECEIVED).
+    TransferReceived {
+        tenant_id: TenantId,
+        transfer_id: TransferId,
+        from_location_id: LocationId,
+        to_location_id: LocationId,
+        units: i64,
         status: &'static str,
         at: DateTime<Utc>,
     },
@@ -75,7 +105,9 @@ impl DomainEvent {
             | DomainEvent::OrderPlaced { tenant_id, .. }
             | DomainEvent::OrderCancelled { tenant_id, .. }
             | DomainEvent::OrderFulfilled { tenant_id, .. }
-            | DomainEvent::PurchaseOrderReceived { tenant_id, .. } => tenant_id,
+            | DomainEvent::PurchaseOrderReceived { tenant_id, .. }
+            | DomainEvent::TransferShipped { tenant_id, .. }
+            | DomainEvent::TransferReceived { tenant_id, .. } => tenant_id,
         }
     }
 
@@ -88,6 +120,8 @@ impl DomainEvent {
             DomainEvent::OrderCancelled { .. } => "order.cancelled",
             DomainEvent::OrderFulfilled { .. } => "order.fulfilled",
             DomainEvent::PurchaseOrderReceived { .. } => "purchaseOrder.received",
+            DomainEvent::TransferShipped { .. } => "transfer.shipped",
+            DomainEvent::TransferReceived { .. } => "transfer.received",
         }
     }
 }

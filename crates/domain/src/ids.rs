@@ -64,6 +64,11 @@ define_id!(MovementId);
 define_id!(OrderId);
 define_id!(SupplierId);
 define_id!(PurchaseOrderId);
+define_id!(
+    /// A place that holds stock: a warehouse, a shop, a third-party logistics site.
+    LocationId
+);
+define_id!(TransferId);
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,9 @@
 //! Services take validated values only (see [`values`]), so a use case never sees a raw string it
 //! would have to re-check, and every repository call carries the caller's [`ids::TenantId`].
 //!
-//! The central invariant — a variant's stock equals the sum of its movements and never goes below
-//! zero — is enforced by the store's atomic conditional write ([`stock::ports::LedgerRepository`]);
+//! The central invariant — the stock of every level (one variant at one location) equals the sum of
+//! its movements and never goes below zero, and a variant's stock is the sum of its levels — is
+//! enforced by the store's atomic conditional write ([`stock::ports::LedgerRepository`]);
 //! the lock port only orders writers and reduces contention.
 
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod idempotency;
 #[cfg(test)]
 mod idempotency_tests;
 pub mod ids;
+pub mod locations;
 pub mod lock;
 pub mod orders;
 pub mod pagination;
@@ -27,6 +29,7 @@ pub mod services;
 pub mod stock;
 #[cfg(test)]
 mod testing;
+pub mod transfers;
 pub mod values;
 
 pub use error::{DomainError, FieldError, StoreError};

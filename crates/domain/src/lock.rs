@@ -1,8 +1,9 @@
 //! The lock port: serialises writers of the same variants to cut contention.
 //!
 //! A lock is never the guard of correctness: the store's conditional write is. Use cases take the
-//! keys of every variant involved in ascending order, so two orders listing the same SKUs in
-//! opposite orders cannot deadlock, and they wait a bounded time.
+//! keys of every level (variant × location) involved in ascending order, so two orders listing
+//! the same SKUs in opposite orders cannot deadlock, and they wait a bounded time. Writers of one
+//! variant at different locations do not wait for each other.
 //!
 //! [`Unreachable`] is what every port that talks to a server answers a readiness probe with when
 //! that server does not answer (the lock here, the event fan-out in [`crate::events`]): it names
@@ -12,15 +13,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::ids::{TenantId, VariantId};
+use crate::ids::TenantId;
+use crate::stock::models::Level;
 
 /// A lock name, namespaced by tenant. Ordering is by the text, which is what callers sort on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LockKey(String);
 
 impl LockKey {
-    pub fn variant(tenant: &TenantId, variant: &VariantId) -> Self {
-        Self(format!("{tenant}:{variant}"))
+    /// The key of one level. Keys of a tenant sort by variant, then location, like [`Level`].
+    pub fn level(tenant: &TenantId, level: &Level) -> Self {
+        Self(format!(
+            "{tenant}:{}:{}",
+            level.variant_id, level.location_id
+        ))
     }
 
     pub fn idempotency(tenant: &TenantId, key: &str) -> Self {

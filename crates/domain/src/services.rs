@@ -17,6 +17,8 @@ use crate::idempotency::{
     IdemScope, Idempotency, IdempotencyProtocol, IdempotencyRepository, Outcome,
 };
 use crate::ids::TenantId;
+use crate::locations::ports::LocationRepository;
+use crate::locations::service::LocationService;
 use crate::lock::LockManager;
 use crate::orders::ports::OrderRepository;
 use crate::orders::service::OrderService;
@@ -28,6 +30,8 @@ use crate::stock::models::{Committed, LedgerError, LedgerWrite};
 use crate::stock::ports::LedgerRepository;
 use crate::stock::service::StockService;
 use crate::stock::writer::StockWriter;
+use crate::transfers::ports::TransferRepository;
+use crate::transfers::service::TransferService;
 
 /// Tunables of the use cases.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +65,8 @@ pub struct Repositories {
     pub purchase_orders: Arc<dyn PurchaseOrderRepository>,
     pub idempotency: Arc<dyn IdempotencyRepository>,
     pub reports: Arc<dyn ReportRepository>,
+    pub locations: Arc<dyn LocationRepository>,
+    pub transfers: Arc<dyn TransferRepository>,
 }
 
 /// A storage adapter that implements every repository port.
@@ -75,6 +81,8 @@ pub trait AllRepositories:
     + PurchaseOrderRepository
     + IdempotencyRepository
     + ReportRepository
+    + LocationRepository
+    + TransferRepository
     + 'static
 {
 }
@@ -90,6 +98,8 @@ impl<T> AllRepositories for T where
         + PurchaseOrderRepository
         + IdempotencyRepository
         + ReportRepository
+        + LocationRepository
+        + TransferRepository
         + 'static
 {
 }
@@ -108,7 +118,9 @@ impl Repositories {
             suppliers: s.clone(),
             purchase_orders: s.clone(),
             idempotency: s.clone(),
-            reports: s,
+            reports: s.clone(),
+            locations: s.clone(),
+            transfers: s,
         }
     }
 }
@@ -212,6 +224,8 @@ pub struct Services {
     pub orders: OrderService,
     pub purchasing: PurchasingService,
     pub reports: ReportService,
+    pub locations: LocationService,
+    pub transfers: TransferService,
     pub deps: Arc<Deps>,
 }
 
@@ -225,6 +239,8 @@ impl Services {
             catalog: CatalogService::new(deps.clone()),
             stock: StockService::new(deps.clone()),
             orders: OrderService::new(deps.clone()),
+            locations: LocationService::new(deps.clone()),
+            transfers: TransferService::new(deps.clone()),
             deps,
         }
     }

@@ -98,6 +98,61 @@ impl StockDelta {
     }
 }
 
+/// A location's short code: 1–32 characters of letters, digits, `-` or `_`, unique per tenant.
+/// Codes compare case-sensitively, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct LocationCode(String);
+
+impl LocationCode {
+    pub fn new(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim();
+        if s.is_empty() || s.len() > 32 {
+            return Err(ValueError::new("must be 1 to 32 characters"));
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        {
+            return Err(ValueError::new(
+                "may contain only letters, digits, '-' and '_'",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a location comes in the allocation of an order that names none: lower first
+/// (0 ..= [`MAX_PRIORITY`]); the default location always comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct LocationPriority(i64);
+
+/// Largest allocation priority of a location.
+pub const MAX_PRIORITY: i64 = 1000;
+
+impl LocationPriority {
+    /// The priority of a location created without one.
+    pub const DEFAULT: LocationPriority = LocationPriority(100);
+
+    pub fn new(n: i64) -> Result<Self, ValueError> {
+        if !(0..=MAX_PRIORITY).contains(&n) {
+            return Err(ValueError::new(format!(
+                "must be between 0 and {MAX_PRIORITY}"
+            )));
+        }
+        Ok(Self(n))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
 /// A non-negative stock level, e.g. a reorder level or an expected stock (0 ..= [`MAX_QUANTITY`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]

@@ -55,6 +55,9 @@ impl Role {
                     | ReadPurchasing
                     | ReceivePurchaseOrders
                     | ReadLowStock
+                    | ReadLocations
+                    | ReadTransfers
+                    | ReceiveTransfers
             ),
         }
     }
@@ -81,6 +84,15 @@ pub enum Action {
     ReadReports,
     /// The low-stock and reorder report.
     ReadLowStock,
+    /// Locations and the levels they hold.
+    ReadLocations,
+    /// Create, rename, reprioritise, deactivate, make default.
+    WriteLocations,
+    ReadTransfers,
+    /// Draft, edit, ship and cancel transfers: shipping takes units out of a location.
+    WriteTransfers,
+    /// Record the units that arrived on a transfer, like a purchase-order receipt.
+    ReceiveTransfers,
 }
 
 #[derive(Debug, Clone, PartialEq)]

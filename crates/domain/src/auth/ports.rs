@@ -6,15 +6,21 @@ use super::models::{Tenant, User};
 use crate::error::StoreError;
 use crate::idempotency::IdempotencyWrite;
 use crate::ids::{TenantId, UserId};
+use crate::locations::models::Location;
 use crate::pagination::{Page, PageRequest};
 use crate::values::{EmailAddress, Password, PasswordHash, TenantSlug};
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TenantRepository: Send + Sync {
-    /// Creates the tenant and its first user in one transaction.
+    /// Creates the tenant, its first user and its default location in one transaction.
     /// MUST return `Duplicate` if the slug is taken (and then write nothing).
-    async fn create_with_owner(&self, tenant: &Tenant, owner: &User) -> Result<(), StoreError>;
+    async fn create_with_owner(
+        &self,
+        tenant: &Tenant,
+        owner: &User,
+        default_location: &Location,
+    ) -> Result<(), StoreError>;
 
     async fn find_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError>;
 

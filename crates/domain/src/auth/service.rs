@@ -6,6 +6,7 @@ use super::models::{Action, Actor, Role, Session, Tenant, User};
 use crate::error::{DomainError, StoreError};
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{TenantId, UserId};
+use crate::locations::models::Location;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
 use crate::values::{EmailAddress, Password, PasswordHash, TenantSlug, Text};
@@ -80,7 +81,13 @@ impl AuthService {
             created_at: now,
             updated_at: now,
         };
-        match self.deps.tenants.create_with_owner(&tenant, &owner).await {
+        let location = Location::first_of(tenant.id, now);
+        match self
+            .deps
+            .tenants
+            .create_with_owner(&tenant, &owner, &location)
+            .await
+        {
             Ok(()) => Ok((tenant, owner)),
             Err(StoreError::Duplicate) => Err(DomainError::Conflict(format!(
                 "tenant slug '{}' is taken",

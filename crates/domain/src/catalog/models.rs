@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{ProductId, TenantId, VariantId};
+use crate::ids::{LocationId, ProductId, TenantId, VariantId};
 use crate::values::{Attributes, Money, Sku, StockLevel, Text};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,11 +24,17 @@ pub struct Variant {
     pub attributes: Attributes,
     pub price: Money,
     pub reorder_level: StockLevel,
-    /// Changed only by movements, through the ledger port.
+    /// The total over the variant's levels; changed only by movements, through the ledger port.
     pub stock: i64,
     /// Units on open purchase orders (ORDERED or PARTIALLY_RECEIVED): Σ (ordered − received).
     /// Computed by the store on read; ignored on write.
     pub incoming: i64,
+    /// Stock per location: every location where the variant has ever had stock or has units
+    /// incoming, ordered by location id. Read by the store; ignored on write.
+    pub levels: Vec<VariantLevel>,
+    /// Units shipped on transfers and not yet received: counted at neither end. Computed by the
+    /// store on read; ignored on write.
+    pub in_transit: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -37,6 +43,23 @@ impl Variant {
     pub fn is_low(&self) -> bool {
         self.stock <= self.reorder_level.get()
     }
+
+    /// The stock held at `location` (0 where the variant has no level).
+    pub fn stock_at(&self, location: &LocationId) -> i64 {
+        self.levels
+            .iter()
+            .find(|l| l.location_id == *location)
+            .map_or(0, |l| l.stock)
+    }
+}
+
+/// One variant's stock at one location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantLevel {
+    pub location_id: LocationId,
+    pub stock: i64,
+    /// Units on open purchase orders bound for this location.
+    pub incoming: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

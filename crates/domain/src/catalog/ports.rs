@@ -48,7 +48,7 @@ pub trait VariantRepository: Send + Sync {
         idempotency: Option<IdempotencyWrite>,
     ) -> Result<(), StoreError>;
 
-    /// The variant with its current stock and `incoming`.
+    /// The variant with its current stock, `levels`, `incoming` and `in_transit`.
     async fn get(&self, tenant: &TenantId, id: &VariantId) -> Result<Option<Variant>, StoreError>;
 
     /// The variants among `ids` that exist in this tenant, in any order.
@@ -70,6 +70,7 @@ pub trait VariantRepository: Send + Sync {
     /// MUST return `NotFound` if absent and `Duplicate` if the new SKU is taken.
     async fn update(&self, tenant: &TenantId, variant: &Variant) -> Result<(), StoreError>;
 
-    /// MUST return `NotFound` if absent and `InUse` (deleting nothing) if its stock ≠ 0.
+    /// MUST return `NotFound` if absent and `InUse` (deleting nothing) if its stock ≠ 0 or units
+    /// of it are in transit. Its levels go with it; movements stay.
     async fn delete(&self, tenant: &TenantId, id: &VariantId) -> Result<(), StoreError>;
 }

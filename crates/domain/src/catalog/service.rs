@@ -136,6 +136,8 @@ impl CatalogService {
                     reorder_level: new.reorder_level,
                     stock: 0,
                     incoming: 0,
+                    levels: Vec::new(),
+                    in_transit: 0,
                     created_at: now,
                     updated_at: now,
                 };

@@ -5,16 +5,19 @@
 //! [`OrderTransition`]. Nothing is written here: the service commits the transition through the
 //! ledger, guarded by the order's version, so of two racing transitions exactly one lands.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use super::models::{LineRequest, NewOrder, Order, OrderLine, OrderStatus, ReturnRequest};
+use super::models::{
+    Allocation, LineRequest, NewOrder, Order, OrderLine, OrderStatus, ReturnRequest,
+};
 use crate::auth::models::Actor;
 use crate::catalog::models::Variant;
 use crate::error::{DomainError, FieldErrors};
-use crate::ids::{OrderId, UserId, VariantId};
-use crate::stock::models::StockChange;
+use crate::ids::{LocationId, OrderId, UserId, VariantId};
+use crate::stock::allocate::Allocations;
+use crate::stock::models::{Level, StockChange};
 use crate::stock::reserve::Demand;
 use crate::values::Money;
 
@@ -31,12 +34,14 @@ pub struct OrderTransition {
 impl Order {
     /// A new PLACED order for `demand` (summed per variant), one line per variant in the order
     /// the variants were first requested, prices captured from `variants` now, and the SALE
-    /// changes that take its units. Every requested variant MUST be in `variants`.
+    /// changes that take its units from where `allocations` says. Every requested variant MUST
+    /// be in `variants` and in `allocations`.
     pub fn place(
         actor: &Actor,
         new: &NewOrder,
         demand: &Demand,
         variants: &HashMap<VariantId, Variant>,
+        allocations: &Allocations,
         now: DateTime<Utc>,
     ) -> OrderTransition {
         let mut lines: Vec<OrderLine> = Vec::with_capacity(demand.len());
@@ -53,6 +58,14 @@ impl Order {
                 unit_price: variant.price,
                 line_total: variant.price.times(quantity),
                 returned: 0,
+                allocations: allocations[&variant.id]
+                    .iter()
+                    .map(|(location_id, quantity)| Allocation {
+                        location_id: *location_id,
+                        quantity: *quantity,
+                        returned: 0,
+                    })
+                    .collect(),
             });
         }
         let total = lines.iter().fold(Money::ZERO, |t, l| t.plus(l.line_total));
@@ -63,15 +76,26 @@ impl Order {
             lines,
             customer: new.customer.clone(),
             note: new.note.clone(),
+            location_id: new.location_id,
             total,
             placed_by: actor.user_id,
             created_at: now,
             updated_at: now,
             version: 1,
         };
-        let changes = demand
+        let changes = allocations
             .iter()
-            .map(|(variant, qty)| StockChange::sale(*variant, *qty, order.id, actor.user_id, now))
+            .flat_map(|(variant, drawn)| {
+                drawn.iter().map(|(location, qty)| {
+                    StockChange::sale(
+                        Level::new(*variant, *location),
+                        *qty,
+                        order.id,
+                        actor.user_id,
+                        now,
+                    )
+                })
+            })
             .collect();
         OrderTransition {
             next: order,
@@ -88,27 +112,23 @@ impl Order {
         })
     }
 
-    /// PLACED → CANCELLED, every unit coming back with a RETURN.
+    /// PLACED → CANCELLED, every unit coming back with a RETURN to the location it was taken
+    /// from.
     pub fn cancel(
         &self,
         actor: UserId,
         now: DateTime<Utc>,
     ) -> Result<OrderTransition, DomainError> {
         self.require(OrderStatus::Cancelled)?;
-        let changes = self
-            .lines
-            .iter()
-            .map(|l| {
-                StockChange::order_return(
-                    l.variant_id,
-                    l.quantity,
-                    self.id,
-                    CANCEL_REASON.to_owned(),
-                    actor,
-                    now,
-                )
-            })
-            .collect();
+        let mut back = BTreeMap::new();
+        for line in &self.lines {
+            for a in &line.allocations {
+                *back
+                    .entry(Level::new(line.variant_id, a.location_id))
+                    .or_insert(0) += a.quantity - a.returned;
+            }
+        }
+        let changes = returns(back, self.id, CANCEL_REASON, actor, now);
         Ok(OrderTransition {
             next: self.next(OrderStatus::Cancelled, now),
             changes,
@@ -117,7 +137,9 @@ impl Order {
 
     /// FULFILLED or PARTIALLY_RETURNED → PARTIALLY_RETURNED, or RETURNED once every unit is back.
     /// A line cannot bring back more than was sold minus what already came back; a variant not
-    /// on the order is named by its request line.
+    /// on the order is named by its request line. Units go back to `request.location_id` when
+    /// given, else to the locations they were taken from, counted against the line's
+    /// allocations in the order they were drawn. The caller checks the named location.
     pub fn return_items(
         &self,
         request: &ReturnRequest,
@@ -150,19 +172,24 @@ impl Order {
             return Err(DomainError::Conflict(refused.join("; ")));
         }
         let mut next = self.next(OrderStatus::Returned, now);
+        let mut back = BTreeMap::new();
         for line in next.lines.iter_mut() {
-            line.returned += demand.get(&line.variant_id);
+            let mut left = demand.get(&line.variant_id);
+            line.returned += left;
+            for a in line.allocations.iter_mut() {
+                let take = (a.quantity - a.returned).min(left);
+                if take > 0 {
+                    a.returned += take;
+                    left -= take;
+                    let to = request.location_id.unwrap_or(a.location_id);
+                    *back.entry(Level::new(line.variant_id, to)).or_insert(0) += take;
+                }
+            }
         }
         if next.lines.iter().any(|l| l.returned < l.quantity) {
             next.status = OrderStatus::PartiallyReturned;
         }
-        let reason = request.reason.as_str();
-        let changes = demand
-            .iter()
-            .map(|(variant, qty)| {
-                StockChange::order_return(*variant, *qty, self.id, reason.to_owned(), actor, now)
-            })
-            .collect();
+        let changes = returns(back, self.id, request.reason.as_str(), actor, now);
         Ok(OrderTransition { next, changes })
     }
 
@@ -195,6 +222,31 @@ impl Order {
             ..self.clone()
         }
     }
+}
+
+/// One RETURN per level with units coming back, in level order.
+fn returns(
+    back: BTreeMap<Level, i64>,
+    order: OrderId,
+    reason: &str,
+    actor: UserId,
+    now: DateTime<Utc>,
+) -> Vec<StockChange> {
+    back.into_iter()
+        .filter(|(_, qty)| *qty > 0)
+        .map(|(level, qty)| {
+            StockChange::order_return(level, qty, order, reason.to_owned(), actor, now)
+        })
+        .collect()
+}
+
+/// Allocates every demanded variant wholly to `location` (for callers that already know where
+/// the units come from).
+pub fn allocated_at(demand: &Demand, location: LocationId) -> Allocations {
+    demand
+        .iter()
+        .map(|(variant, qty)| (*variant, vec![(location, *qty)]))
+        .collect()
 }
 
 /// 422 naming every line whose variant fails `known`.
@@ -240,10 +292,12 @@ mod tests {
                 .collect(),
             customer: None,
             note: None,
+            location_id: None,
         };
         let demand = Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
+        let allocations = allocated_at(&demand, LocationId::new());
         (
-            Order::place(&who, &new, &demand, &variants, Utc::now()).next,
+            Order::place(&who, &new, &demand, &variants, &allocations, Utc::now()).next,
             who,
         )
     }
@@ -260,6 +314,7 @@ mod tests {
                 })
                 .collect(),
             reason: Text::long("damaged").unwrap(),
+            location_id: None,
         }
     }
 
@@ -275,16 +330,21 @@ mod tests {
             lines: vec![line(2), line(3)],
             customer: None,
             note: None,
+            location_id: None,
         };
         let demand = Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
         let variants = HashMap::from([(v.id, v.clone())]);
-        let t = Order::place(&who, &new, &demand, &variants, Utc::now());
+        let (a, b) = (LocationId::new(), LocationId::new());
+        let allocations = Allocations::from([(v.id, vec![(a, 4), (b, 1)])]);
+        let t = Order::place(&who, &new, &demand, &variants, &allocations, Utc::now());
         assert_eq!(t.next.lines.len(), 1);
         assert_eq!(t.next.lines[0].quantity, 5);
         assert_eq!(t.next.total, v.price.times(5));
-        assert_eq!(t.changes.len(), 1);
-        assert_eq!(t.changes[0].delta, -5);
-        assert_eq!(t.changes[0].kind, MovementKind::Sale);
+        assert_eq!(t.next.lines[0].allocations.len(), 2);
+        assert_eq!(t.changes.len(), 2);
+        assert_eq!((t.changes[0].location_id, t.changes[0].delta), (a, -4));
+        assert_eq!((t.changes[1].location_id, t.changes[1].delta), (b, -1));
+        assert!(t.changes.iter().all(|c| c.kind == MovementKind::Sale));
         assert_eq!(t.changes[0].order_id, Some(t.next.id));
     }
 
@@ -369,10 +429,72 @@ mod tests {
                 quantity: Quantity::new(1).unwrap(),
             }],
             reason: Text::long("wrong").unwrap(),
+            location_id: None,
         };
         let err = fulfilled
             .return_items(&request, who.user_id, Utc::now())
             .unwrap_err();
         assert!(matches!(err, DomainError::Validation(f) if f[0].field == "lines[0].variantId"));
+    }
+
+    #[test]
+    fn units_come_back_where_they_were_taken_from_unless_a_location_is_named() {
+        let who = actor(Role::Staff);
+        let v = variant(who.tenant_id, 10, 0);
+        let new = NewOrder {
+            lines: vec![LineRequest {
+                variant_id: v.id,
+                quantity: Quantity::new(5).unwrap(),
+            }],
+            customer: None,
+            note: None,
+            location_id: None,
+        };
+        let demand = Demand::from_lines([(v.id, 5)]);
+        let (a, b, elsewhere) = (LocationId::new(), LocationId::new(), LocationId::new());
+        let allocations = Allocations::from([(v.id, vec![(a, 3), (b, 2)])]);
+        let variants = HashMap::from([(v.id, v.clone())]);
+        let placed = Order::place(&who, &new, &demand, &variants, &allocations, Utc::now()).next;
+
+        let cancelled = placed.cancel(who.user_id, Utc::now()).unwrap();
+        let back: Vec<(LocationId, i64)> = cancelled
+            .changes
+            .iter()
+            .map(|c| (c.location_id, c.delta))
+            .collect();
+        let mut expected = vec![(a, 3), (b, 2)];
+        expected.sort_by_key(|(l, _)| Level::new(v.id, *l));
+        assert_eq!(back, expected);
+
+        let fulfilled = placed.fulfil(Utc::now()).unwrap().next;
+        let mut request = returning(&fulfilled, &[4]);
+        let first = fulfilled
+            .return_items(&request, who.user_id, Utc::now())
+            .unwrap();
+        let mut back: Vec<(LocationId, i64)> = first
+            .changes
+            .iter()
+            .map(|c| (c.location_id, c.delta))
+            .collect();
+        back.sort();
+        let mut expected = vec![(a, 3), (b, 1)];
+        expected.sort();
+        assert_eq!(back, expected);
+        request = returning(&first.next, &[1]);
+        request.location_id = Some(elsewhere);
+        let second = first
+            .next
+            .return_items(&request, who.user_id, Utc::now())
+            .unwrap();
+        assert_eq!(second.changes.len(), 1);
+        assert_eq!(
+            (second.changes[0].location_id, second.changes[0].delta),
+            (elsewhere, 1)
+        );
+        assert_eq!(second.next.status, OrderStatus::Returned);
+        assert!(second.next.lines[0]
+            .allocations
+            .iter()
+            .all(|al| al.returned == al.quantity));
     }
 }

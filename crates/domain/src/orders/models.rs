@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{OrderId, TenantId, UserId, VariantId};
+use crate::ids::{LocationId, OrderId, TenantId, UserId, VariantId};
 use crate::values::{EmailAddress, Money, Quantity, Sku, Text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,6 +59,17 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub line_total: Money,
     pub returned: i64,
+    /// Where the line's units were taken from; the quantities sum to `quantity`.
+    pub allocations: Vec<Allocation>,
+}
+
+/// Units of a line taken from one location, and how many of them have come back since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub location_id: LocationId,
+    pub quantity: i64,
+    /// Units of this allocation returned (wherever they were put back).
+    pub returned: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +80,8 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     pub customer: Option<Customer>,
     pub note: Option<Text>,
+    /// The location the order asked to be served from; `None`: allocated across locations.
+    pub location_id: Option<LocationId>,
     pub total: Money,
     pub placed_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -89,12 +102,16 @@ pub struct NewOrder {
     pub lines: Vec<LineRequest>,
     pub customer: Option<Customer>,
     pub note: Option<Text>,
+    /// Serve every line from this location; `None`: allocate across active locations.
+    pub location_id: Option<LocationId>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ReturnRequest {
     pub lines: Vec<LineRequest>,
     pub reason: Text,
+    /// Where the units are put back; `None`: where they were taken from.
+    pub location_id: Option<LocationId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

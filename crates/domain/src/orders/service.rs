@@ -11,15 +11,20 @@ use super::aggregate::{require_known, OrderTransition};
 use super::models::{NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest};
 use crate::auth::models::{Action, Actor};
 use crate::catalog::models::Variant;
-use crate::error::{DomainError, StoreError};
+use crate::error::{DomainError, Shortage, StoreError};
 use crate::events::DomainEvent;
 use crate::idempotency::{Idempotency, Outcome};
-use crate::ids::{OrderId, VariantId};
+use crate::ids::{LocationId, OrderId, TenantId, VariantId};
+use crate::locations::models::allocation_order;
+use crate::locations::service::resolve;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use crate::stock::apply::precheck;
+use crate::stock::allocate::{allocate, Sources};
 use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
 use crate::stock::reserve::{ledger_error, Demand};
+
+/// How many times an order naming no location is allocated before a shortage is final.
+pub const ALLOCATION_ATTEMPTS: u32 = 3;
 
 #[derive(Clone)]
 pub struct OrderService {
@@ -33,6 +38,11 @@ impl OrderService {
 
     /// Places an order: all lines are reserved or none. Refused with every short line listed
     /// when stock is missing, and with the offending line named when a variant is unknown.
+    ///
+    /// An order naming a location is served from it alone. One naming none is allocated across
+    /// the active locations ([`crate::stock::allocate`]) from a fresh reading; if the ledger
+    /// refuses it because the reading went stale (another writer took the units first), it is
+    /// allocated again from a new reading, at most [`ALLOCATION_ATTEMPTS`] times in all.
     pub async fn place(
         &self,
         actor: &Actor,
@@ -46,47 +56,117 @@ impl OrderService {
                 let demand =
                     Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
                 let ids: Vec<VariantId> = demand.iter().map(|(id, _)| *id).collect();
-                let variants: HashMap<VariantId, Variant> = self
-                    .deps
-                    .variants
-                    .get_many(&tenant, &ids)
-                    .await?
-                    .into_iter()
-                    .map(|v| (v.id, v))
-                    .collect();
-                require_known(&new.lines, |id| variants.contains_key(id))?;
-                let now = self.deps.clock.now();
-                let OrderTransition {
-                    next: order,
-                    changes,
-                } = Order::place(actor, &new, &demand, &variants, now);
-                // Refuse from the current reading without taking locks when stock is clearly
-                // short; the ledger's conditional write below remains the guard.
-                precheck(&changes, |id| variants.get(id).map(|v| v.stock)).map_err(ledger_error)?;
-                let placed = order.clone();
-                let write = LedgerWrite {
-                    changes,
-                    document: DocumentWrite::InsertOrder(order.clone()),
-                    idempotency: scope.map(|s| s.ledger(move |_| placed.clone())),
-                };
-                match self.deps.commit_stock(&tenant, write).await? {
-                    Ok(_) => {}
-                    Err(LedgerError::VariantMissing(id)) => {
-                        return Err(require_known(&new.lines, |v| *v != id).unwrap_err())
+                let sources = self.sources(&tenant, new.location_id).await?;
+                let mut attempt = 1;
+                let order = loop {
+                    let variants: HashMap<VariantId, Variant> = self
+                        .deps
+                        .variants
+                        .get_many(&tenant, &ids)
+                        .await?
+                        .into_iter()
+                        .map(|v| (v.id, v))
+                        .collect();
+                    require_known(&new.lines, |id| variants.contains_key(id))?;
+                    // Refuse from the current reading without taking locks when stock is
+                    // clearly short; the ledger's conditional write below remains the guard.
+                    let allocations = allocate(&demand, &variants, &sources)
+                        .map_err(DomainError::InsufficientStock)?;
+                    let now = self.deps.clock.now();
+                    let OrderTransition {
+                        next: order,
+                        changes,
+                    } = Order::place(actor, &new, &demand, &variants, &allocations, now);
+                    let placed = order.clone();
+                    let write = LedgerWrite {
+                        changes,
+                        document: DocumentWrite::InsertOrder(order.clone()),
+                        idempotency: scope.as_ref().map(|s| s.ledger(move |_| placed.clone())),
+                    };
+                    match self.deps.commit_stock(&tenant, write).await? {
+                        Ok(_) => break order,
+                        Err(LedgerError::Insufficient(_))
+                            if matches!(sources, Sources::Any(_))
+                                && attempt < ALLOCATION_ATTEMPTS =>
+                        {
+                            attempt += 1;
+                        }
+                        Err(LedgerError::Insufficient(short)) => {
+                            return Err(DomainError::InsufficientStock(
+                                self.shortages(&tenant, &demand, &sources, short).await?,
+                            ))
+                        }
+                        Err(LedgerError::VariantMissing(id)) => {
+                            return Err(require_known(&new.lines, |v| *v != id).unwrap_err())
+                        }
+                        Err(e) => return Err(ledger_error(e)),
                     }
-                    Err(e) => return Err(ledger_error(e)),
-                }
+                };
                 self.deps
                     .publish(vec![DomainEvent::OrderPlaced {
                         tenant_id: tenant,
                         order_id: order.id,
                         total: order.total,
-                        at: now,
+                        at: order.created_at,
                     }])
                     .await;
                 Ok(order)
             })
             .await
+    }
+
+    /// The locations an order may draw on: the one it names (which must be active), or every
+    /// active location in allocation order.
+    async fn sources(
+        &self,
+        tenant: &TenantId,
+        requested: Option<LocationId>,
+    ) -> Result<Sources, DomainError> {
+        if requested.is_some() {
+            let location = resolve(&self.deps, tenant, requested, "locationId").await?;
+            return Ok(Sources::At(location.id));
+        }
+        let locations = self.deps.locations.all(tenant).await?;
+        Ok(Sources::Any(
+            allocation_order(&locations).iter().map(|l| l.id).collect(),
+        ))
+    }
+
+    /// The shortages to report when the ledger refused an order: per level for an order served
+    /// from one location (what the ledger found), per variant over all sources otherwise (from
+    /// a fresh reading, since the ledger saw only the levels the last allocation named).
+    async fn shortages(
+        &self,
+        tenant: &TenantId,
+        demand: &Demand,
+        sources: &Sources,
+        ledger: Vec<Shortage>,
+    ) -> Result<Vec<Shortage>, DomainError> {
+        if matches!(sources, Sources::At(_)) {
+            return Ok(ledger);
+        }
+        let ids: Vec<VariantId> = demand.iter().map(|(id, _)| *id).collect();
+        let variants: HashMap<VariantId, Variant> = self
+            .deps
+            .variants
+            .get_many(tenant, &ids)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect();
+        Ok(match allocate(demand, &variants, sources) {
+            Err(short) => short,
+            // Stock came back in the meantime; report what the ledger refused, over all sources.
+            Ok(_) => ledger
+                .into_iter()
+                .map(|s| Shortage {
+                    location_id: None,
+                    requested: demand.get(&s.variant_id),
+                    available: variants.get(&s.variant_id).map_or(0, |v| v.stock),
+                    ..s
+                })
+                .collect(),
+        })
     }
 
     pub async fn get(&self, actor: &Actor, id: &OrderId) -> Result<Order, DomainError> {
@@ -148,6 +228,15 @@ impl OrderService {
         idem: Option<Idempotency<Order>>,
     ) -> Result<Outcome<Order>, DomainError> {
         actor.require(Action::ReturnOrders)?;
+        if request.location_id.is_some() {
+            resolve(
+                &self.deps,
+                &actor.tenant_id,
+                request.location_id,
+                "locationId",
+            )
+            .await?;
+        }
         self.transition(actor, id, idem, |order, now| {
             order.return_items(&request, actor.user_id, now)
         })

@@ -12,9 +12,9 @@ use super::models::{
 };
 use crate::auth::models::Actor;
 use crate::error::{DomainError, FieldErrors};
-use crate::ids::{PurchaseOrderId, UserId};
+use crate::ids::{LocationId, PurchaseOrderId, UserId};
 use crate::orders::models::LineRequest;
-use crate::stock::models::StockChange;
+use crate::stock::models::{Level, StockChange};
 use crate::stock::reserve::Demand;
 
 /// A checked transition: the purchase order as it will be stored, and the stock it moves.
@@ -25,12 +25,18 @@ pub struct PurchaseOrderTransition {
 }
 
 impl PurchaseOrder {
-    /// A new DRAFT purchase order.
-    pub fn draft(actor: &Actor, new: NewPurchaseOrder, now: DateTime<Utc>) -> Self {
+    /// A new DRAFT purchase order to be received at `destination`.
+    pub fn draft(
+        actor: &Actor,
+        new: NewPurchaseOrder,
+        destination: LocationId,
+        now: DateTime<Utc>,
+    ) -> Self {
         PurchaseOrder {
             id: PurchaseOrderId::new(),
             tenant_id: actor.tenant_id,
             supplier_id: new.supplier_id,
+            location_id: destination,
             status: Status::Draft,
             lines: order_lines(&new.lines),
             expected_at: new.expected_at,
@@ -51,6 +57,9 @@ impl PurchaseOrder {
         let mut next = self.next(Status::Draft, now);
         if let Some(supplier_id) = patch.supplier_id {
             next.supplier_id = supplier_id;
+        }
+        if let Some(location_id) = patch.location_id {
+            next.location_id = location_id;
         }
         if let Some(lines) = &patch.lines {
             next.lines = order_lines(lines);
@@ -92,7 +101,7 @@ impl PurchaseOrder {
     }
 
     /// ORDERED or PARTIALLY_RECEIVED → PARTIALLY_RECEIVED, or RECEIVED once every line is in:
-    /// one PURCHASE per variant at its line's unit cost. A variant not on the order is named by
+    /// one PURCHASE per variant at the destination, at its line's unit cost. A variant not on the order is named by
     /// its request line; receiving more than ordered − received on any line refuses it all.
     pub fn receive(
         &self,
@@ -142,7 +151,14 @@ impl PurchaseOrder {
                     .iter()
                     .find(|l| l.variant_id == *variant)
                     .map(|l| l.unit_cost);
-                StockChange::purchase(*variant, *qty, self.id, cost, actor, now)
+                StockChange::purchase(
+                    Level::new(*variant, self.location_id),
+                    *qty,
+                    self.id,
+                    cost,
+                    actor,
+                    now,
+                )
             })
             .collect();
         Ok(PurchaseOrderTransition { next, changes })
@@ -209,8 +225,9 @@ mod tests {
                 })
                 .collect(),
             expected_at: None,
+            location_id: None,
         };
-        let draft = PurchaseOrder::draft(&who, new, Utc::now());
+        let draft = PurchaseOrder::draft(&who, new, LocationId::new(), Utc::now());
         (draft.submit(Utc::now()).unwrap().next, ids)
     }
 
@@ -234,6 +251,7 @@ mod tests {
         assert_eq!(first.changes[0].delta, 2);
         assert_eq!(first.changes[0].unit_cost, Some(Money::new(250).unwrap()));
         assert_eq!(first.changes[0].purchase_order_id, Some(po.id));
+        assert_eq!(first.changes[0].location_id, po.location_id);
         let rest = first
             .next
             .receive(&[receipt(ids[0], 3)], UserId::new(), Utc::now())
@@ -263,7 +281,9 @@ mod tests {
                 supplier_id: SupplierId::new(),
                 lines: Vec::new(),
                 expected_at: None,
+                location_id: None,
             },
+            LocationId::new(),
             Utc::now(),
         );
         assert!(matches!(

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{PurchaseOrderId, SupplierId, TenantId, UserId, VariantId};
+use crate::ids::{LocationId, PurchaseOrderId, SupplierId, TenantId, UserId, VariantId};
 use crate::values::{EmailAddress, Money, Quantity, Text};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +108,8 @@ pub struct PurchaseOrder {
     pub id: PurchaseOrderId,
     pub tenant_id: TenantId,
     pub supplier_id: SupplierId,
+    /// Where the goods are received: the level `incoming` counts at, the PURCHASE movements' location.
+    pub location_id: LocationId,
     pub status: PurchaseOrderStatus,
     pub lines: Vec<PurchaseOrderLine>,
     pub expected_at: Option<DateTime<Utc>>,
@@ -136,6 +138,8 @@ pub struct PurchaseLineRequest {
 #[derive(Debug, Clone)]
 pub struct NewPurchaseOrder {
     pub supplier_id: SupplierId,
+    /// The destination; the tenant's default location when `None`.
+    pub location_id: Option<LocationId>,
     pub lines: Vec<PurchaseLineRequest>,
     pub expected_at: Option<DateTime<Utc>>,
 }
@@ -143,6 +147,7 @@ pub struct NewPurchaseOrder {
 #[derive(Debug, Clone, Default)]
 pub struct PurchaseOrderPatch {
     pub supplier_id: Option<SupplierId>,
+    pub location_id: Option<LocationId>,
     pub lines: Option<Vec<PurchaseLineRequest>>,
     pub expected_at: Option<Option<DateTime<Utc>>>,
 }

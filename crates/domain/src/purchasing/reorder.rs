@@ -27,8 +27,8 @@ impl PurchasingService {
         actor.require(Action::WritePurchasing)?;
         actor.require(Action::ReadLowStock)?;
         let tenant = actor.tenant_id;
-        let suggestions = low_stock_lines(&self.deps, &tenant).await?;
-        let costs = self.deps.reports.valuation(&tenant).await?;
+        let suggestions = low_stock_lines(&self.deps, &tenant, None).await?;
+        let costs = self.deps.reports.valuation(&tenant, None).await?;
         let lines = reorder_lines(&suggestions, &costs, variant_ids.as_deref());
         if lines.is_empty() {
             return Err(DomainError::invalid(
@@ -42,6 +42,7 @@ impl PurchasingService {
                 supplier_id,
                 lines,
                 expected_at: None,
+                location_id: None,
             },
             idem,
         )

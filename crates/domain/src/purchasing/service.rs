@@ -14,6 +14,7 @@ use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::events::DomainEvent;
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{PurchaseOrderId, SupplierId, TenantId, VariantId};
+use crate::locations::service::resolve;
 use crate::orders::models::LineRequest;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
@@ -141,7 +142,9 @@ impl PurchasingService {
             .idempotent(&tenant, idem, |scope| async move {
                 self.check_references(&tenant, Some(&new.supplier_id), Some(&new.lines))
                     .await?;
-                let po = PurchaseOrder::draft(actor, new, self.deps.clock.now());
+                let destination =
+                    resolve(&self.deps, &tenant, new.location_id, "locationId").await?;
+                let po = PurchaseOrder::draft(actor, new, destination.id, self.deps.clock.now());
                 let written = po.clone();
                 let write = LedgerWrite {
                     changes: Vec::new(),
@@ -197,6 +200,9 @@ impl PurchasingService {
         current.require_editable()?;
         self.check_references(&tenant, patch.supplier_id.as_ref(), patch.lines.as_deref())
             .await?;
+        if patch.location_id.is_some() {
+            resolve(&self.deps, &tenant, patch.location_id, "locationId").await?;
+        }
         let transition = current.edit(patch, self.deps.clock.now())?;
         self.write(actor, &current, transition, None).await
     }
@@ -256,6 +262,7 @@ impl PurchasingService {
                     .publish(vec![DomainEvent::PurchaseOrderReceived {
                         tenant_id: tenant,
                         purchase_order_id: po.id,
+                        location_id: po.location_id,
                         status: po.status.as_str(),
                         at: now,
                     }])

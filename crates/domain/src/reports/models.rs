@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::catalog::models::Variant;
-use crate::ids::{ProductId, VariantId};
+use crate::ids::{LocationId, ProductId, VariantId};
 use crate::stock::models::MovementKind;
 
 /// Which movements a series counts.
@@ -12,6 +12,8 @@ pub struct SeriesFilter {
     pub variant_id: Option<VariantId>,
     /// Movements of this product's current variants.
     pub product_id: Option<ProductId>,
+    /// Movements at this location.
+    pub location_id: Option<LocationId>,
 }
 
 /// Store row: movements of `kind` in bucket `[b[index], b[index+1])`.
@@ -39,10 +41,15 @@ pub struct SeriesBucket {
     pub totals: Vec<KindTotals>,
 }
 
-/// Store row: a low variant and the units it sold since the window start.
+/// Store row: a low variant and the units it sold since the window start. Asked about one
+/// location, `stock`, `incoming` and `units_sold` are that location's and the variant is low
+/// when its level there is at or below its reorder level; asked about none, they are the
+/// variant's totals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LowStockRow {
     pub variant: Variant,
+    pub stock: i64,
+    pub incoming: i64,
     /// Σ −quantity of SALE movements in the window.
     pub units_sold: i64,
 }
@@ -50,6 +57,9 @@ pub struct LowStockRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LowStockLine {
     pub variant: Variant,
+    /// The stock judged low: the level's, or the variant's total (see [`LowStockRow`]).
+    pub stock: i64,
+    pub incoming: i64,
     /// Average units sold per day over the last [`super::service::SALES_WINDOW_DAYS`] days.
     pub average_daily_sales: f64,
     /// stock ÷ average daily sales; `None` when nothing sells.
@@ -69,7 +79,9 @@ pub struct MoverRow {
     pub movements: i64,
 }
 
-/// Store row: what valuation needs of a variant.
+/// Store row: what valuation needs of a variant. `stock` is the level's when the report is asked
+/// about one location; the purchases are always every location's, so a unit is worth the same
+/// wherever it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValuationRow {
     pub variant_id: VariantId,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
 use crate::error::StoreError;
-use crate::ids::{TenantId, VariantId};
+use crate::ids::{LocationId, TenantId, VariantId};
 use crate::stock::models::MovementKind;
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -22,11 +22,14 @@ pub trait ReportRepository: Send + Sync {
     ) -> Result<Vec<BucketCount>, StoreError>;
 
     /// Variants with stock ≤ reorder level (with `incoming`), each with Σ −quantity of its SALE
-    /// movements created at or after `since`.
+    /// movements created at or after `since`. With `location`, the level at that location is
+    /// judged (a variant with no level there is not listed) and `stock`, `incoming` and the
+    /// sales are that location's; without, the variant's totals.
     async fn low_stock(
         &self,
         tenant: &TenantId,
         since: DateTime<Utc>,
+        location: Option<LocationId>,
     ) -> Result<Vec<LowStockRow>, StoreError>;
 
     /// Variants ranked by Σ |quantity| of their `kind` movements in `[from, to)`, largest first
@@ -40,14 +43,21 @@ pub trait ReportRepository: Send + Sync {
         limit: u32,
     ) -> Result<Vec<MoverRow>, StoreError>;
 
-    /// One row per variant of the tenant (ordered by variant id) with its PURCHASE totals.
-    async fn valuation(&self, tenant: &TenantId) -> Result<Vec<ValuationRow>, StoreError>;
+    /// One row per variant of the tenant (ordered by variant id) with its PURCHASE totals over
+    /// every location, and its stock: the total, or its level at `location` (0 without one).
+    async fn valuation(
+        &self,
+        tenant: &TenantId,
+        location: Option<LocationId>,
+    ) -> Result<Vec<ValuationRow>, StoreError>;
 
-    /// Σ quantity of the variant's movements created at or before `at`.
+    /// Σ quantity of the variant's movements created at or before `at` (at `location` only,
+    /// when given).
     async fn stock_at(
         &self,
         tenant: &TenantId,
         variant: &VariantId,
         at: DateTime<Utc>,
+        location: Option<LocationId>,
     ) -> Result<i64, StoreError>;
 }

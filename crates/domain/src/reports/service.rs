@@ -12,18 +12,20 @@ use super::models::{
 };
 use crate::auth::models::{Action, Actor};
 use crate::error::DomainError;
-use crate::ids::{TenantId, VariantId};
+use crate::ids::{LocationId, TenantId, VariantId};
 use crate::services::Deps;
 use crate::stock::models::MovementKind;
 
 /// Days of sales the low-stock report averages over and plans a reorder for.
 pub const SALES_WINDOW_DAYS: i64 = 30;
 
-const KINDS: [MovementKind; 4] = [
+const KINDS: [MovementKind; 6] = [
     MovementKind::Purchase,
     MovementKind::Sale,
     MovementKind::Adjustment,
     MovementKind::Return,
+    MovementKind::TransferOut,
+    MovementKind::TransferIn,
 ];
 
 #[derive(Clone)]
@@ -53,6 +55,7 @@ impl ReportService {
     ) -> Result<Vec<SeriesBucket>, DomainError> {
         actor.require(Action::ReadReports)?;
         let edges = boundaries(from, to, bucket, &tz)?;
+        known(&self.deps, &actor.tenant_id, filter.location_id).await?;
         let rows = self
             .deps
             .reports
@@ -85,10 +88,17 @@ impl ReportService {
     }
 
     /// Low variants, with sales velocity, days of cover and a reorder suggestion; sorted by
-    /// days of cover (fewest first, never-selling last), then SKU.
-    pub async fn low_stock(&self, actor: &Actor) -> Result<Vec<LowStockLine>, DomainError> {
+    /// days of cover (fewest first, never-selling last), then SKU. With `location`, a variant is
+    /// low when its level there is at or below its reorder level (what that site needs
+    /// replenished, by transfer or purchase); without, when its total is.
+    pub async fn low_stock(
+        &self,
+        actor: &Actor,
+        location: Option<LocationId>,
+    ) -> Result<Vec<LowStockLine>, DomainError> {
         actor.require(Action::ReadLowStock)?;
-        low_stock_lines(&self.deps, &actor.tenant_id).await
+        known(&self.deps, &actor.tenant_id, location).await?;
+        low_stock_lines(&self.deps, &actor.tenant_id, location).await
     }
 
     pub async fn top_movers(
@@ -110,10 +120,20 @@ impl ReportService {
             .await?)
     }
 
-    /// Stock value per variant at weighted average purchase cost.
-    pub async fn valuation(&self, actor: &Actor) -> Result<Valuation, DomainError> {
+    /// Stock value per variant at weighted average purchase cost (of the stock at `location`
+    /// only, when given; the average is over every location's purchases).
+    pub async fn valuation(
+        &self,
+        actor: &Actor,
+        location: Option<LocationId>,
+    ) -> Result<Valuation, DomainError> {
         actor.require(Action::ReadReports)?;
-        let rows = self.deps.reports.valuation(&actor.tenant_id).await?;
+        known(&self.deps, &actor.tenant_id, location).await?;
+        let rows = self
+            .deps
+            .reports
+            .valuation(&actor.tenant_id, location)
+            .await?;
         let lines: Vec<ValuationLine> = rows
             .into_iter()
             .map(|r| {
@@ -140,15 +160,17 @@ impl ReportService {
         Ok(Valuation { lines, total })
     }
 
-    /// The variant's stock at `at`, replayed from the ledger.
-    /// The variant's stock at `at` (now when `None`, by the domain's clock).
+    /// The variant's stock at `at` (now when `None`, by the domain's clock), replayed from the
+    /// ledger: its total, or its level at `location`.
     pub async fn stock_at(
         &self,
         actor: &Actor,
         variant: &VariantId,
         at: Option<DateTime<Utc>>,
+        location: Option<LocationId>,
     ) -> Result<StockAt, DomainError> {
         actor.require(Action::ReadStock)?;
+        known(&self.deps, &actor.tenant_id, location).await?;
         if self
             .deps
             .variants
@@ -162,7 +184,7 @@ impl ReportService {
         let stock = self
             .deps
             .reports
-            .stock_at(&actor.tenant_id, variant, at)
+            .stock_at(&actor.tenant_id, variant, at, location)
             .await?;
         Ok(StockAt { at, stock })
     }
@@ -177,14 +199,32 @@ pub(crate) fn average_unit_cost(row: &ValuationRow) -> i64 {
     }
 }
 
+/// 422 naming `locationId` when a report is asked about a location the tenant does not have
+/// (inactive locations keep their history and may be asked about).
+async fn known(
+    deps: &Deps,
+    tenant: &TenantId,
+    location: Option<LocationId>,
+) -> Result<(), DomainError> {
+    match location {
+        Some(id) if deps.locations.get(tenant, &id).await?.is_none() => {
+            Err(DomainError::invalid("locationId", "no such location"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The tenant's low-stock lines over the last [`SALES_WINDOW_DAYS`], ranked; the caller checks
 /// the role.
 pub(crate) async fn low_stock_lines(
     deps: &Deps,
     tenant: &TenantId,
+    location: Option<LocationId>,
 ) -> Result<Vec<LowStockLine>, DomainError> {
     let since = deps.clock.now() - Duration::days(SALES_WINDOW_DAYS);
-    Ok(rank_low_stock(deps.reports.low_stock(tenant, since).await?))
+    Ok(rank_low_stock(
+        deps.reports.low_stock(tenant, since, location).await?,
+    ))
 }
 
 /// The low-stock lines of `rows`, sorted by days of cover (fewest first, never-selling last),
@@ -203,10 +243,12 @@ fn rank_low_stock(rows: Vec<LowStockRow>) -> Vec<LowStockLine> {
 fn low_stock_line(row: LowStockRow) -> LowStockLine {
     let average = row.units_sold.max(0) as f64 / SALES_WINDOW_DAYS as f64;
     let v = &row.variant;
-    let days_of_cover = (average > 0.0).then(|| v.stock.max(0) as f64 / average);
+    let days_of_cover = (average > 0.0).then(|| row.stock.max(0) as f64 / average);
     let window_demand = (average * SALES_WINDOW_DAYS as f64).ceil() as i64;
-    let suggested = (window_demand + v.reorder_level.get() - v.stock - v.incoming).max(0);
+    let suggested = (window_demand + v.reorder_level.get() - row.stock - row.incoming).max(0);
     LowStockLine {
+        stock: row.stock,
+        incoming: row.incoming,
         average_daily_sales: average,
         days_of_cover,
         suggested_quantity: suggested,

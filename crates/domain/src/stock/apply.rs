@@ -4,12 +4,15 @@
 //! transaction. Everything around it is decided here, once, so a third store implements storage
 //! only and a rule changes in one place:
 //!
-//! 1. For each change the adapter runs its store's conditional write: stock changes by
-//!    [`StockChange::delta`] only if it stays at least [`StockChange::required_stock`] before the
-//!    change and equals [`StockChange::expected_stock`] when one is given.
-//! 2. It reports each outcome to an [`Application`]: [`Application::applied`] with the variant as
-//!    the write left it, or [`Application::refused`] with the stock it reads in the same
-//!    transaction (`None` when the variant does not exist in the tenant). A refusal that must end
+//! 1. For each change the adapter runs its store's conditional write on the change's level (one
+//!    variant at one location): the level's stock changes by [`StockChange::delta`] only if it
+//!    is at least [`StockChange::required_stock`] before the change and equals
+//!    [`StockChange::expected_stock`] when one is given; the variant's total changes by the same
+//!    delta in the same transaction. A level the variant has never had reads as 0.
+//! 2. It reports each outcome to an [`Application`]: [`Application::applied`] with the level and
+//!    the variant as the write left them, or [`Application::refused`] with the level's stock it
+//!    reads in the same transaction (`None` when the variant does not exist in the tenant). A
+//!    refusal that must end
 //!    the write at once (missing variant, compare-and-set mismatch) comes back as `Err`; shortages
 //!    are collected so the caller learns every short line at once.
 //! 3. [`Application::finish`] answers the write as a whole: the movements to insert (in
@@ -22,18 +25,20 @@
 use chrono::SubsecRound;
 
 use super::models::{
-    AppliedChange, Committed, LedgerError, LedgerWrite, StockChange, StockMovement,
+    AppliedChange, Committed, LedgerError, LedgerWrite, Level, StockChange, StockMovement,
 };
 use crate::error::{Shortage, StoreError};
 use crate::idempotency::IdempotencyWrite;
-use crate::ids::{TenantId, VariantId};
+use crate::ids::TenantId;
 use crate::values::Sku;
 
-/// What a successful conditional write reports about the variant it changed.
+/// What a successful conditional write reports about the level and the variant it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantAfter {
-    /// The stock as the write left it.
+    /// The level's stock as the write left it.
     pub stock: i64,
+    /// The variant's total (Σ of its levels) as the write left it.
+    pub total: i64,
     pub sku: Sku,
     pub reorder_level: i64,
 }
@@ -54,7 +59,7 @@ impl StockChange {
         (-self.delta).max(0)
     }
 
-    /// Whether this change may apply to a variant holding `stock` (`None`: no such variant).
+    /// Whether this change may apply to a level holding `stock` (`None`: no such variant).
     pub fn judge(&self, stock: Option<i64>) -> Result<(), Refusal> {
         let Some(stock) = stock else {
             return Err(Refusal::Refused(LedgerError::VariantMissing(
@@ -65,6 +70,7 @@ impl StockChange {
             if expected != stock {
                 return Err(Refusal::Refused(LedgerError::StockMismatch {
                     variant_id: self.variant_id,
+                    location_id: self.location_id,
                     expected,
                     actual: stock,
                 }));
@@ -73,6 +79,7 @@ impl StockChange {
         if stock < self.required_stock() {
             return Err(Refusal::Short(Shortage {
                 variant_id: self.variant_id,
+                location_id: Some(self.location_id),
                 requested: -self.delta,
                 available: stock,
             }));
@@ -87,12 +94,14 @@ impl StockChange {
             id: self.movement_id,
             tenant_id: *tenant,
             variant_id: self.variant_id,
+            location_id: self.location_id,
             kind: self.kind,
             quantity: self.delta,
             stock_after,
             reason: self.reason.clone(),
             order_id: self.order_id,
             purchase_order_id: self.purchase_order_id,
+            transfer_id: self.transfer_id,
             unit_cost: self.unit_cost,
             actor: self.actor,
             created_at: self.at.trunc_subsecs(3),
@@ -100,16 +109,16 @@ impl StockChange {
     }
 }
 
-/// Judges every change of a write against a reading of the stock, before any lock is taken: the
+/// Judges every change of a write against a reading of its level, before any lock is taken: the
 /// first missing or mismatched variant, or every shortage at once. The ledger's conditional write
 /// stays the guard; this only spares a write that cannot succeed.
 pub fn precheck(
     changes: &[StockChange],
-    stock_of: impl Fn(&VariantId) -> Option<i64>,
+    stock_of: impl Fn(&Level) -> Option<i64>,
 ) -> Result<(), LedgerError> {
     let mut shortages = Vec::new();
     for change in changes {
-        match change.judge(stock_of(&change.variant_id)) {
+        match change.judge(stock_of(&change.level())) {
             Ok(()) => {}
             Err(Refusal::Short(s)) => shortages.push(s),
             Err(Refusal::Refused(e)) => return Err(e),
@@ -147,11 +156,13 @@ impl Application {
             sku: after.sku,
             reorder_level: after.reorder_level,
             stock_before: after.stock - change.delta,
+            total_after: after.total,
         });
     }
 
-    /// The store's conditional write matched nothing; `stock` is the variant's stock read in the
-    /// same transaction (`None` when it does not exist). `Err` ends the write: roll back.
+    /// The store's conditional write matched nothing; `stock` is the level's stock read in the
+    /// same transaction (0 for a level the variant never had, `None` when the variant does not
+    /// exist). `Err` ends the write: roll back.
     pub fn refused(&mut self, change: &StockChange, stock: Option<i64>) -> Result<(), LedgerError> {
         match change.judge(stock) {
             Err(Refusal::Short(shortage)) => {
@@ -199,12 +210,12 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::ids::{MovementId, UserId};
+    use crate::ids::{LocationId, MovementId, UserId, VariantId};
     use crate::stock::models::{DocumentWrite, MovementKind};
 
     fn change(delta: i64, expected: Option<i64>) -> StockChange {
         let mut c = StockChange::adjustment(
-            VariantId::new(),
+            Level::new(VariantId::new(), LocationId::new()),
             delta,
             expected,
             "count".into(),
@@ -218,6 +229,7 @@ mod tests {
     fn after(stock: i64) -> VariantAfter {
         VariantAfter {
             stock,
+            total: stock + 10,
             sku: Sku::new("SKU-1").unwrap(),
             reorder_level: 2,
         }
@@ -269,11 +281,13 @@ mod tests {
             vec![
                 Shortage {
                     variant_id: a.variant_id,
+                    location_id: Some(a.location_id),
                     requested: 3,
                     available: 2
                 },
                 Shortage {
                     variant_id: b.variant_id,
+                    location_id: Some(b.location_id),
                     requested: 9,
                     available: 8
                 },
@@ -302,6 +316,8 @@ mod tests {
         assert_eq!(applied.stock_before, 3);
         assert_eq!(applied.movement.quantity, -2);
         assert_eq!(applied.movement.stock_after, 1);
+        assert_eq!(applied.total_after, 11);
+        assert_eq!(applied.movement.location_id, c.location_id);
         assert_eq!(applied.movement.tenant_id, tenant);
         assert_eq!(applied.movement.kind, MovementKind::Adjustment);
         assert_eq!(

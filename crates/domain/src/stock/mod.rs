@@ -1,5 +1,6 @@
 //! The stock ledger: movements, adjustments, the reserve-stock invariant and the audit.
 
+pub mod allocate;
 pub mod apply;
 pub mod combine;
 #[cfg(test)]

@@ -6,9 +6,12 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Shortage, StoreError};
 use crate::idempotency::StoredResponse;
-use crate::ids::{MovementId, OrderId, PurchaseOrderId, TenantId, UserId, VariantId};
+use crate::ids::{
+    LocationId, MovementId, OrderId, PurchaseOrderId, TenantId, TransferId, UserId, VariantId,
+};
 use crate::orders::models::Order;
 use crate::purchasing::models::PurchaseOrder;
+use crate::transfers::models::Transfer;
 use crate::values::{Money, Sku};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,6 +20,10 @@ pub enum MovementKind {
     Sale,
     Adjustment,
     Return,
+    /// Units leaving a location on a transfer; they are in transit until received.
+    TransferOut,
+    /// Units of a transfer arriving at its destination.
+    TransferIn,
 }
 
 impl MovementKind {
@@ -26,6 +33,8 @@ impl MovementKind {
             MovementKind::Sale => "SALE",
             MovementKind::Adjustment => "ADJUSTMENT",
             MovementKind::Return => "RETURN",
+            MovementKind::TransferOut => "TRANSFER_OUT",
+            MovementKind::TransferIn => "TRANSFER_IN",
         }
     }
 
@@ -35,6 +44,8 @@ impl MovementKind {
             "SALE" => Some(MovementKind::Sale),
             "ADJUSTMENT" => Some(MovementKind::Adjustment),
             "RETURN" => Some(MovementKind::Return),
+            "TRANSFER_OUT" => Some(MovementKind::TransferOut),
+            "TRANSFER_IN" => Some(MovementKind::TransferIn),
             _ => None,
         }
     }
@@ -46,13 +57,17 @@ pub struct StockMovement {
     pub id: MovementId,
     pub tenant_id: TenantId,
     pub variant_id: VariantId,
+    /// The level this movement changed is (`variant_id`, `location_id`).
+    pub location_id: LocationId,
     pub kind: MovementKind,
     /// Signed: negative for units leaving.
     pub quantity: i64,
+    /// The level's stock after this movement (the variant's total is the sum of its levels).
     pub stock_after: i64,
     pub reason: Option<String>,
     pub order_id: Option<OrderId>,
     pub purchase_order_id: Option<PurchaseOrderId>,
+    pub transfer_id: Option<TransferId>,
     /// Cost per unit of a PURCHASE, for valuation.
     pub unit_cost: Option<Money>,
     pub actor: UserId,
@@ -64,14 +79,17 @@ pub struct StockMovement {
 pub struct StockChange {
     pub movement_id: MovementId,
     pub variant_id: VariantId,
+    /// The change applies to the level (`variant_id`, `location_id`).
+    pub location_id: LocationId,
     pub kind: MovementKind,
-    /// Non-zero. The write is refused if `stock + delta < 0`.
+    /// Non-zero. The write is refused if the level's `stock + delta < 0`.
     pub delta: i64,
-    /// Compare-and-set: refused unless the current stock equals this.
+    /// Compare-and-set: refused unless the level's current stock equals this.
     pub expected_stock: Option<i64>,
     pub reason: Option<String>,
     pub order_id: Option<OrderId>,
     pub purchase_order_id: Option<PurchaseOrderId>,
+    pub transfer_id: Option<TransferId>,
     pub unit_cost: Option<Money>,
     pub actor: UserId,
     pub at: DateTime<Utc>,
@@ -79,22 +97,18 @@ pub struct StockChange {
 
 impl StockChange {
     /// A change of `delta` units with no references; the constructors below name what it is.
-    fn new(
-        variant_id: VariantId,
-        kind: MovementKind,
-        delta: i64,
-        actor: UserId,
-        at: DateTime<Utc>,
-    ) -> Self {
+    fn new(level: Level, kind: MovementKind, delta: i64, actor: UserId, at: DateTime<Utc>) -> Self {
         Self {
             movement_id: MovementId::new(),
-            variant_id,
+            variant_id: level.variant_id,
+            location_id: level.location_id,
             kind,
             delta,
             expected_stock: None,
             reason: None,
             order_id: None,
             purchase_order_id: None,
+            transfer_id: None,
             unit_cost: None,
             actor,
             at,
@@ -103,7 +117,7 @@ impl StockChange {
 
     /// Units leaving for an order: a SALE of `quantity`.
     pub fn sale(
-        variant_id: VariantId,
+        level: Level,
         quantity: i64,
         order_id: OrderId,
         actor: UserId,
@@ -111,13 +125,13 @@ impl StockChange {
     ) -> Self {
         Self {
             order_id: Some(order_id),
-            ..Self::new(variant_id, MovementKind::Sale, -quantity, actor, at)
+            ..Self::new(level, MovementKind::Sale, -quantity, actor, at)
         }
     }
 
     /// Units coming back from an order (a cancellation or a customer return): a RETURN.
     pub fn order_return(
-        variant_id: VariantId,
+        level: Level,
         quantity: i64,
         order_id: OrderId,
         reason: String,
@@ -127,13 +141,13 @@ impl StockChange {
         Self {
             order_id: Some(order_id),
             reason: Some(reason),
-            ..Self::new(variant_id, MovementKind::Return, quantity, actor, at)
+            ..Self::new(level, MovementKind::Return, quantity, actor, at)
         }
     }
 
     /// Units received on a purchase order, at the line's unit cost: a PURCHASE.
     pub fn purchase(
-        variant_id: VariantId,
+        level: Level,
         quantity: i64,
         purchase_order_id: PurchaseOrderId,
         unit_cost: Option<Money>,
@@ -143,13 +157,13 @@ impl StockChange {
         Self {
             purchase_order_id: Some(purchase_order_id),
             unit_cost,
-            ..Self::new(variant_id, MovementKind::Purchase, quantity, actor, at)
+            ..Self::new(level, MovementKind::Purchase, quantity, actor, at)
         }
     }
 
     /// A manual correction of `delta`, optionally compare-and-set on `expected_stock`.
     pub fn adjustment(
-        variant_id: VariantId,
+        level: Level,
         delta: i64,
         expected_stock: Option<i64>,
         reason: String,
@@ -159,7 +173,58 @@ impl StockChange {
         Self {
             expected_stock,
             reason: Some(reason),
-            ..Self::new(variant_id, MovementKind::Adjustment, delta, actor, at)
+            ..Self::new(level, MovementKind::Adjustment, delta, actor, at)
+        }
+    }
+}
+
+impl StockChange {
+    /// Units of a transfer leaving its source: a TRANSFER_OUT of `quantity`.
+    pub fn transfer_out(
+        level: Level,
+        quantity: i64,
+        transfer_id: TransferId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            transfer_id: Some(transfer_id),
+            ..Self::new(level, MovementKind::TransferOut, -quantity, actor, at)
+        }
+    }
+
+    /// Units of a transfer arriving at its destination: a TRANSFER_IN of `quantity`.
+    pub fn transfer_in(
+        level: Level,
+        quantity: i64,
+        transfer_id: TransferId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            transfer_id: Some(transfer_id),
+            ..Self::new(level, MovementKind::TransferIn, quantity, actor, at)
+        }
+    }
+
+    /// The level this change applies to.
+    pub fn level(&self) -> Level {
+        Level::new(self.variant_id, self.location_id)
+    }
+}
+
+/// One variant at one location: where stock is kept and what a lock key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Level {
+    pub variant_id: VariantId,
+    pub location_id: LocationId,
+}
+
+impl Level {
+    pub fn new(variant_id: VariantId, location_id: LocationId) -> Self {
+        Self {
+            variant_id,
+            location_id,
         }
     }
 }
@@ -178,6 +243,12 @@ pub enum DocumentWrite {
     /// Replace the purchase order if its stored `version` equals `expected_version`.
     UpdatePurchaseOrder {
         purchase_order: PurchaseOrder,
+        expected_version: i64,
+    },
+    InsertTransfer(Transfer),
+    /// Replace the transfer if its stored `version` equals `expected_version`.
+    UpdateTransfer {
+        transfer: Transfer,
         expected_version: i64,
     },
 }
@@ -206,7 +277,7 @@ impl std::fmt::Debug for LedgerIdempotency {
 /// Everything one use case writes: applied all together or not at all.
 #[derive(Debug, Clone)]
 pub struct LedgerWrite {
-    /// At most one change per variant, in ascending variant-id order.
+    /// At most one change per level, in ascending (variant id, location id) order.
     pub changes: Vec<StockChange>,
     pub document: DocumentWrite,
     pub idempotency: Option<LedgerIdempotency>,
@@ -215,10 +286,14 @@ pub struct LedgerWrite {
 /// A change as applied: its movement (with `stock_after`) and what events need of the variant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppliedChange {
+    /// Its `stock_after` is the level's.
     pub movement: StockMovement,
     pub sku: Sku,
     pub reorder_level: i64,
+    /// The level's stock before the change.
     pub stock_before: i64,
+    /// The variant's total stock (Σ of its levels) after the change.
+    pub total_after: i64,
 }
 
 /// The result of a committed [`LedgerWrite`], movements in the order of its changes.
@@ -230,12 +305,13 @@ pub struct Committed {
 /// Why a ledger write was refused; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    /// Every change that would take stock below zero, each with what was asked and what there is.
+    /// Every change that would take a level below zero, each with what was asked and what there is.
     #[error("not enough stock")]
     Insufficient(Vec<Shortage>),
     #[error("expected stock {expected} but found {actual}")]
     StockMismatch {
         variant_id: VariantId,
+        location_id: LocationId,
         expected: i64,
         actual: i64,
     },
@@ -250,6 +326,7 @@ pub enum LedgerError {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MovementFilter {
     pub variant_id: Option<VariantId>,
+    pub location_id: Option<LocationId>,
     pub kind: Option<MovementKind>,
     /// Inclusive lower bound on `created_at`.
     pub from: Option<DateTime<Utc>>,
@@ -257,10 +334,13 @@ pub struct MovementFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A variant whose stock differs from the sum of its movements.
+/// A stored number that differs from what it must equal: a level's stock from the sum of its
+/// movements (`location_id` set), or a variant's total from the sum of its levels (`location_id`
+/// absent; `ledger_sum` is then Σ levels).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drift {
     pub variant_id: VariantId,
+    pub location_id: Option<LocationId>,
     pub sku: String,
     pub stock: i64,
     pub ledger_sum: i64,
@@ -269,12 +349,17 @@ pub struct Drift {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditReport {
     pub variants_checked: u64,
+    pub levels_checked: u64,
+    /// Levels first by variant then location, each variant's total after its levels.
     pub drift: Vec<Drift>,
 }
 
-/// The result of an adjustment: its movement and the new stock.
+/// The result of an adjustment: its movement, the variant's new total and the level's stock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adjusted {
     pub movement: StockMovement,
+    /// The variant's total after the adjustment.
     pub stock: i64,
+    /// The adjusted level's stock after it (the movement's `stock_after`).
+    pub level_stock: i64,
 }

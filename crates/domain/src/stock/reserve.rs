@@ -1,7 +1,7 @@
 //! The reserve-stock invariant: the one path by which stock changes.
 //!
 //! 1. Demand is summed per variant ([`Demand`]), so an order naming a SKU twice is one change.
-//! 2. The lock port is asked for every variant's key in ascending order — two writers listing the
+//! 2. The lock port is asked for every level's key (variant × location) in ascending order — two writers listing the
 //!    same variants in opposite orders take them in the same order and cannot deadlock — with a
 //!    bounded wait ([`crate::Settings::lock_wait`]); timing out is a retryable refusal.
 //! 3. The ledger port applies every conditional change, the movements, the document and the
@@ -59,12 +59,12 @@ impl Demand {
     }
 }
 
-/// The sorted, de-duplicated lock keys of the variants a write changes.
+/// The sorted, de-duplicated lock keys of the levels a write changes.
 pub fn lock_keys(tenant: &TenantId, write: &LedgerWrite) -> Vec<LockKey> {
     let mut keys: Vec<LockKey> = write
         .changes
         .iter()
-        .map(|c| LockKey::variant(tenant, &c.variant_id))
+        .map(|c| LockKey::level(tenant, &c.level()))
         .collect();
     keys.sort();
     keys.dedup();
@@ -76,22 +76,27 @@ pub fn stock_events(tenant: &TenantId, committed: &Committed) -> Vec<DomainEvent
     let mut events = Vec::new();
     for applied in &committed.applied {
         let m = &applied.movement;
+        let total_before = applied.total_after - m.quantity;
         events.push(DomainEvent::StockChanged {
             tenant_id: *tenant,
             variant_id: m.variant_id,
+            location_id: m.location_id,
             sku: applied.sku.clone(),
-            stock: m.stock_after,
+            stock: applied.total_after,
+            level_stock: m.stock_after,
             delta: m.quantity,
             movement_type: m.kind,
             movement_id: m.id,
             at: m.created_at,
         });
-        if applied.stock_before > applied.reorder_level && m.stock_after <= applied.reorder_level {
+        // The reorder level is the variant's: the event fires when its total crosses it.
+        if total_before > applied.reorder_level && applied.total_after <= applied.reorder_level {
             events.push(DomainEvent::StockLow {
                 tenant_id: *tenant,
                 variant_id: m.variant_id,
+                location_id: m.location_id,
                 sku: applied.sku.clone(),
-                stock: m.stock_after,
+                stock: applied.total_after,
                 reorder_level: applied.reorder_level,
                 at: m.created_at,
             });

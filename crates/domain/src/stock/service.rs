@@ -4,25 +4,29 @@ use std::sync::Arc;
 
 use super::apply::precheck;
 use super::models::{
-    Adjusted, AuditReport, DocumentWrite, LedgerError, LedgerWrite, MovementFilter, StockChange,
-    StockMovement,
+    Adjusted, AuditReport, DocumentWrite, LedgerError, LedgerWrite, Level, MovementFilter,
+    StockChange, StockMovement,
 };
 use super::reserve::ledger_error;
 use crate::auth::models::{Action, Actor};
 use crate::error::DomainError;
 use crate::idempotency::{Idempotency, Outcome};
-use crate::ids::VariantId;
+use crate::ids::{LocationId, VariantId};
+use crate::locations::service::resolve;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
 use crate::values::{StockDelta, StockLevel, Text};
 
-/// A manual correction: a signed quantity, why, and optionally the stock the caller saw.
+/// A manual correction at one location: a signed quantity, why, and optionally the stock the
+/// caller saw there.
 #[derive(Debug, Clone)]
 pub struct Adjustment {
     pub quantity: StockDelta,
     pub reason: Text,
-    /// Compare-and-set: refused unless the stock is still this.
+    /// Compare-and-set: refused unless the level's stock is still this.
     pub expected_stock: Option<StockLevel>,
+    /// The level adjusted; the tenant's default location when `None`.
+    pub location_id: Option<LocationId>,
 }
 
 #[derive(Clone)]
@@ -35,8 +39,8 @@ impl StockService {
         Self { deps }
     }
 
-    /// Records an ADJUSTMENT movement. Refused with 409 semantics if the stock would go below
-    /// zero or differs from `expected_stock`. An obviously impossible adjustment is refused from
+    /// Records an ADJUSTMENT movement at one location. Refused with 409 semantics if the level
+    /// would go below zero or differs from `expected_stock`. An obviously impossible adjustment is refused from
     /// the current reading without taking locks; the ledger's conditional write stays the guard.
     pub async fn adjust(
         &self,
@@ -55,17 +59,21 @@ impl StockService {
                     .get(&tenant, variant_id)
                     .await?
                     .ok_or(DomainError::NotFound("variant"))?;
+                let location =
+                    resolve(&self.deps, &tenant, adjustment.location_id, "locationId").await?;
                 let delta = adjustment.quantity.get();
                 let change = StockChange::adjustment(
-                    *variant_id,
+                    Level::new(*variant_id, location.id),
                     delta,
                     adjustment.expected_stock.map(StockLevel::get),
                     adjustment.reason.into_string(),
                     actor.user_id,
                     self.deps.clock.now(),
                 );
-                precheck(std::slice::from_ref(&change), |_| Some(variant.stock))
-                    .map_err(|e| adjustment_error(e, delta))?;
+                precheck(std::slice::from_ref(&change), |level| {
+                    Some(variant.stock_at(&level.location_id))
+                })
+                .map_err(|e| adjustment_error(e, delta))?;
                 let write = LedgerWrite {
                     changes: vec![change],
                     document: DocumentWrite::None,
@@ -94,7 +102,8 @@ impl StockService {
             .await?)
     }
 
-    /// Every variant of the caller's tenant whose stock differs from the sum of its movements.
+    /// Every level of the caller's tenant whose stock differs from the sum of its movements, and
+    /// every variant whose total differs from the sum of its levels.
     pub async fn audit(&self, actor: &Actor) -> Result<AuditReport, DomainError> {
         actor.require(Action::ReadStock)?;
         Ok(self.deps.ledger.audit(&actor.tenant_id).await?)
@@ -118,10 +127,11 @@ fn adjustment_error(e: LedgerError, delta: i64) -> DomainError {
 }
 
 fn adjusted_from(committed: &super::models::Committed) -> Adjusted {
-    let movement = committed.applied[0].movement.clone();
+    let applied = &committed.applied[0];
     Adjusted {
-        stock: movement.stock_after,
-        movement,
+        stock: applied.total_after,
+        level_stock: applied.movement.stock_after,
+        movement: applied.movement.clone(),
     }
 }
 
@@ -136,6 +146,7 @@ mod tests {
             quantity: StockDelta::new(quantity).unwrap(),
             reason: Text::long("cycle count").unwrap(),
             expected_stock: expected.map(|e| StockLevel::new(e).unwrap()),
+            location_id: None,
         }
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::combine::Combiner;
-use super::models::{Committed, LedgerError, LedgerWrite};
+use super::models::{Committed, LedgerError, LedgerWrite, StockChange};
 use super::ports::LedgerRepository;
 use super::reserve::{lock_keys, stock_events};
 use crate::error::DomainError;
@@ -54,7 +54,7 @@ impl StockWriter {
         }
     }
 
-    /// Applies a ledger write under the variants' locks (taken in sorted order, bounded wait),
+    /// Applies a ledger write under its levels' locks (taken in sorted order, bounded wait),
     /// then publishes its stock events. Writes that need the same locks at the same moment share
     /// one lock hold and one commit. Store refusals come back as [`LedgerError`] for the caller
     /// to phrase; lock failures are already domain errors.
@@ -63,7 +63,7 @@ impl StockWriter {
         tenant: &TenantId,
         mut write: LedgerWrite,
     ) -> Result<Result<Committed, LedgerError>, DomainError> {
-        write.changes.sort_by_key(|c| c.variant_id);
+        write.changes.sort_by_key(StockChange::level);
         let keys = lock_keys(tenant, &write);
         let result = if keys.is_empty() {
             self.ledger.commit(tenant, write).await

@@ -7,17 +7,21 @@ use chrono::{TimeZone, Utc};
 use crate::auth::models::{Actor, Role};
 use crate::auth::ports::{MockPasswordHasher, MockTenantRepository, MockUserRepository};
 use crate::catalog::models::Variant;
+use crate::catalog::models::VariantLevel;
 use crate::catalog::ports::{MockProductRepository, MockVariantRepository};
 use crate::clock::{Clock, MockClock};
 use crate::events::MockEventPublisher;
 use crate::idempotency::MockIdempotencyRepository;
-use crate::ids::{ProductId, TenantId, UserId, VariantId};
+use crate::ids::{LocationId, ProductId, TenantId, UserId, VariantId};
+use crate::locations::models::Location;
+use crate::locations::ports::MockLocationRepository;
 use crate::lock::{LockManager, MockLockManager};
 use crate::orders::ports::MockOrderRepository;
 use crate::purchasing::ports::{MockPurchaseOrderRepository, MockSupplierRepository};
 use crate::reports::ports::MockReportRepository;
 use crate::services::{Deps, Repositories, Services, Settings};
 use crate::stock::ports::MockLedgerRepository;
+use crate::transfers::ports::MockTransferRepository;
 use crate::values::{Attributes, Money, Sku, StockLevel};
 
 /// Every port as a mock; set expectations on the ones a test cares about, then `build()`.
@@ -33,6 +37,8 @@ pub struct MockPorts {
     pub purchase_orders: MockPurchaseOrderRepository,
     pub idempotency: MockIdempotencyRepository,
     pub reports: MockReportRepository,
+    pub locations: MockLocationRepository,
+    pub transfers: MockTransferRepository,
     pub lock: MockLockManager,
     pub events: MockEventPublisher,
     pub hasher: MockPasswordHasher,
@@ -67,6 +73,8 @@ impl MockPorts {
             purchase_orders: Arc::new(self.purchase_orders),
             idempotency: Arc::new(self.idempotency),
             reports: Arc::new(self.reports),
+            locations: Arc::new(self.locations),
+            transfers: Arc::new(self.transfers),
         };
         Deps::new(
             repos,
@@ -87,6 +95,14 @@ pub fn actor(role: Role) -> Actor {
     }
 }
 
+/// The location every test variant keeps its stock at ([`MockPorts::one_location`]).
+pub fn home() -> LocationId {
+    LocationId::from_uuid(uuid::Uuid::from_u128(
+        0x0190_0000_0000_7000_8000_0000_0000_0001,
+    ))
+}
+
+/// A variant holding `stock` at [`home`].
 pub fn variant(tenant: TenantId, stock: i64, reorder_level: i64) -> Variant {
     let now = Utc::now();
     Variant {
@@ -99,6 +115,12 @@ pub fn variant(tenant: TenantId, stock: i64, reorder_level: i64) -> Variant {
         reorder_level: StockLevel::new(reorder_level).unwrap(),
         stock,
         incoming: 0,
+        levels: vec![VariantLevel {
+            location_id: home(),
+            stock,
+            incoming: 0,
+        }],
+        in_transit: 0,
         created_at: now,
         updated_at: now,
     }
@@ -112,6 +134,20 @@ pub fn clock_at(now: chrono::DateTime<Utc>) -> MockClock {
 }
 
 impl MockPorts {
+    /// The tenant of any caller has one location, [`home`], its default.
+    pub fn one_location(&mut self) {
+        let location = |tenant: &TenantId| Location {
+            id: home(),
+            ..Location::first_of(*tenant, Utc::now())
+        };
+        self.locations
+            .expect_all()
+            .returning(move |tenant| Ok(vec![location(tenant)]));
+        self.locations
+            .expect_get()
+            .returning(move |tenant, id| Ok((*id == home()).then(|| location(tenant))));
+    }
+
     /// The services over these ports with the clock pinned at `now`.
     pub fn build_at(self, now: chrono::DateTime<Utc>) -> Services {
         Services::new(self.deps_with(Arc::new(clock_at(now)), None))
@@ -137,6 +173,7 @@ pub fn committed(
                 sku: Sku::new(&format!("SKU-{}", c.variant_id)).unwrap(),
                 reorder_level,
                 stock_before: *before,
+                total_after: before + c.delta,
             })
             .collect(),
     }
