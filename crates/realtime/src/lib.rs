@@ -1,8 +1,8 @@
 //! Stockroom's live events over Socket.IO.
 //!
 //! Browsers connect to a Socket.IO server on its own port (beside the HTTP API) and are pushed the
-//! events of their tenant as they happen: stock changes, low stock, order and purchase order
-//! updates. The design keeps tenants apart by construction:
+//! events of their tenant as they happen: stock changes (per location), low stock, order,
+//! purchase order and transfer updates. The design keeps tenants apart by construction:
 //! - the token is verified when the socket connects ([`auth`]); a bad or expired one is refused
 //!   with a `connect_error` saying why, and nothing else about the server is revealed;
 //! - an accepted socket joins exactly one room, `tenant:{tenantId}`, taken from the verified token,

@@ -30,8 +30,10 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
         DomainEvent::StockChanged {
             tenant_id,
             variant_id,
+            location_id,
             sku,
             stock,
+            level_stock,
             delta,
             movement_type,
             movement_id,
@@ -39,8 +41,10 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
         } => json!({
             "tenantId": tenant_id,
             "variantId": variant_id,
+            "locationId": location_id,
             "sku": sku,
             "stock": stock,
+            "levelStock": level_stock,
             "delta": delta,
             "movementType": movement_type.as_str(),
             "movementId": movement_id,
@@ -49,6 +53,7 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
         DomainEvent::StockLow {
             tenant_id,
             variant_id,
+            location_id,
             sku,
             stock,
             reorder_level,
@@ -56,6 +61,7 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
         } => json!({
             "tenantId": tenant_id,
             "variantId": variant_id,
+            "locationId": location_id,
             "sku": sku,
             "stock": stock,
             "reorderLevel": reorder_level,
@@ -89,11 +95,45 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
         DomainEvent::PurchaseOrderReceived {
             tenant_id,
             purchase_order_id,
+            location_id,
             status,
             at,
         } => json!({
             "tenantId": tenant_id,
             "purchaseOrderId": purchase_order_id,
+            "locationId": location_id,
+            "status": status,
+            "at": timestamp(at),
+        }),
+        DomainEvent::TransferShipped {
+            tenant_id,
+            transfer_id,
+            from_location_id,
+            to_location_id,
+            units,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "transferId": transfer_id,
+            "fromLocationId": from_location_id,
+            "toLocationId": to_location_id,
+            "units": units,
+            "at": timestamp(at),
+        }),
+        DomainEvent::TransferReceived {
+            tenant_id,
+            transfer_id,
+            from_location_id,
+            to_location_id,
+            units,
+            status,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "transferId": transfer_id,
+            "fromLocationId": from_location_id,
+            "toLocationId": to_location_id,
+            "units": units,
             "status": status,
             "at": timestamp(at),
         }),
@@ -108,7 +148,7 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use domain::ids::{MovementId, OrderId, PurchaseOrderId, VariantId};
+    use domain::ids::{LocationId, MovementId, OrderId, PurchaseOrderId, TransferId, VariantId};
     use domain::stock::models::MovementKind;
     use domain::values::{Money, Sku};
 
@@ -121,11 +161,14 @@ mod tests {
     #[test]
     fn stock_changed_carries_every_field_in_camel_case() {
         let (tenant, variant, movement) = (TenantId::new(), VariantId::new(), MovementId::new());
+        let location = LocationId::new();
         let wire = to_wire(&DomainEvent::StockChanged {
             tenant_id: tenant,
             variant_id: variant,
+            location_id: location,
             sku: Sku::new("TSHIRT-RED-M").unwrap(),
             stock: 7,
+            level_stock: 4,
             delta: -3,
             movement_type: MovementKind::Sale,
             movement_id: movement,
@@ -138,8 +181,10 @@ mod tests {
             json!({
                 "tenantId": tenant.to_string(),
                 "variantId": variant.to_string(),
+                "locationId": location.to_string(),
                 "sku": "TSHIRT-RED-M",
                 "stock": 7,
+                "levelStock": 4,
                 "delta": -3,
                 "movementType": "SALE",
                 "movementId": movement.to_string(),
@@ -149,11 +194,31 @@ mod tests {
     }
 
     #[test]
-    fn stock_low_names_the_reorder_level() {
-        let (tenant, variant) = (TenantId::new(), VariantId::new());
+    fn transfer_movements_keep_their_kind_on_the_wire() {
+        let wire = to_wire(&DomainEvent::StockChanged {
+            tenant_id: TenantId::new(),
+            variant_id: VariantId::new(),
+            location_id: LocationId::new(),
+            sku: Sku::new("MUG").unwrap(),
+            stock: 10,
+            level_stock: 0,
+            delta: -4,
+            movement_type: MovementKind::TransferOut,
+            movement_id: MovementId::new(),
+            at: at(),
+        });
+        assert_eq!(wire.payload["movementType"], json!("TRANSFER_OUT"));
+        assert_eq!(wire.payload["stock"], json!(10));
+        assert_eq!(wire.payload["levelStock"], json!(0));
+    }
+
+    #[test]
+    fn stock_low_names_the_reorder_level_and_the_location() {
+        let (tenant, variant, location) = (TenantId::new(), VariantId::new(), LocationId::new());
         let wire = to_wire(&DomainEvent::StockLow {
             tenant_id: tenant,
             variant_id: variant,
+            location_id: location,
             sku: Sku::new("MUG").unwrap(),
             stock: 2,
             reorder_level: 5,
@@ -165,6 +230,7 @@ mod tests {
             json!({
                 "tenantId": tenant.to_string(),
                 "variantId": variant.to_string(),
+                "locationId": location.to_string(),
                 "sku": "MUG",
                 "stock": 2,
                 "reorderLevel": 5,
@@ -209,9 +275,11 @@ mod tests {
             );
         }
 
+        let location = LocationId::new();
         let received = to_wire(&DomainEvent::PurchaseOrderReceived {
             tenant_id: tenant,
             purchase_order_id: po,
+            location_id: location,
             status: "PARTIALLY_RECEIVED",
             at: at(),
         });
@@ -221,6 +289,57 @@ mod tests {
             json!({
                 "tenantId": tenant.to_string(),
                 "purchaseOrderId": po.to_string(),
+                "locationId": location.to_string(),
+                "status": "PARTIALLY_RECEIVED",
+                "at": "2024-06-01T12:00:00.123Z",
+            })
+        );
+    }
+
+    #[test]
+    fn transfer_events_name_both_ends_and_the_units() {
+        let (tenant, transfer) = (TenantId::new(), TransferId::new());
+        let (from, to) = (LocationId::new(), LocationId::new());
+        let shipped = to_wire(&DomainEvent::TransferShipped {
+            tenant_id: tenant,
+            transfer_id: transfer,
+            from_location_id: from,
+            to_location_id: to,
+            units: 12,
+            at: at(),
+        });
+        assert_eq!(shipped.name, "transfer.shipped");
+        assert_eq!(shipped.tenant_id, tenant);
+        assert_eq!(
+            shipped.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "transferId": transfer.to_string(),
+                "fromLocationId": from.to_string(),
+                "toLocationId": to.to_string(),
+                "units": 12,
+                "at": "2024-06-01T12:00:00.123Z",
+            })
+        );
+
+        let received = to_wire(&DomainEvent::TransferReceived {
+            tenant_id: tenant,
+            transfer_id: transfer,
+            from_location_id: from,
+            to_location_id: to,
+            units: 5,
+            status: "PARTIALLY_RECEIVED",
+            at: at(),
+        });
+        assert_eq!(received.name, "transfer.received");
+        assert_eq!(
+            received.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "transferId": transfer.to_string(),
+                "fromLocationId": from.to_string(),
+                "toLocationId": to.to_string(),
+                "units": 5,
                 "status": "PARTIALLY_RECEIVED",
                 "at": "2024-06-01T12:00:00.123Z",
             })

@@ -6,7 +6,7 @@ use domain::events::EventPublisher;
 use domain::ids::TenantId;
 use serde_json::json;
 
-use crate::support::{connect, stock_changed, stock_low, TestServer};
+use crate::support::{connect, stock_changed, stock_low, transfer_shipped, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_receives_its_own_stock_events_in_wire_format() {
@@ -27,6 +27,8 @@ async fn a_tenant_receives_its_own_stock_events_in_wire_format() {
     assert_eq!(payload, realtime::to_wire(&changed).payload);
     assert_eq!(payload["tenantId"], json!(tenant.to_string()));
     assert_eq!(payload["stock"], json!(7));
+    assert_eq!(payload["levelStock"], json!(7));
+    assert!(payload["locationId"].is_string(), "{payload}");
     assert_eq!(payload["movementType"], json!("SALE"));
     assert_eq!(payload["at"], json!("2024-06-01T12:00:00.123Z"));
 
@@ -37,6 +39,33 @@ async fn a_tenant_receives_its_own_stock_events_in_wire_format() {
     assert_eq!(name, "stock.low");
     assert_eq!(payload, realtime::to_wire(&low).payload);
     assert_eq!(payload["reorderLevel"], json!(5));
+    assert!(payload["locationId"].is_string(), "{payload}");
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_receives_its_transfer_events() {
+    let server = TestServer::start(vec![]).await;
+    let tenant = TenantId::new();
+    let mut client = connect(server.addr, &tenant).await;
+
+    let shipped = transfer_shipped(tenant, 12);
+    server
+        .realtime
+        .publisher()
+        .publish(vec![shipped.clone()])
+        .await;
+
+    let (name, payload) = client
+        .next_event(Duration::from_secs(5))
+        .await
+        .expect("transfer.shipped");
+    assert_eq!(name, "transfer.shipped");
+    assert_eq!(payload, realtime::to_wire(&shipped).payload);
+    assert_eq!(payload["units"], json!(12));
+    assert!(payload["fromLocationId"].is_string(), "{payload}");
+    assert!(payload["toLocationId"].is_string(), "{payload}");
 
     server.stop().await;
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use domain::events::DomainEvent;
-use domain::ids::{MovementId, TenantId, VariantId};
+use domain::ids::{LocationId, MovementId, TenantId, TransferId, VariantId};
 use domain::stock::models::MovementKind;
 use domain::values::Sku;
 use futures::FutureExt;
@@ -222,8 +222,10 @@ pub fn stock_changed(tenant: TenantId, stock: i64) -> DomainEvent {
     DomainEvent::StockChanged {
         tenant_id: tenant,
         variant_id: VariantId::new(),
+        location_id: LocationId::new(),
         sku: Sku::new("TSHIRT-RED-M").unwrap(),
         stock,
+        level_stock: stock,
         delta: -1,
         movement_type: MovementKind::Sale,
         movement_id: MovementId::new(),
@@ -235,9 +237,21 @@ pub fn stock_low(tenant: TenantId, stock: i64) -> DomainEvent {
     DomainEvent::StockLow {
         tenant_id: tenant,
         variant_id: VariantId::new(),
+        location_id: LocationId::new(),
         sku: Sku::new("MUG").unwrap(),
         stock,
         reorder_level: 5,
+        at: Utc.timestamp_millis_opt(1_717_243_200_123).unwrap(),
+    }
+}
+
+pub fn transfer_shipped(tenant: TenantId, units: i64) -> DomainEvent {
+    DomainEvent::TransferShipped {
+        tenant_id: tenant,
+        transfer_id: TransferId::new(),
+        from_location_id: LocationId::new(),
+        to_location_id: LocationId::new(),
+        units,
         at: Utc.timestamp_millis_opt(1_717_243_200_123).unwrap(),
     }
 }
