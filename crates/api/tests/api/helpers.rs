@@ -294,6 +294,119 @@ impl TestApp {
     }
 }
 
+/// Locations, levels and transfers: what the multi-location tests set up and read.
+impl TestApp {
+    /// Every location of the tenant, oldest first.
+    pub async fn locations(&self, token: &str) -> Vec<Value> {
+        let (status, body) = self.get("/v1/locations?limit=200", token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"].as_array().unwrap().clone()
+    }
+
+    /// The id of the tenant's default location.
+    pub async fn default_location(&self, token: &str) -> String {
+        let defaults: Vec<Value> = self
+            .locations(token)
+            .await
+            .into_iter()
+            .filter(|l| l["isDefault"] == true)
+            .collect();
+        assert_eq!(defaults.len(), 1, "exactly one default: {defaults:?}");
+        defaults[0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new location named after its `code`, with `priority`; returns its id.
+    pub async fn location(&self, token: &str, code: &str, priority: i64) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/locations",
+                token,
+                json!({"name": format!("Site {code}"), "code": code, "priority": priority}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Adjusts `variant` by `quantity` at `location` (the default when `None`); asserts 201.
+    pub async fn adjust(&self, token: &str, variant: &str, location: Option<&str>, quantity: i64) {
+        let mut body = json!({"quantity": quantity, "reason": "count"});
+        if let Some(location) = location {
+            body["locationId"] = json!(location);
+        }
+        let (status, body) = self
+            .post(format!("/v1/variants/{variant}/adjustments"), token, body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    /// The variant as the API shows it.
+    pub async fn variant(&self, token: &str, variant: &str) -> Value {
+        let (status, body) = self.get(format!("/v1/variants/{variant}"), token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// The variant's stock at `location`, read from its `levels` (0 when it has no level there).
+    pub async fn level_of(&self, token: &str, variant: &str, location: &str) -> i64 {
+        level_in(&self.variant(token, variant).await, location)
+    }
+
+    /// Every movement matching `query` (all pages), newest first.
+    pub async fn movements_where(&self, token: &str, query: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/movements?{query}&limit=200");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (status, body) = self.get(&path, token).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            all.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["nextCursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return all,
+            }
+        }
+    }
+
+    /// A DRAFT transfer of `lines` (variant, quantity) from `from` to `to`; returns its id.
+    pub async fn transfer(
+        &self,
+        token: &str,
+        from: &str,
+        to: &str,
+        lines: &[(&str, i64)],
+    ) -> String {
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(v, q)| json!({"variantId": v, "quantity": q}))
+            .collect();
+        let (status, body) = self
+            .post(
+                "/v1/transfers",
+                token,
+                json!({"fromLocationId": from, "toLocationId": to, "lines": lines}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["status"], "DRAFT", "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The stock of `variant` (its JSON) at `location`: its level there, 0 without one.
+pub fn level_in(variant: &Value, location: &str) -> i64 {
+    let levels = variant["levels"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a variant lists its levels: {variant}"));
+    levels
+        .iter()
+        .find(|l| l["locationId"] == location)
+        .map_or(0, |l| l["stock"].as_i64().unwrap())
+}
+
 /// One request to send, possibly with an `Idempotency-Key`.
 #[derive(Debug, Clone)]
 pub struct Call {

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::lock::LockKey;
+use domain::stock::models::Level;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -296,7 +297,7 @@ async fn retried_transitions_replay_the_first_answer_and_write_nothing_more() {
 }
 
 /// The `Idempotency-Key` of a request still in flight: held at a known point by a gate on the
-/// variant's stock lock, after its use case took the key and before it writes. This proves what
+/// lock of the variant's level at the default location (where the order took its units), after its use case took the key and before it writes. This proves what
 /// a second request with that key answers while the first one is running, and that the first
 /// one still writes exactly once; it runs on the in-process lock, not on Redis. The second
 /// request waits the use cases' whole key wait (10 s) before it answers.
@@ -320,7 +321,8 @@ async fn a_key_still_in_flight_answers_409_and_the_first_request_writes_once() {
 
     let tenant: TenantId = t.id.parse().unwrap();
     let variant: VariantId = v.parse().unwrap();
-    gate.shut(LockKey::variant(&tenant, &variant));
+    let main: LocationId = app.default_location(&t.token).await.parse().unwrap();
+    gate.shut(LockKey::level(&tenant, &Level::new(variant, main)));
     let cancel = Call::post(format!("/v1/orders/{order}/cancel"), json!({})).with_key("cancel-k");
     let first = app.spawn_send(&t.token, cancel.clone());
     gate.until_waiting(1).await;

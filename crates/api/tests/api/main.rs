@@ -10,6 +10,11 @@ mod helpers;
 #[path = "../common/http_client.rs"]
 mod http_client;
 mod idempotency;
+mod location_orders;
+mod location_races;
+mod location_stock;
+mod location_tenancy;
+mod locations;
 mod openapi;
 mod orders;
 mod purchasing;
@@ -18,4 +23,5 @@ mod restart;
 mod roles;
 mod tenancy;
 mod tokens;
+mod transfers;
 mod walkthrough;

@@ -32,6 +32,19 @@ async fn placing_captures_prices_and_writes_one_sale_per_variant() {
     assert_eq!(order["lines"][0]["unitPrice"], 1000);
     assert_eq!(order["total"], 4000);
     assert_eq!(order["customer"]["email"], "grace@example.com");
+    let main = app.default_location(&t.token).await;
+    assert!(
+        order["locationId"].is_null(),
+        "allocated, not asked of a location"
+    );
+    assert_eq!(
+        order["lines"][0]["allocations"],
+        json!([{"locationId": main, "quantity": 2, "returned": 0}])
+    );
+    assert_eq!(
+        order["lines"][1]["allocations"],
+        json!([{"locationId": main, "quantity": 2, "returned": 0}])
+    );
     assert_eq!(app.stock_of(&t.token, &a).await, 3);
     let sales: Vec<_> = app
         .movements_of(&t.token, &a)
@@ -42,6 +55,7 @@ async fn placing_captures_prices_and_writes_one_sale_per_variant() {
     assert_eq!(sales.len(), 1);
     assert_eq!(sales[0]["quantity"], -2);
     assert_eq!(sales[0]["orderId"], order["id"]);
+    assert_eq!(sales[0]["locationId"], main.as_str());
 
     // A later price change does not touch the placed order.
     app.patch(
@@ -85,6 +99,10 @@ async fn short_stock_lists_every_short_line_and_writes_nothing() {
     assert_eq!(
         (short_a["requested"].as_i64(), short_a["available"].as_i64()),
         (Some(2), Some(1))
+    );
+    assert!(
+        short_a.get("locationId").is_none(),
+        "an order naming no location is short over all of them: {short_a}"
     );
     assert_eq!(
         app.stock_of(&t.token, &c).await,
@@ -183,6 +201,7 @@ async fn cancel_and_return_flows_restore_stock_and_refuse_illegal_moves() {
     assert_eq!(status, StatusCode::CREATED, "{partial}");
     assert_eq!(partial["status"], "PARTIALLY_RETURNED");
     assert_eq!(partial["lines"][0]["returned"], 1);
+    assert_eq!(partial["lines"][0]["allocations"][0]["returned"], 1);
     let (status, body) = ret(4).await;
     assert_problem(status, &body, StatusCode::CONFLICT);
     let (status, full) = ret(3).await;

@@ -35,6 +35,12 @@ async fn draft_submit_two_partial_receipts_received() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{po}");
     assert_eq!(po["status"], "DRAFT");
+    let main = app.default_location(&t.token).await;
+    assert_eq!(
+        po["locationId"],
+        main.as_str(),
+        "bound for the default location"
+    );
     let id = po["id"].as_str().unwrap().to_owned();
     assert_eq!(
         incoming(&app, &t.token, &a).await,
@@ -119,6 +125,7 @@ async fn draft_submit_two_partial_receipts_received() {
         .iter()
         .all(|m| m["type"] == "PURCHASE" && m["purchaseOrderId"] == id.as_str()));
     assert_eq!(purchases[0]["unitCost"], 300);
+    assert!(purchases.iter().all(|m| m["locationId"] == main.as_str()));
 
     let (status, body) = app
         .post(

@@ -58,17 +58,23 @@ async fn reports_answer_from_the_ledger() {
     };
     assert_eq!(totals("SALE"), (3, -9));
     assert_eq!(totals("ADJUSTMENT"), (1, 10));
+    assert_eq!(totals("TRANSFER_OUT"), (0, 0));
+    assert_eq!(totals("TRANSFER_IN"), (0, 0));
     assert!(
         buckets
             .iter()
-            .all(|b| b["movements"].as_array().unwrap().len() == 4),
-        "zeros included"
+            .all(|b| b["movements"].as_array().unwrap().len() == 6),
+        "every kind, transfers too, zeros included"
     );
 
     let (status, low) = app.get("/v1/reports/low-stock", &staff).await;
     assert_eq!(status, StatusCode::OK, "{low}");
     assert_eq!(low["items"][0]["variant"]["id"], v.as_str());
     assert_eq!(low["items"][0]["averageDailySales"], 0.3);
+    assert_eq!(
+        low["items"][0]["stock"], 1,
+        "the total, asked about no location"
+    );
     assert_eq!(low["items"][0]["suggestedQuantity"], 9 + 2 - 1);
 
     let (status, movers) = app

@@ -29,10 +29,18 @@ enum Row {
     ReadReports,
     ReadLowStock,
     Reorder,
+    ReadLocations,
+    ReadLevels,
+    WriteLocations,
+    ReadTransfers,
+    DraftTransfers,
+    ShipTransfers,
+    ReceiveTransfers,
+    CancelTransfers,
 }
 
 impl Row {
-    const ALL: [Row; 15] = [
+    const ALL: [Row; 23] = [
         Row::ReadProfile,
         Row::Users,
         Row::ReadCatalog,
@@ -48,6 +56,14 @@ impl Row {
         Row::ReadReports,
         Row::ReadLowStock,
         Row::Reorder,
+        Row::ReadLocations,
+        Row::ReadLevels,
+        Row::WriteLocations,
+        Row::ReadTransfers,
+        Row::DraftTransfers,
+        Row::ShipTransfers,
+        Row::ReceiveTransfers,
+        Row::CancelTransfers,
     ];
 
     /// The row whose "Action" cell reads `text`, exactly.
@@ -70,6 +86,16 @@ impl Row {
             "Read reports: movement series, top movers, valuation" => Row::ReadReports,
             "Read the low-stock report" => Row::ReadLowStock,
             "Draft a purchase order from the low-stock report" => Row::Reorder,
+            "Read locations (`GET /v1/locations`, `GET /v1/locations/{id}`)" => Row::ReadLocations,
+            "Read a location's stock levels (`GET /v1/locations/{id}/levels`)" => Row::ReadLevels,
+            "Create and change locations: rename, reprioritise, deactivate, make default" => {
+                Row::WriteLocations
+            }
+            "Read transfers" => Row::ReadTransfers,
+            "Draft and edit transfers" => Row::DraftTransfers,
+            "Ship transfers" => Row::ShipTransfers,
+            "Receive transfers" => Row::ReceiveTransfers,
+            "Cancel draft transfers" => Row::CancelTransfers,
             _ => return None,
         })
     }
@@ -171,6 +197,11 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
 }
 
+/// A location code (at most 32 characters) no other call of the test uses.
+fn unique_code() -> String {
+    format!("L-{}", &uuid::Uuid::now_v7().simple().to_string()[12..])
+}
+
 /// What the owner sets up so every call of a row can succeed when allowed.
 struct Setup<'a> {
     app: &'a TestApp,
@@ -218,6 +249,23 @@ impl Setup<'_> {
             json!({"supplierId": supplier, "lines": [{"variantId": variant, "quantity": 10, "unitCost": 100}]}),
         )
         .await
+    }
+
+    async fn site(&self) -> String {
+        self.app.location(self.token(), &unique_code(), 10).await
+    }
+
+    /// A DRAFT transfer of one unit of a variant holding `stock` at the default location, from
+    /// there to a new location; returns (transfer, variant, from, to).
+    async fn draft_transfer(&self, stock: i64) -> (String, String, String, String) {
+        let variant = self.variant(stock).await;
+        let from = self.app.default_location(self.token()).await;
+        let to = self.site().await;
+        let transfer = self
+            .app
+            .transfer(self.token(), &from, &to, &[(&variant, 1)])
+            .await;
+        (transfer, variant, from, to)
     }
 
     /// Fresh records for `row`, and the calls that stand for it.
@@ -378,6 +426,75 @@ impl Setup<'_> {
                 ]
             }
             Row::ReadLowStock => vec![get("/v1/reports/low-stock")],
+            Row::ReadLocations => {
+                let site = self.site().await;
+                vec![get("/v1/locations"), get(format!("/v1/locations/{site}"))]
+            }
+            Row::ReadLevels => {
+                self.variant(3).await;
+                let main = self.app.default_location(self.token()).await;
+                vec![
+                    get(format!("/v1/locations/{main}/levels")),
+                    get(format!("/v1/locations/{main}/levels?lowStock=true")),
+                ]
+            }
+            Row::WriteLocations => {
+                let renamed = self.site().await;
+                let closed = self.site().await;
+                let promoted = self.site().await;
+                vec![
+                    post(
+                        "/v1/locations",
+                        json!({"name": "New", "code": unique_code(), "priority": 3}),
+                    ),
+                    patch(
+                        format!("/v1/locations/{renamed}"),
+                        json!({"name": "Renamed", "priority": 7}),
+                    ),
+                    patch(format!("/v1/locations/{closed}"), json!({"active": false})),
+                    patch(
+                        format!("/v1/locations/{promoted}"),
+                        json!({"isDefault": true}),
+                    ),
+                ]
+            }
+            Row::ReadTransfers => {
+                let (transfer, ..) = self.draft_transfer(3).await;
+                vec![
+                    get("/v1/transfers"),
+                    get(format!("/v1/transfers/{transfer}")),
+                ]
+            }
+            Row::DraftTransfers => {
+                let (transfer, variant, from, to) = self.draft_transfer(3).await;
+                vec![
+                    post(
+                        "/v1/transfers",
+                        json!({"fromLocationId": from, "toLocationId": to,
+                               "lines": [{"variantId": variant, "quantity": 1}]}),
+                    ),
+                    patch(
+                        format!("/v1/transfers/{transfer}"),
+                        json!({"lines": [{"variantId": variant, "quantity": 2}]}),
+                    ),
+                ]
+            }
+            Row::ShipTransfers => {
+                let (transfer, ..) = self.draft_transfer(3).await;
+                vec![post(format!("/v1/transfers/{transfer}/ship"), json!({}))]
+            }
+            Row::ReceiveTransfers => {
+                let (transfer, variant, ..) = self.draft_transfer(3).await;
+                self.ok(&format!("/v1/transfers/{transfer}/ship")).await;
+                vec![post(
+                    format!("/v1/transfers/{transfer}/receipts"),
+                    json!({"lines": [{"variantId": variant, "quantity": 1}]}),
+                )]
+            }
+            Row::CancelTransfers => {
+                let (transfer, ..) = self.draft_transfer(3).await;
+                vec![post(format!("/v1/transfers/{transfer}/cancel"), json!({}))]
+            }
             Row::Reorder => {
                 let product = self.app.product(self.token(), "Low").await;
                 self.created(
@@ -408,6 +525,8 @@ async fn snapshot(app: &TestApp, owner: &str) -> Vec<Value> {
         "suppliers",
         "purchase-orders",
         "users",
+        "locations",
+        "transfers",
     ] {
         let (status, body) = app.get(format!("/v1/{list}?limit=200"), owner).await;
         assert_eq!(status, StatusCode::OK, "{list}: {body}");

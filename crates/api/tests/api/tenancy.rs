@@ -71,11 +71,18 @@ async fn tenant_b_cannot_see_or_touch_tenant_a() {
         "/v1/orders",
         "/v1/suppliers",
         "/v1/purchase-orders",
+        "/v1/transfers",
     ] {
         let (status, body) = app.get(list, &b.token).await;
         assert_eq!(status, StatusCode::OK, "{list}: {body}");
         assert_eq!(body["items"], json!([]), "{list} leaked A's rows: {body}");
     }
+    let (_, locations) = app.get("/v1/locations", &b.token).await;
+    assert_eq!(
+        locations["items"].as_array().unwrap().len(),
+        1,
+        "only B's own default: {locations}"
+    );
     let (_, audit) = app.get("/v1/stock/audit", &b.token).await;
     assert_eq!(audit["variantsChecked"], 0);
 

@@ -29,6 +29,9 @@ async fn register_product_variant_adjustment_movements() {
     assert_eq!(status, StatusCode::CREATED, "{variant}");
     assert_eq!(variant["stock"], 0);
     assert_eq!(variant["attributes"]["color"], "red");
+    assert_eq!(variant["levels"], json!([]), "no level anywhere yet");
+    assert_eq!(variant["inTransit"], 0);
+    let main = app.default_location(&t.token).await;
     let id = variant["id"].as_str().unwrap();
 
     let (status, adjusted) = app
@@ -43,6 +46,13 @@ async fn register_product_variant_adjustment_movements() {
     assert_eq!(adjusted["movement"]["type"], "ADJUSTMENT");
     assert_eq!(adjusted["movement"]["stockAfter"], 10);
     assert_eq!(adjusted["movement"]["actor"], t.owner_id.as_str());
+    assert_eq!(adjusted["levelStock"], 10);
+    assert_eq!(
+        adjusted["movement"]["locationId"],
+        main.as_str(),
+        "the default location"
+    );
+    assert!(adjusted["movement"]["transferId"].is_null());
 
     let (status, _) = app
         .post(
@@ -63,6 +73,11 @@ async fn register_product_variant_adjustment_movements() {
     assert_eq!(items[0]["stockAfter"], 7);
     assert_eq!(items[1]["quantity"], 10);
     assert_eq!(app.stock_of(&t.token, id).await, 7);
+    let (_, read) = app.get(format!("/v1/variants/{id}"), &t.token).await;
+    assert_eq!(
+        read["levels"],
+        json!([{"locationId": main, "stock": 7, "incoming": 0}])
+    );
 
     // The ledger filters by type and time.
     let (_, sales) = app.get("/v1/movements?type=SALE", &t.token).await;

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::support::{http_client, listen, order, register, start_binary, variant};
+use crate::support::{
+    default_location, http_client, listen, order, register, start_binary, variant,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_hears_its_own_stock_events_and_nothing_else() {
@@ -38,6 +40,9 @@ async fn a_tenant_hears_its_own_stock_events_and_nothing_else() {
     assert_eq!(changed.1["stock"], 2);
     assert_eq!(changed.1["delta"], -1);
     assert_eq!(changed.1["movementType"], "SALE");
+    assert_eq!(changed.1["levelStock"], 2, "the default location's level");
+    let main = default_location(&client, &api.http, &token_a).await;
+    assert_eq!(changed.1["locationId"], main.as_str());
     let low = heard
         .iter()
         .find(|(n, _)| n == "stock.low")
@@ -46,6 +51,7 @@ async fn a_tenant_hears_its_own_stock_events_and_nothing_else() {
         (low.1["stock"].as_i64(), low.1["reorderLevel"].as_i64()),
         (Some(2), Some(2))
     );
+    assert_eq!(low.1["locationId"], main.as_str());
     assert!(heard.iter().any(|(n, _)| n == "order.placed"));
     assert!(
         b.drain(Duration::from_millis(500)).await.is_empty(),

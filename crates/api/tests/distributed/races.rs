@@ -1,4 +1,6 @@
-//! One hot variant raced across two `stockroom` processes sharing one MongoDB and one Redis.
+//! One hot variant raced across two `stockroom` processes sharing one MongoDB and one Redis, and
+//! the races at locations (orders naming one location, a shipment and adjustments at it, orders
+//! allocated over three) spread across the two.
 //!
 //! Inside one process, writes that need the same lock keys queue behind one combiner worker
 //! (`domain::stock::combine`), which hands them to the store one batch at a time: two writes of
@@ -18,16 +20,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::lock::LockKey;
+use domain::stock::models::Level;
 use futures::future::join_all;
 use infra_redis::RedisLock;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{
-    http_client, loud, mongo_url, order, redis_url, register, start_binary, variant, Instance,
+    call, default_location, http_client, loud, mongo_url, order, redis_url, register, start_binary,
+    variant, Instance,
 };
 
 const STOCK: usize = 30;
@@ -132,9 +136,13 @@ async fn lock_keys_lapsing_mid_operation_across_two_instances_never_oversell() {
     let (token, tenant) = register(&client, &one.http, &slug).await;
     let v = variant(&client, &two.http, &token, "LAPSE-1", STOCK as i64, 0).await;
 
-    let key = RedisLock::redis_key(&LockKey::variant(
+    let main: LocationId = default_location(&client, &one.http, &token)
+        .await
+        .parse()
+        .unwrap();
+    let key = RedisLock::redis_key(&LockKey::level(
         &tenant.parse::<TenantId>().unwrap(),
-        &v.parse::<VariantId>().unwrap(),
+        &Level::new(v.parse::<VariantId>().unwrap(), main),
     ));
     let stop = Arc::new(AtomicBool::new(false));
     let lapser = tokio::spawn(lapse_continually(redis, key, stop.clone()));
@@ -154,7 +162,7 @@ async fn lock_keys_lapsing_mid_operation_across_two_instances_never_oversell() {
 }
 
 /// Lock ordering seen from outside the process: while this test holds the Redis key of the
-/// higher variant, an order naming the higher variant first must already hold the lower one's
+/// higher variant's level (both variants are at the default location), an order naming the higher variant first must already hold the lower one's
 /// key — the instance takes keys in ascending order whatever the order of the lines, which is
 /// what keeps two processes with opposite orders from each holding what the other waits for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -184,7 +192,11 @@ async fn an_instance_takes_redis_keys_in_ascending_order_whatever_the_lines_say(
         .parse()
         .unwrap();
     let (low, high) = if x < y { (x, y) } else { (y, x) };
-    let key = |v: &VariantId| RedisLock::redis_key(&LockKey::variant(&tenant, v));
+    let main: LocationId = default_location(&client, &one.http, &token)
+        .await
+        .parse()
+        .unwrap();
+    let key = |v: &VariantId| RedisLock::redis_key(&LockKey::level(&tenant, &Level::new(*v, main)));
     let mut redis_conn = resp_connect(&redis).await;
 
     assert_eq!(
@@ -285,4 +297,298 @@ async fn lapse_continually(url: String, key: String, stop: Arc<AtomicBool>) -> u
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     lapsed
+}
+
+/// The same location races as `tests/api/location_races.rs`, spread over two instances: request
+/// `i` goes to instance `i % 2`, all at once; answers come back in the order of `calls`.
+async fn race_at(
+    client: &reqwest::Client,
+    instances: [&Instance; 2],
+    token: &str,
+    calls: Vec<(String, Value)>,
+) -> Vec<(StatusCode, Value)> {
+    let sends = calls.into_iter().enumerate().map(|(i, (path, body))| {
+        let http = &instances[i % 2].http;
+        call(client, format!("{http}{path}"), token, Some(body))
+    });
+    join_all(sends).await
+}
+
+fn order_body(location: Option<&str>, variant: &str, quantity: i64) -> (String, Value) {
+    let mut body = json!({"lines": [{"variantId": variant, "quantity": quantity}]});
+    if let Some(location) = location {
+        body["locationId"] = json!(location);
+    }
+    ("/v1/orders".to_owned(), body)
+}
+
+/// A new location; returns its id.
+async fn location(
+    client: &reqwest::Client,
+    http: &str,
+    token: &str,
+    code: &str,
+    priority: i64,
+) -> String {
+    let (status, body) = call(
+        client,
+        format!("{http}/v1/locations"),
+        token,
+        Some(json!({"name": code, "code": code, "priority": priority})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+async fn adjust_at(
+    client: &reqwest::Client,
+    http: &str,
+    token: &str,
+    v: &str,
+    at: &str,
+    quantity: i64,
+) {
+    let (status, body) = call(
+        client,
+        format!("{http}/v1/variants/{v}/adjustments"),
+        token,
+        Some(json!({"quantity": quantity, "reason": "count", "locationId": at})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+fn level_at(variant: &Value, location: &str) -> i64 {
+    variant["levels"]
+        .as_array()
+        .unwrap_or_else(|| panic!("levels: {variant}"))
+        .iter()
+        .find(|l| l["locationId"] == location)
+        .map_or(0, |l| l["stock"].as_i64().unwrap())
+}
+
+/// Every movement matching `query`, all pages.
+async fn movements(client: &reqwest::Client, http: &str, token: &str, query: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get(
+            client,
+            format!("{http}/v1/movements?{query}&limit=200&cursor={cursor}"),
+            token,
+        )
+        .await;
+        all.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => return all,
+        }
+    }
+}
+
+async fn assert_audit_clean(client: &reqwest::Client, http: &str, token: &str) {
+    let audit = get(client, format!("{http}/v1/stock/audit"), token).await;
+    assert_eq!(audit["drift"], json!([]), "{audit}");
+}
+
+fn statuses(answers: &[(StatusCode, Value)]) -> Vec<u16> {
+    answers.iter().map(|(s, _)| s.as_u16()).collect()
+}
+
+/// Every answer is a success or a 409 refusal; nothing else (no 5xx, no lock time-out).
+fn assert_won_or_refused(answers: &[(StatusCode, Value)]) {
+    for (status, body) in answers {
+        assert!(
+            status.is_success() || *status == StatusCode::CONFLICT,
+            "unexpected {status}: {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_at_one_location_across_two_instances_take_only_its_stock() {
+    let Some((one, two, _)) = two_instances() else {
+        return;
+    };
+    let client = http_client();
+    let slug = format!("lr1-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let (token, _) = register(&client, &one.http, &slug).await;
+    let b = default_location(&client, &one.http, &token).await;
+    let a = location(&client, &two.http, &token, "A", 10).await;
+    let v = variant(&client, &one.http, &token, "LR1-1", 1000, 0).await;
+    adjust_at(&client, &two.http, &token, &v, &a, 50).await;
+
+    let calls = (0..200).map(|_| order_body(Some(&a), &v, 1)).collect();
+    let answers = race_at(&client, [&one, &two], &token, calls).await;
+    assert_won_or_refused(&answers);
+    let placed = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    assert_eq!(placed, 50, "{:?}", statuses(&answers));
+    for instance in [&one, &two] {
+        let read = get(
+            &client,
+            format!("{}/v1/variants/{v}", instance.http),
+            &token,
+        )
+        .await;
+        assert_eq!(
+            (level_at(&read, &a), level_at(&read, &b)),
+            (0, 1000),
+            "{read}"
+        );
+    }
+    let sales = movements(
+        &client,
+        &one.http,
+        &token,
+        &format!("variantId={v}&type=SALE"),
+    )
+    .await;
+    assert_eq!(sales.len(), 50);
+    let after: BTreeSet<i64> = sales
+        .iter()
+        .map(|m| m["stockAfter"].as_i64().unwrap())
+        .collect();
+    assert_eq!(after, (0..50).collect(), "every sale saw its own level");
+    assert!(sales.iter().all(|m| m["locationId"] == a.as_str()));
+    assert_audit_clean(&client, &two.http, &token).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_shipments_and_adjustments_at_one_location_across_two_instances_stay_exact() {
+    let Some((one, two, _)) = two_instances() else {
+        return;
+    };
+    const SHIPMENT: i64 = 6;
+    let client = http_client();
+    let slug = format!("lr2-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let (token, _) = register(&client, &one.http, &slug).await;
+    let b = default_location(&client, &one.http, &token).await;
+    let a = location(&client, &one.http, &token, "A", 10).await;
+    let v = variant(&client, &two.http, &token, "LR2-1", 100, 0).await;
+    adjust_at(&client, &one.http, &token, &v, &a, 30).await;
+    let mut transfers = Vec::new();
+    for _ in 0..4 {
+        let (status, body) = call(
+            &client,
+            format!("{}/v1/transfers", one.http),
+            &token,
+            Some(json!({"fromLocationId": a, "toLocationId": b,
+                        "lines": [{"variantId": v, "quantity": SHIPMENT}]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        transfers.push(body["id"].as_str().unwrap().to_owned());
+    }
+    // Index → what it is: 'o' order, 's' ship transfer i / 25, '+' / '-' an adjustment.
+    let kinds: Vec<char> = (0..100)
+        .map(|i| match i {
+            i if i % 25 == 7 => 's',
+            i if i % 10 == 1 => '-',
+            i if i % 5 == 1 => '+',
+            _ => 'o',
+        })
+        .collect();
+    let calls = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| match k {
+            's' => (format!("/v1/transfers/{}/ship", transfers[i / 25]), json!({})),
+            '+' | '-' => (
+                format!("/v1/variants/{v}/adjustments"),
+                json!({"quantity": if *k == '+' { 1 } else { -1 }, "reason": "recount", "locationId": a}),
+            ),
+            _ => order_body(Some(&a), &v, 1),
+        })
+        .collect();
+    let answers = race_at(&client, [&one, &two], &token, calls).await;
+    assert_won_or_refused(&answers);
+    let won = |kind: char| {
+        kinds
+            .iter()
+            .zip(&answers)
+            .filter(|(k, (s, _))| **k == kind && s.is_success())
+            .count() as i64
+    };
+    let (orders, shipped, up, down) = (won('o'), won('s'), won('+'), won('-'));
+    assert!(orders > 0 && up + down > 0, "{:?}", statuses(&answers));
+
+    let read = get(&client, format!("{}/v1/variants/{v}", two.http), &token).await;
+    let at_a = level_at(&read, &a);
+    assert_eq!(at_a, 30 + up - down - orders - SHIPMENT * shipped, "{read}");
+    assert!(at_a >= 0);
+    assert_eq!(level_at(&read, &b), 100);
+    assert_eq!(read["inTransit"], SHIPMENT * shipped, "{read}");
+    let at = movements(
+        &client,
+        &one.http,
+        &token,
+        &format!("variantId={v}&locationId={a}"),
+    )
+    .await;
+    let of = |kind: &str| at.iter().filter(|m| m["type"] == kind).count() as i64;
+    assert_eq!(
+        (of("SALE"), of("TRANSFER_OUT"), of("ADJUSTMENT")),
+        (orders, shipped, 1 + up + down),
+        "one movement per answered write, none for the refused"
+    );
+    assert_eq!(at.len() as i64, orders + shipped + 1 + up + down);
+    assert!(at.iter().all(|m| m["stockAfter"].as_i64().unwrap() >= 0));
+    assert_audit_clean(&client, &one.http, &token).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_naming_no_location_across_two_instances_never_place_more_than_the_total() {
+    let Some((one, two, _)) = two_instances() else {
+        return;
+    };
+    let client = http_client();
+    let slug = format!("lr3-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let (token, _) = register(&client, &one.http, &slug).await;
+    let main = default_location(&client, &one.http, &token).await;
+    let second = location(&client, &one.http, &token, "SECOND", 1).await;
+    let third = location(&client, &two.http, &token, "THIRD", 2).await;
+    let v = variant(&client, &one.http, &token, "LR3-1", 20, 0).await;
+    adjust_at(&client, &two.http, &token, &v, &second, 15).await;
+    adjust_at(&client, &one.http, &token, &v, &third, 10).await;
+    let initial = [(main, 20), (second, 15), (third, 10)];
+    let total: i64 = initial.iter().map(|(_, s)| s).sum();
+
+    let quantities: Vec<i64> = (0..120).map(|i| 1 + i % 3).collect();
+    let calls = quantities
+        .iter()
+        .map(|q| order_body(None, &v, *q))
+        .collect();
+    let answers = race_at(&client, [&one, &two], &token, calls).await;
+    assert_won_or_refused(&answers);
+    let mut placed = 0;
+    let mut taken: std::collections::HashMap<String, i64> = Default::default();
+    for (q, (status, body)) in quantities.iter().zip(&answers) {
+        if *status != StatusCode::CREATED {
+            continue;
+        }
+        let allocations = body["lines"][0]["allocations"].as_array().unwrap();
+        let sum: i64 = allocations
+            .iter()
+            .map(|a| a["quantity"].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, *q, "allocations add up to the line: {body}");
+        for a in allocations {
+            *taken
+                .entry(a["locationId"].as_str().unwrap().to_owned())
+                .or_default() += a["quantity"].as_i64().unwrap();
+        }
+        placed += q;
+    }
+    assert!(placed > 0 && placed <= total, "placed {placed} of {total}");
+    let read = get(&client, format!("{}/v1/variants/{v}", two.http), &token).await;
+    for (location, held) in &initial {
+        let took = taken.get(location).copied().unwrap_or(0);
+        assert_eq!(level_at(&read, location), held - took, "{read}");
+    }
+    assert_eq!(read["stock"], total - placed);
+    assert_audit_clean(&client, &two.http, &token).await;
 }

@@ -171,6 +171,42 @@ pub async fn variant(
     id
 }
 
+/// Sends `body` (a GET when `None`, else a POST) to `url`; returns the status and parsed body.
+pub async fn call(
+    client: &reqwest::Client,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (reqwest::StatusCode, Value) {
+    let req = match body {
+        None => client.get(url),
+        Some(body) => client.post(url).json(&body),
+    };
+    let res = req.bearer_auth(token).send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// The id of the tenant's default location.
+pub async fn default_location(client: &reqwest::Client, http: &str, token: &str) -> String {
+    let (status, body) = call(client, format!("{http}/v1/locations"), token, None).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let defaults: Vec<&Value> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["isDefault"] == true)
+        .collect();
+    assert_eq!(defaults.len(), 1, "{body}");
+    defaults[0]["id"].as_str().unwrap().to_owned()
+}
+
 pub async fn order(
     client: &reqwest::Client,
     http: &str,

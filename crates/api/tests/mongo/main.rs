@@ -1,6 +1,7 @@
 //! The store-sensitive API tests again, against the MongoDB adapter (SecantusDB in the test
 //! script): the last-item races, opposite-order two-line orders, mixed races, idempotency, the
-//! walk-through, order and purchase flows, and a restart of the binary on the same database.
+//! walk-through, order and purchase flows, a restart of the binary on the same database, and
+//! everything about locations: levels, transfers, allocation across locations, and their races.
 
 /// The store these tests run against.
 pub const BACKEND: helpers::Backend = helpers::Backend::Mongo;
@@ -13,6 +14,16 @@ mod helpers;
 mod http_client;
 #[path = "../api/idempotency.rs"]
 mod idempotency;
+#[path = "../api/location_orders.rs"]
+mod location_orders;
+#[path = "../api/location_races.rs"]
+mod location_races;
+#[path = "../api/location_stock.rs"]
+mod location_stock;
+#[path = "../api/location_tenancy.rs"]
+mod location_tenancy;
+#[path = "../api/locations.rs"]
+mod locations;
 #[path = "../api/orders.rs"]
 mod orders;
 #[path = "../api/purchasing.rs"]
@@ -26,5 +37,7 @@ mod restart;
 mod roles;
 #[path = "../api/tenancy.rs"]
 mod tenancy;
+#[path = "../api/transfers.rs"]
+mod transfers;
 #[path = "../api/walkthrough.rs"]
 mod walkthrough;
