@@ -12,15 +12,19 @@ use domain::auth::models::{Role, Tenant, User};
 use domain::catalog::models::{Product, Variant};
 use domain::idempotency::{IdempotencyWrite, StoredResponse};
 use domain::ids::{
-    MovementId, OrderId, ProductId, PurchaseOrderId, SupplierId, TenantId, UserId, VariantId,
+    LocationId, MovementId, OrderId, ProductId, PurchaseOrderId, SupplierId, TenantId, TransferId,
+    UserId, VariantId,
 };
-use domain::orders::models::{Customer, Order, OrderLine, OrderStatus};
+use domain::locations::models::Location;
+use domain::orders::models::{Allocation, Customer, Order, OrderLine, OrderStatus};
 use domain::purchasing::models::{PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier};
 use domain::stock::models::{
     Committed, DocumentWrite, LedgerIdempotency, LedgerWrite, MovementKind, StockChange,
 };
+use domain::transfers::models::{Transfer, TransferLine, TransferStatus};
 use domain::values::{
-    Attributes, EmailAddress, Money, PasswordHash, Sku, StockLevel, TenantSlug, Text,
+    Attributes, EmailAddress, LocationCode, LocationPriority, Money, PasswordHash, Sku, StockLevel,
+    TenantSlug, Text,
 };
 
 use crate::Stores;
@@ -112,6 +116,8 @@ pub fn variant(tenant: TenantId, product: ProductId, code: &str) -> Variant {
         reorder_level: StockLevel::new(2).expect("valid level"),
         stock: 0,
         incoming: 0,
+        levels: Vec::new(),
+        in_transit: 0,
         created_at: at,
         updated_at: at,
     }
@@ -131,8 +137,9 @@ pub fn supplier(tenant: TenantId, name: &str) -> Supplier {
     }
 }
 
-/// A PLACED order of `quantity` units per variant, priced at 500 each.
-pub fn order(tenant: TenantId, lines: &[(VariantId, i64)]) -> Order {
+/// A PLACED order of `quantity` units per variant, priced at 500 each, every line taken whole
+/// from `location` (one allocation); the order names no location of its own.
+pub fn order(tenant: TenantId, location: LocationId, lines: &[(VariantId, i64)]) -> Order {
     let at = now();
     let lines: Vec<OrderLine> = lines
         .iter()
@@ -144,6 +151,11 @@ pub fn order(tenant: TenantId, lines: &[(VariantId, i64)]) -> Order {
             unit_price: money(500),
             line_total: money(500 * quantity),
             returned: 0,
+            allocations: vec![Allocation {
+                location_id: location,
+                quantity: *quantity,
+                returned: 0,
+            }],
         })
         .collect();
     let total = lines
@@ -159,6 +171,7 @@ pub fn order(tenant: TenantId, lines: &[(VariantId, i64)]) -> Order {
             email: Some(email("bob@buyer.example")),
         }),
         note: Some(text("leave at the door")),
+        location_id: None,
         total,
         placed_by: UserId::new(),
         created_at: at,
@@ -167,10 +180,12 @@ pub fn order(tenant: TenantId, lines: &[(VariantId, i64)]) -> Order {
     }
 }
 
-/// A purchase order with lines of `(variant, quantity, received)`, costing 250 a unit.
+/// A purchase order bound for `location` with lines of `(variant, quantity, received)`,
+/// costing 250 a unit.
 pub fn purchase_order(
     tenant: TenantId,
     supplier: SupplierId,
+    location: LocationId,
     status: PurchaseOrderStatus,
     lines: &[(VariantId, i64, i64)],
 ) -> PurchaseOrder {
@@ -179,6 +194,7 @@ pub fn purchase_order(
         id: PurchaseOrderId::new(),
         tenant_id: tenant,
         supplier_id: supplier,
+        location_id: location,
         status,
         lines: lines
             .iter()
@@ -197,17 +213,24 @@ pub fn purchase_order(
     }
 }
 
-/// A stock change of `delta` units of `variant`, made now.
-pub fn change(variant: VariantId, kind: MovementKind, delta: i64) -> StockChange {
+/// A stock change of `delta` units of `variant` at `location`, made now.
+pub fn change(
+    variant: VariantId,
+    location: LocationId,
+    kind: MovementKind,
+    delta: i64,
+) -> StockChange {
     StockChange {
         movement_id: MovementId::new(),
         variant_id: variant,
+        location_id: location,
         kind,
         delta,
         expected_stock: None,
         reason: None,
         order_id: None,
         purchase_order_id: None,
+        transfer_id: None,
         unit_cost: None,
         actor: UserId::new(),
         at: now(),
@@ -270,23 +293,128 @@ pub fn insert_key(key: &str, fingerprint: &str, at: DateTime<Utc>) -> Idempotenc
     }
 }
 
-/// Inserts a product and a variant with SKU `code`, then brings its stock to `stock` with one
-/// PURCHASE movement. Returns the variant as stored.
-pub async fn stocked_variant(stores: &Stores, tenant: TenantId, code: &str, stock: i64) -> Variant {
+/// A non-default, active location of `tenant` with code `code` and the default priority.
+pub fn location(tenant: TenantId, code: &str) -> Location {
+    let at = now();
+    Location {
+        id: LocationId::new(),
+        tenant_id: tenant,
+        name: text(&format!("Store {code}")),
+        code: LocationCode::new(code).expect("valid location code"),
+        is_default: false,
+        active: true,
+        priority: LocationPriority::DEFAULT,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// A transfer from `from` to `to` in `status`, with lines of `(variant, quantity, received)`;
+/// shipped now unless it is a DRAFT or CANCELLED.
+pub fn transfer(
+    tenant: TenantId,
+    from: LocationId,
+    to: LocationId,
+    status: TransferStatus,
+    lines: &[(VariantId, i64, i64)],
+) -> Transfer {
+    let at = now();
+    let shipped = !matches!(status, TransferStatus::Draft | TransferStatus::Cancelled);
+    Transfer {
+        id: TransferId::new(),
+        tenant_id: tenant,
+        from_location_id: from,
+        to_location_id: to,
+        status,
+        lines: lines
+            .iter()
+            .map(|(variant_id, quantity, received)| TransferLine {
+                variant_id: *variant_id,
+                quantity: *quantity,
+                received: *received,
+            })
+            .collect(),
+        created_by: UserId::new(),
+        created_at: at,
+        updated_at: at,
+        shipped_at: shipped.then_some(at),
+        version: 1,
+    }
+}
+
+/// A tenant as sign-up leaves it: the tenant, its owner and its default location, written
+/// together by `create_with_owner`.
+#[derive(Debug, Clone)]
+pub struct Shop {
+    pub tenant: Tenant,
+    pub owner: User,
+    pub default_location: Location,
+}
+
+impl Shop {
+    pub fn id(&self) -> TenantId {
+        self.tenant.id
+    }
+
+    /// The id of the default location.
+    pub fn main(&self) -> LocationId {
+        self.default_location.id
+    }
+}
+
+/// Creates a tenant with a fresh slug, its owner and its default location ("Main", "MAIN").
+pub async fn shop(stores: &Stores) -> Shop {
+    let tenant = tenant_record(&unique_slug());
+    let owner = user(tenant.id, "owner@acme.example", Role::Owner);
+    let default_location = Location::first_of(tenant.id, tenant.created_at);
+    stores
+        .tenants
+        .create_with_owner(&tenant, &owner, &default_location)
+        .await
+        .expect("create the tenant");
+    Shop {
+        tenant,
+        owner,
+        default_location,
+    }
+}
+
+/// Inserts a non-default location of `tenant` with code `code` (see [`location`]).
+pub async fn new_location(stores: &Stores, tenant: TenantId, code: &str) -> Location {
+    let l = location(tenant, code);
+    stores
+        .locations
+        .insert(&tenant, &l, None)
+        .await
+        .expect("insert location");
+    l
+}
+
+/// Inserts a product and a variant with SKU `code`, then brings its stock at `location` to
+/// `stock` with one PURCHASE movement. Returns the variant as stored.
+pub async fn stocked_variant(
+    stores: &Stores,
+    tenant: TenantId,
+    location: LocationId,
+    code: &str,
+    stock: i64,
+) -> Variant {
     let product = product(tenant, "Stocked product");
     stores
         .products
         .insert(&tenant, &product, None)
         .await
         .expect("insert product");
-    variant_of(stores, tenant, product.id, code, stock).await
+    variant_of(stores, tenant, product.id, location, code, stock).await
 }
 
-/// Inserts a variant of `product` with SKU `code` and stock `stock` (one PURCHASE movement).
+/// Inserts a variant of `product` with SKU `code` and stock `stock` at `location` (one PURCHASE
+/// movement, none when `stock` is 0).
 pub async fn variant_of(
     stores: &Stores,
     tenant: TenantId,
     product: ProductId,
+    location: LocationId,
     code: &str,
     stock: i64,
 ) -> Variant {
@@ -297,32 +425,73 @@ pub async fn variant_of(
         .await
         .expect("insert variant");
     if stock > 0 {
-        stores
-            .ledger
-            .commit(
-                &tenant,
-                changes(vec![change(v.id, MovementKind::Purchase, stock)]),
-            )
-            .await
-            .expect("stock the variant");
+        stock_up(stores, tenant, v.id, location, stock).await;
     }
-    stores
-        .variants
-        .get(&tenant, &v.id)
-        .await
-        .expect("read variant")
-        .expect("variant exists")
+    read_variant(stores, tenant, v.id).await
 }
 
-/// The current stock of a variant that must exist.
-pub async fn stock_of(stores: &Stores, tenant: TenantId, variant: VariantId) -> i64 {
+/// Commits one PURCHASE of `units` of `variant` at `location`.
+pub async fn stock_up(
+    stores: &Stores,
+    tenant: TenantId,
+    variant: VariantId,
+    location: LocationId,
+    units: i64,
+) {
+    stores
+        .ledger
+        .commit(
+            &tenant,
+            changes(vec![change(
+                variant,
+                location,
+                MovementKind::Purchase,
+                units,
+            )]),
+        )
+        .await
+        .expect("stock the variant");
+}
+
+/// A variant that must exist, as a read returns it.
+pub async fn read_variant(stores: &Stores, tenant: TenantId, variant: VariantId) -> Variant {
     stores
         .variants
         .get(&tenant, &variant)
         .await
         .expect("read variant")
         .expect("variant exists")
-        .stock
+}
+
+/// The current stock (the total over its levels) of a variant that must exist.
+pub async fn stock_of(stores: &Stores, tenant: TenantId, variant: VariantId) -> i64 {
+    read_variant(stores, tenant, variant).await.stock
+}
+
+/// The stock of a variant that must exist at `location` (0 where it has no level).
+pub async fn level_of(
+    stores: &Stores,
+    tenant: TenantId,
+    variant: VariantId,
+    location: LocationId,
+) -> i64 {
+    read_variant(stores, tenant, variant)
+        .await
+        .stock_at(&location)
+}
+
+/// A variant's levels as `(location, stock, incoming)`, in the order the store lists them.
+pub async fn levels_of(
+    stores: &Stores,
+    tenant: TenantId,
+    variant: VariantId,
+) -> Vec<(LocationId, i64, i64)> {
+    read_variant(stores, tenant, variant)
+        .await
+        .levels
+        .iter()
+        .map(|l| (l.location_id, l.stock, l.incoming))
+        .collect()
 }
 
 /// How many movements the tenant has for `variant`.
@@ -363,4 +532,16 @@ pub async fn insert_purchase_order(stores: &Stores, tenant: TenantId, po: &Purch
         )
         .await
         .expect("insert purchase order");
+}
+
+/// Inserts `transfer` through the ledger, with no stock change.
+pub async fn insert_transfer(stores: &Stores, tenant: TenantId, transfer: &Transfer) {
+    stores
+        .ledger
+        .commit(
+            &tenant,
+            document(DocumentWrite::InsertTransfer(transfer.clone())),
+        )
+        .await
+        .expect("insert transfer");
 }

@@ -3,9 +3,11 @@
 //!
 //! The domain's port traits say what an adapter MUST do; this crate turns each promise into an
 //! executable case, so SQLite, MongoDB and any later store are held to exactly the same behaviour
-//! (tenant isolation, uniqueness, paging, the conditional stock write, all-or-nothing ledger
-//! commits, idempotency records, guarded deletes, no overselling under concurrency, and reports
-//! that aggregate the same ledger to the same numbers).
+//! (tenant isolation, uniqueness, paging, the conditional stock write on each level — one variant
+//! at one location — with the variant's total kept beside it, all-or-nothing ledger commits,
+//! transfers and what is in transit, one default location per tenant, idempotency records,
+//! guarded deletes, no overselling under concurrency, the migration of a store written before
+//! locations, and reports that aggregate the same ledger to the same numbers).
 //!
 //! An adapter's integration test provides an async factory returning fresh, empty [`Stores`]
 //! and expands the suite, one `#[tokio::test]` per case:
@@ -14,8 +16,15 @@
 //! async fn fresh() -> contract_tests::Stores {
 //!     let store = MyStore::connect_to_a_new_database().await;
 //!     contract_tests::Stores::of(store)
-//!         // How a case changes stock behind the ledger's back (raw SQL, a driver update…).
-//!         .tampering_with(|tenant, variant, stock| async move { /* … */ })
+//!         // How a case changes a level's stock behind the ledger's back (raw SQL, a driver
+//!         // update…), leaving the variant's total alone.
+//!         .tampering_with(|tenant, variant, location, stock| async move { /* … */ })
+//!         // How a case builds a store as the version before locations left it, migrates it
+//!         // and reads it (see `Migration` and `legacy::LegacyData`).
+//!         .migrating_with(|legacy| async move {
+//!             /* write `legacy` raw in the old shape, migrate, open */
+//!             domain::Repositories::of(migrated_store)
+//!         })
 //! }
 //! contract_tests::contract_suite!(fresh);
 //!
@@ -23,6 +32,10 @@
 //! contract_tests::lock_contract_suite!(lock);
 //! contract_tests::reports_contract_suite!(fresh);
 //! ```
+//!
+//! A harness that cannot give one of the two hooks says why instead (`without_tampering`,
+//! `without_migration`): the cases needing it then skip, each with a loud line naming it. One
+//! that says nothing fails those cases, so no hook is forgotten.
 //!
 //! A factory that needs a server which may be missing returns `Result<_, harness::Skip>`
 //! instead: each case then skips on its own, with a line on stderr naming it, and every other
@@ -36,12 +49,14 @@
 pub mod cases;
 pub mod fixtures;
 pub mod harness;
+pub mod legacy;
 pub mod lock_cases;
 pub mod paging;
 pub mod report_cases;
 mod stores;
 
-pub use stores::{StockTamper, Stores};
+pub use legacy::{LegacyData, LegacyMovement, LegacyVariant};
+pub use stores::{Migration, StockTamper, Stores};
 
 /// Expands to one `#[tokio::test]` per storage contract case. `$factory` is a path to an
 /// `async fn() -> Stores` (or `-> Result<Stores, harness::Skip>`) returning a fresh, empty store
@@ -76,6 +91,28 @@ macro_rules! contract_suite {
             audit_is_clean_after_consistent_writes,
             audit_reports_stock_changed_behind_the_ledger,
             ping_answers,
+            a_change_at_a_location_creates_its_level,
+            a_variants_stock_is_the_total_of_its_levels,
+            a_decrease_is_judged_against_its_own_level,
+            expected_stock_compares_the_level,
+            applied_changes_report_the_level_and_the_total,
+            movement_list_filters_by_location,
+            audit_is_clean_after_changes_at_several_locations,
+            location_round_trips_and_updates,
+            locations_page_oldest_first,
+            location_code_is_unique_per_tenant,
+            make_default_moves_the_default_to_exactly_one_location,
+            make_default_refuses_an_inactive_missing_or_foreign_location,
+            location_levels_list_what_is_held_there,
+            holdings_count_what_a_location_holds_or_expects,
+            transfer_round_trips_through_the_ledger,
+            stale_transfer_update_is_a_version_conflict,
+            shipped_units_are_in_transit_until_received,
+            shipping_more_than_the_source_holds_is_refused,
+            transfers_page_newest_first,
+            transfer_list_filters_by_status_source_and_destination,
+            variant_delete_is_refused_while_units_are_in_transit,
+            migration_moves_stock_to_one_default_location,
             order_round_trips_through_the_ledger,
             stale_order_update_is_a_version_conflict,
             orders_page_newest_first,
@@ -96,9 +133,13 @@ macro_rules! contract_suite {
             idempotency_keys_are_per_tenant,
             another_tenant_sees_nothing,
             another_tenant_changes_nothing,
+            another_tenant_sees_no_location_or_transfer,
+            another_tenant_changes_no_location_or_transfer,
             concurrent_sales_never_oversell,
             concurrent_batches_never_oversell,
             concurrent_writes_stand_or_fall_alone,
+            concurrent_sales_at_a_location_never_take_it_below_zero,
+            concurrent_sales_at_two_locations_each_sell_their_own,
         );
     };
     (@cases $factory:path; $($case:ident),+ $(,)?) => {

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::lock::{LockError, LockKey, LockManager};
+use domain::stock::models::Level;
 
 /// The lock under test, as the use cases hold it.
 pub type SharedLock = Arc<dyn LockManager>;
@@ -16,11 +17,11 @@ pub type SharedLock = Arc<dyn LockManager>;
 /// A generous wait for cases where the lock must eventually be granted.
 const PATIENT: Duration = Duration::from_secs(20);
 
-/// `n` fresh keys of one tenant, sorted as callers pass them.
+/// `n` fresh level keys of one tenant, sorted as callers pass them.
 fn keys(n: usize) -> Vec<LockKey> {
     let tenant = TenantId::new();
     let mut keys: Vec<LockKey> = (0..n)
-        .map(|_| LockKey::variant(&tenant, &VariantId::new()))
+        .map(|_| LockKey::level(&tenant, &Level::new(VariantId::new(), LocationId::new())))
         .collect();
     keys.sort();
     keys
@@ -133,10 +134,22 @@ pub async fn lock_dropped_guard_frees_the_key(lock: SharedLock) {
     assert!(after_panic.is_ok(), "{after_panic:?}");
 }
 
-/// Holding one key does not block another.
+/// Holding one key does not block another, nor does one level of a variant block another level
+/// of the same variant.
 pub async fn lock_keys_are_independent(lock: SharedLock) {
     let ks = keys(2);
     let _first = lock.acquire(&ks[..1], PATIENT).await.expect("lock granted");
     let second = lock.acquire(&ks[1..], Duration::from_millis(200)).await;
     assert!(second.is_ok(), "{second:?}");
+
+    let (tenant, variant) = (TenantId::new(), VariantId::new());
+    let at = |location| LockKey::level(&tenant, &Level::new(variant, location));
+    let _here = lock
+        .acquire(&[at(LocationId::new())], PATIENT)
+        .await
+        .expect("lock granted");
+    let there = lock
+        .acquire(&[at(LocationId::new())], Duration::from_millis(200))
+        .await;
+    assert!(there.is_ok(), "{there:?}");
 }

@@ -4,10 +4,12 @@
 //! Movements are written through [`domain::stock::ports::LedgerRepository::commit`] with chosen
 //! `at` times (which become their `created_at`), several of them exactly on or one millisecond
 //! beside a boundary, because off-by-one edges are where stores disagree. Every case also gives
-//! another tenant movements at the same times, which must never be counted.
+//! another tenant movements at the same times, which must never be counted. Asked about one
+//! location, a report counts that location's movements and levels only.
 //!
 //! An adapter's integration test expands the cases with [`crate::reports_contract_suite!`].
 
+mod at_location;
 mod ledger;
 mod low_stock;
 mod movers;
@@ -16,6 +18,7 @@ mod series;
 mod stock_at;
 mod valuation;
 
+pub use at_location::*;
 pub use low_stock::*;
 pub use movers::*;
 pub use scoping::*;
@@ -34,12 +37,16 @@ macro_rules! reports_contract_suite {
             series_filters_by_variant,
             series_filters_by_the_products_current_variants,
             low_stock_lists_low_variants_with_sales_since_the_window_start,
+            low_stock_at_a_location_judges_its_level,
             top_movers_rank_by_absolute_quantity_then_variant_id,
             top_movers_count_only_the_kind_and_window_asked_for,
             top_movers_leave_out_deleted_variants,
             valuation_sums_purchases_that_carry_a_unit_cost,
             stock_at_replays_movements_up_to_and_including_the_instant,
             reports_never_count_another_tenants_movements,
+            series_filters_by_location,
+            valuation_at_a_location_values_its_level_at_the_average_of_all,
+            stock_at_a_location_replays_that_levels_movements,
         );
     };
     (@cases $factory:path; $($case:ident),+ $(,)?) => {

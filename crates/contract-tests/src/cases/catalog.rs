@@ -52,11 +52,12 @@ pub async fn products_page_oldest_first(s: Stores) {
 }
 
 pub async fn product_delete_is_refused_while_a_variant_holds_stock(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let p = product(t, "Mugs");
     s.products.insert(&t, &p, None).await.unwrap();
-    let empty = variant_of(&s, t, p.id, &format!("MUG-{}", unique()), 0).await;
-    let stocked = variant_of(&s, t, p.id, &format!("MUG-{}", unique()), 4).await;
+    let empty = variant_of(&s, t, p.id, main, &format!("MUG-{}", unique()), 0).await;
+    let stocked = variant_of(&s, t, p.id, main, &format!("MUG-{}", unique()), 4).await;
 
     let refused = s.products.delete(&t, &p.id).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
@@ -67,7 +68,7 @@ pub async fn product_delete_is_refused_while_a_variant_holds_stock(s: Stores) {
     s.ledger
         .commit(
             &t,
-            changes(vec![change(stocked.id, MovementKind::Adjustment, -4)]),
+            changes(vec![change(stocked.id, main, MovementKind::Adjustment, -4)]),
         )
         .await
         .unwrap();
@@ -80,7 +81,8 @@ pub async fn product_delete_is_refused_while_a_variant_holds_stock(s: Stores) {
 }
 
 pub async fn variant_round_trips_with_stock_zero_and_updates_without_stock(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let p = product(t, "Caps");
     let other = product(t, "Hats");
     s.products.insert(&t, &p, None).await.unwrap();
@@ -98,7 +100,10 @@ pub async fn variant_round_trips_with_stock_zero_and_updates_without_stock(s: St
     assert_eq!(stored, v);
 
     s.ledger
-        .commit(&t, changes(vec![change(v.id, MovementKind::Purchase, 6)]))
+        .commit(
+            &t,
+            changes(vec![change(v.id, main, MovementKind::Purchase, 6)]),
+        )
         .await
         .unwrap();
     v.product_id = other.id;
@@ -131,9 +136,10 @@ pub async fn variant_round_trips_with_stock_zero_and_updates_without_stock(s: St
 }
 
 pub async fn variant_sku_is_unique_per_tenant(s: Stores) {
-    let (a, b) = (TenantId::new(), TenantId::new());
+    let (shop_a, shop_b) = (shop(&s).await, shop(&s).await);
+    let (a, b) = (shop_a.id(), shop_b.id());
     let code = format!("SKU-{}", unique());
-    let first = stocked_variant(&s, a, &code, 0).await;
+    let first = stocked_variant(&s, a, shop_a.main(), &code, 0).await;
 
     let twin = variant(a, first.product_id, &code);
     let refused = s.variants.insert(&a, &twin, None).await;
@@ -141,11 +147,11 @@ pub async fn variant_sku_is_unique_per_tenant(s: Stores) {
     assert_eq!(s.variants.get(&a, &twin.id).await.unwrap(), None);
 
     // The same SKU in another tenant is a different variant.
-    let elsewhere = stocked_variant(&s, b, &code, 0).await;
+    let elsewhere = stocked_variant(&s, b, shop_b.main(), &code, 0).await;
     assert_eq!(elsewhere.sku, first.sku);
 
     // Renaming a variant onto a taken SKU is refused; keeping its own SKU is not.
-    let mut second = stocked_variant(&s, a, &format!("SKU-{}", unique()), 0).await;
+    let mut second = stocked_variant(&s, a, shop_a.main(), &format!("SKU-{}", unique()), 0).await;
     let own = second.sku.clone();
     second.sku = first.sku.clone();
     let refused = s.variants.update(&a, &second).await;
@@ -178,14 +184,15 @@ pub async fn variants_page_oldest_first(s: Stores) {
 }
 
 pub async fn variant_list_filters_by_product_sku_and_low_stock(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let (p, q) = (product(t, "Pens"), product(t, "Pencils"));
     s.products.insert(&t, &p, None).await.unwrap();
     s.products.insert(&t, &q, None).await.unwrap();
     // Reorder level is 2: stock 2 and 0 are low, 3 is not.
-    let at_level = variant_of(&s, t, p.id, &format!("PEN-{}", unique()), 2).await;
-    let above = variant_of(&s, t, p.id, &format!("PEN-{}", unique()), 3).await;
-    let empty = variant_of(&s, t, q.id, &format!("PENCIL-{}", unique()), 0).await;
+    let at_level = variant_of(&s, t, p.id, main, &format!("PEN-{}", unique()), 2).await;
+    let above = variant_of(&s, t, p.id, main, &format!("PEN-{}", unique()), 3).await;
+    let empty = variant_of(&s, t, q.id, main, &format!("PENCIL-{}", unique()), 0).await;
 
     let list = |filter: VariantFilter| {
         let variants = s.variants.clone();
@@ -225,14 +232,18 @@ pub async fn variant_list_filters_by_product_sku_and_low_stock(s: Stores) {
 }
 
 pub async fn variant_delete_is_refused_while_it_holds_stock(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("LAMP-{}", unique()), 1).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("LAMP-{}", unique()), 1).await;
     let refused = s.variants.delete(&t, &v.id).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
     assert_eq!(stock_of(&s, t, v.id).await, 1);
 
     s.ledger
-        .commit(&t, changes(vec![change(v.id, MovementKind::Sale, -1)]))
+        .commit(
+            &t,
+            changes(vec![change(v.id, main, MovementKind::Sale, -1)]),
+        )
         .await
         .unwrap();
     s.variants.delete(&t, &v.id).await.unwrap();
@@ -242,25 +253,32 @@ pub async fn variant_delete_is_refused_while_it_holds_stock(s: Stores) {
 }
 
 pub async fn incoming_counts_only_ordered_and_partially_received_lines(s: Stores) {
-    let (t, other_tenant) = (TenantId::new(), TenantId::new());
-    let v = stocked_variant(&s, t, &format!("BOX-{}", unique()), 0).await;
-    let w = stocked_variant(&s, t, &format!("TAPE-{}", unique()), 0).await;
+    let (shop, other_shop) = (shop(&s).await, shop(&s).await);
+    let (t, main, other_tenant) = (shop.id(), shop.main(), other_shop.id());
+    let v = stocked_variant(&s, t, main, &format!("BOX-{}", unique()), 0).await;
+    let w = stocked_variant(&s, t, main, &format!("TAPE-{}", unique()), 0).await;
     let sup = supplier(t, "Boxes Ltd");
     s.suppliers.insert(&t, &sup, None).await.unwrap();
 
-    let ordered = purchase_order(t, sup.id, Po::Ordered, &[(v.id, 5, 0), (w.id, 2, 0)]);
+    let ordered = purchase_order(t, sup.id, main, Po::Ordered, &[(v.id, 5, 0), (w.id, 2, 0)]);
     for po in [
-        purchase_order(t, sup.id, Po::Draft, &[(v.id, 100, 0)]),
+        purchase_order(t, sup.id, main, Po::Draft, &[(v.id, 100, 0)]),
         ordered.clone(),
-        purchase_order(t, sup.id, Po::PartiallyReceived, &[(v.id, 8, 3)]),
-        purchase_order(t, sup.id, Po::Received, &[(v.id, 4, 4)]),
-        purchase_order(t, sup.id, Po::Cancelled, &[(v.id, 50, 0)]),
-        purchase_order(t, sup.id, Po::Closed, &[(v.id, 7, 2)]),
+        purchase_order(t, sup.id, main, Po::PartiallyReceived, &[(v.id, 8, 3)]),
+        purchase_order(t, sup.id, main, Po::Received, &[(v.id, 4, 4)]),
+        purchase_order(t, sup.id, main, Po::Cancelled, &[(v.id, 50, 0)]),
+        purchase_order(t, sup.id, main, Po::Closed, &[(v.id, 7, 2)]),
     ] {
         insert_purchase_order(&s, t, &po).await;
     }
     // Another tenant's open order naming the same variant id counts for nobody here.
-    let foreign = purchase_order(other_tenant, sup.id, Po::Ordered, &[(v.id, 1000, 0)]);
+    let foreign = purchase_order(
+        other_tenant,
+        sup.id,
+        other_shop.main(),
+        Po::Ordered,
+        &[(v.id, 1000, 0)],
+    );
     insert_purchase_order(&s, other_tenant, &foreign).await;
 
     let incoming = |id: VariantId| {
@@ -279,6 +297,10 @@ pub async fn incoming_counts_only_ordered_and_partially_received_lines(s: Stores
         .unwrap();
     let of = |id| listed.items.iter().find(|x| x.id == id).unwrap().incoming;
     assert_eq!((of(v.id), of(w.id)), (10, 2));
+    // Every purchase order here is bound for the default location: the incoming units make a
+    // level there, with no stock, before any unit arrives.
+    assert_eq!(levels_of(&s, t, v.id).await, vec![(main, 0, 10)]);
+    assert_eq!(levels_of(&s, t, w.id).await, vec![(main, 0, 2)]);
 
     // Once the ordered purchase order is received, its lines are no longer incoming.
     let mut received = ordered.clone();
@@ -300,4 +322,7 @@ pub async fn incoming_counts_only_ordered_and_partially_received_lines(s: Stores
         .unwrap();
     assert_eq!(incoming(v.id).await, 5);
     assert_eq!(incoming(w.id).await, 0);
+    assert_eq!(levels_of(&s, t, v.id).await, vec![(main, 0, 5)]);
+    // Nothing ever arrived and nothing is due: no level at all.
+    assert_eq!(levels_of(&s, t, w.id).await, vec![]);
 }

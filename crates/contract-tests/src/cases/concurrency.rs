@@ -23,7 +23,7 @@ use crate::Stores;
 
 /// Runs one call of `call(i)` per `i` in `0..n`, each in its own task, all released together;
 /// returns their results in order and the most calls that were in flight at once.
-async fn overlapping<T, F, Fut>(n: usize, call: F) -> (Vec<T>, usize)
+pub(super) async fn overlapping<T, F, Fut>(n: usize, call: F) -> (Vec<T>, usize)
 where
     T: Send + 'static,
     F: Fn(usize) -> Fut,
@@ -54,7 +54,7 @@ where
 }
 
 /// Asserts that the calls of a race really overlapped.
-fn assert_overlapped(peak: usize, calls: usize) {
+pub(super) fn assert_overlapped(peak: usize, calls: usize) {
     assert!(
         peak > 1,
         "the {calls} calls ran one at a time (at most {peak} in flight): the race raced nothing"
@@ -111,13 +111,17 @@ async fn assert_sold_out_exactly(s: &Stores, t: TenantId, v: VariantId) {
 /// 50 tasks each sell one unit of a variant holding 20, all at once and unlocked: the store's
 /// conditional write alone must let exactly 20 through.
 pub async fn concurrent_sales_never_oversell(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("HOT-{}", unique()), 20).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("HOT-{}", unique()), 20).await;
     let (results, peak) = overlapping(50, |_| {
         let ledger = s.ledger.clone();
         async move {
             ledger
-                .commit(&t, changes(vec![change(v.id, MovementKind::Sale, -1)]))
+                .commit(
+                    &t,
+                    changes(vec![change(v.id, main, MovementKind::Sale, -1)]),
+                )
                 .await
         }
     })
@@ -131,13 +135,14 @@ pub async fn concurrent_sales_never_oversell(s: Stores) {
 /// lock, so the batches of different tasks overlap) for a variant holding 20: each write of each
 /// batch stands or falls on its own and exactly 20 of the 50 go through.
 pub async fn concurrent_batches_never_oversell(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("HOT-{}", unique()), 20).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("HOT-{}", unique()), 20).await;
     let (batches, peak) = overlapping(10, |_| {
         let ledger = s.ledger.clone();
         async move {
             let writes = (0..5)
-                .map(|_| changes(vec![change(v.id, MovementKind::Sale, -1)]))
+                .map(|_| changes(vec![change(v.id, main, MovementKind::Sale, -1)]))
                 .collect();
             ledger.commit_batch(&t, writes).await
         }

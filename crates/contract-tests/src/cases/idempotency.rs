@@ -10,11 +10,12 @@ use crate::fixtures::*;
 use crate::Stores;
 
 pub async fn commit_stores_its_idempotency_record(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("BOWL-{}", unique()), 10).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("BOWL-{}", unique()), 10).await;
     let at = now();
     let key = format!("key-{}", unique());
-    let mut write = changes(vec![change(v.id, MovementKind::Sale, -4)]);
+    let mut write = changes(vec![change(v.id, main, MovementKind::Sale, -4)]);
     write.idempotency = Some(ledger_key(&key, "fp-1", at));
     s.ledger.commit(&t, write).await.unwrap();
 
@@ -33,10 +34,11 @@ pub async fn commit_stores_its_idempotency_record(s: Stores) {
 }
 
 pub async fn failed_commit_stores_no_record(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("BOWL-{}", unique()), 1).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("BOWL-{}", unique()), 1).await;
     let key = format!("key-{}", unique());
-    let mut write = changes(vec![change(v.id, MovementKind::Sale, -2)]);
+    let mut write = changes(vec![change(v.id, main, MovementKind::Sale, -2)]);
     write.idempotency = Some(ledger_key(&key, "fp", now()));
     let refused = s.ledger.commit(&t, write).await;
     assert!(
@@ -46,22 +48,23 @@ pub async fn failed_commit_stores_no_record(s: Stores) {
     assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
 
     // The key is still free for a write that succeeds.
-    let mut write = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    let mut write = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
     write.idempotency = Some(ledger_key(&key, "fp", now()));
     s.ledger.commit(&t, write).await.unwrap();
     assert!(s.idempotency.find(&t, &key, now()).await.unwrap().is_some());
 }
 
 pub async fn repeated_key_is_refused_and_writes_nothing(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("BOWL-{}", unique()), 10).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("BOWL-{}", unique()), 10).await;
     let key = format!("key-{}", unique());
-    let mut first = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    let mut first = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
     first.idempotency = Some(ledger_key(&key, "fp-first", now()));
     s.ledger.commit(&t, first).await.unwrap();
 
-    let placed = order(t, &[(v.id, 1)]);
-    let mut again = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    let placed = order(t, main, &[(v.id, 1)]);
+    let mut again = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
     again.document = DocumentWrite::InsertOrder(placed.clone());
     again.idempotency = Some(ledger_key(&key, "fp-second", now()));
     let refused = s.ledger.commit(&t, again).await;
@@ -80,17 +83,18 @@ pub async fn repeated_key_is_refused_and_writes_nothing(s: Stores) {
 }
 
 pub async fn expired_record_is_hidden_and_replaceable(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("BOWL-{}", unique()), 10).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("BOWL-{}", unique()), 10).await;
     let key = format!("key-{}", unique());
     let long_ago = now() - Duration::hours(25);
-    let mut old = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    let mut old = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
     old.idempotency = Some(ledger_key(&key, "fp-old", long_ago));
     s.ledger.commit(&t, old).await.unwrap();
 
     assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
 
-    let mut fresh = changes(vec![change(v.id, MovementKind::Sale, -1)]);
+    let mut fresh = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
     fresh.idempotency = Some(ledger_key(&key, "fp-new", now()));
     s.ledger.commit(&t, fresh).await.unwrap();
     let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
@@ -132,6 +136,7 @@ pub async fn inserts_store_idempotency_records(s: Stores) {
     let key = |what: &str| format!("{what}-{}", unique());
 
     let (k1, k2, k3, k4) = (key("user"), key("product"), key("variant"), key("supplier"));
+    let k5 = key("location");
     let u = user(t, "keyed@acme.example", Role::Staff);
     s.users
         .insert(&t, &u, Some(insert_key(&k1, "fp-u", at)))
@@ -151,8 +156,19 @@ pub async fn inserts_store_idempotency_records(s: Stores) {
         .insert(&t, &sup, Some(insert_key(&k4, "fp-s", at)))
         .await
         .unwrap();
+    let loc = location(t, "KEYED");
+    s.locations
+        .insert(&t, &loc, Some(insert_key(&k5, "fp-l", at)))
+        .await
+        .unwrap();
 
-    for (k, fp) in [(&k1, "fp-u"), (&k2, "fp-p"), (&k3, "fp-v"), (&k4, "fp-s")] {
+    for (k, fp) in [
+        (&k1, "fp-u"),
+        (&k2, "fp-p"),
+        (&k3, "fp-v"),
+        (&k4, "fp-s"),
+        (&k5, "fp-l"),
+    ] {
         let record = s.idempotency.find(&t, k, now()).await.unwrap().unwrap();
         assert_eq!(record.fingerprint, fp);
         assert_eq!(record.response, insert_key(k, fp, at).response);
@@ -192,11 +208,19 @@ pub async fn inserts_store_idempotency_records(s: Stores) {
             .await
     ));
     assert_eq!(s.suppliers.get(&t, &sup2.id).await.unwrap(), None);
+    let loc2 = location(t, "OTHER");
+    assert!(taken(
+        s.locations
+            .insert(&t, &loc2, Some(insert_key(&k5, "x", at)))
+            .await
+    ));
+    assert_eq!(s.locations.get(&t, &loc2.id).await.unwrap(), None);
 }
 
 pub async fn failed_insert_stores_no_record(s: Stores) {
-    let t = TenantId::new();
-    let existing = stocked_variant(&s, t, &format!("DUP-{}", unique()), 0).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let existing = stocked_variant(&s, t, main, &format!("DUP-{}", unique()), 0).await;
     let key = format!("key-{}", unique());
     let twin = variant(t, existing.product_id, existing.sku.as_str());
     let refused = s
@@ -215,6 +239,16 @@ pub async fn failed_insert_stores_no_record(s: Stores) {
         .await;
     assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
     assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+
+    // The default location's code is taken like any other.
+    let twin = location(t, "MAIN");
+    let refused = s
+        .locations
+        .insert(&t, &twin, Some(insert_key(&key, "fp", now())))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
+    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+    assert_eq!(s.locations.get(&t, &twin.id).await.unwrap(), None);
 }
 
 pub async fn idempotency_keys_are_per_tenant(s: Stores) {

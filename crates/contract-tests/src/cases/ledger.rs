@@ -1,7 +1,7 @@
 //! The ledger: conditional changes, all-or-nothing writes, movements and the audit.
 
 use chrono::Duration;
-use domain::ids::{OrderId, TenantId, VariantId};
+use domain::ids::{OrderId, VariantId};
 use domain::orders::models::Order;
 use domain::pagination::PageRequest;
 use domain::stock::models::{Committed, DocumentWrite, LedgerError, MovementFilter, MovementKind};
@@ -11,9 +11,10 @@ use crate::paging::{all_pages, assert_paged_in_order};
 use crate::Stores;
 
 pub async fn commit_applies_a_change_and_reports_it(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("KETTLE-{}", unique()), 5).await;
-    let mut sale = change(v.id, MovementKind::Sale, -3);
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("KETTLE-{}", unique()), 5).await;
+    let mut sale = change(v.id, main, MovementKind::Sale, -3);
     sale.reason = Some("counter sale".into());
     sale.order_id = Some(OrderId::new());
     let committed = s
@@ -27,18 +28,22 @@ pub async fn commit_applies_a_change_and_reports_it(s: Stores) {
     assert_eq!(applied.sku, v.sku);
     assert_eq!(applied.reorder_level, v.reorder_level.get());
     assert_eq!(applied.stock_before, 5);
+    assert_eq!(applied.total_after, 2);
     let m = &applied.movement;
     assert_eq!(m.id, sale.movement_id);
     assert_eq!(m.tenant_id, t);
     assert_eq!(m.variant_id, v.id);
+    assert_eq!(m.location_id, main);
     assert_eq!(m.kind, MovementKind::Sale);
     assert_eq!(m.quantity, -3);
     assert_eq!(m.stock_after, 2);
     assert_eq!(m.reason.as_deref(), Some("counter sale"));
     assert_eq!(m.order_id, sale.order_id);
+    assert_eq!((m.purchase_order_id, m.transfer_id), (None, None));
     assert_eq!(m.actor, sale.actor);
     assert_eq!(m.created_at, sale.at);
     assert_eq!(stock_of(&s, t, v.id).await, 2);
+    assert_eq!(levels_of(&s, t, v.id).await, vec![(main, 2, 0)]);
     let after = s.variants.get(&t, &v.id).await.unwrap().unwrap();
     assert_eq!(
         after.updated_at, sale.at,
@@ -55,11 +60,12 @@ pub async fn commit_applies_a_change_and_reports_it(s: Stores) {
     assert_eq!(listed.items.len(), 2);
 
     // A PURCHASE keeps its unit cost for valuation.
-    let mut purchase = change(v.id, MovementKind::Purchase, 10);
+    let mut purchase = change(v.id, main, MovementKind::Purchase, 10);
     purchase.unit_cost = Some(money(275));
     let committed = s.ledger.commit(&t, changes(vec![purchase])).await.unwrap();
     assert_eq!(committed.applied[0].movement.stock_after, 12);
     assert_eq!(committed.applied[0].stock_before, 2);
+    assert_eq!(committed.applied[0].total_after, 12);
     let listed = s
         .ledger
         .list_movements(&t, &MovementFilter::default(), &PageRequest::first(1))
@@ -69,15 +75,22 @@ pub async fn commit_applies_a_change_and_reports_it(s: Stores) {
 }
 
 pub async fn decrement_is_refused_below_zero(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("VASE-{}", unique()), 5).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("VASE-{}", unique()), 5).await;
     s.ledger
-        .commit(&t, changes(vec![change(v.id, MovementKind::Sale, -3)]))
+        .commit(
+            &t,
+            changes(vec![change(v.id, main, MovementKind::Sale, -3)]),
+        )
         .await
         .unwrap();
     let refused = s
         .ledger
-        .commit(&t, changes(vec![change(v.id, MovementKind::Sale, -3)]))
+        .commit(
+            &t,
+            changes(vec![change(v.id, main, MovementKind::Sale, -3)]),
+        )
         .await;
     match refused {
         Err(LedgerError::Insufficient(short)) => {
@@ -93,20 +106,24 @@ pub async fn decrement_is_refused_below_zero(s: Stores) {
     // Exactly down to zero is allowed.
     let done = s
         .ledger
-        .commit(&t, changes(vec![change(v.id, MovementKind::Sale, -2)]))
+        .commit(
+            &t,
+            changes(vec![change(v.id, main, MovementKind::Sale, -2)]),
+        )
         .await
         .unwrap();
     assert_eq!(done.applied[0].movement.stock_after, 0);
 }
 
 pub async fn multi_line_commit_is_all_or_nothing(s: Stores) {
-    let t = TenantId::new();
-    let a = stocked_variant(&s, t, &format!("A-{}", unique()), 5).await;
-    let b = stocked_variant(&s, t, &format!("B-{}", unique()), 1).await;
-    let order = order(t, &[(a.id, 2), (b.id, 3)]);
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let a = stocked_variant(&s, t, main, &format!("A-{}", unique()), 5).await;
+    let b = stocked_variant(&s, t, main, &format!("B-{}", unique()), 1).await;
+    let order = order(t, main, &[(a.id, 2), (b.id, 3)]);
     let mut write = changes(vec![
-        change(a.id, MovementKind::Sale, -2),
-        change(b.id, MovementKind::Sale, -3),
+        change(a.id, main, MovementKind::Sale, -2),
+        change(b.id, main, MovementKind::Sale, -3),
     ]);
     write.document = DocumentWrite::InsertOrder(order.clone());
 
@@ -127,8 +144,8 @@ pub async fn multi_line_commit_is_all_or_nothing(s: Stores) {
 
     // Both lines served: both applied, in the order of the changes.
     let mut write = changes(vec![
-        change(a.id, MovementKind::Sale, -2),
-        change(b.id, MovementKind::Sale, -1),
+        change(a.id, main, MovementKind::Sale, -2),
+        change(b.id, main, MovementKind::Sale, -1),
     ]);
     write.document = DocumentWrite::InsertOrder(order.clone());
     let committed = s.ledger.commit(&t, write).await.unwrap();
@@ -142,10 +159,11 @@ pub async fn multi_line_commit_is_all_or_nothing(s: Stores) {
 }
 
 pub async fn every_short_line_is_listed(s: Stores) {
-    let t = TenantId::new();
-    let a = stocked_variant(&s, t, &format!("A-{}", unique()), 5).await;
-    let b = stocked_variant(&s, t, &format!("B-{}", unique()), 1).await;
-    let c = stocked_variant(&s, t, &format!("C-{}", unique()), 0).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let a = stocked_variant(&s, t, main, &format!("A-{}", unique()), 5).await;
+    let b = stocked_variant(&s, t, main, &format!("B-{}", unique()), 1).await;
+    let c = stocked_variant(&s, t, main, &format!("C-{}", unique()), 0).await;
     let mut ids = [a.id, b.id, c.id];
     ids.sort();
     let wanted = |id: VariantId| {
@@ -159,7 +177,7 @@ pub async fn every_short_line_is_listed(s: Stores) {
     };
     let write = changes(
         ids.iter()
-            .map(|id| change(*id, MovementKind::Sale, wanted(*id)))
+            .map(|id| change(*id, main, MovementKind::Sale, wanted(*id)))
             .collect(),
     );
     match s.ledger.commit(&t, write).await {
@@ -180,16 +198,21 @@ pub async fn every_short_line_is_listed(s: Stores) {
 }
 
 pub async fn stock_mismatch_writes_nothing(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("RUG-{}", unique()), 7).await;
-    let mut adjust = change(v.id, MovementKind::Adjustment, -2);
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("RUG-{}", unique()), 7).await;
+    let mut adjust = change(v.id, main, MovementKind::Adjustment, -2);
     adjust.expected_stock = Some(6);
     match s.ledger.commit(&t, changes(vec![adjust.clone()])).await {
         Err(LedgerError::StockMismatch {
             variant_id,
+            location_id,
             expected,
             actual,
-        }) => assert_eq!((variant_id, expected, actual), (v.id, 6, 7)),
+        }) => assert_eq!(
+            (variant_id, location_id, expected, actual),
+            (v.id, main, 6, 7)
+        ),
         other => panic!("expected StockMismatch, got {other:?}"),
     }
     assert_eq!(stock_of(&s, t, v.id).await, 7);
@@ -201,15 +224,16 @@ pub async fn stock_mismatch_writes_nothing(s: Stores) {
 }
 
 pub async fn unknown_variant_writes_nothing(s: Stores) {
-    let (t, other) = (TenantId::new(), TenantId::new());
-    let v = stocked_variant(&s, t, &format!("OWL-{}", unique()), 3).await;
-    let foreign = stocked_variant(&s, other, &format!("OWL-{}", unique()), 3).await;
+    let (shop, theirs) = (shop(&s).await, shop(&s).await);
+    let (t, main, other) = (shop.id(), shop.main(), theirs.id());
+    let v = stocked_variant(&s, t, main, &format!("OWL-{}", unique()), 3).await;
+    let foreign = stocked_variant(&s, other, theirs.main(), &format!("OWL-{}", unique()), 3).await;
     for missing in [VariantId::new(), foreign.id] {
         let mut ids = [v.id, missing];
         ids.sort();
         let write = changes(
             ids.iter()
-                .map(|id| change(*id, MovementKind::Sale, -1))
+                .map(|id| change(*id, main, MovementKind::Sale, -1))
                 .collect(),
         );
         match s.ledger.commit(&t, write).await {
@@ -223,11 +247,12 @@ pub async fn unknown_variant_writes_nothing(s: Stores) {
 }
 
 pub async fn movements_page_newest_first(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("CUP-{}", unique()), 0).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("CUP-{}", unique()), 0).await;
     let mut ids = Vec::new();
     for _ in 0..7 {
-        let c = change(v.id, MovementKind::Purchase, 1);
+        let c = change(v.id, main, MovementKind::Purchase, 1);
         ids.push(c.movement_id);
         s.ledger.commit(&t, changes(vec![c])).await.unwrap();
     }
@@ -247,9 +272,10 @@ pub async fn movements_page_newest_first(s: Stores) {
 }
 
 pub async fn movement_list_filters_by_variant_kind_and_time(s: Stores) {
-    let t = TenantId::new();
-    let a = stocked_variant(&s, t, &format!("A-{}", unique()), 0).await;
-    let b = stocked_variant(&s, t, &format!("B-{}", unique()), 0).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let a = stocked_variant(&s, t, main, &format!("A-{}", unique()), 0).await;
+    let b = stocked_variant(&s, t, main, &format!("B-{}", unique()), 0).await;
     let base = now() - Duration::hours(10);
     // a: PURCHASE at base, SALE at base+1h, RETURN at base+2h; b: PURCHASE at base+3h.
     let mut made = Vec::new();
@@ -259,7 +285,7 @@ pub async fn movement_list_filters_by_variant_kind_and_time(s: Stores) {
         (a.id, MovementKind::Return, 1, 2),
         (b.id, MovementKind::Purchase, 4, 3),
     ] {
-        let mut c = change(variant, kind, delta);
+        let mut c = change(variant, main, kind, delta);
         c.at = base + Duration::hours(hours);
         made.push(c.movement_id);
         s.ledger.commit(&t, changes(vec![c])).await.unwrap();
@@ -299,30 +325,40 @@ pub async fn movement_list_filters_by_variant_kind_and_time(s: Stores) {
         kind: Some(MovementKind::Sale),
         from: Some(base),
         to: Some(base + Duration::hours(2)),
+        location_id: Some(main),
     };
     assert_eq!(list(a_sales_in_window).await, vec![made[1]]);
 }
 
 pub async fn audit_is_clean_after_consistent_writes(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let empty = s.ledger.audit(&t).await.unwrap();
-    assert_eq!((empty.variants_checked, empty.drift.len()), (0, 0));
+    assert_eq!(
+        (
+            empty.variants_checked,
+            empty.levels_checked,
+            empty.drift.len()
+        ),
+        (0, 0, 0)
+    );
 
-    let a = stocked_variant(&s, t, &format!("A-{}", unique()), 9).await;
-    let b = stocked_variant(&s, t, &format!("B-{}", unique()), 4).await;
-    stocked_variant(&s, t, &format!("C-{}", unique()), 0).await;
+    let a = stocked_variant(&s, t, main, &format!("A-{}", unique()), 9).await;
+    let b = stocked_variant(&s, t, main, &format!("B-{}", unique()), 4).await;
+    stocked_variant(&s, t, main, &format!("C-{}", unique()), 0).await;
     s.ledger
         .commit(
             &t,
             changes(vec![
-                change(a.id, MovementKind::Sale, -9),
-                change(b.id, MovementKind::Adjustment, 3),
+                change(a.id, main, MovementKind::Sale, -9),
+                change(b.id, main, MovementKind::Adjustment, 3),
             ]),
         )
         .await
         .unwrap();
     let report = s.ledger.audit(&t).await.unwrap();
-    assert_eq!(report.variants_checked, 3);
+    // C never moved, so it has no level to check.
+    assert_eq!((report.variants_checked, report.levels_checked), (3, 2));
     assert!(report.drift.is_empty(), "{:?}", report.drift);
 }
 
@@ -331,13 +367,14 @@ pub async fn ping_answers(s: Stores) {
 }
 
 pub async fn a_batch_applies_each_write_on_its_own(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("LAMP-{}", unique()), 3).await;
-    let first = order(t, &[(v.id, 2)]);
-    let refused = order(t, &[(v.id, 2)]);
-    let last = order(t, &[(v.id, 1)]);
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("LAMP-{}", unique()), 3).await;
+    let first = order(t, main, &[(v.id, 2)]);
+    let refused = order(t, main, &[(v.id, 2)]);
+    let last = order(t, main, &[(v.id, 1)]);
     let sale = |o: &Order, units: i64, key: &str| {
-        let mut write = changes(vec![change(v.id, MovementKind::Sale, -units)]);
+        let mut write = changes(vec![change(v.id, main, MovementKind::Sale, -units)]);
         write.document = DocumentWrite::InsertOrder(o.clone());
         write.idempotency = Some(ledger_key(key, "fingerprint", now()));
         write
@@ -391,84 +428,4 @@ pub async fn a_batch_applies_each_write_on_its_own(s: Stores) {
     assert!(s.orders.get(&t, &last.id).await.unwrap().is_some());
     let audit = s.ledger.audit(&t).await.unwrap();
     assert!(audit.drift.is_empty(), "{audit:?}");
-}
-
-/// Stock changed behind the ledger's back (through the harness's [`crate::StockTamper`])
-/// is reported by the audit: exactly the variants whose stock differs from Σ movements, each with
-/// its SKU, stock and ledger sum — up, down, and on a variant with no movement at all — and only
-/// within the tenant audited. Putting the stock back clears the report.
-pub async fn audit_reports_stock_changed_behind_the_ledger(s: Stores) {
-    let Some(tamper) = s.stock_tamper() else {
-        return;
-    };
-    let (t, other) = (TenantId::new(), TenantId::new());
-    let up = stocked_variant(&s, t, &format!("UP-{}", unique()), 10).await;
-    s.ledger
-        .commit(&t, changes(vec![change(up.id, MovementKind::Sale, -3)]))
-        .await
-        .unwrap();
-    let down = stocked_variant(&s, t, &format!("DOWN-{}", unique()), 4).await;
-    let unmoved = stocked_variant(&s, t, &format!("NONE-{}", unique()), 0).await;
-    let clean = stocked_variant(&s, t, &format!("CLEAN-{}", unique()), 2).await;
-    let foreign = stocked_variant(&s, other, &format!("FOREIGN-{}", unique()), 3).await;
-    let before = s.ledger.audit(&t).await.unwrap();
-    assert_eq!((before.variants_checked, before.drift.len()), (4, 0));
-
-    tamper(t, up.id, 12).await;
-    tamper(t, down.id, 1).await;
-    tamper(t, unmoved.id, 5).await;
-    tamper(other, foreign.id, 9).await;
-    assert_eq!(
-        stock_of(&s, t, up.id).await,
-        12,
-        "the tamper hook changed nothing"
-    );
-
-    let drift_of = |report: &domain::stock::models::AuditReport| {
-        let mut found: Vec<(VariantId, String, i64, i64)> = report
-            .drift
-            .iter()
-            .map(|d| (d.variant_id, d.sku.clone(), d.stock, d.ledger_sum))
-            .collect();
-        found.sort();
-        found
-    };
-    let sku = |v: &domain::catalog::models::Variant| v.sku.as_str().to_owned();
-    let mut expected = vec![
-        (up.id, sku(&up), 12, 7),
-        (down.id, sku(&down), 1, 4),
-        (unmoved.id, sku(&unmoved), 5, 0),
-    ];
-    expected.sort();
-    let report = s.ledger.audit(&t).await.unwrap();
-    assert_eq!(report.variants_checked, 4);
-    assert_eq!(drift_of(&report), expected, "{report:?}");
-
-    // The other tenant's audit sees its own drift only.
-    let theirs = s.ledger.audit(&other).await.unwrap();
-    assert_eq!(theirs.variants_checked, 1);
-    assert_eq!(
-        drift_of(&theirs),
-        vec![(foreign.id, sku(&foreign), 9, 3)],
-        "{theirs:?}"
-    );
-
-    // A ledger write starts from the stock as stored; the drift it finds stays what it was.
-    let sold = s
-        .ledger
-        .commit(&t, changes(vec![change(up.id, MovementKind::Sale, -2)]))
-        .await
-        .unwrap();
-    assert_eq!(sold.applied[0].movement.stock_after, 10);
-
-    // Putting stock back where the ledger says clears the report, variant by variant.
-    tamper(t, up.id, 5).await;
-    tamper(t, down.id, 4).await;
-    let report = s.ledger.audit(&t).await.unwrap();
-    assert_eq!(
-        drift_of(&report),
-        vec![(unmoved.id, sku(&unmoved), 5, 0)],
-        "{report:?}"
-    );
-    assert_eq!(stock_of(&s, t, clean.id).await, 2);
 }

@@ -2,22 +2,36 @@
 //! and panics on the first broken promise. Cases name only what the port documentation promises,
 //! so any adapter that keeps the promises passes, whatever it is built on.
 
+mod audit;
 mod catalog;
 mod concurrency;
+mod concurrency_levels;
 mod idempotency;
 mod ledger;
+mod levels;
+mod locations;
+mod migration;
 mod orders;
 mod purchasing;
 mod scoping;
+mod scoping_locations;
 mod tenants;
+mod transfers;
 mod users;
 
+pub use audit::*;
 pub use catalog::*;
 pub use concurrency::*;
+pub use concurrency_levels::*;
 pub use idempotency::*;
 pub use ledger::*;
+pub use levels::*;
+pub use locations::*;
+pub use migration::*;
 pub use orders::*;
 pub use purchasing::*;
 pub use scoping::*;
+pub use scoping_locations::*;
 pub use tenants::*;
+pub use transfers::*;
 pub use users::*;

@@ -1,7 +1,9 @@
-//! Orders: written through the ledger, read back whole, versioned, paged newest first.
+//! Orders: written through the ledger, read back whole (with the location each line's units came
+//! from), versioned, paged newest first.
 
 use chrono::Duration;
-use domain::ids::{TenantId, VariantId};
+use domain::ids::VariantId;
+use domain::orders::models::Allocation;
 use domain::orders::models::{OrderFilter, OrderStatus};
 use domain::pagination::PageRequest;
 use domain::stock::models::{DocumentWrite, LedgerError, MovementKind};
@@ -12,23 +14,48 @@ use crate::paging::{all_pages, assert_paged_in_order};
 use crate::Stores;
 
 pub async fn order_round_trips_through_the_ledger(s: Stores) {
-    let t = TenantId::new();
-    let a = stocked_variant(&s, t, &format!("A-{}", unique()), 5).await;
-    let b = stocked_variant(&s, t, &format!("B-{}", unique()), 5).await;
-    let placed = order(t, &[(b.id, 1), (a.id, 2)]);
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let a = stocked_variant(&s, t, main, &format!("A-{}", unique()), 5).await;
+    let b = stocked_variant(&s, t, main, &format!("B-{}", unique()), 5).await;
+    let mut placed = order(t, main, &[(b.id, 1), (a.id, 2)]);
+    placed.location_id = Some(main);
     let mut write = changes(vec![
-        change(a.id, MovementKind::Sale, -2),
-        change(b.id, MovementKind::Sale, -1),
+        change(a.id, main, MovementKind::Sale, -2),
+        change(b.id, main, MovementKind::Sale, -1),
     ]);
     write.document = DocumentWrite::InsertOrder(placed.clone());
     s.ledger.commit(&t, write).await.unwrap();
-    // Lines keep their order, customer and note survive.
+    // Lines keep their order, customer and note survive, and so does the location asked for.
     assert_eq!(
         s.orders.get(&t, &placed.id).await.unwrap(),
         Some(placed.clone())
     );
 
-    let mut anonymous = order(t, &[(a.id, 1)]);
+    // An order allocated across locations: a line's allocations keep their order, quantities
+    // and returns.
+    let annex = new_location(&s, t, "ANNEX").await.id;
+    let mut spread = order(t, main, &[(a.id, 3), (b.id, 1)]);
+    spread.status = OrderStatus::PartiallyReturned;
+    spread.lines[0].returned = 2;
+    spread.lines[0].allocations = vec![
+        Allocation {
+            location_id: annex,
+            quantity: 2,
+            returned: 2,
+        },
+        Allocation {
+            location_id: main,
+            quantity: 1,
+            returned: 0,
+        },
+    ];
+    insert_order(&s, t, &spread).await;
+    let read = s.orders.get(&t, &spread.id).await.unwrap();
+    assert_eq!(read.as_ref().map(|o| o.location_id), Some(None));
+    assert_eq!(read, Some(spread));
+
+    let mut anonymous = order(t, main, &[(a.id, 1)]);
     anonymous.customer = None;
     anonymous.note = None;
     insert_order(&s, t, &anonymous).await;
@@ -39,10 +66,11 @@ pub async fn order_round_trips_through_the_ledger(s: Stores) {
 }
 
 pub async fn stale_order_update_is_a_version_conflict(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("A-{}", unique()), 2).await;
-    let placed = order(t, &[(v.id, 2)]);
-    let mut write = changes(vec![change(v.id, MovementKind::Sale, -2)]);
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("A-{}", unique()), 2).await;
+    let placed = order(t, main, &[(v.id, 2)]);
+    let mut write = changes(vec![change(v.id, main, MovementKind::Sale, -2)]);
     write.document = DocumentWrite::InsertOrder(placed.clone());
     s.ledger.commit(&t, write).await.unwrap();
 
@@ -69,8 +97,9 @@ pub async fn stale_order_update_is_a_version_conflict(s: Stores) {
     let mut returned = fulfilled.clone();
     returned.status = OrderStatus::PartiallyReturned;
     returned.lines[0].returned = 1;
+    returned.lines[0].allocations[0].returned = 1;
     returned.version = 3;
-    let mut stale = changes(vec![change(v.id, MovementKind::Return, 1)]);
+    let mut stale = changes(vec![change(v.id, main, MovementKind::Return, 1)]);
     stale.document = DocumentWrite::UpdateOrder {
         order: returned.clone(),
         expected_version: 1,
@@ -87,7 +116,7 @@ pub async fn stale_order_update_is_a_version_conflict(s: Stores) {
     assert_eq!(s.orders.get(&t, &placed.id).await.unwrap(), Some(fulfilled));
     assert_eq!(stock_of(&s, t, v.id).await, 0);
 
-    let mut current = changes(vec![change(v.id, MovementKind::Return, 1)]);
+    let mut current = changes(vec![change(v.id, main, MovementKind::Return, 1)]);
     current.document = DocumentWrite::UpdateOrder {
         order: returned.clone(),
         expected_version: 2,
@@ -98,10 +127,11 @@ pub async fn stale_order_update_is_a_version_conflict(s: Stores) {
 }
 
 pub async fn orders_page_newest_first(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let mut ids = Vec::new();
     for _ in 0..7 {
-        let o = order(t, &[(VariantId::new(), 1)]);
+        let o = order(t, main, &[(VariantId::new(), 1)]);
         insert_order(&s, t, &o).await;
         ids.push(o.id);
     }
@@ -116,7 +146,8 @@ pub async fn orders_page_newest_first(s: Stores) {
 }
 
 pub async fn order_list_filters_by_status_and_time(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let base = now() - Duration::days(3);
     let mut made = Vec::new();
     for (status, hours) in [
@@ -125,7 +156,7 @@ pub async fn order_list_filters_by_status_and_time(s: Stores) {
         (OrderStatus::Placed, 2),
         (OrderStatus::Cancelled, 3),
     ] {
-        let mut o = order(t, &[(VariantId::new(), 1)]);
+        let mut o = order(t, main, &[(VariantId::new(), 1)]);
         o.status = status;
         o.created_at = base + Duration::hours(hours);
         insert_order(&s, t, &o).await;

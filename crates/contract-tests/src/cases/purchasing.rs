@@ -58,11 +58,12 @@ pub async fn suppliers_page_oldest_first(s: Stores) {
 }
 
 pub async fn supplier_delete_is_refused_while_a_purchase_order_is_open(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     for status in Po::OPEN {
         let sup = supplier(t, "Busy supplier");
         s.suppliers.insert(&t, &sup, None).await.unwrap();
-        let po = purchase_order(t, sup.id, status, &[(VariantId::new(), 3, 1)]);
+        let po = purchase_order(t, sup.id, main, status, &[(VariantId::new(), 3, 1)]);
         insert_purchase_order(&s, t, &po).await;
         let refused = s.suppliers.delete(&t, &sup.id).await;
         assert!(
@@ -74,7 +75,7 @@ pub async fn supplier_delete_is_refused_while_a_purchase_order_is_open(s: Stores
     for status in [Po::Received, Po::Cancelled, Po::Closed] {
         let sup = supplier(t, "Done supplier");
         s.suppliers.insert(&t, &sup, None).await.unwrap();
-        let po = purchase_order(t, sup.id, status, &[(VariantId::new(), 3, 3)]);
+        let po = purchase_order(t, sup.id, main, status, &[(VariantId::new(), 3, 3)]);
         insert_purchase_order(&s, t, &po).await;
         s.suppliers.delete(&t, &sup.id).await.unwrap();
         assert_eq!(s.suppliers.get(&t, &sup.id).await.unwrap(), None);
@@ -82,18 +83,27 @@ pub async fn supplier_delete_is_refused_while_a_purchase_order_is_open(s: Stores
 }
 
 pub async fn purchase_order_round_trips_through_the_ledger(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let sup = supplier(t, "Glass Works");
     s.suppliers.insert(&t, &sup, None).await.unwrap();
     let lines = [(VariantId::new(), 10, 0), (VariantId::new(), 4, 0)];
-    let po = purchase_order(t, sup.id, Po::Draft, &lines);
+    let po = purchase_order(t, sup.id, main, Po::Draft, &lines);
     insert_purchase_order(&s, t, &po).await;
     assert_eq!(
         s.purchase_orders.get(&t, &po.id).await.unwrap(),
         Some(po.clone())
     );
 
-    let mut undated = purchase_order(t, sup.id, Po::Draft, &lines[..1]);
+    // Bound for another location: the destination reads back as written.
+    let annex = new_location(&s, t, "ANNEX").await.id;
+    let elsewhere = purchase_order(t, sup.id, annex, Po::Ordered, &lines);
+    insert_purchase_order(&s, t, &elsewhere).await;
+    let read = s.purchase_orders.get(&t, &elsewhere.id).await.unwrap();
+    assert_eq!(read.as_ref().map(|po| po.location_id), Some(annex));
+    assert_eq!(read, Some(elsewhere));
+
+    let mut undated = purchase_order(t, sup.id, main, Po::Draft, &lines[..1]);
     undated.expected_at = None;
     insert_purchase_order(&s, t, &undated).await;
     assert_eq!(
@@ -103,11 +113,12 @@ pub async fn purchase_order_round_trips_through_the_ledger(s: Stores) {
 }
 
 pub async fn stale_purchase_order_update_is_a_version_conflict(s: Stores) {
-    let t = TenantId::new();
-    let v = stocked_variant(&s, t, &format!("JAR-{}", unique()), 0).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("JAR-{}", unique()), 0).await;
     let sup = supplier(t, "Jar Makers");
     s.suppliers.insert(&t, &sup, None).await.unwrap();
-    let po = purchase_order(t, sup.id, Po::Ordered, &[(v.id, 10, 0)]);
+    let po = purchase_order(t, sup.id, main, Po::Ordered, &[(v.id, 10, 0)]);
     insert_purchase_order(&s, t, &po).await;
 
     // Receive 4 units: stock and the purchase order change together.
@@ -116,7 +127,7 @@ pub async fn stale_purchase_order_update_is_a_version_conflict(s: Stores) {
     partly.lines[0].received = 4;
     partly.version = 2;
     partly.updated_at = now() + Duration::seconds(1);
-    let mut receipt = changes(vec![change(v.id, MovementKind::Purchase, 4)]);
+    let mut receipt = changes(vec![change(v.id, main, MovementKind::Purchase, 4)]);
     receipt.document = DocumentWrite::UpdatePurchaseOrder {
         purchase_order: partly.clone(),
         expected_version: 1,
@@ -129,7 +140,7 @@ pub async fn stale_purchase_order_update_is_a_version_conflict(s: Stores) {
     assert_eq!(stock_of(&s, t, v.id).await, 4);
 
     // A second receipt computed from version 1 is refused whole.
-    let mut stale = changes(vec![change(v.id, MovementKind::Purchase, 4)]);
+    let mut stale = changes(vec![change(v.id, main, MovementKind::Purchase, 4)]);
     stale.document = DocumentWrite::UpdatePurchaseOrder {
         purchase_order: partly.clone(),
         expected_version: 1,
@@ -151,11 +162,12 @@ pub async fn stale_purchase_order_update_is_a_version_conflict(s: Stores) {
 }
 
 pub async fn purchase_orders_page_newest_first(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let sup = SupplierId::new();
     let mut ids = Vec::new();
     for _ in 0..7 {
-        let po = purchase_order(t, sup, Po::Draft, &[(VariantId::new(), 1, 0)]);
+        let po = purchase_order(t, sup, main, Po::Draft, &[(VariantId::new(), 1, 0)]);
         insert_purchase_order(&s, t, &po).await;
         ids.push(po.id);
     }
@@ -170,7 +182,8 @@ pub async fn purchase_orders_page_newest_first(s: Stores) {
 }
 
 pub async fn purchase_order_list_filters_by_status_and_supplier(s: Stores) {
-    let t = TenantId::new();
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
     let (x, y) = (SupplierId::new(), SupplierId::new());
     let mut made = Vec::new();
     for (sup, status) in [
@@ -179,7 +192,7 @@ pub async fn purchase_order_list_filters_by_status_and_supplier(s: Stores) {
         (y, Po::Ordered),
         (y, Po::Received),
     ] {
-        let po = purchase_order(t, sup, status, &[(VariantId::new(), 2, 0)]);
+        let po = purchase_order(t, sup, main, status, &[(VariantId::new(), 2, 0)]);
         insert_purchase_order(&s, t, &po).await;
         made.push(po.id);
     }

@@ -23,28 +23,30 @@ struct Estate {
     key: String,
 }
 
-async fn estate_of(s: &Stores, a: TenantId) -> Estate {
+async fn estate_of(s: &Stores) -> (TenantId, Estate) {
+    let shop = shop(s).await;
+    let (a, main) = (shop.id(), shop.main());
     let user = user(a, "only-a@acme.example", Role::Staff);
     s.users.insert(&a, &user, None).await.unwrap();
-    let variant = stocked_variant(s, a, &format!("ISO-{}", unique()), 5).await;
+    let variant = stocked_variant(s, a, main, &format!("ISO-{}", unique()), 5).await;
     let product = s
         .products
         .get(&a, &variant.product_id)
         .await
         .unwrap()
         .unwrap();
-    let order = order(a, &[(variant.id, 1)]);
+    let order = order(a, main, &[(variant.id, 1)]);
     let key = format!("key-{}", unique());
-    let mut write = changes(vec![change(variant.id, MovementKind::Sale, -1)]);
+    let mut write = changes(vec![change(variant.id, main, MovementKind::Sale, -1)]);
     write.document = DocumentWrite::InsertOrder(order.clone());
     write.idempotency = Some(ledger_key(&key, "fp", now()));
     s.ledger.commit(&a, write).await.unwrap();
     let supplier = supplier(a, "A's supplier");
     s.suppliers.insert(&a, &supplier, None).await.unwrap();
-    let purchase_order = purchase_order(a, supplier.id, Po::Ordered, &[(variant.id, 3, 0)]);
+    let purchase_order = purchase_order(a, supplier.id, main, Po::Ordered, &[(variant.id, 3, 0)]);
     insert_purchase_order(s, a, &purchase_order).await;
     let variant = s.variants.get(&a, &variant.id).await.unwrap().unwrap();
-    Estate {
+    let estate = Estate {
         user,
         product,
         variant,
@@ -52,12 +54,12 @@ async fn estate_of(s: &Stores, a: TenantId) -> Estate {
         supplier,
         purchase_order,
         key,
-    }
+    };
+    (a, estate)
 }
 
 pub async fn another_tenant_sees_nothing(s: Stores) {
-    let (a, b) = (TenantId::new(), TenantId::new());
-    let e = estate_of(&s, a).await;
+    let ((a, e), b) = (estate_of(&s).await, TenantId::new());
     let page = PageRequest::first(50);
 
     assert_eq!(s.users.get(&b, &e.user.id).await.unwrap(), None);
@@ -122,7 +124,14 @@ pub async fn another_tenant_sees_nothing(s: Stores) {
         .items
         .is_empty());
     let audit = s.ledger.audit(&b).await.unwrap();
-    assert_eq!((audit.variants_checked, audit.drift.len()), (0, 0));
+    assert_eq!(
+        (
+            audit.variants_checked,
+            audit.levels_checked,
+            audit.drift.len()
+        ),
+        (0, 0, 0)
+    );
     assert_eq!(s.idempotency.find(&b, &e.key, now()).await.unwrap(), None);
 
     // A still sees all of it.
@@ -138,8 +147,7 @@ pub async fn another_tenant_sees_nothing(s: Stores) {
 }
 
 pub async fn another_tenant_changes_nothing(s: Stores) {
-    let (a, b) = (TenantId::new(), TenantId::new());
-    let e = estate_of(&s, a).await;
+    let ((a, e), b) = (estate_of(&s).await, TenantId::new());
     let not_found = |r: Result<(), StoreError>| matches!(r, Err(StoreError::NotFound));
 
     let mut user = e.user.clone();
@@ -162,7 +170,12 @@ pub async fn another_tenant_changes_nothing(s: Stores) {
         .ledger
         .commit(
             &b,
-            changes(vec![change(e.variant.id, MovementKind::Sale, -1)]),
+            changes(vec![change(
+                e.variant.id,
+                e.order.lines[0].allocations[0].location_id,
+                MovementKind::Sale,
+                -1,
+            )]),
         )
         .await;
     assert!(

@@ -9,9 +9,7 @@ use crate::paging::{all_pages, assert_paged_in_order};
 use crate::Stores;
 
 pub async fn user_round_trips_and_updates(s: Stores) {
-    let tenant = tenant_record(&unique_slug());
-    let owner = user(tenant.id, "owner@acme.example", Role::Owner);
-    s.tenants.create_with_owner(&tenant, &owner).await.unwrap();
+    let tenant = shop(&s).await.tenant;
 
     let mut staff = user(tenant.id, "staff@acme.example", Role::Staff);
     s.users.insert(&tenant.id, &staff, None).await.unwrap();

@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::catalog::models::Variant;
-use domain::ids::{ProductId, TenantId, VariantId};
+use domain::ids::{LocationId, ProductId, TenantId, VariantId};
 use domain::reports::models::BucketCount;
 use domain::stock::models::MovementKind;
 use domain::values::StockLevel;
 
 use crate::fixtures::{change, changes, money, product, unique, variant};
+pub(crate) use crate::fixtures::{new_location, shop};
 use crate::Stores;
 
 /// An RFC 3339 instant.
@@ -50,16 +51,17 @@ pub(crate) async fn new_variant(
     v
 }
 
-/// Commits one movement of `delta` units of `variant` created at `at`.
+/// Commits one movement of `delta` units of `variant` at `location`, created at `at`.
 pub(crate) async fn record(
     s: &Stores,
     t: TenantId,
+    location: LocationId,
     variant: VariantId,
     kind: MovementKind,
     delta: i64,
     at: DateTime<Utc>,
 ) {
-    let mut c = change(variant, kind, delta);
+    let mut c = change(variant, location, kind, delta);
     c.at = at;
     s.ledger
         .commit(&t, changes(vec![c]))
@@ -67,16 +69,18 @@ pub(crate) async fn record(
         .expect("commit the movement");
 }
 
-/// Commits one PURCHASE of `units` created at `at`, at `unit_cost` minor units a unit if any.
+/// Commits one PURCHASE of `units` at `location` created at `at`, at `unit_cost` minor units a
+/// unit if any.
 pub(crate) async fn purchase(
     s: &Stores,
     t: TenantId,
+    location: LocationId,
     variant: VariantId,
     units: i64,
     unit_cost: Option<i64>,
     at: DateTime<Utc>,
 ) {
-    let mut c = change(variant, MovementKind::Purchase, units);
+    let mut c = change(variant, location, MovementKind::Purchase, units);
     c.unit_cost = unit_cost.map(money);
     c.at = at;
     s.ledger

@@ -21,7 +21,8 @@ struct MoversLedger {
 }
 
 async fn movers_ledger(s: &Stores) -> MoversLedger {
-    let t = TenantId::new();
+    let ours = shop(s).await;
+    let (t, main) = (ours.id(), ours.main());
     let from = utc("2026-03-02T00:00:00Z");
     let to = utc("2026-03-09T00:00:00Z");
     let early = utc("2026-02-01T00:00:00Z");
@@ -32,29 +33,30 @@ async fn movers_ledger(s: &Stores) -> MoversLedger {
     let c = new_variant(s, t, p, "C", 2).await;
     let d = new_variant(s, t, p, "D", 2).await;
     for (v, units) in [(&a, 200), (&b, 50), (&c, 100), (&d, 10)] {
-        record(s, t, v.id, Purchase, units, early).await;
+        record(s, t, main, v.id, Purchase, units, early).await;
     }
     // A: 3 + 4 sold in two movements (one on the lower edge); 100 sold on the upper edge.
-    record(s, t, a.id, Sale, -3, from).await;
-    record(s, t, a.id, Sale, -4, from + day).await;
-    record(s, t, a.id, Sale, -100, to).await;
+    record(s, t, main, a.id, Sale, -3, from).await;
+    record(s, t, main, a.id, Sale, -4, from + day).await;
+    record(s, t, main, a.id, Sale, -100, to).await;
     // B: 7 sold in its last millisecond, and 3 bought in the window.
-    record(s, t, b.id, Sale, -7, to - ms(1)).await;
-    record(s, t, b.id, Purchase, 3, from + day * 2).await;
+    record(s, t, main, b.id, Sale, -7, to - ms(1)).await;
+    record(s, t, main, b.id, Purchase, 3, from + day * 2).await;
     // C: 2 sold; 50 sold a millisecond too early; adjusted by −20 and +5.
-    record(s, t, c.id, Sale, -2, from + day * 3).await;
-    record(s, t, c.id, Sale, -50, from - ms(1)).await;
-    record(s, t, c.id, Adjustment, -20, from + day * 3).await;
-    record(s, t, c.id, Adjustment, 5, from + day * 4).await;
+    record(s, t, main, c.id, Sale, -2, from + day * 3).await;
+    record(s, t, main, c.id, Sale, -50, from - ms(1)).await;
+    record(s, t, main, c.id, Adjustment, -20, from + day * 3).await;
+    record(s, t, main, c.id, Adjustment, 5, from + day * 4).await;
     // D: sells out in the window, the most of all.
-    record(s, t, d.id, Sale, -10, from + day).await;
+    record(s, t, main, d.id, Sale, -10, from + day).await;
 
     // Another tenant sells far more in the same window.
-    let other = TenantId::new();
+    let other_shop = shop(s).await;
+    let (other, other_main) = (other_shop.id(), other_shop.main());
     let op = new_product(s, other, "Other movers").await;
     let x = new_variant(s, other, op, "X", 2).await.id;
-    record(s, other, x, Purchase, 1000, early).await;
-    record(s, other, x, Sale, -1000, from + day).await;
+    record(s, other, other_main, x, Purchase, 1000, early).await;
+    record(s, other, other_main, x, Sale, -1000, from + day).await;
 
     MoversLedger {
         t,

@@ -22,7 +22,8 @@ struct SeriesLedger {
 }
 
 async fn series_ledger(s: &Stores) -> SeriesLedger {
-    let t = TenantId::new();
+    let ours = shop(s).await;
+    let (t, main) = (ours.id(), ours.main());
     let p = new_product(s, t, "Product P").await;
     let q = new_product(s, t, "Product Q").await;
     let a = new_variant(s, t, p, "A", 2).await.id;
@@ -30,22 +31,23 @@ async fn series_ledger(s: &Stores) -> SeriesLedger {
     let c = new_variant(s, t, q, "C", 2).await.id;
     let at = |hms: &str| utc(&format!("2026-03-02T{hms}Z"));
 
-    record(s, t, a, Purchase, 10, at("10:00:00.000")).await; // bucket 0, on its lower edge
-    record(s, t, a, Sale, -3, at("10:30:00")).await; // bucket 0
-    record(s, t, b, Purchase, 5, at("09:59:59.999")).await; // before the first edge
-    record(s, t, b, Sale, -1, at("10:15:00")).await; // bucket 0
-    record(s, t, a, Sale, -2, at("11:00:00.000")).await; // bucket 1, on its lower edge
-    record(s, t, a, Adjustment, -1, at("12:59:59.999")).await; // bucket 1, its last millisecond
-    record(s, t, c, Purchase, 7, at("11:30:00")).await; // bucket 1
-    record(s, t, c, Return, 2, at("12:00:00")).await; // bucket 1
-    record(s, t, a, Return, 1, at("14:00:00.000")).await; // on the last edge: outside
+    record(s, t, main, a, Purchase, 10, at("10:00:00.000")).await; // bucket 0, on its lower edge
+    record(s, t, main, a, Sale, -3, at("10:30:00")).await; // bucket 0
+    record(s, t, main, b, Purchase, 5, at("09:59:59.999")).await; // before the first edge
+    record(s, t, main, b, Sale, -1, at("10:15:00")).await; // bucket 0
+    record(s, t, main, a, Sale, -2, at("11:00:00.000")).await; // bucket 1, on its lower edge
+    record(s, t, main, a, Adjustment, -1, at("12:59:59.999")).await; // bucket 1, its last millisecond
+    record(s, t, main, c, Purchase, 7, at("11:30:00")).await; // bucket 1
+    record(s, t, main, c, Return, 2, at("12:00:00")).await; // bucket 1
+    record(s, t, main, a, Return, 1, at("14:00:00.000")).await; // on the last edge: outside
 
     // Another tenant moves stock at the same times; none of it may be counted.
-    let other = TenantId::new();
+    let other_shop = shop(s).await;
+    let (other, other_main) = (other_shop.id(), other_shop.main());
     let op = new_product(s, other, "Other product").await;
     let x = new_variant(s, other, op, "X", 2).await.id;
-    record(s, other, x, Purchase, 100, at("10:10:00")).await;
-    record(s, other, x, Sale, -5, at("11:10:00")).await;
+    record(s, other, other_main, x, Purchase, 100, at("10:10:00")).await;
+    record(s, other, other_main, x, Sale, -5, at("11:10:00")).await;
 
     SeriesLedger {
         t,
@@ -77,14 +79,14 @@ impl SeriesLedger {
 fn of_variant(v: VariantId) -> SeriesFilter {
     SeriesFilter {
         variant_id: Some(v),
-        product_id: None,
+        ..Default::default()
     }
 }
 
 fn of_product(p: ProductId) -> SeriesFilter {
     SeriesFilter {
-        variant_id: None,
         product_id: Some(p),
+        ..Default::default()
     }
 }
 
@@ -174,6 +176,7 @@ pub async fn series_filters_by_the_products_current_variants(s: Stores) {
     let both = |v: VariantId, p: ProductId| SeriesFilter {
         variant_id: Some(v),
         product_id: Some(p),
+        location_id: None,
     };
     assert_eq!(l.rows(&s, both(l.a, l.q)).await, vec![]);
     assert_eq!(

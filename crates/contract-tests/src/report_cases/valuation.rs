@@ -2,7 +2,6 @@
 //! Σ quantity × unit cost of its PURCHASE movements that carry a unit cost. The rounding is the
 //! domain's; the store must hand it exact integer totals.
 
-use domain::ids::TenantId;
 use domain::reports::models::ValuationRow;
 use domain::stock::models::MovementKind::{Adjustment, Return, Sale};
 
@@ -11,19 +10,20 @@ use crate::fixtures::{change, changes, money};
 use crate::Stores;
 
 pub async fn valuation_sums_purchases_that_carry_a_unit_cost(s: Stores) {
-    let t = TenantId::new();
+    let ours = shop(&s).await;
+    let (t, main) = (ours.id(), ours.main());
     let at = utc("2026-03-02T12:00:00Z");
     let p = new_product(&s, t, "Valued").await;
 
     // 2 at 100 and 1 at 101: an average of 100.33…; the purchase without a cost, the sale, the
     // return and the adjustment (even one carrying a cost) change stock only.
     let a = new_variant(&s, t, p, "A", 2).await;
-    purchase(&s, t, a.id, 2, Some(100), at).await;
-    purchase(&s, t, a.id, 1, Some(101), at).await;
-    purchase(&s, t, a.id, 5, None, at).await;
-    record(&s, t, a.id, Sale, -1, at).await;
-    record(&s, t, a.id, Return, 1, at).await;
-    let mut costed_adjustment = change(a.id, Adjustment, 4);
+    purchase(&s, t, main, a.id, 2, Some(100), at).await;
+    purchase(&s, t, main, a.id, 1, Some(101), at).await;
+    purchase(&s, t, main, a.id, 5, None, at).await;
+    record(&s, t, main, a.id, Sale, -1, at).await;
+    record(&s, t, main, a.id, Return, 1, at).await;
+    let mut costed_adjustment = change(a.id, main, Adjustment, 4);
     costed_adjustment.unit_cost = Some(money(999));
     costed_adjustment.at = at;
     s.ledger
@@ -34,18 +34,19 @@ pub async fn valuation_sums_purchases_that_carry_a_unit_cost(s: Stores) {
     let b = new_variant(&s, t, p, "B", 2).await;
     // 3 at 333 and 3 at 334: an average of exactly 333.5, the half that rounding decides.
     let c = new_variant(&s, t, p, "C", 2).await;
-    purchase(&s, t, c.id, 3, Some(333), at).await;
-    purchase(&s, t, c.id, 3, Some(334), at).await;
-    record(&s, t, c.id, Sale, -4, at).await;
+    purchase(&s, t, main, c.id, 3, Some(333), at).await;
+    purchase(&s, t, main, c.id, 3, Some(334), at).await;
+    record(&s, t, main, c.id, Sale, -4, at).await;
     // Bought for nothing: a unit cost of 0 is still a unit cost.
     let d = new_variant(&s, t, p, "D", 2).await;
-    purchase(&s, t, d.id, 4, Some(0), at).await;
+    purchase(&s, t, main, d.id, 4, Some(0), at).await;
 
     // Another tenant's purchases are valued for that tenant only.
-    let other = TenantId::new();
+    let other_shop = shop(&s).await;
+    let (other, other_main) = (other_shop.id(), other_shop.main());
     let op = new_product(&s, other, "Other valued").await;
     let x = new_variant(&s, other, op, "X", 2).await;
-    purchase(&s, other, x.id, 9, Some(10_000), at).await;
+    purchase(&s, other, other_main, x.id, 9, Some(10_000), at).await;
 
     let line = |v: &domain::catalog::models::Variant, stock, units, cost| ValuationRow {
         variant_id: v.id,
@@ -61,9 +62,11 @@ pub async fn valuation_sums_purchases_that_carry_a_unit_cost(s: Stores) {
         line(&d, 4, 4, 0),
     ];
     expected.sort_by_key(|r| r.variant_id);
-    assert_eq!(s.reports.valuation(&t).await.unwrap(), expected);
+    assert_eq!(s.reports.valuation(&t, None).await.unwrap(), expected);
+    // Everything here is at the default location, so its levels value the same.
+    assert_eq!(s.reports.valuation(&t, Some(main)).await.unwrap(), expected);
     assert_eq!(
-        s.reports.valuation(&other).await.unwrap(),
+        s.reports.valuation(&other, None).await.unwrap(),
         vec![line(&x, 9, 9, 90_000)]
     );
 }
