@@ -79,6 +79,12 @@ fn specs() -> Vec<IndexSpec> {
             doc! { "tenantId": 1, "kind": 1, "createdAt": 1 },
         ),
         index(MOVEMENTS, "tenant_id", doc! { "tenantId": 1, "_id": 1 }),
+        // Movements of one location over time (the movement list and series by location).
+        index(
+            MOVEMENTS,
+            "tenant_location_created",
+            doc! { "tenantId": 1, "locationId": 1, "createdAt": 1 },
+        ),
         index(
             ORDERS,
             "tenant_status_id",
@@ -105,6 +111,25 @@ fn specs() -> Vec<IndexSpec> {
             PURCHASE_ORDERS,
             "tenant_id",
             doc! { "tenantId": 1, "_id": 1 },
+        ),
+        // Which open purchase orders are bound for a location (incoming per level, holdings).
+        index(
+            PURCHASE_ORDERS,
+            "tenant_location_status",
+            doc! { "tenantId": 1, "locationId": 1, "status": 1 },
+        ),
+        unique(
+            LOCATIONS,
+            "tenant_code_unique",
+            doc! { "tenantId": 1, "code": 1 },
+        ),
+        index(LOCATIONS, "tenant_id", doc! { "tenantId": 1, "_id": 1 }),
+        index(TRANSFERS, "tenant_id", doc! { "tenantId": 1, "_id": 1 }),
+        // In-transit units (by status and variant) and filtered transfer lists.
+        index(
+            TRANSFERS,
+            "tenant_status_id",
+            doc! { "tenantId": 1, "status": 1, "_id": 1 },
         ),
         unique(
             IDEMPOTENCY,

@@ -14,13 +14,27 @@
 //!   cursor pagination relies on.
 //! - Driver errors are translated into the domain's [`domain::StoreError`] here, once; no driver
 //!   type leaves this crate.
+//! - Stock is kept per level (variant × location) inside the variant document, as a map
+//!   `levels: {"<location id>": stock}` beside the total `stock`: a stock change is still one
+//!   conditional write of one document.
+//! - Data written before locations is migrated when a store connects
+//!   ([`MongoStore::migrate_locations`]).
 
 mod documents;
 mod errors;
 mod indexes;
+#[cfg(feature = "test-support")]
+mod legacy;
+mod migrate;
 mod paging;
 mod repos;
 mod store;
 mod transaction;
 
+#[cfg(feature = "test-support")]
+pub use legacy::{
+    LegacyMovement, LegacyOrder, LegacyOrderLine, LegacyPurchaseLine, LegacyPurchaseOrder,
+    LegacyRows, LegacyVariant,
+};
+pub use migrate::default_location_id;
 pub use store::{MongoStore, DEFAULT_DATABASE};

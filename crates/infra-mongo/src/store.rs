@@ -2,7 +2,8 @@
 //!
 //! Start-up checks that the server is a replica-set member before anything else: transactions are
 //! what make a ledger write all-or-nothing, and a standalone `mongod` cannot run them. Failing
-//! loudly at start-up is better than discovering it on the first order.
+//! loudly at start-up is better than discovering it on the first order. It then creates the
+//! indexes and brings data written before locations existed up to date (`migrate`).
 
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
 use crate::documents::{
-    IdempotencyDoc, MovementDoc, OrderDoc, ProductDoc, PurchaseOrderDoc, SupplierDoc, TenantDoc,
-    UserDoc, VariantDoc,
+    IdempotencyDoc, LocationDoc, MovementDoc, OrderDoc, ProductDoc, PurchaseOrderDoc, SupplierDoc,
+    TenantDoc, TransferDoc, UserDoc, VariantDoc,
 };
 
 /// The database used when the URL names none.
@@ -34,6 +35,10 @@ pub(crate) mod collections {
     pub const SUPPLIERS: &str = "suppliers";
     pub const PURCHASE_ORDERS: &str = "purchaseOrders";
     pub const IDEMPOTENCY: &str = "idempotencyRecords";
+    pub const LOCATIONS: &str = "locations";
+    pub const TRANSFERS: &str = "transfers";
+    /// One document per completed data migration (see `migrate`).
+    pub const MIGRATIONS: &str = "migrations";
 }
 
 /// A connection to Stockroom's MongoDB database. Cheap to clone: clones share one connection pool.
@@ -46,7 +51,9 @@ pub struct MongoStore {
 impl MongoStore {
     /// Connects to `url` (`mongodb://host:port/<database>?options`; the database defaults to
     /// [`DEFAULT_DATABASE`]), checks that the server is a replica-set member and creates the
-    /// indexes. Fails with a one-line explanation on a standalone server.
+    /// indexes, then migrates data written before locations existed (once per database: see
+    /// [`MongoStore::migrate_locations`]). Fails with a one-line explanation on a standalone
+    /// server.
     pub async fn connect(url: &str) -> anyhow::Result<MongoStore> {
         let mut options = ClientOptions::parse(url)
             .await
@@ -87,6 +94,10 @@ impl MongoStore {
             .create_indexes()
             .await
             .with_context(|| format!("cannot create the indexes of database {database}"))?;
+        store
+            .migrate_locations_once()
+            .await
+            .with_context(|| format!("cannot migrate database {database} to locations"))?;
         tracing::info!(%hosts, %database, "connected to MongoDB");
         Ok(store)
     }
@@ -125,6 +136,19 @@ impl MongoStore {
 
     pub(crate) fn idempotency_records(&self) -> Collection<IdempotencyDoc> {
         self.db.collection(collections::IDEMPOTENCY)
+    }
+
+    pub(crate) fn locations(&self) -> Collection<LocationDoc> {
+        self.db.collection(collections::LOCATIONS)
+    }
+
+    pub(crate) fn transfers(&self) -> Collection<TransferDoc> {
+        self.db.collection(collections::TRANSFERS)
+    }
+
+    /// A collection read or written as plain documents (migrations, raw test data).
+    pub(crate) fn raw(&self, name: &str) -> Collection<Document> {
+        self.db.collection(name)
     }
 }
 

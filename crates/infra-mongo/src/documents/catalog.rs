@@ -3,8 +3,16 @@
 //! Variant attributes are stored as a list of `{name, value}` pairs rather than as a sub-document:
 //! attribute names are chosen by users and may contain `.` or start with `$`, which MongoDB treats
 //! specially in field names.
+//!
+//! A variant's levels, by contrast, ARE a sub-document: `levels: {"<location id>": stock}`, next
+//! to the total `stock`. Location ids are UUID text (hex digits and hyphens, never `.` or `$`, never
+//! all digits), so `levels.<id>` is a safe field path, and keeping the levels inside the variant
+//! lets one conditional `findOneAndUpdate` change a level and the total together — one document
+//! write per stock change, as before levels existed.
 
-use domain::catalog::models::{Product, Variant};
+use std::collections::BTreeMap;
+
+use domain::catalog::models::{Product, Variant, VariantLevel};
 use domain::values::{Attributes, Money, Sku, StockLevel};
 use domain::StoreError;
 use mongodb::bson;
@@ -88,8 +96,13 @@ pub(crate) struct VariantDoc {
     pub attributes: Vec<AttributeDoc>,
     pub price: i64,
     pub reorder_level: i64,
-    /// Changed only by the ledger's conditional `$inc`.
+    /// The total over the levels; changed only by the ledger's conditional `$inc`, together with
+    /// one level by the same delta.
     pub stock: i64,
+    /// Stock per location id; a location the variant never held stock at has no entry (and reads
+    /// as 0). Sorted by location id, which is the order the domain lists levels in.
+    #[serde(default)]
+    pub levels: BTreeMap<String, i64>,
     pub created_at: bson::DateTime,
     pub updated_at: bson::DateTime,
 }
@@ -106,13 +119,37 @@ impl VariantDoc {
             price: v.price.minor_units(),
             reorder_level: v.reorder_level.get(),
             stock: 0,
+            levels: BTreeMap::new(),
             created_at: bson_time(v.created_at),
             updated_at: bson_time(v.updated_at),
         }
     }
 
-    /// The domain variant, with `incoming` as computed by the caller.
-    pub(crate) fn into_variant(self, incoming: i64) -> Result<Variant, StoreError> {
+    /// The domain variant, with what the caller computed from other collections: the units
+    /// incoming per location id and the units in transit. Its levels are every location with a
+    /// level entry or incoming units, by location id.
+    pub(crate) fn into_variant(
+        self,
+        incoming: &BTreeMap<String, i64>,
+        in_transit: i64,
+    ) -> Result<Variant, StoreError> {
+        let mut by_location: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for (location, stock) in &self.levels {
+            by_location.entry(location).or_default().0 = *stock;
+        }
+        for (location, units) in incoming {
+            by_location.entry(location).or_default().1 = *units;
+        }
+        let levels = by_location
+            .into_iter()
+            .map(|(location, (stock, incoming))| {
+                Ok(VariantLevel {
+                    location_id: parse(location, "variant level location id")?,
+                    stock,
+                    incoming,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let attributes = self
             .attributes
             .into_iter()
@@ -127,7 +164,9 @@ impl VariantDoc {
             price: valid(Money::new(self.price), "variant price")?,
             reorder_level: valid(StockLevel::new(self.reorder_level), "variant reorder level")?,
             stock: self.stock,
-            incoming,
+            incoming: incoming.values().sum(),
+            levels,
+            in_transit,
             created_at: domain_time(self.created_at)?,
             updated_at: domain_time(self.updated_at)?,
         })

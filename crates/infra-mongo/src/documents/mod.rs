@@ -8,6 +8,7 @@
 
 mod catalog;
 mod idempotency;
+mod location;
 mod movement;
 mod order;
 mod purchasing;
@@ -15,6 +16,7 @@ mod tenancy;
 
 pub(crate) use catalog::{attributes_bson, ProductDoc, VariantDoc};
 pub(crate) use idempotency::IdempotencyDoc;
+pub(crate) use location::{LocationDoc, TransferDoc};
 pub(crate) use movement::MovementDoc;
 pub(crate) use order::OrderDoc;
 pub(crate) use purchasing::{PurchaseOrderDoc, SupplierDoc};

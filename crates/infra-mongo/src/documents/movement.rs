@@ -16,13 +16,18 @@ pub(crate) struct MovementDoc {
     pub id: String,
     pub tenant_id: String,
     pub variant_id: String,
+    /// The level the movement changed is (`variantId`, `locationId`).
+    pub location_id: String,
     pub kind: String,
     /// Signed: negative for units leaving.
     pub quantity: i64,
+    /// The level's stock after the movement.
     pub stock_after: i64,
     pub reason: Option<String>,
     pub order_id: Option<String>,
     pub purchase_order_id: Option<String>,
+    #[serde(default)]
+    pub transfer_id: Option<String>,
     pub unit_cost: Option<i64>,
     pub actor: String,
     pub created_at: bson::DateTime,
@@ -34,12 +39,14 @@ impl From<&StockMovement> for MovementDoc {
             id: m.id.to_string(),
             tenant_id: m.tenant_id.to_string(),
             variant_id: m.variant_id.to_string(),
+            location_id: m.location_id.to_string(),
             kind: m.kind.as_str().to_owned(),
             quantity: m.quantity,
             stock_after: m.stock_after,
             reason: m.reason.clone(),
             order_id: m.order_id.map(|id| id.to_string()),
             purchase_order_id: m.purchase_order_id.map(|id| id.to_string()),
+            transfer_id: m.transfer_id.map(|id| id.to_string()),
             unit_cost: m.unit_cost.map(Money::minor_units),
             actor: m.actor.to_string(),
             created_at: bson_time(m.created_at),
@@ -55,6 +62,7 @@ impl TryFrom<MovementDoc> for StockMovement {
             id: parse(&d.id, "movement id")?,
             tenant_id: parse(&d.tenant_id, "movement tenant id")?,
             variant_id: parse(&d.variant_id, "movement variant id")?,
+            location_id: parse(&d.location_id, "movement location id")?,
             kind: MovementKind::parse(&d.kind).ok_or_else(|| corrupt("movement kind", &d.kind))?,
             quantity: d.quantity,
             stock_after: d.stock_after,
@@ -66,6 +74,10 @@ impl TryFrom<MovementDoc> for StockMovement {
             purchase_order_id: d
                 .purchase_order_id
                 .map(|id| parse(&id, "movement purchase order id"))
+                .transpose()?,
+            transfer_id: d
+                .transfer_id
+                .map(|id| parse(&id, "movement transfer id"))
                 .transpose()?,
             unit_cost: d
                 .unit_cost

@@ -1,6 +1,7 @@
-//! Orders as stored, lines embedded: an order is always read and written whole.
+//! Orders as stored, lines embedded (each with its allocations): an order is always read and
+//! written whole.
 
-use domain::orders::models::{Customer, Order, OrderLine, OrderStatus};
+use domain::orders::models::{Allocation, Customer, Order, OrderLine, OrderStatus};
 use domain::values::{EmailAddress, Money, Sku};
 use domain::StoreError;
 use mongodb::bson;
@@ -17,6 +18,16 @@ pub(crate) struct OrderLineDoc {
     pub quantity: i64,
     pub unit_price: i64,
     pub line_total: i64,
+    pub returned: i64,
+    /// Where the line's units were taken from.
+    pub allocations: Vec<AllocationDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AllocationDoc {
+    pub location_id: String,
+    pub quantity: i64,
     pub returned: i64,
 }
 
@@ -36,6 +47,9 @@ pub(crate) struct OrderDoc {
     pub lines: Vec<OrderLineDoc>,
     pub customer: Option<CustomerDoc>,
     pub note: Option<String>,
+    /// The location the order asked to be served from; absent: allocated across locations.
+    #[serde(default)]
+    pub location_id: Option<String>,
     pub total: i64,
     pub placed_by: String,
     pub created_at: bson::DateTime,
@@ -60,6 +74,15 @@ impl From<&Order> for OrderDoc {
                     unit_price: l.unit_price.minor_units(),
                     line_total: l.line_total.minor_units(),
                     returned: l.returned,
+                    allocations: l
+                        .allocations
+                        .iter()
+                        .map(|a| AllocationDoc {
+                            location_id: a.location_id.to_string(),
+                            quantity: a.quantity,
+                            returned: a.returned,
+                        })
+                        .collect(),
                 })
                 .collect(),
             customer: o.customer.as_ref().map(|c| CustomerDoc {
@@ -67,6 +90,7 @@ impl From<&Order> for OrderDoc {
                 email: c.email.as_ref().map(|e| e.as_str().to_owned()),
             }),
             note: o.note.as_ref().map(|n| n.as_str().to_owned()),
+            location_id: o.location_id.map(|id| id.to_string()),
             total: o.total.minor_units(),
             placed_by: o.placed_by.to_string(),
             created_at: bson_time(o.created_at),
@@ -87,6 +111,17 @@ impl TryFrom<OrderLineDoc> for OrderLine {
             unit_price: valid(Money::new(l.unit_price), "order line unit price")?,
             line_total: valid(Money::new(l.line_total), "order line total")?,
             returned: l.returned,
+            allocations: l
+                .allocations
+                .into_iter()
+                .map(|a| {
+                    Ok(Allocation {
+                        location_id: parse(&a.location_id, "order allocation location id")?,
+                        quantity: a.quantity,
+                        returned: a.returned,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
         })
     }
 }
@@ -121,6 +156,10 @@ impl TryFrom<OrderDoc> for Order {
                 .collect::<Result<_, _>>()?,
             customer: d.customer.map(Customer::try_from).transpose()?,
             note: optional_text(d.note, "order note")?,
+            location_id: d
+                .location_id
+                .map(|id| parse(&id, "order location id"))
+                .transpose()?,
             total: valid(Money::new(d.total), "order total")?,
             placed_by: parse(&d.placed_by, "order placed_by")?,
             created_at: domain_time(d.created_at)?,

@@ -74,6 +74,8 @@ pub(crate) struct PurchaseOrderDoc {
     pub id: String,
     pub tenant_id: String,
     pub supplier_id: String,
+    /// The destination: where receipts land and `incoming` is counted.
+    pub location_id: String,
     pub status: String,
     pub lines: Vec<PurchaseOrderLineDoc>,
     pub expected_at: Option<bson::DateTime>,
@@ -89,6 +91,7 @@ impl From<&PurchaseOrder> for PurchaseOrderDoc {
             id: p.id.to_string(),
             tenant_id: p.tenant_id.to_string(),
             supplier_id: p.supplier_id.to_string(),
+            location_id: p.location_id.to_string(),
             status: p.status.as_str().to_owned(),
             lines: p
                 .lines
@@ -130,6 +133,7 @@ impl TryFrom<PurchaseOrderDoc> for PurchaseOrder {
             id: parse(&d.id, "purchase order id")?,
             tenant_id: parse(&d.tenant_id, "purchase order tenant id")?,
             supplier_id: parse(&d.supplier_id, "purchase order supplier id")?,
+            location_id: parse(&d.location_id, "purchase order location id")?,
             status: PurchaseOrderStatus::parse(&d.status)
                 .ok_or_else(|| corrupt("purchase order status", &d.status))?,
             lines: d

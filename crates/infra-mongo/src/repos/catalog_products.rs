@@ -1,5 +1,5 @@
-//! Products. Deleting one deletes its variants in the same transaction, and only when none of
-//! them holds stock.
+//! Products. Deleting one deletes its variants (and so their levels) in the same transaction,
+//! and only when none of them holds stock or has units in transit.
 
 use async_trait::async_trait;
 use domain::catalog::models::Product;
@@ -107,6 +107,23 @@ impl ProductRepository for MongoStore {
                     .await
                     .or_abort("checking the product's stock")?;
                 if stocked > 0 {
+                    return Err(Abort::Refuse(StoreError::InUse));
+                }
+                let variants: Vec<String> = store
+                    .variants()
+                    .distinct("_id", doc! { "tenantId": &tenant, "productId": &id })
+                    .session(&mut *session)
+                    .await
+                    .or_abort("reading the product's variants")?
+                    .into_iter()
+                    .filter_map(|id| id.as_str().map(str::to_owned))
+                    .collect();
+                if !variants.is_empty()
+                    && store
+                        .any_in_transit(session, &tenant, &variants)
+                        .await
+                        .or_abort("checking the product's transfers")?
+                {
                     return Err(Abort::Refuse(StoreError::InUse));
                 }
                 // Deleting the variants also makes a concurrent stock change to one of them

@@ -1,7 +1,9 @@
-//! Variants, unique by SKU within a tenant. Their stock is written only by the ledger; their
-//! `incoming` (units still due on open purchase orders) is computed by the server on every read.
+//! Variants, unique by SKU within a tenant. Their stock and levels are written only by the ledger;
+//! their `incoming` (units still due on open purchase orders, per destination) and `in_transit`
+//! (units shipped on transfers, not yet received) are computed by the server on every read — one
+//! aggregation each per request, however many variants it reads.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use domain::catalog::models::{Variant, VariantFilter};
@@ -10,6 +12,7 @@ use domain::idempotency::IdempotencyWrite;
 use domain::ids::{TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
+use domain::transfers::models::TransferStatus;
 use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
@@ -18,16 +21,23 @@ use crate::documents::{attributes_bson, bson_time, VariantDoc};
 use crate::errors::{corrupt, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
+use crate::transaction::{Abort, OrAbort};
+
+/// Units per variant id and location id.
+pub(crate) type ByLevel = HashMap<String, BTreeMap<String, i64>>;
 
 impl MongoStore {
-    /// Σ (quantity − received) per variant over this tenant's purchase orders that are ORDERED or
-    /// PARTIALLY_RECEIVED, for the variants `ids` (every variant when `None`); absent variants
-    /// have none incoming. Variant reads and the low-stock report both count it here.
+    /// Σ (quantity − received) per variant and destination location over this tenant's purchase
+    /// orders that are ORDERED or PARTIALLY_RECEIVED, for the variants `ids` (every variant when
+    /// `None`) and, when given, bound for `location` only; absent variants have none incoming.
+    /// Variant reads, level listings and the low-stock report all count it here, with one
+    /// aggregation however many variants are read.
     pub(crate) async fn incoming(
         &self,
         tenant: &TenantId,
         ids: Option<&[String]>,
-    ) -> Result<HashMap<String, i64>, StoreError> {
+        location: Option<&str>,
+    ) -> Result<ByLevel, StoreError> {
         if ids.is_some_and(<[String]>::is_empty) {
             return Ok(HashMap::new());
         }
@@ -36,6 +46,9 @@ impl MongoStore {
             .map(|s| s.as_str())
             .collect();
         let mut orders = doc! { "tenantId": tenant.to_string(), "status": { "$in": open } };
+        if let Some(location) = location {
+            orders.insert("locationId", location);
+        }
         if let Some(ids) = ids {
             orders.insert("lines.variantId", doc! { "$in": ids });
         }
@@ -44,42 +57,139 @@ impl MongoStore {
             pipeline.push(doc! { "$match": { "lines.variantId": { "$in": ids } } });
         }
         pipeline.push(doc! { "$group": {
-            "_id": "$lines.variantId",
+            "_id": { "variant": "$lines.variantId", "location": "$locationId" },
             "incoming": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
         }});
-        let rows: Vec<Document> = self
-            .purchase_orders()
-            .aggregate(pipeline)
-            .await
-            .store("computing incoming stock")?
-            .try_collect()
-            .await
-            .store("computing incoming stock")?;
+        let rows = self
+            .aggregate_rows(self.purchase_orders(), pipeline, "computing incoming stock")
+            .await?;
+        let mut incoming = ByLevel::new();
+        for row in rows {
+            let key = row
+                .get_document("_id")
+                .map_err(|e| corrupt("incoming stock row", e))?;
+            let text = |field: &str| {
+                key.get_str(field)
+                    .map(str::to_owned)
+                    .map_err(|e| corrupt("incoming stock row", e))
+            };
+            let units = integer(row.get("incoming"), "incoming stock")?;
+            if units != 0 {
+                incoming
+                    .entry(text("variant")?)
+                    .or_default()
+                    .insert(text("location")?, units);
+            }
+        }
+        Ok(incoming)
+    }
+
+    /// Units shipped and not yet received per variant, over this tenant's SHIPPED and
+    /// PARTIALLY_RECEIVED transfers, for the variants `ids` (every variant when `None`).
+    pub(crate) async fn in_transit(
+        &self,
+        tenant: &TenantId,
+        ids: Option<&[String]>,
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        if ids.is_some_and(<[String]>::is_empty) {
+            return Ok(HashMap::new());
+        }
+        let moving: Vec<&str> = TransferStatus::IN_TRANSIT
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let mut transfers = doc! { "tenantId": tenant.to_string(), "status": { "$in": moving } };
+        if let Some(ids) = ids {
+            transfers.insert("lines.variantId", doc! { "$in": ids });
+        }
+        let mut pipeline = vec![doc! { "$match": transfers }, doc! { "$unwind": "$lines" }];
+        if let Some(ids) = ids {
+            pipeline.push(doc! { "$match": { "lines.variantId": { "$in": ids } } });
+        }
+        pipeline.push(doc! { "$group": {
+            "_id": "$lines.variantId",
+            "units": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
+        }});
+        let rows = self
+            .aggregate_rows(self.transfers(), pipeline, "computing units in transit")
+            .await?;
         rows.into_iter()
             .map(|row| {
                 let id = row
                     .get_str("_id")
-                    .map_err(|e| corrupt("incoming stock row", e))?
+                    .map_err(|e| corrupt("in-transit row", e))?
                     .to_owned();
-                Ok((id, integer(row.get("incoming"), "incoming stock")?))
+                Ok((id, integer(row.get("units"), "units in transit")?))
             })
             .collect()
     }
 
-    /// Domain variants from their documents, each with its `incoming`.
-    async fn with_incoming(
+    /// Domain variants from their documents, each with its incoming units per location and its
+    /// units in transit: two aggregations for all of them.
+    pub(crate) async fn with_details(
         &self,
         tenant: &TenantId,
         docs: Vec<VariantDoc>,
     ) -> Result<Vec<Variant>, StoreError> {
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
         let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
-        let incoming = self.incoming(tenant, Some(&ids)).await?;
+        let incoming = self.incoming(tenant, Some(&ids), None).await?;
+        let in_transit = self.in_transit(tenant, Some(&ids)).await?;
+        let none = BTreeMap::new();
         docs.into_iter()
             .map(|d| {
-                let units = incoming.get(&d.id).copied().unwrap_or(0);
-                d.into_variant(units)
+                let incoming = incoming.get(&d.id).unwrap_or(&none);
+                let moving = in_transit.get(&d.id).copied().unwrap_or(0);
+                d.into_variant(incoming, moving)
             })
             .collect()
+    }
+
+    /// Runs `pipeline` on `collection` and collects its (small, aggregated) rows.
+    pub(crate) async fn aggregate_rows<T: Send + Sync>(
+        &self,
+        collection: mongodb::Collection<T>,
+        pipeline: Vec<Document>,
+        doing: &str,
+    ) -> Result<Vec<Document>, StoreError> {
+        collection
+            .aggregate(pipeline)
+            .await
+            .store(doing)?
+            .try_collect()
+            .await
+            .store(doing)
+    }
+
+    /// Whether units of any of the variants `ids` are in transit, read in `session`.
+    pub(crate) async fn any_in_transit(
+        &self,
+        session: &mut mongodb::ClientSession,
+        tenant: &str,
+        ids: &[String],
+    ) -> mongodb::error::Result<bool> {
+        let moving: Vec<&str> = TransferStatus::IN_TRANSIT
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let mut transfers = self
+            .transfers()
+            .find(doc! {
+                "tenantId": tenant, "status": { "$in": moving }, "lines.variantId": { "$in": ids },
+            })
+            .session(&mut *session)
+            .await?;
+        while let Some(t) = transfers.next(&mut *session).await.transpose()? {
+            if t.lines
+                .iter()
+                .any(|l| ids.contains(&l.variant_id) && l.quantity > l.received)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -120,7 +230,7 @@ impl VariantRepository for MongoStore {
             .await
             .store("reading a variant")?;
         Ok(self
-            .with_incoming(tenant, found.into_iter().collect())
+            .with_details(tenant, found.into_iter().collect())
             .await?
             .pop())
     }
@@ -142,7 +252,7 @@ impl VariantRepository for MongoStore {
             .try_collect()
             .await
             .store("reading variants")?;
-        self.with_incoming(tenant, docs).await
+        self.with_details(tenant, docs).await
     }
 
     async fn list(
@@ -171,7 +281,7 @@ impl VariantRepository for MongoStore {
         )
         .await?;
         let next_cursor = docs.next_cursor;
-        let items = self.with_incoming(tenant, docs.items).await?;
+        let items = self.with_details(tenant, docs.items).await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -199,28 +309,48 @@ impl VariantRepository for MongoStore {
     }
 
     async fn delete(&self, tenant: &TenantId, id: &VariantId) -> Result<(), StoreError> {
-        let variant = doc! { "_id": id.to_string(), "tenantId": tenant.to_string() };
-        // One conditional delete: a variant that holds stock is never removed, even if its
-        // stock changes between a check and the delete.
-        let mut empty = variant.clone();
-        empty.insert("stock", 0_i64);
-        let deleted = self
-            .variants()
-            .delete_one(empty)
-            .await
-            .store("deleting a variant")?;
-        if deleted.deleted_count == 1 {
-            return Ok(());
-        }
-        let exists = self
-            .variants()
-            .count_documents(variant)
-            .await
-            .store("checking a variant")?;
-        Err(if exists > 0 {
-            StoreError::InUse
-        } else {
-            StoreError::NotFound
+        let tenant = tenant.to_string();
+        let id = id.to_string();
+        self.in_transaction(move |session| {
+            let store = self.clone();
+            let tenant = tenant.clone();
+            let id = id.clone();
+            Box::pin(async move {
+                let variant = doc! { "_id": &id, "tenantId": &tenant };
+                let found = store
+                    .variants()
+                    .find_one(variant.clone())
+                    .session(&mut *session)
+                    .await
+                    .or_abort("reading the variant to delete")?;
+                let Some(found) = found else {
+                    return Err(Abort::Refuse(StoreError::NotFound));
+                };
+                if found.stock != 0
+                    || store
+                        .any_in_transit(session, &tenant, std::slice::from_ref(&id))
+                        .await
+                        .or_abort("checking the variant's transfers")?
+                {
+                    return Err(Abort::Refuse(StoreError::InUse));
+                }
+                // Conditional on the stock read: a stock change racing this delete either
+                // collides with it (and one of them is retried) or finds no variant. Its levels
+                // are inside the document and go with it.
+                let mut empty = variant;
+                empty.insert("stock", 0_i64);
+                let deleted = store
+                    .variants()
+                    .delete_one(empty)
+                    .session(&mut *session)
+                    .await
+                    .or_abort("deleting a variant")?;
+                if deleted.deleted_count == 0 {
+                    return Err(Abort::Refuse(StoreError::InUse));
+                }
+                Ok(())
+            })
         })
+        .await
     }
 }

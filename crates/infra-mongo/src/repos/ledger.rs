@@ -1,6 +1,8 @@
 //! The ledger port: commits run as one retried transaction (their body is in `ledger_write`);
-//! movements are listed newest first; the audit compares stock with the movements, both summed
-//! by the server.
+//! movements are listed newest first; the audit compares every level with its movements (summed
+//! by the server, grouped by variant and location) and every variant's total with its levels.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use domain::ids::TenantId;
@@ -45,6 +47,9 @@ impl LedgerRepository for MongoStore {
         if let Some(variant) = &filter.variant_id {
             query.insert("variantId", variant.to_string());
         }
+        if let Some(location) = &filter.location_id {
+            query.insert("locationId", location.to_string());
+        }
         if let Some(kind) = filter.kind {
             query.insert("kind", kind.as_str());
         }
@@ -75,50 +80,76 @@ impl LedgerRepository for MongoStore {
             .movements()
             .aggregate([
                 doc! { "$match": { "tenantId": &tenant_id } },
-                doc! { "$group": { "_id": "$variantId", "sum": { "$sum": "$quantity" } } },
+                doc! { "$group": {
+                    "_id": { "variant": "$variantId", "location": "$locationId" },
+                    "sum": { "$sum": "$quantity" },
+                }},
             ])
             .await
             .store("summing movements")?
             .try_collect()
             .await
             .store("summing movements")?;
-        let mut ledger = std::collections::HashMap::with_capacity(sums.len());
+        // Per variant, Σ quantity per location id.
+        let mut ledger: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
         for row in sums {
-            let id = match row.get("_id") {
-                Some(Bson::String(id)) => id.clone(),
-                other => return Err(corrupt("movement variant id", format!("{other:?}"))),
+            let key = row
+                .get_document("_id")
+                .map_err(|e| corrupt("movement level", e))?;
+            let text = |field: &str| match key.get(field) {
+                Some(Bson::String(id)) => Ok(id.clone()),
+                other => Err(corrupt("movement level", format!("{field}: {other:?}"))),
             };
-            ledger.insert(id, integer(row.get("sum"), "movement sum")?);
+            ledger
+                .entry(text("variant")?)
+                .or_default()
+                .insert(text("location")?, integer(row.get("sum"), "movement sum")?);
         }
 
         let mut variants = self
             .variants()
-            .clone_with_type::<Document>()
             .find(doc! { "tenantId": &tenant_id })
-            .projection(doc! { "_id": 1, "sku": 1, "stock": 1 })
             .sort(doc! { "_id": 1 })
             .await
             .store("reading stock levels")?;
-        let mut variants_checked = 0;
-        let mut drift = Vec::new();
+        let mut report = AuditReport {
+            variants_checked: 0,
+            levels_checked: 0,
+            drift: Vec::new(),
+        };
         while let Some(v) = variants.try_next().await.store("reading stock levels")? {
-            variants_checked += 1;
-            let id = v.get_str("_id").map_err(|e| corrupt("variant id", e))?;
-            let stock = integer(v.get("stock"), "variant stock")?;
-            let ledger_sum = ledger.get(id).copied().unwrap_or(0);
-            if stock != ledger_sum {
-                drift.push(Drift {
-                    variant_id: parse(id, "variant id")?,
-                    sku: v.get_str("sku").unwrap_or_default().to_owned(),
-                    stock,
-                    ledger_sum,
+            report.variants_checked += 1;
+            report.levels_checked += v.levels.len() as u64;
+            let variant_id = parse(&v.id, "variant id")?;
+            let sums = ledger.remove(&v.id).unwrap_or_default();
+            // Every location the variant has a level or movements at, by location id; movements
+            // at a location without a level mean the level was removed behind the ledger.
+            let locations: BTreeSet<&String> = v.levels.keys().chain(sums.keys()).collect();
+            for location in locations {
+                let stock = v.levels.get(location).copied().unwrap_or(0);
+                let ledger_sum = sums.get(location).copied().unwrap_or(0);
+                if stock != ledger_sum {
+                    report.drift.push(Drift {
+                        variant_id,
+                        location_id: Some(parse(location, "level location id")?),
+                        sku: v.sku.clone(),
+                        stock,
+                        ledger_sum,
+                    });
+                }
+            }
+            let levels_sum: i64 = v.levels.values().sum();
+            if v.stock != levels_sum {
+                report.drift.push(Drift {
+                    variant_id,
+                    location_id: None,
+                    sku: v.sku.clone(),
+                    stock: v.stock,
+                    ledger_sum: levels_sum,
                 });
             }
         }
-        Ok(AuditReport {
-            variants_checked,
-            drift,
-        })
+        Ok(report)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

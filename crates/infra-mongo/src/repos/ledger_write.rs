@@ -1,12 +1,17 @@
 //! The body of a ledger transaction: conditional stock changes, movements, the document and the
 //! idempotency record, in that order (see `LedgerRepository::commit`).
 //!
-//! Each change is a conditional `$inc` — `{_id, tenantId, stock: {$gte: required}}` — so the store
-//! itself refuses to take stock below zero; there is no read-then-write. When a change matches
-//! nothing, the variant's stock is read inside the same transaction and handed to the domain's
-//! [`Application`], which decides why (missing, stock mismatch, or a shortage — collected over
-//! every change so the caller learns all of them at once) and builds the movements; any refusal
-//! aborts the whole transaction.
+//! Each change is ONE conditional `findOneAndUpdate` of the variant document, whose levels are a
+//! map by location id: the filter `{_id, tenantId, "levels.<loc>": {$gte: required}}` (plus the
+//! expected stock when given) and the update `{$inc: {"levels.<loc>": delta, stock: delta}}`, so
+//! the store itself refuses to take a level below zero and the level and the variant's total move
+//! together in one document write; there is no read-then-write. A level the variant never had is
+//! a missing field: it satisfies "at least 0" and "expected 0" (so no condition, or
+//! `$or: [{$exists: false}, {$eq: 0}]`), and `$inc` creates it. When a change matches nothing, the
+//! level is read inside the same transaction (0 when absent, `None` when the variant is) and
+//! handed to the domain's [`Application`], which decides why (missing, stock mismatch, or a
+//! shortage — collected over every change so the caller learns all of them at once) and builds
+//! the movements; any refusal aborts the whole transaction.
 
 use domain::ids::TenantId;
 use domain::stock::apply::{Application, VariantAfter};
@@ -17,7 +22,7 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
 
-use crate::documents::{valid, MovementDoc, OrderDoc, PurchaseOrderDoc};
+use crate::documents::{valid, MovementDoc, OrderDoc, PurchaseOrderDoc, TransferDoc};
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
 
@@ -64,27 +69,28 @@ impl MongoStore {
         Ok(committed)
     }
 
-    /// The atomic conditional write: a `$inc` matching only a variant of the tenant at the
-    /// expected stock (when one is given) holding at least the change's required stock. `None`
-    /// when it matched nothing.
+    /// The atomic conditional write: a `$inc` of the level and the total, matching only a
+    /// variant of the tenant whose level holds at least the change's required stock and equals
+    /// the expected stock when one is given. `None` when it matched nothing.
     async fn conditional_update(
         &self,
         session: &mut ClientSession,
         tenant: &TenantId,
         change: &StockChange,
     ) -> Result<Option<VariantAfter>, Abort<LedgerError>> {
+        let level = level_field(change);
         let mut filter = variant_key(tenant, change);
-        let mut condition = doc! { "$gte": change.required_stock() };
-        if let Some(expected) = change.expected_stock {
-            condition.insert("$eq", expected);
-        }
-        filter.insert("stock", condition);
+        filter.extend(level_condition(
+            &level,
+            change.required_stock(),
+            change.expected_stock,
+        ));
         let updated = self
             .variants()
             .find_one_and_update(
                 filter,
                 doc! {
-                    "$inc": { "stock": change.delta },
+                    "$inc": { &level: change.delta, "stock": change.delta },
                     "$set": { "updatedAt": crate::documents::bson_time(change.at) },
                 },
             )
@@ -95,15 +101,18 @@ impl MongoStore {
         let Some(doc) = updated else {
             return Ok(None);
         };
+        let stock = level_of(&doc.levels, change);
         Ok(Some(VariantAfter {
-            stock: doc.stock,
+            stock,
+            total: doc.stock,
             sku: valid(Sku::new(&doc.sku), "variant SKU")?,
             reorder_level: valid(StockLevel::new(doc.reorder_level), "variant reorder level")?
                 .get(),
         }))
     }
 
-    /// The stock of a change's variant, read in the transaction; `None` when it is missing.
+    /// The stock of a change's level, read in the transaction: 0 when the variant has no level
+    /// there, `None` when the variant is missing.
     async fn current_stock(
         &self,
         session: &mut ClientSession,
@@ -116,11 +125,11 @@ impl MongoStore {
             .session(&mut *session)
             .await
             .or_abort("reading a variant's stock")?;
-        Ok(current.map(|v| v.stock))
+        Ok(current.map(|v| level_of(&v.levels, change)))
     }
 
-    /// Inserts the order or purchase order, or replaces it if its version is still the expected
-    /// one (else `VersionConflict`).
+    /// Inserts the order, purchase order or transfer, or replaces it if its version is still the
+    /// expected one (else `VersionConflict`).
     async fn apply_document(
         &self,
         session: &mut ClientSession,
@@ -149,6 +158,28 @@ impl MongoStore {
                     .await
                     .or_abort("inserting a purchase order")?;
                 return Ok(());
+            }
+            DocumentWrite::InsertTransfer(transfer) => {
+                self.transfers()
+                    .insert_one(TransferDoc::of(tenant, transfer))
+                    .session(&mut *session)
+                    .await
+                    .or_abort("inserting a transfer")?;
+                return Ok(());
+            }
+            DocumentWrite::UpdateTransfer {
+                transfer,
+                expected_version,
+            } => {
+                let doc = TransferDoc::of(tenant, transfer);
+                self.transfers()
+                    .replace_one(
+                        doc! { "_id": &doc.id, "tenantId": &tenant_id, "version": *expected_version },
+                        doc,
+                    )
+                    .session(&mut *session)
+                    .await
+                    .or_abort("updating a transfer")?
             }
             DocumentWrite::UpdateOrder {
                 order,
@@ -193,6 +224,33 @@ impl MongoStore {
 impl From<StoreError> for Abort<LedgerError> {
     fn from(e: StoreError) -> Self {
         Abort::Refuse(LedgerError::Store(e))
+    }
+}
+
+/// The field path of a change's level inside the variant document.
+fn level_field(change: &StockChange) -> String {
+    format!("levels.{}", change.location_id)
+}
+
+/// A change's level as stored in `levels` (0 when the variant has none there).
+fn level_of(levels: &std::collections::BTreeMap<String, i64>, change: &StockChange) -> i64 {
+    levels
+        .get(&change.location_id.to_string())
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The filter clause that lets a change apply to the level at `field`: at least `required`
+/// units, and exactly `expected` when given. A missing level counts as 0, so it passes "at least
+/// 0" (no clause) and "exactly 0" (`$exists: false` or 0), and fails anything more.
+pub(crate) fn level_condition(field: &str, required: i64, expected: Option<i64>) -> Document {
+    match expected {
+        Some(0) if required == 0 => doc! {
+            "$or": [ { field: { "$exists": false } }, { field: 0_i64 } ],
+        },
+        Some(expected) => doc! { field: { "$gte": required, "$eq": expected } },
+        None if required > 0 => doc! { field: { "$gte": required } },
+        None => Document::new(),
     }
 }
 

@@ -6,11 +6,13 @@ mod catalog_variants;
 mod idempotency;
 mod ledger;
 mod ledger_write;
+mod locations;
 mod orders;
 mod purchase_orders;
 mod reports;
 mod suppliers;
 mod tenants;
+mod transfers;
 mod users;
 
 use domain::idempotency::IdempotencyWrite;

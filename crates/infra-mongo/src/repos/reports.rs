@@ -6,13 +6,16 @@
 //! - The movement series uses `$bucket` over `createdAt` with the domain's boundaries (time zones
 //!   and daylight-saving days are the domain's business, not the store's). `$bucket` groups by
 //!   one key only, so each bucket carries a count and Σ quantity per movement kind (the kinds are
-//!   a closed set of four), plus a total count that proves no movement had an unknown kind.
+//!   a closed set of six), plus a total count that proves no movement had an unknown kind.
 //!   A product filter is first resolved to the product's current variant ids (a product has
 //!   few), so the movements are still matched on the `{tenantId, createdAt}` index instead of
 //!   each being joined to its variant.
+//! - A location narrows a series, the sales of the low-stock report and a replay of stock to the
+//!   movements carrying that `locationId`, and reads the level at it (`levels.<location id>` of
+//!   the variant document) instead of the total `stock`.
 //! - Variant-side reports (low stock, valuation) run one grouped aggregation per source — the
 //!   tenant's movements grouped by variant, the tenant's open purchase-order lines grouped by
-//!   variant — each starting with an indexed `$match` on the tenant, and join the (one row per
+//!   variant and destination — each starting with an indexed `$match` on the tenant, and join the (one row per
 //!   variant) results to the variants in the process. A per-variant `$lookup` into movements
 //!   was measured to scan the whole collection per variant on the test server, making a
 //!   tenant's report grow with every other tenant's ledger; grouping first keeps it bounded by
@@ -20,34 +23,35 @@
 //! - Top movers group and rank the movements in the server, then read the SKUs of the ranked
 //!   variants with one indexed query; a variant deleted since has no SKU and drops out before
 //!   the limit is applied.
-//! - Every `$match`, including those inside sub-pipelines, names the tenant, and the existing
-//!   movement indexes `{tenantId, createdAt}` and `{tenantId, variantId, createdAt}` serve every
-//!   range, so no index is added for reports.
+//! - Every `$match`, including those inside sub-pipelines, names the tenant, and the movement
+//!   indexes `{tenantId, createdAt}`, `{tenantId, locationId, createdAt}` and `{tenantId,
+//!   variantId, createdAt}` serve every range.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::ids::{ProductId, TenantId, VariantId};
+use domain::ids::{LocationId, ProductId, TenantId, VariantId};
 use domain::reports::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
 use domain::reports::ports::ReportRepository;
 use domain::stock::models::MovementKind;
 use domain::StoreError;
-use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
-use mongodb::Collection;
 
 use super::catalog_variants::integer;
+use super::locations::level_path;
 use crate::documents::{bson_time, parse, VariantDoc};
 use crate::errors::{corrupt, StoreResult};
 use crate::store::MongoStore;
 
 /// Every movement kind, in the order the series reports them.
-const KINDS: [MovementKind; 4] = [
+const KINDS: [MovementKind; 6] = [
     MovementKind::Purchase,
     MovementKind::Sale,
     MovementKind::Adjustment,
     MovementKind::Return,
+    MovementKind::TransferOut,
+    MovementKind::TransferIn,
 ];
 
 /// The bucket output field holding the count of movements of `kind`.
@@ -90,22 +94,6 @@ fn text_of<'a>(row: &'a Document, field: &str, what: &str) -> Result<&'a str, St
 }
 
 impl MongoStore {
-    /// Runs `pipeline` on `collection` and collects its (small, aggregated) rows.
-    async fn aggregated<T: Send + Sync>(
-        &self,
-        collection: Collection<T>,
-        pipeline: Vec<Document>,
-        doing: &str,
-    ) -> Result<Vec<Document>, StoreError> {
-        collection
-            .aggregate(pipeline)
-            .await
-            .store(doing)?
-            .try_collect()
-            .await
-            .store(doing)
-    }
-
     /// The tenant's movements matching `filter`, grouped by variant with `accumulators`: one
     /// row per variant, keyed by variant id.
     async fn totals_by_variant(
@@ -117,7 +105,7 @@ impl MongoStore {
         let mut group = doc! { "_id": "$variantId" };
         group.extend(accumulators);
         let rows = self
-            .aggregated(
+            .aggregate_rows(
                 self.movements(),
                 vec![doc! { "$match": filter }, doc! { "$group": group }],
                 doing,
@@ -167,6 +155,9 @@ impl MongoStore {
         }
         if !variant.is_empty() {
             query.insert("variantId", variant);
+        }
+        if let Some(location) = &filter.location_id {
+            query.insert("locationId", location.to_string());
         }
         Ok(Some(query))
     }
@@ -230,7 +221,7 @@ impl ReportRepository for MongoStore {
             }},
         ];
         let rows = self
-            .aggregated(self.movements(), pipeline, "aggregating movements by time")
+            .aggregate_rows(self.movements(), pipeline, "aggregating movements by time")
             .await?;
         let index_of: HashMap<i64, usize> = boundaries
             .iter()
@@ -254,49 +245,88 @@ impl ReportRepository for MongoStore {
         &self,
         tenant: &TenantId,
         since: DateTime<Utc>,
+        location: Option<LocationId>,
     ) -> Result<Vec<LowStockRow>, StoreError> {
         let tenant_id = tenant.to_string();
-        let low = self
-            .aggregated(
+        let location = location.map(|l| l.to_string());
+        // The stock judged: the level at the location (only variants holding a level there), or
+        // the total.
+        let (held, judged) = match &location {
+            Some(l) => {
+                let field = level_path(l);
+                (
+                    doc! { &field: { "$exists": true } },
+                    Bson::String(format!("${field}")),
+                )
+            }
+            None => (Document::new(), Bson::String("$stock".to_owned())),
+        };
+        let mut tenant_match = doc! { "tenantId": &tenant_id };
+        tenant_match.extend(held);
+        let low: Vec<VariantDoc> = self
+            .aggregate_rows(
                 self.variants(),
                 vec![
                     // The tenant first, on its own: an index serves it on any server; the
                     // comparison of two fields then runs on the tenant's variants only.
-                    doc! { "$match": { "tenantId": &tenant_id } },
-                    doc! { "$match": { "$expr": { "$lte": ["$stock", "$reorderLevel"] } } },
+                    doc! { "$match": tenant_match },
+                    doc! { "$match": { "$expr": { "$lte": [judged, "$reorderLevel"] } } },
                     doc! { "$sort": { "_id": 1 } },
                 ],
                 "reading low-stock variants",
             )
-            .await?;
+            .await?
+            .into_iter()
+            .map(|row| bson::from_document(row).map_err(|e| corrupt("variant", e)))
+            .collect::<Result<_, _>>()?;
         if low.is_empty() {
             return Ok(Vec::new());
         }
+        let mut sales = doc! {
+            "tenantId": &tenant_id,
+            "kind": MovementKind::Sale.as_str(),
+            "createdAt": { "$gte": bson_time(since) },
+        };
+        if let Some(l) = &location {
+            sales.insert("locationId", l);
+        }
         let sold = self
             .totals_by_variant(
-                doc! {
-                    "tenantId": &tenant_id,
-                    "kind": MovementKind::Sale.as_str(),
-                    "createdAt": { "$gte": bson_time(since) },
-                },
+                sales,
                 doc! { "quantity": { "$sum": "$quantity" } },
                 "summing recent sales",
             )
             .await?;
-        let incoming = self.incoming(tenant, None).await?;
-        low.into_iter()
-            .map(|row| {
-                let doc: VariantDoc =
-                    bson::from_document(row).map_err(|e| corrupt("variant", e))?;
-                let id = doc.id.clone();
-                let units = |totals: &HashMap<String, Document>, field: &str, what: &str| {
-                    totals
-                        .get(&id)
-                        .map_or(Ok(0), |row| integer(row.get(field), what))
+        let judged: Vec<(String, i64)> = low
+            .iter()
+            .map(|d| {
+                let stock = match &location {
+                    Some(l) => d.levels.get(l).copied().unwrap_or(0),
+                    None => d.stock,
                 };
-                let sales = units(&sold, "quantity", "units sold")?;
+                (d.id.clone(), stock)
+            })
+            .collect();
+        let variants = self.with_details(tenant, low).await?;
+        variants
+            .into_iter()
+            .zip(judged)
+            .map(|(variant, (id, stock))| {
+                let sales = sold
+                    .get(&id)
+                    .map_or(Ok(0), |row| integer(row.get("quantity"), "units sold"))?;
+                let incoming = match &location {
+                    Some(l) => variant
+                        .levels
+                        .iter()
+                        .find(|level| level.location_id.to_string() == *l)
+                        .map_or(0, |level| level.incoming),
+                    None => variant.incoming,
+                };
                 Ok(LowStockRow {
-                    variant: doc.into_variant(incoming.get(&id).copied().unwrap_or(0))?,
+                    variant,
+                    stock,
+                    incoming,
                     // SALE quantities are negative: units sold is their negated sum.
                     units_sold: -sales,
                 })
@@ -315,7 +345,7 @@ impl ReportRepository for MongoStore {
         let tenant_id = tenant.to_string();
         // Ranked in the server; at most one row per variant of the tenant comes back.
         let ranked = self
-            .aggregated(
+            .aggregate_rows(
                 self.movements(),
                 vec![
                     doc! { "$match": {
@@ -343,7 +373,7 @@ impl ReportRepository for MongoStore {
             .map(|row| text_of(row, "_id", "mover variant id"))
             .collect::<Result<_, _>>()?;
         let skus: HashMap<String, String> = self
-            .aggregated(
+            .aggregate_rows(
                 self.variants(),
                 vec![
                     doc! { "$match": { "tenantId": &tenant_id, "_id": { "$in": &ids } } },
@@ -379,15 +409,26 @@ impl ReportRepository for MongoStore {
             .collect()
     }
 
-    async fn valuation(&self, tenant: &TenantId) -> Result<Vec<ValuationRow>, StoreError> {
+    async fn valuation(
+        &self,
+        tenant: &TenantId,
+        location: Option<LocationId>,
+    ) -> Result<Vec<ValuationRow>, StoreError> {
         let tenant_id = tenant.to_string();
+        // The stock valued: the level at the location (0 without one), or the total.
+        let stock = match location {
+            Some(l) => Bson::Document(
+                doc! { "$ifNull": [format!("${}", level_path(&l.to_string())), 0_i64] },
+            ),
+            None => Bson::String("$stock".to_owned()),
+        };
         let variants = self
-            .aggregated(
+            .aggregate_rows(
                 self.variants(),
                 vec![
                     doc! { "$match": { "tenantId": &tenant_id } },
                     doc! { "$sort": { "_id": 1 } },
-                    doc! { "$project": { "sku": 1, "stock": 1 } },
+                    doc! { "$project": { "sku": 1, "stock": stock } },
                 ],
                 "reading variants to value",
             )
@@ -430,17 +471,22 @@ impl ReportRepository for MongoStore {
         tenant: &TenantId,
         variant: &VariantId,
         at: DateTime<Utc>,
+        location: Option<LocationId>,
     ) -> Result<i64, StoreError> {
+        let mut movements = doc! {
+            "tenantId": tenant.to_string(),
+            "variantId": variant.to_string(),
+            "createdAt": { "$lte": bson_time(at) },
+        };
+        if let Some(l) = location {
+            movements.insert("locationId", l.to_string());
+        }
         let pipeline = vec![
-            doc! { "$match": {
-                "tenantId": tenant.to_string(),
-                "variantId": variant.to_string(),
-                "createdAt": { "$lte": bson_time(at) },
-            }},
+            doc! { "$match": movements },
             doc! { "$group": { "_id": Bson::Null, "quantity": { "$sum": "$quantity" } } },
         ];
         let rows = self
-            .aggregated(self.movements(), pipeline, "replaying stock")
+            .aggregate_rows(self.movements(), pipeline, "replaying stock")
             .await?;
         match rows.first() {
             Some(row) => integer(row.get("quantity"), "stock at a time"),

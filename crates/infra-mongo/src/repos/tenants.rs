@@ -1,27 +1,36 @@
-//! Tenants: created together with their first user, in one transaction.
+//! Tenants: created together with their first user and their default location, in one
+//! transaction (a taken slug writes nothing).
 
 use async_trait::async_trait;
 use domain::auth::models::{Tenant, User};
 use domain::auth::ports::TenantRepository;
 use domain::ids::TenantId;
+use domain::locations::models::Location;
 use domain::values::TenantSlug;
 use domain::StoreError;
 use mongodb::bson::doc;
 
-use crate::documents::{TenantDoc, UserDoc};
+use crate::documents::{LocationDoc, TenantDoc, UserDoc};
 use crate::errors::StoreResult;
 use crate::store::MongoStore;
 use crate::transaction::OrAbort;
 
 #[async_trait]
 impl TenantRepository for MongoStore {
-    async fn create_with_owner(&self, tenant: &Tenant, owner: &User) -> Result<(), StoreError> {
+    async fn create_with_owner(
+        &self,
+        tenant: &Tenant,
+        owner: &User,
+        default_location: &Location,
+    ) -> Result<(), StoreError> {
         let tenant_doc = TenantDoc::from(tenant);
         let owner_doc = UserDoc::from(owner);
+        let location_doc = LocationDoc::of(&tenant.id, default_location);
         self.in_transaction(move |session| {
             let store = self.clone();
             let tenant_doc = tenant_doc.clone();
             let owner_doc = owner_doc.clone();
+            let location_doc = location_doc.clone();
             Box::pin(async move {
                 store
                     .tenants()
@@ -35,6 +44,12 @@ impl TenantRepository for MongoStore {
                     .session(&mut *session)
                     .await
                     .or_abort("creating a tenant's owner")?;
+                store
+                    .locations()
+                    .insert_one(location_doc)
+                    .session(&mut *session)
+                    .await
+                    .or_abort("creating a tenant's default location")?;
                 Ok(())
             })
         })

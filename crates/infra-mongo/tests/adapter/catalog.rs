@@ -101,7 +101,7 @@ async fn another_tenants_ids_find_nothing() {
     match store
         .commit(
             &theirs.tenant,
-            changes(vec![change(&v, MovementKind::Sale, -1)]),
+            changes(vec![change(&v, &theirs.main, MovementKind::Sale, -1)]),
         )
         .await
     {
@@ -205,7 +205,7 @@ async fn stocked_records_are_not_deleted() {
     store
         .commit(
             &shop.tenant,
-            changes(vec![change(&stocked, MovementKind::Sale, -2)]),
+            changes(vec![change(&stocked, &shop.main, MovementKind::Sale, -2)]),
         )
         .await
         .unwrap();
@@ -238,6 +238,7 @@ async fn incoming_low_stock_and_pages_are_computed_by_the_server() {
         id: PurchaseOrderId::new(),
         tenant_id: shop.tenant,
         supplier_id: SupplierId::new(),
+        location_id: shop.main,
         status,
         lines,
         expected_at: None,

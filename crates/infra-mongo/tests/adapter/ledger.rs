@@ -6,7 +6,7 @@ use std::time::Instant;
 use domain::error::Shortage;
 use domain::idempotency::{IdempotencyRepository, StoredResponse};
 use domain::ids::{OrderId, UserId};
-use domain::orders::models::{Order, OrderLine, OrderStatus};
+use domain::orders::models::{Allocation, Order, OrderLine, OrderStatus};
 use domain::orders::ports::OrderRepository;
 use domain::pagination::PageRequest;
 use domain::stock::models::{
@@ -32,10 +32,16 @@ fn order(shop: &Shop, lines: &[(domain::ids::VariantId, i64)]) -> Order {
                 unit_price: Money::new(100).unwrap(),
                 line_total: Money::new(100 * q).unwrap(),
                 returned: 0,
+                allocations: vec![Allocation {
+                    location_id: shop.main,
+                    quantity: *q,
+                    returned: 0,
+                }],
             })
             .collect(),
         customer: None,
         note: None,
+        location_id: None,
         total: Money::new(100).unwrap(),
         placed_by: UserId::new(),
         created_at: now(),
@@ -69,7 +75,7 @@ async fn a_decrement_applies_only_while_stock_suffices() {
     let committed = store
         .commit(
             &shop.tenant,
-            changes(vec![change(&v, MovementKind::Sale, -3)]),
+            changes(vec![change(&v, &shop.main, MovementKind::Sale, -3)]),
         )
         .await
         .expect("3 of 5 can be sold");
@@ -82,7 +88,7 @@ async fn a_decrement_applies_only_while_stock_suffices() {
     let refused = store
         .commit(
             &shop.tenant,
-            changes(vec![change(&v, MovementKind::Sale, -3)]),
+            changes(vec![change(&v, &shop.main, MovementKind::Sale, -3)]),
         )
         .await;
     match refused {
@@ -90,6 +96,7 @@ async fn a_decrement_applies_only_while_stock_suffices() {
             s,
             vec![Shortage {
                 variant_id: v,
+                location_id: Some(shop.main),
                 requested: 3,
                 available: 2
             }]
@@ -131,9 +138,9 @@ async fn a_multi_line_write_is_all_or_nothing_and_lists_every_shortage() {
             &shop.tenant,
             LedgerWrite {
                 changes: vec![
-                    change(&a, MovementKind::Sale, -2),
-                    change(&b, MovementKind::Sale, -3),
-                    change(&c, MovementKind::Sale, -1),
+                    change(&a, &shop.main, MovementKind::Sale, -2),
+                    change(&b, &shop.main, MovementKind::Sale, -3),
+                    change(&c, &shop.main, MovementKind::Sale, -1),
                 ],
                 document: DocumentWrite::InsertOrder(placed.clone()),
                 idempotency: Some(idempotency("order-1")),
@@ -147,11 +154,13 @@ async fn a_multi_line_write_is_all_or_nothing_and_lists_every_shortage() {
             vec![
                 Shortage {
                     variant_id: b,
+                    location_id: Some(shop.main),
                     requested: 3,
                     available: 1
                 },
                 Shortage {
                     variant_id: c,
+                    location_id: Some(shop.main),
                     requested: 1,
                     available: 0
                 },
@@ -180,8 +189,8 @@ async fn a_multi_line_write_is_all_or_nothing_and_lists_every_shortage() {
             &shop.tenant,
             LedgerWrite {
                 changes: vec![
-                    change(&a, MovementKind::Sale, -2),
-                    change(&b, MovementKind::Sale, -1),
+                    change(&a, &shop.main, MovementKind::Sale, -2),
+                    change(&b, &shop.main, MovementKind::Sale, -1),
                 ],
                 document: DocumentWrite::InsertOrder(placed.clone()),
                 idempotency: Some(idempotency("order-1")),
@@ -207,7 +216,7 @@ async fn a_multi_line_write_is_all_or_nothing_and_lists_every_shortage() {
         .commit(
             &shop.tenant,
             LedgerWrite {
-                changes: vec![change(&a, MovementKind::Sale, -1)],
+                changes: vec![change(&a, &shop.main, MovementKind::Sale, -1)],
                 document: DocumentWrite::None,
                 idempotency: Some(idempotency("order-1")),
             },
@@ -232,7 +241,7 @@ async fn fifty_concurrent_sales_of_twenty_units_sell_exactly_twenty() {
     let store = db.store.clone();
     let shop = Shop::open(&store, "race").await;
     let v = shop.variant(&store, "HOT", 20).await;
-    let tenant = shop.tenant;
+    let (tenant, main) = (shop.tenant, shop.main);
 
     let started = Instant::now();
     let tasks: Vec<_> = (0..50)
@@ -240,7 +249,10 @@ async fn fifty_concurrent_sales_of_twenty_units_sell_exactly_twenty() {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .commit(&tenant, changes(vec![change(&v, MovementKind::Sale, -1)]))
+                    .commit(
+                        &tenant,
+                        changes(vec![change(&v, &main, MovementKind::Sale, -1)]),
+                    )
                     .await
             })
         })
@@ -283,7 +295,7 @@ async fn expected_stock_missing_variants_and_stale_versions_are_refused() {
     let shop = Shop::open(store, "refusals").await;
     let v = shop.variant(store, "V", 4).await;
 
-    let mut counted = change(&v, MovementKind::Adjustment, 1);
+    let mut counted = change(&v, &shop.main, MovementKind::Adjustment, 1);
     counted.expected_stock = Some(3);
     match store
         .commit(&shop.tenant, changes(vec![counted.clone()]))
@@ -291,9 +303,10 @@ async fn expected_stock_missing_variants_and_stale_versions_are_refused() {
     {
         Err(LedgerError::StockMismatch {
             variant_id,
+            location_id,
             expected: 3,
             actual: 4,
-        }) => assert_eq!(variant_id, v),
+        }) => assert_eq!((variant_id, location_id), (v, shop.main)),
         other => panic!("expected a mismatch, got {other:?}"),
     }
     counted.expected_stock = Some(4);
@@ -307,7 +320,7 @@ async fn expected_stock_missing_variants_and_stale_versions_are_refused() {
     match store
         .commit(
             &shop.tenant,
-            changes(vec![change(&ghost, MovementKind::Sale, -1)]),
+            changes(vec![change(&ghost, &shop.main, MovementKind::Sale, -1)]),
         )
         .await
     {
@@ -320,7 +333,7 @@ async fn expected_stock_missing_variants_and_stale_versions_are_refused() {
         .commit(
             &shop.tenant,
             LedgerWrite {
-                changes: vec![change(&v, MovementKind::Sale, -1)],
+                changes: vec![change(&v, &shop.main, MovementKind::Sale, -1)],
                 document: DocumentWrite::InsertOrder(placed.clone()),
                 idempotency: None,
             },
@@ -334,7 +347,7 @@ async fn expected_stock_missing_variants_and_stale_versions_are_refused() {
         .commit(
             &shop.tenant,
             LedgerWrite {
-                changes: vec![change(&v, MovementKind::Return, 1)],
+                changes: vec![change(&v, &shop.main, MovementKind::Return, 1)],
                 document: DocumentWrite::UpdateOrder {
                     order: cancelled.clone(),
                     expected_version: 7,
@@ -356,7 +369,7 @@ async fn expected_stock_missing_variants_and_stale_versions_are_refused() {
         .commit(
             &shop.tenant,
             LedgerWrite {
-                changes: vec![change(&v, MovementKind::Return, 1)],
+                changes: vec![change(&v, &shop.main, MovementKind::Return, 1)],
                 document: DocumentWrite::UpdateOrder {
                     order: cancelled.clone(),
                     expected_version: 1,

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use domain::auth::models::{Role, Tenant, User};
 use domain::catalog::models::{Product, Variant};
-use domain::ids::{MovementId, ProductId, TenantId, UserId, VariantId};
+use domain::ids::{LocationId, MovementId, ProductId, TenantId, UserId, VariantId};
+use domain::locations::models::Location;
 use domain::stock::models::{DocumentWrite, LedgerWrite, MovementKind, StockChange};
 use domain::values::{
     Attributes, EmailAddress, Money, PasswordHash, Sku, StockLevel, TenantSlug, Text,
@@ -67,22 +68,31 @@ pub fn variant(tenant: &TenantId, product: &ProductId, sku: &str) -> Variant {
         reorder_level: StockLevel::new(2).unwrap(),
         stock: 0,
         incoming: 0,
+        levels: Vec::new(),
+        in_transit: 0,
         created_at: now(),
         updated_at: now(),
     }
 }
 
-/// One stock change of `delta` on `variant`.
-pub fn change(variant: &VariantId, kind: MovementKind, delta: i64) -> StockChange {
+/// One stock change of `delta` on `variant` at `location`.
+pub fn change(
+    variant: &VariantId,
+    location: &LocationId,
+    kind: MovementKind,
+    delta: i64,
+) -> StockChange {
     StockChange {
         movement_id: MovementId::new(),
         variant_id: *variant,
+        location_id: *location,
         kind,
         delta,
         expected_stock: None,
         reason: None,
         order_id: None,
         purchase_order_id: None,
+        transfer_id: None,
         unit_cost: None,
         actor: UserId::new(),
         at: now(),
@@ -98,9 +108,10 @@ pub fn changes(changes: Vec<StockChange>) -> LedgerWrite {
     }
 }
 
-/// A tenant with one product, stored.
+/// A tenant with its default location and one product, stored.
 pub struct Shop {
     pub tenant: TenantId,
+    pub main: LocationId,
     pub product: ProductId,
 }
 
@@ -109,19 +120,22 @@ impl Shop {
         use domain::auth::ports::TenantRepository;
         use domain::catalog::ports::ProductRepository;
         let t = tenant(slug);
+        let main = Location::first_of(t.id, now());
         store
-            .create_with_owner(&t, &user(&t.id, "owner@example.com"))
+            .create_with_owner(&t, &user(&t.id, "owner@example.com"), &main)
             .await
             .expect("create tenant");
         let p = product(&t.id);
         store.insert(&t.id, &p, None).await.expect("insert product");
         Shop {
             tenant: t.id,
+            main: main.id,
             product: p.id,
         }
     }
 
-    /// A stored variant holding `stock` units, received through the ledger.
+    /// A stored variant holding `stock` units at the default location, received through the
+    /// ledger.
     pub async fn variant(&self, store: &MongoStore, sku: &str, stock: i64) -> VariantId {
         use domain::catalog::ports::VariantRepository;
         use domain::stock::ports::LedgerRepository;
@@ -133,7 +147,12 @@ impl Shop {
             store
                 .commit(
                     &self.tenant,
-                    changes(vec![change(&v.id, MovementKind::Purchase, stock)]),
+                    changes(vec![change(
+                        &v.id,
+                        &self.main,
+                        MovementKind::Purchase,
+                        stock,
+                    )]),
                 )
                 .await
                 .expect("receive stock");
@@ -141,6 +160,7 @@ impl Shop {
         v.id
     }
 
+    /// The variant's total stock.
     pub async fn stock(&self, store: &MongoStore, variant: &VariantId) -> i64 {
         use domain::catalog::ports::VariantRepository;
         VariantRepository::get(store, &self.tenant, variant)
