@@ -171,6 +171,28 @@ pub fn random_secret() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The test server's URL (`source scripts/lib/secantus.sh; secantus_start` exports it). Without
+/// one, `test` is skipped loudly — except in CI, where the test script always provides it.
+#[cfg(test)]
+pub(crate) fn test_mongo_url(test: &str) -> Option<String> {
+    let url = std::env::var("STOCKROOM_TEST_MONGO_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "STOCKROOM_TEST_MONGO_URL must be set in CI"
+        );
+        // Straight to stderr, past the test harness's capture, so the skip is always seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!!!! SKIPPED: STOCKROOM_TEST_MONGO_URL is not set; {test} did not run !!!!!"
+        );
+    }
+    url
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

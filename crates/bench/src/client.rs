@@ -176,7 +176,22 @@ impl ApiClient {
             .with_context(|| format!("no stock in {v}"))
     }
 
-    /// (variants checked, variants drifting) from `/v1/stock/audit`.
+    /// The id of the tenant's default location, where orders and adjustments that name no
+    /// location go first.
+    pub async fn default_location(&self) -> anyhow::Result<String> {
+        let v = self.get_json("/v1/locations?limit=200").await?;
+        let items = v["items"]
+            .as_array()
+            .with_context(|| format!("no items in {v}"))?;
+        let default = items
+            .iter()
+            .find(|l| l["isDefault"].as_bool() == Some(true))
+            .with_context(|| format!("no default location in {v}"))?;
+        string(default, "id")
+    }
+
+    /// (variants checked, drift entries) from `/v1/stock/audit`: one entry per level off its
+    /// movements and one per variant whose total is off its levels.
     pub async fn audit(&self) -> anyhow::Result<(u64, usize)> {
         let v = self.get_json("/v1/stock/audit").await?;
         let checked = v["variantsChecked"]

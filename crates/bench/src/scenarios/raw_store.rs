@@ -2,9 +2,11 @@
 //! no authentication and no lock.
 //!
 //! N tasks call `LedgerRepository::commit` with exactly what placing a one-line order writes (one
-//! SALE change of −1 and the order document) against the same adapter the api uses, until the
-//! store refuses for lack of stock. `hot-sku ÷ raw-store` then says how much of the store's
-//! capacity survives the trip through the api.
+//! SALE change of −1 at the tenant's default location, the only one it has, and the order
+//! document with its one allocation there) against the same adapter the api uses, until the store
+//! refuses for lack of stock. `hot-sku ÷ raw-store` then says how much of the store's capacity
+//! survives the trip through the api — allocation's reading of the locations and levels
+//! included, since that is part of the trip.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +16,10 @@ use domain::auth::models::{Role, Tenant, User};
 use domain::auth::ports::TenantRepository;
 use domain::catalog::models::{Product, Variant};
 use domain::catalog::ports::{ProductRepository, VariantRepository};
-use domain::ids::{MovementId, OrderId, ProductId, TenantId, UserId, VariantId};
-use domain::orders::models::{Order, OrderLine, OrderStatus};
-use domain::stock::models::{DocumentWrite, LedgerError, LedgerWrite, MovementKind, StockChange};
+use domain::ids::{OrderId, ProductId, TenantId, UserId, VariantId};
+use domain::locations::models::Location;
+use domain::orders::models::{Allocation, Order, OrderLine, OrderStatus};
+use domain::stock::models::{DocumentWrite, LedgerError, LedgerWrite, Level, StockChange};
 use domain::stock::ports::LedgerRepository;
 use domain::values::{
     Attributes, EmailAddress, Money, PasswordHash, Sku, StockLevel, TenantSlug, Text,
@@ -67,6 +70,8 @@ struct Shop {
     tenant: TenantId,
     owner: UserId,
     variant: Variant,
+    /// The variant at the tenant's default location, where all its stock is.
+    level: Level,
 }
 
 fn now() -> DateTime<Utc> {
@@ -100,7 +105,8 @@ async fn open_shop<S: Store>(store: &S, stock: i64) -> anyhow::Result<Shop> {
         created_at: at,
         updated_at: at,
     };
-    store.create_with_owner(&tenant, &owner).await?;
+    let location = Location::first_of(tenant.id, at);
+    store.create_with_owner(&tenant, &owner, &location).await?;
     let product = Product {
         id: ProductId::new(),
         tenant_id: tenant.id,
@@ -120,19 +126,19 @@ async fn open_shop<S: Store>(store: &S, stock: i64) -> anyhow::Result<Shop> {
         reorder_level: valid(StockLevel::new(0)),
         stock: 0,
         incoming: 0,
+        levels: Vec::new(),
+        in_transit: 0,
         created_at: at,
         updated_at: at,
     };
     VariantRepository::insert(store, &tenant.id, &variant, None).await?;
-    let count_in = change(&variant.id, owner.id, MovementKind::Adjustment, stock, None);
+    let level = Level::new(variant.id, location.id);
+    let count_in = StockChange::adjustment(level, stock, None, "bench stock".into(), owner.id, at);
     store
         .commit(
             &tenant.id,
             LedgerWrite {
-                changes: vec![StockChange {
-                    reason: Some("bench stock".into()),
-                    ..count_in
-                }],
+                changes: vec![count_in],
                 document: DocumentWrite::None,
                 idempotency: None,
             },
@@ -143,29 +149,8 @@ async fn open_shop<S: Store>(store: &S, stock: i64) -> anyhow::Result<Shop> {
         tenant: tenant.id,
         owner: owner.id,
         variant,
+        level,
     })
-}
-
-fn change(
-    variant: &VariantId,
-    actor: UserId,
-    kind: MovementKind,
-    delta: i64,
-    order: Option<OrderId>,
-) -> StockChange {
-    StockChange {
-        movement_id: MovementId::new(),
-        variant_id: *variant,
-        kind,
-        delta,
-        expected_stock: None,
-        reason: None,
-        order_id: order,
-        purchase_order_id: None,
-        unit_cost: None,
-        actor,
-        at: now(),
-    }
 }
 
 /// The write of a one-line, one-unit order, as the order use case builds it.
@@ -183,9 +168,16 @@ fn order_write(shop: &Shop) -> LedgerWrite {
             unit_price: shop.variant.price,
             line_total: shop.variant.price,
             returned: 0,
+            allocations: vec![Allocation {
+                location_id: shop.level.location_id,
+                quantity: 1,
+                returned: 0,
+            }],
         }],
         customer: None,
         note: None,
+        // Allocated, like an order placed without naming a location.
+        location_id: None,
         total: shop.variant.price,
         placed_by: shop.owner,
         created_at: at,
@@ -193,13 +185,7 @@ fn order_write(shop: &Shop) -> LedgerWrite {
         version: 1,
     };
     LedgerWrite {
-        changes: vec![change(
-            &shop.variant.id,
-            shop.owner,
-            MovementKind::Sale,
-            -1,
-            Some(order_id),
-        )],
+        changes: vec![StockChange::sale(shop.level, 1, order_id, shop.owner, at)],
         document: DocumentWrite::InsertOrder(order),
         idempotency: None,
     }
@@ -256,13 +242,28 @@ async fn sell_out<S: Store>(
 mod tests {
     use super::*;
 
+    fn assert_sold_exactly(run: &RawStoreRun) {
+        assert_eq!(run.driven.tally.count(COMMITTED), 30);
+        assert_eq!(run.driven.tally.count(REFUSED_NO_STOCK), 4);
+        assert_eq!((run.final_stock, run.drift), (0, 0));
+    }
+
     #[tokio::test]
     async fn the_store_sells_exactly_its_stock() {
         let dir = tempfile::tempdir().unwrap();
         let store = StoreUrl::fresh(None, dir.path(), "raw.db").unwrap();
-        let run = run(&store, 4, 30).await.unwrap();
-        assert_eq!(run.driven.tally.count(COMMITTED), 30);
-        assert_eq!(run.driven.tally.count(REFUSED_NO_STOCK), 4);
-        assert_eq!((run.final_stock, run.drift), (0, 0));
+        assert_sold_exactly(&run(&store, 4, 30).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn mongodb_sells_exactly_its_stock() {
+        let Some(url) = crate::api::test_mongo_url("the MongoDB raw-store test") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = StoreUrl::fresh(Some(&url), dir.path(), "unused").unwrap();
+        let sold = run(&store, 4, 30).await;
+        store.discard().await.unwrap();
+        assert_sold_exactly(&sold.unwrap());
     }
 }

@@ -117,6 +117,7 @@ pub async fn run(common: &Common, args: &ReportsArgs) -> anyhow::Result<bool> {
     let client = signed_up.client.clone();
     let measured = TenantSeed {
         tenant_id: signed_up.tenant_id.clone(),
+        location_id: client.default_location().await?,
         actor: signed_up.user_id.clone(),
         variants: create_variants(&client, "RPT", p.variants, 0, 10, 8).await?,
     };
@@ -256,7 +257,7 @@ async fn seed_tenants(
             }
             (None, None, Seeder::Sqlite(_)) => unreachable!("a SQLite seeder is open"),
         };
-        let (ledger, stock) = movements(
+        let (ledger, _) = movements(
             &mut rand::thread_rng(),
             &tenant,
             p.movements_per_tenant,
@@ -264,8 +265,8 @@ async fn seed_tenants(
             to_ms,
         );
         match (&mut sqlite, seeder) {
-            (Some(s), _) => s.add_ledger(&tenant, &ledger, &stock)?,
-            (None, Seeder::Mongo(m)) => m.add_ledger(&tenant, &ledger, &stock).await?,
+            (Some(s), _) => s.add_ledger(&tenant, &ledger)?,
+            (None, Seeder::Mongo(m)) => m.add_ledger(&tenant, &ledger).await?,
             (None, Seeder::Sqlite(_)) => unreachable!("a SQLite seeder is open"),
         }
         if count > 1 && (i + 1) % 10 == 0 {

@@ -3,12 +3,18 @@
 //! A million movements through the api would take hours and measure the wrong thing, so the
 //! ledger is written straight into the store — SQLite with rusqlite in large transactions,
 //! MongoDB with `insert_many` — in the exact shape the adapters write. The generator keeps the
-//! stock invariant: no movement takes a variant below zero, and each variant's stock is set to
-//! the sum of its movements, so `/v1/stock/audit` stays clean and the data is what real use
-//! would leave behind.
+//! stock invariant: no movement takes a level below zero, each level's stock is set to the sum of
+//! its movements and each variant's total to the sum of its levels, so `/v1/stock/audit` stays
+//! clean and the data is what real use would leave behind.
+//!
+//! Every movement is at the tenant's default location, as a single-location shop's would be: the
+//! reports benchmark then reads the same ledger it read before stock was kept per location, so
+//! its figures compare across that change.
 
 pub mod mongo;
 pub mod sqlite;
+
+use std::collections::BTreeMap;
 
 use rand::Rng;
 
@@ -18,8 +24,11 @@ pub struct Movement {
     pub id: String,
     pub tenant_id: String,
     pub variant_id: String,
+    /// The level it changed is (`variant_id`, `location_id`); seeded ledgers use the default.
+    pub location_id: String,
     pub kind: &'static str,
     pub quantity: i64,
+    /// The level's stock after it.
     pub stock_after: i64,
     pub reason: Option<&'static str>,
     pub unit_cost: Option<i64>,
@@ -31,12 +40,15 @@ pub struct Movement {
 #[derive(Debug, Clone)]
 pub struct TenantSeed {
     pub tenant_id: String,
+    /// The tenant's default location, where the seeded ledger happens.
+    pub location_id: String,
     pub actor: String,
     pub variants: Vec<String>,
 }
 
 /// `count` movements of `tenant` spread evenly (with jitter) over `[from_ms, to_ms)`, oldest
-/// first, and each variant's stock after them (in `tenant.variants` order). Mostly sales, with
+/// first, all at the tenant's default location, and each variant's stock there after them (in
+/// `tenant.variants` order; also the variant's total, as it has no other level). Mostly sales, with
 /// purchases (at a unit cost) whenever stock runs low, some returns and recounts.
 pub fn movements(
     rng: &mut impl Rng,
@@ -88,6 +100,7 @@ pub fn movements(
             id: uuid_at(rng, at),
             tenant_id: tenant.tenant_id.clone(),
             variant_id: tenant.variants[v].clone(),
+            location_id: tenant.location_id.clone(),
             kind,
             quantity,
             stock_after: stock[v],
@@ -98,6 +111,34 @@ pub fn movements(
         });
     }
     (out, stock)
+}
+
+/// Σ quantity per level (variant id, location id) that `movements` touch: the levels the ledger
+/// would have created (at a level's first movement), with the stock they hold after them.
+pub fn level_sums(movements: &[Movement]) -> BTreeMap<(&str, &str), i64> {
+    let mut levels = BTreeMap::new();
+    for m in movements {
+        *levels
+            .entry((m.variant_id.as_str(), m.location_id.as_str()))
+            .or_insert(0) += m.quantity;
+    }
+    levels
+}
+
+/// `variant`'s entries of `level_sums`: (location id, stock) by location id.
+pub fn levels_of<'a>(
+    levels: &'a BTreeMap<(&str, &str), i64>,
+    variant: &'a str,
+) -> impl Iterator<Item = (&'a str, i64)> + 'a {
+    levels
+        .range((variant, "")..)
+        .take_while(move |((v, _), _)| *v == variant)
+        .map(|((_, location), stock)| (*location, *stock))
+}
+
+/// `variant`'s total: the sum of its levels.
+pub fn total_of(levels: &BTreeMap<(&str, &str), i64>, variant: &str) -> i64 {
+    levels_of(levels, variant).map(|(_, stock)| stock).sum()
 }
 
 /// A UUIDv7 for the millisecond `at`: ids sort like the times they were made at, as the
@@ -116,6 +157,59 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// What both seeders' tests check through the store's own ports once a tenant is seeded: its one
+/// location is the default, every variant has exactly one level, there, holding what the ledger
+/// says and equal to the variant's total, and the audit finds no drift.
+#[cfg(test)]
+pub(crate) async fn assert_clean_through_ports<S>(
+    store: &S,
+    tenant: &TenantSeed,
+    final_stock: &[i64],
+) where
+    S: domain::stock::ports::LedgerRepository
+        + domain::catalog::ports::VariantRepository
+        + domain::locations::ports::LocationRepository,
+{
+    use domain::ids::{LocationId, TenantId, VariantId};
+    use domain::locations::ports::LocationRepository;
+
+    let id: TenantId = tenant.tenant_id.parse().unwrap();
+    let location: LocationId = tenant.location_id.parse().unwrap();
+    let locations = LocationRepository::all(store, &id).await.unwrap();
+    assert_eq!(locations.len(), 1, "{locations:?}");
+    assert!(locations[0].id == location && locations[0].is_default && locations[0].active);
+    assert_eq!(
+        locations[0].code.as_str(),
+        domain::locations::models::DEFAULT_LOCATION_CODE
+    );
+    for (variant, stock) in tenant.variants.iter().zip(final_stock) {
+        let variant: VariantId = variant.parse().unwrap();
+        let v = domain::catalog::ports::VariantRepository::get(store, &id, &variant)
+            .await
+            .unwrap()
+            .expect("a seeded variant");
+        assert_eq!(v.stock, *stock);
+        assert_eq!(v.levels.len(), 1, "{:?}", v.levels);
+        assert_eq!(
+            (v.levels[0].location_id, v.levels[0].stock),
+            (location, *stock)
+        );
+    }
+    let audit = store.audit(&id).await.unwrap();
+    let variants = tenant.variants.len() as u64;
+    assert_eq!(
+        (
+            audit.variants_checked,
+            audit.levels_checked,
+            audit.drift.len()
+        ),
+        (variants, variants, 0),
+        "{:?}",
+        audit.drift
+    );
+    assert!(final_stock.iter().sum::<i64>() > 0);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +218,7 @@ mod tests {
     fn tenant() -> TenantSeed {
         TenantSeed {
             tenant_id: new_id(),
+            location_id: new_id(),
             actor: new_id(),
             variants: (0..7).map(|_| new_id()).collect(),
         }
@@ -156,6 +251,7 @@ mod tests {
             .iter()
             .filter(|m| m.kind == "PURCHASE")
             .all(|m| m.unit_cost.is_some()));
+        assert!(ms.iter().all(|m| m.location_id == t.location_id));
     }
 
     #[test]

@@ -1,16 +1,20 @@
 //! Seeding a SQLite store file directly, while no api has it open.
 //!
-//! Rows are written with the columns of `crates/infra-sqlite/migrations/0001_init.sql`, in large
-//! transactions through one prepared statement, with `synchronous=OFF` for this connection only
-//! (a crash mid-seed just means seeding again). The WAL is checkpointed at the end so the api
-//! starts on a compact file.
+//! Rows are written with the columns of `crates/infra-sqlite/migrations/` (0001, then 0002's
+//! locations, levels and located movements), in large transactions through one prepared
+//! statement, with `synchronous=OFF` for this connection only (a crash mid-seed just means seeding
+//! again). The WAL is checkpointed at the end so the api starts on a compact file.
+//!
+//! As the ledger does: a variant gets its level row at its first movement (none before), the
+//! level keeps the sum of its movements and `variants.stock` the sum of its levels.
 
 use std::path::Path;
 
 use anyhow::Context;
+use domain::locations::models::{DEFAULT_LOCATION_CODE, DEFAULT_LOCATION_NAME};
 use rusqlite::{params, Connection};
 
-use super::{new_id, Movement, TenantSeed};
+use super::{level_sums, new_id, total_of, Movement, TenantSeed};
 
 pub struct SqliteSeeder {
     conn: Connection,
@@ -25,20 +29,31 @@ impl SqliteSeeder {
         Ok(SqliteSeeder { conn })
     }
 
-    /// A tenant with one product of `variants` variants (stock 0, reorder level 10); no users,
-    /// since nobody logs in as the background tenants.
+    /// A tenant with its default location and one product of `variants` variants (stock 0,
+    /// reorder level 10, no level yet); no users, since nobody logs in as the background tenants.
     pub fn add_tenant(
         &mut self,
         slug: &str,
         variants: usize,
         now_ms: i64,
     ) -> anyhow::Result<TenantSeed> {
-        let tenant_id = new_id();
-        let product_id = new_id();
+        let (tenant_id, location_id, product_id) = (new_id(), new_id(), new_id());
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO tenants (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![tenant_id, format!("Seeded {slug}"), slug, now_ms],
+        )?;
+        tx.execute(
+            "INSERT INTO locations (id, tenant_id, name, code, is_default, active, priority,
+                                    created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 1, 1, 0, ?5, ?5)",
+            params![
+                location_id,
+                tenant_id,
+                DEFAULT_LOCATION_NAME,
+                DEFAULT_LOCATION_CODE,
+                now_ms
+            ],
         )?;
         tx.execute(
             "INSERT INTO products (id, tenant_id, name, description, created_at, updated_at)
@@ -67,32 +82,34 @@ impl SqliteSeeder {
         tx.commit()?;
         Ok(TenantSeed {
             tenant_id,
+            location_id,
             actor: new_id(),
             variants: ids,
         })
     }
 
-    /// Appends `movements` and sets each variant's stock (`final_stock` in `tenant.variants`
-    /// order) to the sum of its movements, in one transaction.
+    /// Appends `movements` of `tenant` and adds to each level, and to each variant's total, what
+    /// they moved, in one transaction.
     pub fn add_ledger(
         &mut self,
         tenant: &TenantSeed,
         movements: &[Movement],
-        final_stock: &[i64],
     ) -> anyhow::Result<()> {
+        let levels = level_sums(movements);
         let tx = self.conn.transaction()?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO stock_movements (id, tenant_id, variant_id, kind, quantity, stock_after,
-                                              reason, order_id, purchase_order_id, unit_cost, actor,
-                                              created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?8, ?9, ?10)",
+                "INSERT INTO stock_movements (id, tenant_id, variant_id, location_id, kind, quantity,
+                                              stock_after, reason, order_id, purchase_order_id,
+                                              transfer_id, unit_cost, actor, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, ?9, ?10, ?11)",
             )?;
             for m in movements {
                 insert.execute(params![
                     m.id,
                     m.tenant_id,
                     m.variant_id,
+                    m.location_id,
                     m.kind,
                     m.quantity,
                     m.stock_after,
@@ -102,12 +119,22 @@ impl SqliteSeeder {
                     m.created_at_ms
                 ])?;
             }
-            let mut set = tx.prepare_cached(
+            let mut total = tx.prepare_cached(
                 "UPDATE variants SET stock = stock + ?1 WHERE tenant_id = ?2 AND id = ?3",
             )?;
-            for (variant, stock) in tenant.variants.iter().zip(final_stock) {
+            let mut level = tx.prepare_cached(
+                "INSERT INTO stock_levels (tenant_id, variant_id, location_id, stock)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant_id, variant_id, location_id)
+                 DO UPDATE SET stock = stock + excluded.stock",
+            )?;
+            for ((variant, location), moved) in &levels {
+                level.execute(params![tenant.tenant_id, variant, location, moved])?;
+            }
+            for variant in &tenant.variants {
+                let moved = total_of(&levels, variant);
                 anyhow::ensure!(
-                    set.execute(params![stock, tenant.tenant_id, variant])? == 1,
+                    total.execute(params![moved, tenant.tenant_id, variant])? == 1,
                     "variant {variant} of tenant {} is not in the store",
                     tenant.tenant_id
                 );
@@ -136,9 +163,7 @@ impl SqliteSeeder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::movements;
-    use domain::ids::TenantId;
-    use domain::stock::ports::LedgerRepository;
+    use crate::seed::{assert_clean_through_ports, movements};
     use rand::SeedableRng;
 
     #[tokio::test]
@@ -152,14 +177,11 @@ mod tests {
         let tenant = seeder.add_tenant("seeded-one", 5, 1_000).unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let (ms, stock) = movements(&mut rng, &tenant, 400, 10_000, 20_000_000);
-        seeder.add_ledger(&tenant, &ms, &stock).unwrap();
+        seeder.add_ledger(&tenant, &ms).unwrap();
         assert_eq!(seeder.movement_count().unwrap(), 400);
         seeder.finish().unwrap();
 
         let store = infra_sqlite::SqliteStore::open(&url).await.unwrap();
-        let id: TenantId = tenant.tenant_id.parse().unwrap();
-        let audit = store.audit(&id).await.unwrap();
-        assert_eq!((audit.variants_checked, audit.drift.len()), (5, 0));
-        assert!(stock.iter().sum::<i64>() > 0);
+        assert_clean_through_ports(&store, &tenant, &stock).await;
     }
 }
