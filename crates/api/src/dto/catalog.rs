@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use domain::catalog::models::{
-    NewProduct, NewVariant, Product, ProductPatch, Variant, VariantFilter, VariantPatch,
+    NewProduct, NewVariant, Product, ProductPatch, Variant, VariantFilter, VariantLevel,
+    VariantPatch,
 };
 use domain::error::{DomainError, FieldErrors};
 use domain::ids::ProductId;
@@ -194,15 +195,22 @@ pub struct VariantDto {
     pub price: i64,
     #[schema(example = 5)]
     pub reorder_level: i64,
-    /// Read-only: changed only by movements.
+    /// Read-only: changed only by movements. The total over every location (Σ `levels`).
     #[schema(example = 42)]
     pub stock: i64,
-    /// Units still expected on open purchase orders.
+    /// Units still expected on open purchase orders, to every location.
     #[schema(example = 20)]
     pub incoming: i64,
     /// `stock <= reorderLevel`.
     #[schema(example = false)]
     pub low_stock: bool,
+    /// Stock per location: every location where the variant has had stock or has units
+    /// incoming, by location id.
+    pub levels: Vec<VariantLevelDto>,
+    /// Units shipped on transfers and not yet received: counted at neither location, nor in
+    /// `stock`.
+    #[schema(example = 0)]
+    pub in_transit: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -219,8 +227,33 @@ impl From<&Variant> for VariantDto {
             stock: v.stock,
             incoming: v.incoming,
             low_stock: v.is_low(),
+            levels: v.levels.iter().map(VariantLevelDto::from).collect(),
+            in_transit: v.in_transit,
             created_at: v.created_at,
             updated_at: v.updated_at,
+        }
+    }
+}
+
+/// One variant's stock at one location.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantLevelDto {
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: String,
+    #[schema(example = 30)]
+    pub stock: i64,
+    /// Units on open purchase orders bound for this location.
+    #[schema(example = 20)]
+    pub incoming: i64,
+}
+
+impl From<&VariantLevel> for VariantLevelDto {
+    fn from(l: &VariantLevel) -> Self {
+        Self {
+            location_id: l.location_id.to_string(),
+            stock: l.stock,
+            incoming: l.incoming,
         }
     }
 }

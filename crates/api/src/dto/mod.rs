@@ -5,10 +5,12 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod locations;
 pub mod orders;
 pub mod purchasing;
 pub mod reports;
 pub mod stock;
+pub mod transfers;
 
 use serde::{Deserialize, Deserializer};
 

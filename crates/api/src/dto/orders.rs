@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use domain::error::{DomainError, FieldErrors};
-use domain::ids::VariantId;
+use domain::ids::{LocationId, VariantId};
 use domain::orders::models::{
-    Customer, LineRequest, NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest,
+    Allocation, Customer, LineRequest, NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest,
 };
 use domain::values::{EmailAddress, Quantity, Text};
 
@@ -62,6 +62,15 @@ pub struct PlaceOrderRequest {
     pub customer: Option<CustomerDto>,
     #[schema(example = "gift wrap")]
     pub note: Option<String>,
+    /// Serve every line from this active location alone. Absent: allocate across the active
+    /// locations, the default first, then by priority.
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: Option<String>,
+}
+
+/// An optional `locationId` of a request body.
+fn location(e: &mut FieldErrors, raw: Option<&str>) -> Option<LocationId> {
+    raw.and_then(|l| id::<LocationId>(e, "locationId", l))
 }
 
 impl PlaceOrderRequest {
@@ -79,11 +88,13 @@ impl PlaceOrderRequest {
             Some(Customer { name: name?, email })
         });
         let note = optional_text(&mut e, "note", self.note.as_deref(), Text::long);
+        let location_id = location(&mut e, self.location_id.as_deref());
         e.finish()?;
         Ok(NewOrder {
             lines,
             customer,
             note,
+            location_id,
         })
     }
 }
@@ -94,6 +105,9 @@ pub struct ReturnItemsRequest {
     pub lines: Vec<LineRequestDto>,
     #[schema(example = "wrong size")]
     pub reason: String,
+    /// The active location the units are put back at. Absent: where they were taken from.
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: Option<String>,
 }
 
 impl ReturnItemsRequest {
@@ -101,10 +115,12 @@ impl ReturnItemsRequest {
         let mut e = FieldErrors::new();
         let lines = lines_into_domain(&mut e, &self.lines);
         let reason = e.check("reason", Text::long(&self.reason));
+        let location_id = location(&mut e, self.location_id.as_deref());
         e.finish()?;
         Ok(ReturnRequest {
             lines,
             reason: reason.expect("checked"),
+            location_id,
         })
     }
 }
@@ -147,6 +163,31 @@ pub struct OrderLineDto {
     pub line_total: i64,
     #[schema(example = 0)]
     pub returned: i64,
+    /// Where the line's units were taken from; the quantities sum to `quantity`.
+    pub allocations: Vec<AllocationDto>,
+}
+
+/// Units of a line taken from one location.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocationDto {
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: String,
+    #[schema(example = 2)]
+    pub quantity: i64,
+    /// Units of this allocation returned since (wherever they were put back).
+    #[schema(example = 0)]
+    pub returned: i64,
+}
+
+impl From<&Allocation> for AllocationDto {
+    fn from(a: &Allocation) -> Self {
+        Self {
+            location_id: a.location_id.to_string(),
+            quantity: a.quantity,
+            returned: a.returned,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -165,6 +206,9 @@ pub struct OrderDto {
     pub lines: Vec<OrderLineDto>,
     pub customer: Option<OrderCustomerDto>,
     pub note: Option<String>,
+    /// The location the order asked to be served from; null when it was allocated across
+    /// locations (see each line's `allocations`).
+    pub location_id: Option<String>,
     /// Minor units.
     #[schema(example = 3998)]
     pub total: i64,
@@ -188,6 +232,7 @@ impl From<&Order> for OrderDto {
                     unit_price: l.unit_price.minor_units(),
                     line_total: l.line_total.minor_units(),
                     returned: l.returned,
+                    allocations: l.allocations.iter().map(AllocationDto::from).collect(),
                 })
                 .collect(),
             customer: o.customer.as_ref().map(|c| OrderCustomerDto {
@@ -195,6 +240,7 @@ impl From<&Order> for OrderDto {
                 email: c.email.as_ref().map(|m| m.as_str().to_owned()),
             }),
             note: o.note.as_ref().map(|n| n.as_str().to_owned()),
+            location_id: o.location_id.map(|l| l.to_string()),
             total: o.total.minor_units(),
             placed_by: o.placed_by.to_string(),
             created_at: o.created_at,

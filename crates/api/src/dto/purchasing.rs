@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use domain::error::{DomainError, FieldErrors};
-use domain::ids::{SupplierId, VariantId};
+use domain::ids::{LocationId, SupplierId, VariantId};
 use domain::orders::models::LineRequest;
 use domain::purchasing::models::{
     NewPurchaseOrder, NewSupplier, PurchaseLineRequest, PurchaseOrder, PurchaseOrderFilter,
@@ -174,6 +174,9 @@ pub struct CreatePurchaseOrderRequest {
     pub lines: Vec<PurchaseLineDto>,
     /// RFC 3339 expected delivery.
     pub expected_at: Option<DateTime<Utc>>,
+    /// The active location the goods are received at (default: the tenant's default location).
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: Option<String>,
 }
 
 impl CreatePurchaseOrderRequest {
@@ -181,9 +184,14 @@ impl CreatePurchaseOrderRequest {
         let mut e = FieldErrors::new();
         let supplier_id = id::<SupplierId>(&mut e, "supplierId", &self.supplier_id);
         let lines = purchase_lines(&mut e, &self.lines);
+        let location_id = self
+            .location_id
+            .as_deref()
+            .and_then(|l| id::<LocationId>(&mut e, "locationId", l));
         e.finish()?;
         Ok(NewPurchaseOrder {
             supplier_id: supplier_id.expect("checked"),
+            location_id,
             lines,
             expected_at: self.expected_at,
         })
@@ -199,6 +207,8 @@ pub struct UpdatePurchaseOrderRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expected_at: Option<Option<DateTime<Utc>>>,
+    /// Another active destination.
+    pub location_id: Option<String>,
 }
 
 impl UpdatePurchaseOrderRequest {
@@ -209,9 +219,14 @@ impl UpdatePurchaseOrderRequest {
             .as_deref()
             .and_then(|s| id::<SupplierId>(&mut e, "supplierId", s));
         let lines = self.lines.as_deref().map(|l| purchase_lines(&mut e, l));
+        let location_id = self
+            .location_id
+            .as_deref()
+            .and_then(|l| id::<LocationId>(&mut e, "locationId", l));
         e.finish()?;
         Ok(PurchaseOrderPatch {
             supplier_id,
+            location_id,
             lines,
             expected_at: self.expected_at,
         })
@@ -279,6 +294,9 @@ pub struct PurchaseOrderDto {
     #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a90")]
     pub id: String,
     pub supplier_id: String,
+    /// Where the goods are received: their PURCHASE movements' location.
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: String,
     pub status: PurchaseOrderStatusDto,
     pub lines: Vec<PurchaseOrderLineDto>,
     pub expected_at: Option<DateTime<Utc>>,
@@ -295,6 +313,7 @@ impl From<&PurchaseOrder> for PurchaseOrderDto {
         Self {
             id: p.id.to_string(),
             supplier_id: p.supplier_id.to_string(),
+            location_id: p.location_id.to_string(),
             status: p.status.into(),
             lines: p
                 .lines

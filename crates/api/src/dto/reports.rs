@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use domain::error::{DomainError, FieldErrors};
-use domain::ids::{ProductId, SupplierId, VariantId};
+use domain::ids::{LocationId, ProductId, SupplierId, VariantId};
 use domain::reports::buckets::Bucket;
 use domain::reports::models::{
     LowStockLine, MoverRow, MoversLimit, SeriesBucket, SeriesFilter, Valuation,
@@ -15,10 +15,21 @@ use domain::stock::models::MovementKind;
 
 use super::catalog::VariantDto;
 use super::id;
-use super::stock::MovementTypeDto;
+use super::stock::{MovementTypeDto, MOVEMENT_TYPES};
 use crate::http::query::{optional, timestamp};
 
-/// `?from&to&bucket&tz&variantId&productId` of the movement series.
+/// An optional `locationId` query parameter, named in the error when it is not an id.
+fn location_param(e: &mut FieldErrors, raw: Option<&str>) -> Option<LocationId> {
+    optional(
+        e,
+        "locationId",
+        raw,
+        str::parse::<LocationId>,
+        "is not a valid id",
+    )
+}
+
+/// `?from&to&bucket&tz&variantId&productId&locationId` of the movement series.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
@@ -33,6 +44,8 @@ pub struct SeriesQuery {
     pub tz: Option<String>,
     pub variant_id: Option<String>,
     pub product_id: Option<String>,
+    /// Only movements at this location.
+    pub location_id: Option<String>,
 }
 
 /// A validated series request.
@@ -78,6 +91,7 @@ impl SeriesQuery {
             str::parse::<ProductId>,
             "is not a valid id",
         );
+        let location_id = location_param(&mut e, self.location_id.as_deref());
         e.finish()?;
         Ok(SeriesRequest {
             from: from.expect("checked"),
@@ -87,6 +101,7 @@ impl SeriesQuery {
             filter: SeriesFilter {
                 variant_id,
                 product_id,
+                location_id,
             },
         })
     }
@@ -171,6 +186,12 @@ impl SeriesResponse {
 #[serde(rename_all = "camelCase")]
 pub struct LowStockLineDto {
     pub variant: VariantDto,
+    /// The stock judged low: at the location asked about, else the variant's total.
+    #[schema(example = 4)]
+    pub stock: i64,
+    /// Units on open purchase orders: to the location asked about, else to every location.
+    #[schema(example = 0)]
+    pub incoming: i64,
     /// Units sold per day over the last 30 days.
     #[schema(example = 2.5)]
     pub average_daily_sales: f64,
@@ -196,6 +217,8 @@ impl From<&[LowStockLine]> for LowStockResponse {
                 .iter()
                 .map(|l| LowStockLineDto {
                     variant: (&l.variant).into(),
+                    stock: l.stock,
+                    incoming: l.incoming,
                     average_daily_sales: l.average_daily_sales,
                     days_of_cover: l.days_of_cover,
                     suggested_quantity: l.suggested_quantity,
@@ -257,7 +280,7 @@ impl MoversQuery {
             "type",
             self.kind.as_deref(),
             |s| MovementKind::parse(s).ok_or(()),
-            "must be PURCHASE, SALE, ADJUSTMENT or RETURN",
+            MOVEMENT_TYPES,
         )
         .unwrap_or(MovementKind::Sale);
         let limit = optional(
@@ -355,16 +378,37 @@ impl From<&Valuation> for ValuationResponse {
     }
 }
 
+/// `?locationId` of the low-stock report and the valuation.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct LocationQuery {
+    /// Report on the stock at this location only (default: the totals over every location).
+    pub location_id: Option<String>,
+}
+
+impl LocationQuery {
+    pub fn into_domain(&self) -> Result<Option<LocationId>, DomainError> {
+        let mut e = FieldErrors::new();
+        let location = location_param(&mut e, self.location_id.as_deref());
+        e.finish()?;
+        Ok(location)
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct StockAtQuery {
     /// RFC 3339 (default now).
     pub at: Option<String>,
+    /// The stock at this location only (default: the variant's total).
+    pub location_id: Option<String>,
 }
 
 impl StockAtQuery {
-    /// The moment asked for; `None` means now.
-    pub fn into_domain(&self) -> Result<Option<DateTime<Utc>>, DomainError> {
+    /// The moment asked for (`None` means now) and the location, if one.
+    pub fn into_domain(&self) -> Result<(Option<DateTime<Utc>>, Option<LocationId>), DomainError> {
         let mut e = FieldErrors::new();
         let at = optional(
             &mut e,
@@ -373,8 +417,9 @@ impl StockAtQuery {
             timestamp,
             "must be an RFC 3339 timestamp",
         );
+        let location = location_param(&mut e, self.location_id.as_deref());
         e.finish()?;
-        Ok(at)
+        Ok((at, location))
     }
 }
 
@@ -382,6 +427,8 @@ impl StockAtQuery {
 #[serde(rename_all = "camelCase")]
 pub struct StockAtResponse {
     pub variant_id: String,
+    /// The location asked about; null for the variant's total.
+    pub location_id: Option<String>,
     pub at: DateTime<Utc>,
     #[schema(example = 17)]
     pub stock: i64,

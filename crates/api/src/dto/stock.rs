@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use domain::error::{DomainError, FieldErrors};
-use domain::ids::VariantId;
+use domain::ids::{LocationId, VariantId};
 use domain::stock::models::{Adjusted, AuditReport, MovementFilter, MovementKind, StockMovement};
 use domain::stock::service::Adjustment;
 use domain::values::{StockDelta, StockLevel, Text};
+
+use super::id;
 
 use crate::http::query::{optional, timestamp};
 use crate::page_dto;
@@ -20,7 +22,15 @@ pub enum MovementTypeDto {
     Sale,
     Adjustment,
     Return,
+    /// Units leaving a location on a transfer.
+    TransferOut,
+    /// Units of a transfer arriving at its destination.
+    TransferIn,
 }
+
+/// What a bad movement type is told.
+pub const MOVEMENT_TYPES: &str =
+    "must be PURCHASE, SALE, ADJUSTMENT, RETURN, TRANSFER_OUT or TRANSFER_IN";
 
 impl From<MovementKind> for MovementTypeDto {
     fn from(k: MovementKind) -> Self {
@@ -29,6 +39,8 @@ impl From<MovementKind> for MovementTypeDto {
             MovementKind::Sale => MovementTypeDto::Sale,
             MovementKind::Adjustment => MovementTypeDto::Adjustment,
             MovementKind::Return => MovementTypeDto::Return,
+            MovementKind::TransferOut => MovementTypeDto::TransferOut,
+            MovementKind::TransferIn => MovementTypeDto::TransferIn,
         }
     }
 }
@@ -41,9 +53,12 @@ pub struct AdjustmentRequest {
     pub quantity: i64,
     #[schema(example = "initial count")]
     pub reason: String,
-    /// Compare-and-set: refused with 409 unless the stock is still this.
+    /// Compare-and-set: refused with 409 unless the stock at the location is still this.
     #[schema(example = 0)]
     pub expected_stock: Option<i64>,
+    /// The active location whose stock is adjusted (default: the tenant's default location).
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: Option<String>,
 }
 
 impl AdjustmentRequest {
@@ -54,11 +69,16 @@ impl AdjustmentRequest {
         let expected_stock = self
             .expected_stock
             .and_then(|s| e.check("expectedStock", StockLevel::new(s)));
+        let location_id = self
+            .location_id
+            .as_deref()
+            .and_then(|l| id::<LocationId>(&mut e, "locationId", l));
         e.finish()?;
         Ok(Adjustment {
             quantity: quantity.expect("checked"),
             reason: reason.expect("checked"),
             expected_stock,
+            location_id,
         })
     }
 }
@@ -70,17 +90,23 @@ pub struct MovementDto {
     pub id: String,
     #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")]
     pub variant_id: String,
+    /// The location whose stock the movement changed.
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: String,
     #[serde(rename = "type")]
     pub kind: MovementTypeDto,
     /// Signed: negative when units leave.
     #[schema(example = 10)]
     pub quantity: i64,
+    /// The stock at `locationId` after the movement.
     #[schema(example = 52)]
     pub stock_after: i64,
     #[schema(example = "initial count")]
     pub reason: Option<String>,
     pub order_id: Option<String>,
     pub purchase_order_id: Option<String>,
+    /// For TRANSFER_OUT and TRANSFER_IN movements: the transfer.
+    pub transfer_id: Option<String>,
     /// For PURCHASE movements: cost per unit in minor units.
     pub unit_cost: Option<i64>,
     /// The user who caused the movement.
@@ -94,12 +120,14 @@ impl From<&StockMovement> for MovementDto {
         Self {
             id: m.id.to_string(),
             variant_id: m.variant_id.to_string(),
+            location_id: m.location_id.to_string(),
             kind: m.kind.into(),
             quantity: m.quantity,
             stock_after: m.stock_after,
             reason: m.reason.clone(),
             order_id: m.order_id.map(|o| o.to_string()),
             purchase_order_id: m.purchase_order_id.map(|p| p.to_string()),
+            transfer_id: m.transfer_id.map(|t| t.to_string()),
             unit_cost: m.unit_cost.map(|c| c.minor_units()),
             actor: m.actor.to_string(),
             created_at: m.created_at,
@@ -113,9 +141,12 @@ page_dto!(MovementPage, MovementDto);
 #[serde(rename_all = "camelCase")]
 pub struct AdjustmentResponse {
     pub movement: MovementDto,
-    /// The variant's stock after the adjustment.
+    /// The variant's total stock over every location after the adjustment.
     #[schema(example = 52)]
     pub stock: i64,
+    /// The stock at the adjusted location (the movement's `locationId`) after it.
+    #[schema(example = 40)]
+    pub level_stock: i64,
 }
 
 impl From<&Adjusted> for AdjustmentResponse {
@@ -123,6 +154,7 @@ impl From<&Adjusted> for AdjustmentResponse {
         Self {
             movement: (&a.movement).into(),
             stock: a.stock,
+            level_stock: a.level_stock,
         }
     }
 }
@@ -134,7 +166,9 @@ impl From<&Adjusted> for AdjustmentResponse {
 pub struct MovementQuery {
     /// Only movements of this variant.
     pub variant_id: Option<String>,
-    /// PURCHASE, SALE, ADJUSTMENT or RETURN.
+    /// Only movements at this location.
+    pub location_id: Option<String>,
+    /// PURCHASE, SALE, ADJUSTMENT, RETURN, TRANSFER_OUT or TRANSFER_IN.
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub kind: Option<String>,
@@ -154,12 +188,19 @@ impl MovementQuery {
             str::parse::<VariantId>,
             "is not a valid id",
         );
+        let location_id = optional(
+            &mut e,
+            "locationId",
+            self.location_id.as_deref(),
+            str::parse::<LocationId>,
+            "is not a valid id",
+        );
         let kind = optional(
             &mut e,
             "type",
             self.kind.as_deref(),
             |s| MovementKind::parse(s).ok_or(()),
-            "must be PURCHASE, SALE, ADJUSTMENT or RETURN",
+            MOVEMENT_TYPES,
         );
         let from = optional(
             &mut e,
@@ -178,6 +219,7 @@ impl MovementQuery {
         e.finish()?;
         Ok(MovementFilter {
             variant_id,
+            location_id,
             kind,
             from,
             to,
@@ -189,9 +231,13 @@ impl MovementQuery {
 #[serde(rename_all = "camelCase")]
 pub struct DriftDto {
     pub variant_id: String,
+    /// The level that drifted; null when it is the variant's total that differs from the sum of
+    /// its levels.
+    pub location_id: Option<String>,
     pub sku: String,
+    /// The stored stock: the level's, or the variant's total.
     pub stock: i64,
-    /// Σ of the variant's movements.
+    /// Σ of the level's movements, or Σ of the variant's levels.
     pub ledger_sum: i64,
 }
 
@@ -200,7 +246,11 @@ pub struct DriftDto {
 pub struct AuditResponse {
     #[schema(example = 128)]
     pub variants_checked: u64,
-    /// Variants whose stock differs from the sum of their movements: always empty.
+    /// Levels (a variant at a location) checked.
+    #[schema(example = 256)]
+    pub levels_checked: u64,
+    /// Levels whose stock differs from the sum of their movements, and variants whose stock
+    /// differs from the sum of their levels: always empty.
     pub drift: Vec<DriftDto>,
 }
 
@@ -208,11 +258,13 @@ impl From<&AuditReport> for AuditResponse {
     fn from(r: &AuditReport) -> Self {
         Self {
             variants_checked: r.variants_checked,
+            levels_checked: r.levels_checked,
             drift: r
                 .drift
                 .iter()
                 .map(|d| DriftDto {
                     variant_id: d.variant_id.to_string(),
+                    location_id: d.location_id.map(|l| l.to_string()),
                     sku: d.sku.clone(),
                     stock: d.stock,
                     ledger_sum: d.ledger_sum,

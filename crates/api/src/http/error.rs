@@ -131,12 +131,17 @@ pub struct FieldProblem {
     pub message: String,
 }
 
-/// One order line that cannot be served.
+/// One line that cannot be served (an order's, a transfer's).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShortageProblem {
     #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")]
     pub variant_id: String,
+    /// The location the units were asked of; absent when the line could be served from any
+    /// active location and `available` is their sum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: Option<String>,
     #[schema(example = 3)]
     pub requested: i64,
     #[schema(example = 1)]
@@ -232,6 +237,7 @@ impl ApiError {
                 s.iter()
                     .map(|s| ShortageProblem {
                         variant_id: s.variant_id.to_string(),
+                        location_id: s.location_id.map(|l| l.to_string()),
                         requested: s.requested,
                         available: s.available,
                     })
@@ -290,8 +296,12 @@ impl From<DomainError> for ApiError {
                 let detail = shortages
                     .iter()
                     .map(|s| {
+                        let at = s
+                            .location_id
+                            .map(|l| format!(" at location {l}"))
+                            .unwrap_or_default();
                         format!(
-                            "variant {}: requested {}, available {}",
+                            "variant {}{at}: requested {}, available {}",
                             s.variant_id, s.requested, s.available
                         )
                     })
@@ -355,6 +365,32 @@ mod tests {
         slugs.sort();
         slugs.dedup();
         assert_eq!(slugs.len(), all.len());
+    }
+
+    #[test]
+    fn a_shortage_names_its_location_only_when_it_has_one() {
+        use domain::ids::{LocationId, VariantId};
+        let location = LocationId::new();
+        let e: ApiError = DomainError::InsufficientStock(vec![
+            Shortage {
+                variant_id: VariantId::new(),
+                location_id: Some(location),
+                requested: 3,
+                available: 1,
+            },
+            Shortage {
+                variant_id: VariantId::new(),
+                location_id: None,
+                requested: 2,
+                available: 0,
+            },
+        ])
+        .into();
+        let body = serde_json::to_value(e.problem()).unwrap();
+        assert_eq!(body["status"], 409);
+        assert_eq!(body["shortages"][0]["locationId"], location.to_string());
+        assert!(body["shortages"][1].get("locationId").is_none(), "{body}");
+        assert!(e.detail.contains(&format!("at location {location}")));
     }
 
     #[test]

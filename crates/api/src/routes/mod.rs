@@ -3,12 +3,14 @@
 
 pub mod auth;
 pub mod health;
+pub mod locations;
 pub mod orders;
 pub mod products;
 pub mod purchase_orders;
 pub mod reports;
 pub mod stock;
 pub mod suppliers;
+pub mod transfers;
 pub mod users;
 pub mod variants;
 
@@ -58,6 +60,11 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(variants::get)
         .service(variants::update)
         .service(variants::remove)
+        .service(locations::list)
+        .service(locations::create)
+        .service(locations::get)
+        .service(locations::update)
+        .service(locations::levels)
         .service(stock::adjust)
         .service(stock::movements)
         .service(stock::audit)
@@ -79,6 +86,13 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(orders::fulfil)
         .service(orders::cancel)
         .service(orders::return_items)
+        .service(transfers::list)
+        .service(transfers::create)
+        .service(transfers::get)
+        .service(transfers::update)
+        .service(transfers::ship)
+        .service(transfers::receive)
+        .service(transfers::cancel)
         .service(reports::movements)
         .service(reports::low_stock)
         .service(reports::reorder)

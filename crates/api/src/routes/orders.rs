@@ -40,13 +40,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(OrderPage::from_page(page, |o| (&o).into())))
 }
 
-/// Place an order: every line is reserved, or none is.
+/// Place an order: every line is reserved, or none is. With `locationId` every line is served
+/// from that location; without, each line is allocated across the active locations (the default
+/// first, then by priority) and its `allocations` say where its units came from.
 #[utoipa::path(tag = "orders", request_body = PlaceOrderRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = OrderDto),
-        (status = 409, description = "Not enough stock: `shortages` lists every short line", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input or unknown variant, line named", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough stock: `shortages` lists every short line (with `locationId` when the order named one)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, unknown variant (line named), or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/orders")]
@@ -126,7 +128,8 @@ pub async fn cancel(
     Ok(respond(outcome, &render))
 }
 
-/// Return items of a fulfilled order (RETURN movements).
+/// Return items of a fulfilled order (RETURN movements), put back where they were taken from or
+/// at `locationId`.
 #[utoipa::path(tag = "orders", params(("id" = String, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     request_body = ReturnItemsRequest, responses(

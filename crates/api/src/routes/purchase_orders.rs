@@ -49,7 +49,7 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = PurchaseOrderDto),
-        (status = 422, description = "Unknown supplier or variant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown supplier or variant, or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/purchase-orders")]
 pub async fn create(
@@ -154,7 +154,8 @@ pub async fn cancel(
     Ok(respond(outcome, &render))
 }
 
-/// Receive goods: one PURCHASE movement per line. More than outstanding is 409 and writes nothing.
+/// Receive goods at the order's location: one PURCHASE movement per line. More than outstanding
+/// is 409 and writes nothing.
 #[utoipa::path(tag = "purchase-orders", params(("id" = String, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     request_body = ReceiptRequest, responses(

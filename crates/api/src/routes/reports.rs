@@ -9,8 +9,8 @@ use super::{path_id, AppState};
 use crate::auth::extractor::Authenticated;
 use crate::dto::purchasing::PurchaseOrderDto;
 use crate::dto::reports::{
-    LowStockResponse, MoversQuery, MoversResponse, ReorderRequest, SeriesQuery, SeriesResponse,
-    StockAtQuery, StockAtResponse, ValuationResponse,
+    LocationQuery, LowStockResponse, MoversQuery, MoversResponse, ReorderRequest, SeriesQuery,
+    SeriesResponse, StockAtQuery, StockAtResponse, ValuationResponse,
 };
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
@@ -19,7 +19,7 @@ use crate::http::idempotency::{self, render, respond};
 /// Movement counts and Σ quantity per time bucket and type; empty buckets are zeros.
 #[utoipa::path(tag = "reports", params(SeriesQuery), responses(
     (status = 200, body = SeriesResponse),
-    (status = 422, description = "Bad range, bucket or time zone; more than 1,000 buckets", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Bad range, bucket or time zone; more than 1,000 buckets; unknown location", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/reports/movements")]
 pub async fn movements(
@@ -36,18 +36,26 @@ pub async fn movements(
     Ok(HttpResponse::Ok().json(SeriesResponse::new(req.bucket, req.tz, &buckets)))
 }
 
-/// Variants at or below their reorder level, with sales velocity, cover and a suggestion.
-#[utoipa::path(tag = "reports", responses((status = 200, body = LowStockResponse)), security(("bearer" = [])))]
+/// Variants at or below their reorder level, with sales velocity, cover and a suggestion. With
+/// `locationId`, a variant is low when its stock at that location is, and the figures are that
+/// location's.
+#[utoipa::path(tag = "reports", params(LocationQuery), responses(
+    (status = 200, body = LowStockResponse),
+    (status = 422, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
+), security(("bearer" = [])))]
 #[get("/reports/low-stock")]
 pub async fn low_stock(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
+    query: web::Query<LocationQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let lines = state.services.reports.low_stock(&actor).await?;
+    let location = query.into_domain()?;
+    let lines = state.services.reports.low_stock(&actor, location).await?;
     Ok(HttpResponse::Ok().json(LowStockResponse::from(lines.as_slice())))
 }
 
-/// Draft a purchase order from the low-stock suggestions.
+/// Draft a purchase order from the low-stock suggestions over every location's totals, bound for
+/// the default location.
 #[utoipa::path(tag = "reports", request_body = ReorderRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
@@ -95,21 +103,29 @@ pub async fn top_movers(
     Ok(HttpResponse::Ok().json(MoversResponse::from(rows.as_slice())))
 }
 
-/// Stock value per variant at weighted average purchase cost.
-#[utoipa::path(tag = "reports", responses((status = 200, body = ValuationResponse)), security(("bearer" = [])))]
+/// Stock value per variant at weighted average purchase cost (over every location's purchases);
+/// with `locationId`, of the stock at that location only.
+#[utoipa::path(tag = "reports", params(LocationQuery), responses(
+    (status = 200, body = ValuationResponse),
+    (status = 422, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
+), security(("bearer" = [])))]
 #[get("/reports/valuation")]
 pub async fn valuation(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
+    query: web::Query<LocationQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let valuation = state.services.reports.valuation(&actor).await?;
+    let location = query.into_domain()?;
+    let valuation = state.services.reports.valuation(&actor, location).await?;
     Ok(HttpResponse::Ok().json(ValuationResponse::from(&valuation)))
 }
 
-/// A variant's stock at a past moment, replayed from the ledger.
+/// A variant's stock at a past moment, replayed from the ledger: its total, or with
+/// `locationId` its stock at that location.
 #[utoipa::path(tag = "reports", params(("id" = String, Path), StockAtQuery), responses(
     (status = 200, body = StockAtResponse),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Bad timestamp or unknown location", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/variants/{id}/stock")]
 pub async fn stock_at(
@@ -119,10 +135,15 @@ pub async fn stock_at(
     query: web::Query<StockAtQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id: VariantId = path_id(&id, "variant")?;
-    let at = query.into_domain()?;
-    let found = state.services.reports.stock_at(&actor, &id, at).await?;
+    let (at, location) = query.into_domain()?;
+    let found = state
+        .services
+        .reports
+        .stock_at(&actor, &id, at, location)
+        .await?;
     Ok(HttpResponse::Ok().json(StockAtResponse {
         variant_id: id.to_string(),
+        location_id: location.map(|l| l.to_string()),
         at: found.at,
         stock: found.stock,
     }))

@@ -15,14 +15,15 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
 
-/// Record an ADJUSTMENT movement: a signed change with a reason, optionally compare-and-set.
+/// Record an ADJUSTMENT movement at one location (the default unless `locationId` names
+/// another): a signed change with a reason, optionally compare-and-set on that location's stock.
 #[utoipa::path(tag = "stock", params(("id" = String, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     request_body = AdjustmentRequest, responses(
         (status = 201, body = AdjustmentResponse),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Stock would go below zero, or expectedStock differs", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stock at the location would go below zero, or expectedStock differs", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/variants/{id}/adjustments")]
@@ -68,7 +69,8 @@ pub async fn movements(
     Ok(HttpResponse::Ok().json(MovementPage::from_page(page, |m| (&m).into())))
 }
 
-/// Every variant of the tenant whose stock differs from the sum of its movements (always none).
+/// Every level of the tenant whose stock differs from the sum of its movements, and every variant
+/// whose stock differs from the sum of its levels (always none).
 #[utoipa::path(tag = "stock", responses((status = 200, body = AuditResponse)), security(("bearer" = [])))]
 #[get("/stock/audit")]
 pub async fn audit(
