@@ -192,6 +192,7 @@ async fn a_ledger_write_carries_its_key_stamped_at_the_clocks_now_rendering_what
     let v = variant(tenant, 6, 0);
     let id = v.id;
     let (mut ports, finds) = ports_finding(vec![None]);
+    ports.one_location();
     ports
         .variants
         .expect_get()
@@ -219,6 +220,7 @@ async fn a_ledger_write_carries_its_key_stamped_at_the_clocks_now_rendering_what
         quantity: StockDelta::new(-2).unwrap(),
         reason: Text::long("breakage").unwrap(),
         expected_stock: None,
+        location_id: None,
     };
     services
         .stock

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::models::{Actor, Role, Tenant, User};
-use super::service::{NewUser, UserPatch};
+use super::service::{NewUser, Registration, UserPatch};
 use crate::error::{DomainError, StoreError};
 use crate::ids::{TenantId, UserId};
 use crate::testing::{actor, MockPorts};
@@ -270,4 +270,73 @@ async fn a_manager_cannot_create_users() {
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Forbidden), "{err:?}");
+}
+
+// ---- registering ----
+
+fn registration() -> Registration {
+    Registration {
+        tenant_name: Text::name("Acme Outfitters").unwrap(),
+        tenant_slug: TenantSlug::new("acme").unwrap(),
+        email: EmailAddress::new("ada@acme.example").unwrap(),
+        password: Password::new("correct horse battery").unwrap(),
+        name: Text::name("Ada").unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_new_tenant_is_created_with_its_owner_and_its_default_location_in_one_write() {
+    let mut ports = MockPorts::default();
+    ports
+        .hasher
+        .expect_hash()
+        .returning(|_| Ok(PasswordHash::from_phc("$new$hash".into())));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    ports
+        .tenants
+        .expect_create_with_owner()
+        .times(1)
+        .returning(move |t, u, l| {
+            log.lock().unwrap().push((t.clone(), u.clone(), l.clone()));
+            Ok(())
+        });
+    let services = ports.build_at(now());
+
+    let (tenant, owner) = services.auth.register(registration()).await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    let (t, u, location) = &seen[0];
+    assert_eq!((t, u), (&tenant, &owner));
+    assert_eq!(owner.tenant_id, tenant.id);
+    assert_eq!(owner.role, Role::Owner);
+    assert_eq!(location.tenant_id, tenant.id);
+    assert!(location.is_default && location.active);
+    assert_eq!(
+        (location.code.as_str(), location.name.as_str()),
+        ("MAIN", "Main")
+    );
+    assert_eq!(location.priority.get(), 0);
+    assert_eq!((location.created_at, location.updated_at), (now(), now()));
+}
+
+#[tokio::test]
+async fn a_taken_slug_is_a_conflict_naming_it() {
+    let mut ports = MockPorts::default();
+    ports
+        .hasher
+        .expect_hash()
+        .returning(|_| Ok(PasswordHash::from_phc("$new$hash".into())));
+    ports
+        .tenants
+        .expect_create_with_owner()
+        .times(1)
+        .returning(|_, _, _| Err(StoreError::Duplicate));
+    let services = ports.build_at(now());
+
+    let err = services.auth.register(registration()).await.unwrap_err();
+    assert!(
+        matches!(&err, DomainError::Conflict(m) if m.contains("'acme'")),
+        "{err:?}"
+    );
 }

@@ -15,8 +15,10 @@ use crate::events::DomainEvent;
 use crate::ids::{PurchaseOrderId, SupplierId, VariantId};
 use crate::lock::{LockGuard, LockKey};
 use crate::orders::models::LineRequest;
-use crate::stock::models::{Committed, DocumentWrite, LedgerError, LedgerWrite, MovementKind};
-use crate::testing::{actor, variant, MockPorts};
+use crate::stock::models::{
+    Committed, DocumentWrite, LedgerError, LedgerWrite, Level, MovementKind,
+};
+use crate::testing::{actor, home, variant, MockPorts};
 use crate::values::{Money, Quantity, Text};
 
 /// The instant the pinned clock answers.
@@ -60,6 +62,7 @@ fn stored(who: &Actor, status: Status, lines: &[(VariantId, i64, i64, i64)]) -> 
         id: PurchaseOrderId::new(),
         tenant_id: who.tenant_id,
         supplier_id: SupplierId::new(),
+        location_id: home(),
         status,
         lines: lines
             .iter()
@@ -185,6 +188,7 @@ async fn a_variant_listed_twice_is_refused_naming_the_repeated_line() {
 
     let new = NewPurchaseOrder {
         supplier_id: s.id,
+        location_id: None,
         lines: vec![request(a, 5, 100), request(b, 5, 100), request(a, 2, 100)],
         expected_at: None,
     };
@@ -206,6 +210,7 @@ async fn a_purchase_order_without_lines_is_refused() {
 
     let new = NewPurchaseOrder {
         supplier_id: s.id,
+        location_id: None,
         lines: Vec::new(),
         expected_at: None,
     };
@@ -227,6 +232,7 @@ async fn an_unknown_supplier_and_an_unknown_variant_are_named_together() {
 
     let new = NewPurchaseOrder {
         supplier_id: SupplierId::new(),
+        location_id: None,
         lines: vec![request(a, 1, 100), request(VariantId::new(), 1, 100)],
         expected_at: None,
     };
@@ -244,6 +250,7 @@ async fn a_new_purchase_order_is_inserted_as_a_draft_with_nothing_received_or_mo
     let s = supplier(&who);
     let (a, b) = (VariantId::new(), VariantId::new());
     let mut ports = ports_knowing(&who, Some(s.clone()), &[a, b]);
+    ports.one_location();
     // No stock moves, so no variant lock is taken.
     ports.lock.expect_acquire().never();
     ports.events.expect_publish().never();
@@ -252,6 +259,7 @@ async fn a_new_purchase_order_is_inserted_as_a_draft_with_nothing_received_or_mo
 
     let new = NewPurchaseOrder {
         supplier_id: s.id,
+        location_id: None,
         lines: vec![request(b, 50, 650), request(a, 7, 120)],
         expected_at: None,
     };
@@ -272,6 +280,11 @@ async fn a_new_purchase_order_is_inserted_as_a_draft_with_nothing_received_or_mo
     assert_eq!(inserted, &po, "the answer is what was inserted");
     assert_eq!(inserted.tenant_id, who.tenant_id);
     assert_eq!(inserted.supplier_id, s.id);
+    assert_eq!(
+        inserted.location_id,
+        home(),
+        "no destination named: the default"
+    );
     assert_eq!(inserted.status, Status::Draft);
     assert_eq!(inserted.version, 1);
     assert_eq!(inserted.created_by, who.user_id);
@@ -302,6 +315,7 @@ async fn staff_cannot_create_purchase_orders() {
 
     let new = NewPurchaseOrder {
         supplier_id: SupplierId::new(),
+        location_id: None,
         lines: vec![request(VariantId::new(), 1, 100)],
         expected_at: None,
     };
@@ -392,7 +406,10 @@ async fn a_receipt_of_everything_outstanding_writes_purchases_and_completes_the_
     );
     let mut ports = ports_holding(&po);
     let tenant = who.tenant_id;
-    let mut keys = vec![LockKey::variant(&tenant, &a), LockKey::variant(&tenant, &b)];
+    let mut keys = vec![
+        LockKey::level(&tenant, &Level::new(a, home())),
+        LockKey::level(&tenant, &Level::new(b, home())),
+    ];
     keys.sort();
     ports
         .lock
@@ -424,6 +441,7 @@ async fn a_receipt_of_everything_outstanding_writes_purchases_and_completes_the_
         .map(|c| {
             assert_eq!(c.kind, MovementKind::Purchase);
             assert_eq!(c.purchase_order_id, Some(po.id));
+            assert_eq!(c.location_id, po.location_id, "received at the destination");
             assert_eq!(c.order_id, None);
             assert_eq!(c.expected_stock, None);
             assert_eq!(c.actor, who.user_id);
@@ -458,6 +476,7 @@ async fn a_receipt_of_everything_outstanding_writes_purchases_and_completes_the_
         vec![DomainEvent::PurchaseOrderReceived {
             tenant_id: tenant,
             purchase_order_id: po.id,
+            location_id: home(),
             status: "RECEIVED",
             at: now(),
         }]

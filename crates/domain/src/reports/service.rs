@@ -275,18 +275,22 @@ mod tests {
         let who = actor(Role::Manager);
         let mut ports = MockPorts::default();
         let id = VariantId::new();
-        ports.reports.expect_valuation().returning(move |_| {
-            Ok(vec![ValuationRow {
-                variant_id: id,
-                sku: "A".into(),
-                stock: 3,
-                // 2 units at 100 and 1 at 101: average 100.33…
-                purchased_units: 3,
-                purchased_cost: 301,
-            }])
-        });
+        ports
+            .reports
+            .expect_valuation()
+            .withf(|_, location| location.is_none())
+            .returning(move |_, _| {
+                Ok(vec![ValuationRow {
+                    variant_id: id,
+                    sku: "A".into(),
+                    stock: 3,
+                    // 2 units at 100 and 1 at 101: average 100.33…
+                    purchased_units: 3,
+                    purchased_cost: 301,
+                }])
+            });
         let services = ports.build();
-        let v = services.reports.valuation(&who).await.unwrap();
+        let v = services.reports.valuation(&who, None).await.unwrap();
         assert_eq!(v.lines[0].average_unit_cost, Some(100));
         assert_eq!(v.lines[0].value, 301);
         assert_eq!(v.total, 301);
@@ -342,10 +346,72 @@ mod tests {
         // 60 sold in 30 days: 2 a day, 2 days of cover; 60 + 10 − 4 − 6 = 60.
         let line = low_stock_line(LowStockRow {
             variant: v,
+            stock: 4,
+            incoming: 6,
             units_sold: 60,
         });
         assert_eq!(line.average_daily_sales, 2.0);
         assert_eq!(line.days_of_cover, Some(2.0));
         assert_eq!(line.suggested_quantity, 60);
+    }
+
+    #[test]
+    fn a_locations_line_is_judged_on_that_levels_stock_and_incoming_not_the_totals() {
+        let tenant = crate::ids::TenantId::new();
+        // 40 in all, 6 incoming in all; the location asked about holds 4 with 1 incoming.
+        let mut v = variant(tenant, 40, 10);
+        v.incoming = 6;
+        let line = low_stock_line(LowStockRow {
+            variant: v,
+            stock: 4,
+            incoming: 1,
+            units_sold: 60,
+        });
+        assert_eq!((line.stock, line.incoming), (4, 1));
+        assert_eq!(line.days_of_cover, Some(2.0));
+        // 60 + 10 − 4 − 1 = 65.
+        assert_eq!(line.suggested_quantity, 65);
+    }
+
+    #[tokio::test]
+    async fn a_report_about_a_location_is_asked_of_that_location() {
+        let who = actor(Role::Staff);
+        let shop = crate::testing::location(who.tenant_id, "SHOP", 10);
+        let shop_id = shop.id;
+        let mut ports = MockPorts::default();
+        ports.locations_of(vec![shop]);
+        ports
+            .reports
+            .expect_low_stock()
+            .withf(move |_, _, location| *location == Some(shop_id))
+            .times(1)
+            .returning(|_, _, _| Ok(Vec::new()));
+        let services = ports.build();
+        let lines = services
+            .reports
+            .low_stock(&who, Some(shop_id))
+            .await
+            .unwrap();
+        assert!(lines.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_report_about_a_location_the_tenant_does_not_have_names_location_id() {
+        let who = actor(Role::Manager);
+        let mut ports = MockPorts::default();
+        ports.locations.expect_get().returning(|_, _| Ok(None));
+        ports.reports.expect_valuation().never();
+        ports.reports.expect_low_stock().never();
+        let services = ports.build();
+        let nowhere = Some(LocationId::new());
+        for err in [
+            services.reports.valuation(&who, nowhere).await.unwrap_err(),
+            services.reports.low_stock(&who, nowhere).await.unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, DomainError::Validation(f) if f[0].field == "locationId"),
+                "{err:?}"
+            );
+        }
     }
 }

@@ -84,21 +84,10 @@ pub fn allocate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::models::VariantLevel;
     use crate::ids::TenantId;
-    use crate::testing::variant;
 
     fn stocked(levels: &[(LocationId, i64)]) -> Variant {
-        let mut v = variant(TenantId::new(), levels.iter().map(|(_, s)| s).sum(), 0);
-        v.levels = levels
-            .iter()
-            .map(|(l, s)| VariantLevel {
-                location_id: *l,
-                stock: *s,
-                incoming: 0,
-            })
-            .collect();
-        v
+        crate::testing::stocked(TenantId::new(), levels)
     }
 
     #[test]

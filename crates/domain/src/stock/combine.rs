@@ -205,9 +205,9 @@ mod tests {
     use super::*;
     use crate::error::Shortage;
     use crate::events::MockEventPublisher;
-    use crate::ids::{MovementId, UserId, VariantId};
+    use crate::ids::{LocationId, OrderId, UserId, VariantId};
     use crate::lock::{LockGuard, LockManager};
-    use crate::stock::models::{DocumentWrite, MovementKind, StockChange};
+    use crate::stock::models::{DocumentWrite, Level, StockChange};
     use crate::stock::ports::MockLedgerRepository;
 
     /// A lock whose first acquisition waits until the test opens the gate.
@@ -226,21 +226,15 @@ mod tests {
         }
     }
 
-    fn sale(variant: VariantId, units: i64) -> LedgerWrite {
+    fn sale(level: Level, units: i64) -> LedgerWrite {
         LedgerWrite {
-            changes: vec![StockChange {
-                movement_id: MovementId::new(),
-                variant_id: variant,
-                kind: MovementKind::Sale,
-                delta: -units,
-                expected_stock: None,
-                reason: None,
-                order_id: None,
-                purchase_order_id: None,
-                unit_cost: None,
-                actor: UserId::new(),
-                at: Utc::now(),
-            }],
+            changes: vec![StockChange::sale(
+                level,
+                units,
+                OrderId::new(),
+                UserId::new(),
+                Utc::now(),
+            )],
             document: DocumentWrite::None,
             idempotency: None,
         }
@@ -261,6 +255,7 @@ mod tests {
     async fn writes_waiting_for_the_same_locks_share_one_hold_and_one_commit() {
         let tenant = TenantId::new();
         let variant = VariantId::new();
+        let level = Level::new(variant, LocationId::new());
         let mut ledger = MockLedgerRepository::new();
         // The first write finds the lock free and commits alone.
         ledger
@@ -277,6 +272,7 @@ mod tests {
                     Ok(Committed::default()),
                     Err(LedgerError::Insufficient(vec![Shortage {
                         variant_id: variant,
+                        location_id: Some(level.location_id),
                         requested: 5,
                         available: 1,
                     }])),
@@ -291,19 +287,19 @@ mod tests {
 
         let first = tokio::spawn({
             let deps = deps.clone();
-            async move { deps.commit(&tenant, sale(variant, 1)).await }
+            async move { deps.commit(&tenant, sale(level, 1)).await }
         });
         while lock.acquisitions.load(Ordering::SeqCst) == 0 {
             tokio::task::yield_now().await;
         }
         // Queued one after another, so the batch order is known.
-        let keys = vec![LockKey::variant(&tenant, &variant)];
+        let keys = vec![LockKey::level(&tenant, &level)];
         let queued_now = || deps.combiner.queues().get(&keys).map_or(0, Vec::len);
         let mut queued = Vec::new();
         for units in [1, 5, 1] {
             let deps = deps.clone();
             queued.push(tokio::spawn(async move {
-                deps.commit(&tenant, sale(variant, units)).await
+                deps.commit(&tenant, sale(level, units)).await
             }));
             while queued_now() < queued.len() {
                 tokio::task::yield_now().await;

@@ -20,8 +20,8 @@ use crate::idempotency::Outcome;
 use crate::ids::VariantId;
 use crate::lock::{LockError, LockGuard, LockKey, LockManager};
 use crate::services::Services;
-use crate::stock::models::{Adjusted, Committed, LedgerError, LedgerWrite};
-use crate::testing::{actor, committed, variant, MockPorts};
+use crate::stock::models::{Adjusted, Committed, LedgerError, LedgerWrite, Level};
+use crate::testing::{actor, committed, home, variant, MockPorts};
 use crate::values::{StockDelta, Text};
 
 /// How many adjustments queue behind the first one.
@@ -62,6 +62,7 @@ fn minus(units: i64) -> Adjustment {
         quantity: StockDelta::new(-units).unwrap(),
         reason: Text::long("shrinkage").unwrap(),
         expected_stock: None,
+        location_id: None,
     }
 }
 
@@ -104,6 +105,7 @@ fn ports_with_variant(who: &Actor) -> (MockPorts, VariantId, Arc<AtomicUsize>) {
     let reads = Arc::new(AtomicUsize::new(0));
     let counted = reads.clone();
     let mut ports = MockPorts::default();
+    ports.one_location();
     ports.variants.expect_get().returning(move |_, _| {
         counted.fetch_add(1, Ordering::SeqCst);
         Ok(Some(v.clone()))
@@ -122,7 +124,7 @@ fn assert_one_hold_per_batch(lock: &GatedLock, who: &Actor, id: &VariantId) {
         2,
         "the first write alone, then the queued ones as one batch"
     );
-    let key = vec![LockKey::variant(&who.tenant_id, id)];
+    let key = vec![LockKey::level(&who.tenant_id, &Level::new(*id, home()))];
     assert_eq!(*lock.keys.lock().unwrap(), vec![key.clone(), key]);
 }
 

@@ -156,6 +156,7 @@ mod tests {
         let v = variant(who.tenant_id, 3, 0);
         let id = v.id;
         let mut ports = MockPorts::default();
+        ports.one_location();
         ports
             .variants
             .expect_get()
@@ -184,6 +185,7 @@ mod tests {
         let v = variant(who.tenant_id, 10, 0);
         let id = v.id;
         let mut ports = MockPorts::default();
+        ports.one_location();
         ports
             .variants
             .expect_get()

@@ -5,14 +5,16 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::models::{Committed, DocumentWrite, LedgerError, LedgerWrite, MovementKind};
+use super::models::{Committed, DocumentWrite, LedgerError, LedgerWrite, Level, MovementKind};
 use super::service::Adjustment;
 use crate::auth::models::{Actor, Role};
 use crate::catalog::models::Variant;
 use crate::error::{DomainError, Shortage};
 use crate::events::DomainEvent;
+use crate::ids::LocationId;
+use crate::locations::models::Location;
 use crate::lock::{LockGuard, LockKey};
-use crate::testing::{actor, committed, variant, MockPorts};
+use crate::testing::{actor, committed, home, location, stocked, variant, MockPorts};
 use crate::values::{StockDelta, StockLevel, Text};
 
 fn now() -> DateTime<Utc> {
@@ -24,6 +26,7 @@ fn adjustment(quantity: i64, expected: Option<i64>) -> Adjustment {
         quantity: StockDelta::new(quantity).unwrap(),
         reason: Text::long("cycle count").unwrap(),
         expected_stock: expected.map(|e| StockLevel::new(e).unwrap()),
+        location_id: None,
     }
 }
 
@@ -35,6 +38,7 @@ fn ports_for(
     answer: impl Fn(&LedgerWrite) -> Result<Committed, LedgerError> + Send + Sync + 'static,
 ) -> (MockPorts, Arc<Mutex<Vec<LedgerWrite>>>) {
     let mut ports = MockPorts::default();
+    ports.one_location();
     let (tenant, id, stored) = (who.tenant_id, v.id, v.clone());
     ports
         .variants
@@ -44,7 +48,7 @@ fn ports_for(
     ports
         .lock
         .expect_acquire()
-        .withf(move |keys, _| keys == [LockKey::variant(&tenant, &id)])
+        .withf(move |keys, _| keys == [LockKey::level(&tenant, &Level::new(id, home()))])
         .times(1)
         .returning(|_, _| Ok(LockGuard::empty()));
     let writes = Arc::new(Mutex::new(Vec::new()));
@@ -103,9 +107,10 @@ async fn an_adjustment_commits_one_adjustment_change_as_the_caller_asked() {
     assert_eq!(c.reason.as_deref(), Some("cycle count"));
     assert_eq!(c.actor, who.user_id);
     assert_eq!(c.at, now());
+    assert_eq!(c.location_id, home(), "no location named: the default");
     assert_eq!(
-        (c.order_id, c.purchase_order_id, c.unit_cost),
-        (None, None, None)
+        (c.order_id, c.purchase_order_id, c.transfer_id, c.unit_cost),
+        (None, None, None, None)
     );
 }
 
@@ -152,6 +157,7 @@ async fn an_adjustment_answers_with_the_movement_and_stock_the_store_committed()
         .movement
         .clone();
     assert_eq!(done.stock, 14);
+    assert_eq!(done.level_stock, 14);
     assert_eq!(done.movement, expected);
     assert_eq!(done.movement.id, writes[0].changes[0].movement_id);
 }
@@ -166,6 +172,7 @@ async fn a_shortage_found_by_the_store_is_negative_stock_at_the_stock_the_store_
     let (mut ports, writes) = ports_for(&who, &v, move |_| {
         Err(LedgerError::Insufficient(vec![Shortage {
             variant_id: id,
+            location_id: Some(home()),
             requested: 3,
             available: 1,
         }]))
@@ -217,8 +224,10 @@ async fn stock_events_describe_the_committed_movement_and_a_crossing_of_the_reor
             DomainEvent::StockChanged {
                 tenant_id: tenant,
                 variant_id: v.id,
+                location_id: home(),
                 sku: applied.sku.clone(),
                 stock: 5,
+                level_stock: 5,
                 delta: -1,
                 movement_type: MovementKind::Adjustment,
                 movement_id: m.id,
@@ -227,6 +236,7 @@ async fn stock_events_describe_the_committed_movement_and_a_crossing_of_the_reor
             DomainEvent::StockLow {
                 tenant_id: tenant,
                 variant_id: v.id,
+                location_id: home(),
                 sku: applied.sku.clone(),
                 stock: 5,
                 reorder_level: 5,
@@ -253,4 +263,142 @@ async fn stock_already_at_or_below_the_reorder_level_is_not_announced_low_again(
 
     let names: Vec<_> = published.lock().unwrap().iter().map(|e| e.name()).collect();
     assert_eq!(names, vec!["stock.changed"]);
+}
+
+// ---- at a named location ----
+
+/// A default location holding 10 of a variant and a shop holding 3 (13 in all).
+fn at_two_locations(who: &Actor) -> (MockPorts, Variant, LocationId) {
+    let main = Location {
+        is_default: true,
+        ..location(who.tenant_id, "MAIN", 0)
+    };
+    let shop = location(who.tenant_id, "SHOP", 10);
+    let shop_id = shop.id;
+    let v = stocked(who.tenant_id, &[(main.id, 10), (shop_id, 3)]);
+    let mut ports = MockPorts::default();
+    ports.locations_of(vec![main, shop]);
+    let stored = v.clone();
+    ports
+        .variants
+        .expect_get()
+        .returning(move |_, _| Ok(Some(stored.clone())));
+    (ports, v, shop_id)
+}
+
+fn adjustment_at(quantity: i64, expected: Option<i64>, location: LocationId) -> Adjustment {
+    Adjustment {
+        location_id: Some(location),
+        ..adjustment(quantity, expected)
+    }
+}
+
+#[tokio::test]
+async fn an_adjustment_at_a_named_location_changes_that_level_and_answers_it_and_the_total() {
+    let who = actor(Role::Manager);
+    let tenant = who.tenant_id;
+    let (mut ports, v, shop) = at_two_locations(&who);
+    let id = v.id;
+    ports
+        .lock
+        .expect_acquire()
+        .withf(move |keys, _| keys == [LockKey::level(&tenant, &Level::new(id, shop))])
+        .times(1)
+        .returning(|_, _| Ok(LockGuard::empty()));
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let log = writes.clone();
+    // The store takes the shop from 3 to 5 and the variant from 13 to 15.
+    ports
+        .ledger
+        .expect_commit()
+        .times(1)
+        .returning(move |_, w| {
+            let mut answer = committed(tenant, &w, &[3], 0);
+            answer.applied[0].total_after = 15;
+            log.lock().unwrap().push(w);
+            Ok(answer)
+        });
+    let published = events_log(&mut ports);
+    let services = ports.build_at(now());
+
+    let done = services
+        .stock
+        .adjust(&who, &id, adjustment_at(2, Some(3), shop), None)
+        .await
+        .unwrap()
+        .fresh()
+        .unwrap();
+
+    let writes = writes.lock().unwrap();
+    let c = &writes[0].changes[0];
+    assert_eq!(c.level(), Level::new(id, shop));
+    assert_eq!((c.delta, c.expected_stock), (2, Some(3)));
+    assert_eq!((done.stock, done.level_stock), (15, 5));
+    assert_eq!(done.movement.location_id, shop);
+    let events = published.lock().unwrap();
+    assert!(
+        matches!(
+            events.as_slice(),
+            [DomainEvent::StockChanged {
+                location_id,
+                stock: 15,
+                level_stock: 5,
+                delta: 2,
+                ..
+            }] if *location_id == shop
+        ),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn expected_stock_is_compared_with_the_level_not_the_variants_total() {
+    let who = actor(Role::Manager);
+    let (mut ports, v, shop) = at_two_locations(&who);
+    ports.lock.expect_acquire().never();
+    ports.ledger.expect_commit().never();
+    ports.events.expect_publish().never();
+    let services = ports.build_at(now());
+
+    let err = services
+        .stock
+        .adjust(&who, &v.id, adjustment_at(1, Some(13), shop), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DomainError::StockMismatch {
+                expected: 13,
+                actual: 3
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_level_cannot_go_below_zero_whatever_the_other_locations_hold() {
+    let who = actor(Role::Manager);
+    let (mut ports, v, shop) = at_two_locations(&who);
+    ports.lock.expect_acquire().never();
+    ports.ledger.expect_commit().never();
+    ports.events.expect_publish().never();
+    let services = ports.build_at(now());
+
+    let err = services
+        .stock
+        .adjust(&who, &v.id, adjustment_at(-4, None, shop), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DomainError::NegativeStock {
+                current: 3,
+                delta: -4
+            }
+        ),
+        "{err:?}"
+    );
 }

@@ -22,7 +22,7 @@ use crate::reports::ports::MockReportRepository;
 use crate::services::{Deps, Repositories, Services, Settings};
 use crate::stock::ports::MockLedgerRepository;
 use crate::transfers::ports::MockTransferRepository;
-use crate::values::{Attributes, Money, Sku, StockLevel};
+use crate::values::{Attributes, LocationCode, LocationPriority, Money, Sku, StockLevel, Text};
 
 /// Every port as a mock; set expectations on the ones a test cares about, then `build()`.
 #[derive(Default)]
@@ -126,6 +126,38 @@ pub fn variant(tenant: TenantId, stock: i64, reorder_level: i64) -> Variant {
     }
 }
 
+/// A variant holding `levels` (its stock the sum of them), ordered by location id as a store
+/// reads them.
+pub fn stocked(tenant: TenantId, levels: &[(LocationId, i64)]) -> Variant {
+    let mut v = variant(tenant, levels.iter().map(|(_, s)| s).sum(), 0);
+    v.levels = levels
+        .iter()
+        .map(|(location_id, stock)| VariantLevel {
+            location_id: *location_id,
+            stock: *stock,
+            incoming: 0,
+        })
+        .collect();
+    v.levels.sort_by_key(|l| l.location_id);
+    v
+}
+
+/// An active location of `tenant` that is not the default.
+pub fn location(tenant: TenantId, code: &str, priority: i64) -> Location {
+    let then = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    Location {
+        id: LocationId::new(),
+        tenant_id: tenant,
+        name: Text::name(&format!("Site {code}")).unwrap(),
+        code: LocationCode::new(code).unwrap(),
+        is_default: false,
+        active: true,
+        priority: LocationPriority::new(priority).unwrap(),
+        created_at: then,
+        updated_at: then,
+    }
+}
+
 /// A clock that always answers `now`, for tests that check which instant the domain used.
 pub fn clock_at(now: chrono::DateTime<Utc>) -> MockClock {
     let mut clock = MockClock::new();
@@ -146,6 +178,19 @@ impl MockPorts {
         self.locations
             .expect_get()
             .returning(move |tenant, id| Ok((*id == home()).then(|| location(tenant))));
+    }
+
+    /// The tenant of any caller has exactly `locations` (listed oldest first, i.e. by id).
+    pub fn locations_of(&mut self, locations: Vec<Location>) {
+        let mut listed = locations;
+        listed.sort_by_key(|l| l.id);
+        let found = listed.clone();
+        self.locations
+            .expect_all()
+            .returning(move |_| Ok(listed.clone()));
+        self.locations
+            .expect_get()
+            .returning(move |_, id| Ok(found.iter().find(|l| l.id == *id).cloned()));
     }
 
     /// The services over these ports with the clock pinned at `now`.

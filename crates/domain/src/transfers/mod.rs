@@ -15,3 +15,5 @@ pub mod aggregate;
 pub mod models;
 pub mod ports;
 pub mod service;
+#[cfg(test)]
+mod service_tests;
