@@ -31,8 +31,9 @@ pub trait ProductRepository: Send + Sync {
     /// Saves name, description and `updated_at`. MUST return `NotFound` if absent.
     async fn update(&self, tenant: &TenantId, product: &Product) -> Result<(), StoreError>;
 
-    /// Deletes the product and its variants in one transaction. MUST return `NotFound` if absent
-    /// and `InUse` (deleting nothing) if any of its variants has stock ≠ 0. Movements stay.
+    /// Deletes the product and its variants (with their levels) in one transaction. MUST return
+    /// `NotFound` if absent and `InUse` (deleting nothing) if any of its variants has stock ≠ 0
+    /// or units in transit. Movements stay.
     async fn delete(&self, tenant: &TenantId, id: &ProductId) -> Result<(), StoreError>;
 }
 

@@ -2,7 +2,7 @@
 //! ([`super::aggregate`]), commits it through the ledger — the order guarded by its version, its
 //! stock changes by the reserve-stock invariant — and publishes what happened.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -15,12 +15,12 @@ use crate::error::{DomainError, Shortage, StoreError};
 use crate::events::DomainEvent;
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{LocationId, OrderId, TenantId, VariantId};
-use crate::locations::models::allocation_order;
+use crate::locations::models::{allocation_order, Location};
 use crate::locations::service::resolve;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
 use crate::stock::allocate::{allocate, Sources};
-use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
+use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite, Level, StockChange};
 use crate::stock::reserve::{ledger_error, Demand};
 
 /// How many times an order naming no location is allocated before a shortage is final.
@@ -134,7 +134,8 @@ impl OrderService {
 
     /// The shortages to report when the ledger refused an order: per level for an order served
     /// from one location (what the ledger found), per variant over all sources otherwise (from
-    /// a fresh reading, since the ledger saw only the levels the last allocation named).
+    /// a fresh reading, since the ledger saw only the levels the last allocation named). When
+    /// that reading finds enough after all, the refusal is a retryable `LockTimeout`.
     async fn shortages(
         &self,
         tenant: &TenantId,
@@ -154,19 +155,12 @@ impl OrderService {
             .into_iter()
             .map(|v| (v.id, v))
             .collect();
-        Ok(match allocate(demand, &variants, sources) {
-            Err(short) => short,
-            // Stock came back in the meantime; report what the ledger refused, over all sources.
-            Ok(_) => ledger
-                .into_iter()
-                .map(|s| Shortage {
-                    location_id: None,
-                    requested: demand.get(&s.variant_id),
-                    available: variants.get(&s.variant_id).map_or(0, |v| v.stock),
-                    ..s
-                })
-                .collect(),
-        })
+        match allocate(demand, &variants, sources) {
+            Err(short) => Ok(short),
+            // Every attempt lost its units to another writer, yet the stock is there now: the
+            // variant is contended, not short. Say so as a retryable refusal.
+            Ok(_) => Err(DomainError::LockTimeout),
+        }
     }
 
     pub async fn get(&self, actor: &Actor, id: &OrderId) -> Result<Order, DomainError> {
@@ -204,7 +198,8 @@ impl OrderService {
             .await
     }
 
-    /// PLACED → CANCELLED, returning every unit with RETURN movements.
+    /// PLACED → CANCELLED, returning every unit with RETURN movements where it was taken from
+    /// (see [`put_back`] for a location deactivated since).
     pub async fn cancel(
         &self,
         actor: &Actor,
@@ -219,7 +214,8 @@ impl OrderService {
     }
 
     /// FULFILLED or PARTIALLY_RETURNED → PARTIALLY_RETURNED or RETURNED (see
-    /// [`Order::return_items`]).
+    /// [`Order::return_items`]); units going back to a location deactivated since go to the
+    /// default ([`put_back`]).
     pub async fn return_items(
         &self,
         actor: &Actor,
@@ -257,6 +253,11 @@ impl OrderService {
             .idempotent(&tenant, idem, |scope| async move {
                 let current = self.get(actor, id).await?;
                 let OrderTransition { next, changes } = decide(&current, self.deps.clock.now())?;
+                let changes = if changes.is_empty() {
+                    changes
+                } else {
+                    put_back(changes, &self.deps.locations.all(&tenant).await?)
+                };
                 let written = next.clone();
                 let write = LedgerWrite {
                     changes,
@@ -294,4 +295,31 @@ impl OrderService {
             })
             .await
     }
+}
+
+/// Units coming back to a location deactivated since they left it go to the default location
+/// instead, so no unit ever lands at an inactive location; changes that then name the same level
+/// are merged into one.
+fn put_back(changes: Vec<StockChange>, locations: &[Location]) -> Vec<StockChange> {
+    let Some(default) = locations.iter().find(|l| l.is_default) else {
+        return changes;
+    };
+    let inactive: HashSet<LocationId> = locations
+        .iter()
+        .filter(|l| !l.active)
+        .map(|l| l.id)
+        .collect();
+    let mut merged: BTreeMap<Level, StockChange> = BTreeMap::new();
+    for mut change in changes {
+        if inactive.contains(&change.location_id) {
+            change.location_id = default.id;
+        }
+        match merged.get_mut(&change.level()) {
+            Some(kept) => kept.delta += change.delta,
+            None => {
+                merged.insert(change.level(), change);
+            }
+        }
+    }
+    merged.into_values().collect()
 }

@@ -688,10 +688,13 @@ fn ports_holding(order: &Order) -> MockPorts {
 #[tokio::test]
 async fn cancelling_puts_every_unit_back_where_it_was_taken_under_those_levels_locks() {
     let who = actor(Role::Manager);
-    let (main, shop) = (LocationId::new(), LocationId::new());
+    let main_location = default_location(&who, "MAIN", 0);
+    let shop_location = location(who.tenant_id, "SHOP", 10);
+    let (main, shop) = (main_location.id, shop_location.id);
     let v = variant(who.tenant_id, 0, 0);
     let order = placed(&who, &v, &[(shop, 2), (main, 3)]);
     let mut ports = ports_holding(&order);
+    ports.locations_of(vec![main_location, shop_location]);
     let taken = free_locks(&mut ports);
     let seen = record_commits(&mut ports, |_, _| Ok(Committed::default()));
     ports
@@ -815,4 +818,36 @@ async fn a_cancelled_order_cannot_be_fulfilled() {
             to: "FULFILLED"
         }
     ));
+}
+
+#[tokio::test]
+async fn units_taken_from_a_location_deactivated_since_come_back_to_the_default() {
+    let who = actor(Role::Manager);
+    let main_location = default_location(&who, "MAIN", 0);
+    let closed = Location {
+        active: false,
+        ..location(who.tenant_id, "CLOSED", 10)
+    };
+    let (main, gone) = (main_location.id, closed.id);
+    let v = variant(who.tenant_id, 0, 0);
+    let order = placed(&who, &v, &[(gone, 2), (main, 3)]);
+    let mut ports = ports_holding(&order);
+    ports.locations_of(vec![main_location, closed]);
+    free_locks(&mut ports);
+    let seen = record_commits(&mut ports, |_, _| Ok(Committed::default()));
+    ports.events.expect_publish().return_const(());
+    let services = ports.build_at(now());
+
+    let cancelled = services
+        .orders
+        .cancel(&who, &order.id, None)
+        .await
+        .unwrap()
+        .fresh()
+        .unwrap();
+
+    // One change at the default for all five units: the closed location receives nothing.
+    assert_eq!(moves(&seen.lock().unwrap()[0]), vec![(v.id, main, 5)]);
+    // The order still says where the units were taken from.
+    assert_eq!(cancelled.lines[0].allocations.len(), 2);
 }

@@ -12,14 +12,16 @@ use crate::pagination::{Page, PageRequest};
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LedgerRepository: Send + Sync {
-    /// Applies `write` atomically, in one transaction:
+    /// Applies `write` atomically, in one transaction (the protocol is `crate::stock::apply`):
     /// 1. for each change, in order: the variant MUST exist in `tenant` (else `VariantMissing`),
-    ///    `expected_stock` MUST equal the stock (else `StockMismatch`), and the stock is changed
-    ///    by `delta` only if the result is ≥ 0 — a conditional write in the store, never a
-    ///    read-then-write; the variant's `updated_at` becomes the change's `at`. If any change
-    ///    would go below zero the write MUST fail with
-    ///    `Insufficient` listing *every* such change (requested = −delta, available = stock);
-    /// 2. inserts one movement per change, with `stock_after` as committed;
+    ///    `expected_stock` MUST equal the stock of the change's level (else `StockMismatch`), and
+    ///    the level's stock is changed by `delta` only if the result is ≥ 0 — a conditional write
+    ///    in the store, never a read-then-write — with the variant's total changed by the same
+    ///    delta; a level the variant never had reads as 0 and is created by a change that may
+    ///    apply to 0; the variant's `updated_at` becomes the change's `at`. If any change would
+    ///    take its level below zero the write MUST fail with `Insufficient` listing *every* such
+    ///    change (requested = −delta, available = the level's stock);
+    /// 2. inserts one movement per change, with its location and the level's `stock_after`;
     /// 3. applies `document` (inserts, or replaces if the stored version matches, else
     ///    `Store(VersionConflict)`);
     /// 4. stores the idempotency record, its response rendered from the result (removing an
@@ -57,7 +59,8 @@ pub trait LedgerRepository: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<StockMovement>, StoreError>;
 
-    /// Compares every variant's stock with the sum of its movements.
+    /// Compares every level's stock with the sum of its movements, and every variant's total with
+    /// the sum of its levels (see [`AuditReport`] for the order of the drift rows).
     async fn audit(&self, tenant: &TenantId) -> Result<AuditReport, StoreError>;
 
     /// `Ok` when the store answers (readiness probe).
