@@ -18,13 +18,29 @@
 //! lock of `infra-local`, or the Redis one). Correctness does not depend on the lock: the ledger's
 //! conditional update refuses to take stock below zero on its own (see `repo/ledger.rs`), which is
 //! what the contract suite's concurrency case proves.
+//!
+//! Stock is kept per level — one variant at one location, a row of `stock_levels` — and each
+//! variant's `stock` column is its total, changed in the same transaction by the same delta.
+//! Databases written before locations existed are migrated when opened (`0002_locations.sql`).
+//! Behind the `test-support` feature, `test_support` gives tests what the ports do not: a way to
+//! change a level behind the ledger and to write a pre-location database.
 
 mod connection;
 mod error;
 mod group;
 mod migrate;
+#[cfg(test)]
+mod migrate_tests;
 mod repo;
 mod row;
 mod store;
+#[cfg(test)]
+mod store_tests;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
 pub use store::SqliteStore;
+#[cfg(any(test, feature = "test-support"))]
+pub use test_support::{
+    LegacyMovement, LegacyOwner, LegacyProduct, LegacyRows, LegacyTenant, LegacyVariant,
+};

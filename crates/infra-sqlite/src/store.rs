@@ -108,22 +108,31 @@ impl SqliteStore {
         }
     }
 
-    /// Sets a variant's stock with a plain `UPDATE`, outside the ledger: no movement, no check.
+    /// Sets the stock of one level (`variant` at `location`) with plain SQL, outside the ledger:
+    /// no movement, no check, and the variant's total is left as it was — so the audit reports
+    /// both the level and the total. A level the variant does not have yet is created. Returns
+    /// how many levels were written: 1, or 0 when the variant does not exist in the tenant.
+    ///
     /// It exists only so tests can corrupt stock on purpose and see the audit report it — an
     /// in-memory database is reachable through this store's connection alone. Never compiled
-    /// into the server (feature `test-support`, enabled only by this crate's own tests).
+    /// into the server (feature `test-support`, enabled only by tests).
     #[cfg(feature = "test-support")]
     pub async fn set_stock_behind_the_ledger(
         &self,
         tenant: &domain::ids::TenantId,
         variant: &domain::ids::VariantId,
+        location: &domain::ids::LocationId,
         stock: i64,
     ) -> Result<usize, StoreError> {
-        let (tenant, variant) = (tenant.to_string(), variant.to_string());
+        let (tenant, variant, location) = (
+            tenant.to_string(),
+            variant.to_string(),
+            location.to_string(),
+        );
         self.write("changing stock behind the ledger", move |tx| {
             tx.execute(
-                "UPDATE variants SET stock = ?1 WHERE tenant_id = ?2 AND id = ?3",
-                rusqlite::params![stock, tenant, variant],
+                crate::test_support::SET_LEVEL_SQL,
+                rusqlite::params![tenant, variant, location, stock],
             )
             .or_store("changing stock behind the ledger")
         })

@@ -1,13 +1,13 @@
 //! Behaviour of the file store that the shared contract cannot see: durability across reopening,
-//! the schema version, drift detection and how a busy database is reported.
+//! the schema version, drift of a total or a level changed by another process, and how a busy
+//! database is reported.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use contract_tests::fixtures::{change, changes, stocked_variant, unique};
+use contract_tests::fixtures::{change, changes, shop, stocked_variant, unique};
 use contract_tests::Stores;
 use domain::catalog::ports::VariantRepository;
-use domain::ids::TenantId;
 use domain::stock::models::MovementKind;
 use domain::stock::ports::LedgerRepository;
 use domain::StoreError;
@@ -24,16 +24,20 @@ fn db_path(dir: &tempfile::TempDir) -> PathBuf {
 #[tokio::test]
 async fn data_survives_reopening_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let t = TenantId::new();
-    let variant = {
+    let (t, main, variant) = {
         let store = SqliteStore::open(&url(&db_path(&dir))).await.unwrap();
         let s = Stores::of(store.clone());
-        let v = stocked_variant(&s, t, &format!("KEEP-{}", unique()), 12).await;
+        let shop = shop(&s).await;
+        let (t, main) = (shop.id(), shop.main());
+        let v = stocked_variant(&s, t, main, &format!("KEEP-{}", unique()), 12).await;
         s.ledger
-            .commit(&t, changes(vec![change(v.id, MovementKind::Sale, -5)]))
+            .commit(
+                &t,
+                changes(vec![change(v.id, main, MovementKind::Sale, -5)]),
+            )
             .await
             .unwrap();
-        v
+        (t, main, v)
     };
     let reopened = SqliteStore::open(&url(&db_path(&dir))).await.unwrap();
     let read = VariantRepository::get(&reopened, &t, &variant.id)
@@ -41,16 +45,24 @@ async fn data_survives_reopening_the_file() {
         .unwrap()
         .expect("the variant survived");
     assert_eq!(read.stock, 7);
+    assert_eq!(read.stock_at(&main), 7);
     assert_eq!(read.sku, variant.sku);
     let audit = reopened.audit(&t).await.unwrap();
-    assert_eq!((audit.variants_checked, audit.drift.len()), (1, 0));
+    assert_eq!(
+        (
+            audit.variants_checked,
+            audit.levels_checked,
+            audit.drift.len()
+        ),
+        (1, 1, 0)
+    );
 
-    // Reopening applied no migration twice: the schema version is still the first one.
+    // Reopening applied no migration twice: the schema version is still the latest one.
     let raw = rusqlite::Connection::open(db_path(&dir)).unwrap();
     let version: i64 = raw
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let mode: String = raw
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -61,35 +73,51 @@ async fn data_survives_reopening_the_file() {
 async fn audit_reports_stock_that_bypassed_the_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&url(&db_path(&dir))).await.unwrap();
-    let t = TenantId::new();
     let s = Stores::of(store.clone());
-    let v = stocked_variant(&s, t, &format!("DRIFT-{}", unique()), 3).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("DRIFT-{}", unique()), 3).await;
 
+    // The total moved without its level: only the total drifts.
     let raw = rusqlite::Connection::open(db_path(&dir)).unwrap();
     raw.execute(
         "UPDATE variants SET stock = stock + 5 WHERE id = ?1",
         [v.id.to_string()],
     )
     .unwrap();
-
     let audit = store.audit(&t).await.unwrap();
-    assert_eq!(audit.variants_checked, 1);
-    assert_eq!(audit.drift.len(), 1);
-    let drift = &audit.drift[0];
-    assert_eq!(
-        (drift.variant_id, drift.stock, drift.ledger_sum),
-        (v.id, 8, 3)
-    );
-    assert_eq!(drift.sku, v.sku.as_str());
+    assert_eq!((audit.variants_checked, audit.levels_checked), (1, 1));
+    let drift: Vec<_> = audit
+        .drift
+        .iter()
+        .map(|d| (d.variant_id, d.location_id, d.stock, d.ledger_sum))
+        .collect();
+    assert_eq!(drift, vec![(v.id, None, 8, 3)]);
+    assert_eq!(audit.drift[0].sku, v.sku.as_str());
+
+    // The level follows without a movement: now the level drifts, and the total agrees.
+    raw.execute(
+        "UPDATE stock_levels SET stock = stock + 5 WHERE variant_id = ?1",
+        [v.id.to_string()],
+    )
+    .unwrap();
+    let audit = store.audit(&t).await.unwrap();
+    let drift: Vec<_> = audit
+        .drift
+        .iter()
+        .map(|d| (d.variant_id, d.location_id, d.stock, d.ledger_sum))
+        .collect();
+    assert_eq!(drift, vec![(v.id, Some(main), 8, 3)]);
 }
 
 #[tokio::test]
 async fn a_write_blocked_by_another_process_is_unavailable_while_reads_go_on() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&url(&db_path(&dir))).await.unwrap();
-    let t = TenantId::new();
     let s = Stores::of(store.clone());
-    let v = stocked_variant(&s, t, &format!("BUSY-{}", unique()), 3).await;
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("BUSY-{}", unique()), 3).await;
 
     // Another process holds the write lock for longer than the store's busy timeout.
     let mut raw = rusqlite::Connection::open(db_path(&dir)).unwrap();
@@ -109,7 +137,10 @@ async fn a_write_blocked_by_another_process_is_unavailable_while_reads_go_on() {
 
     let started = Instant::now();
     let refused = store
-        .commit(&t, changes(vec![change(v.id, MovementKind::Sale, -1)]))
+        .commit(
+            &t,
+            changes(vec![change(v.id, main, MovementKind::Sale, -1)]),
+        )
         .await;
     assert!(
         matches!(
@@ -127,7 +158,10 @@ async fn a_write_blocked_by_another_process_is_unavailable_while_reads_go_on() {
     drop(holder);
 
     store
-        .commit(&t, changes(vec![change(v.id, MovementKind::Sale, -1)]))
+        .commit(
+            &t,
+            changes(vec![change(v.id, main, MovementKind::Sale, -1)]),
+        )
         .await
         .unwrap();
     assert_eq!(

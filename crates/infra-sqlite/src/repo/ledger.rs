@@ -1,35 +1,38 @@
 //! The ledger: the one transaction in which stock changes.
 //!
-//! Each change is a single conditional `UPDATE … WHERE stock >= required RETURNING …`: SQLite
-//! evaluates the condition and writes in one step, so no reader-then-writer window exists even
-//! without the lock port. When a change is refused the variant's stock is read (still inside the
-//! write transaction, so the reading is exact) and handed to the domain's
-//! [`Application`], which decides why — missing, not at the expected stock, or short — and
-//! builds the movements to insert. Any refusal returns an error, and the store's write helper
-//! rolls the transaction back.
+//! Each change is a conditional write on its level (one variant at one location): a single
+//! `UPDATE stock_levels … WHERE stock >= required RETURNING …`, which SQLite evaluates and writes
+//! in one step, so no reader-then-writer window exists even without the lock port. A level the
+//! variant never had reads as 0: when nothing matched and the change needs no stock, the level
+//! is created with `INSERT … SELECT FROM variants … ON CONFLICT DO NOTHING`, which also proves
+//! the variant exists. The variant's `stock` — its total — then changes by the same delta in the
+//! same transaction. When a change is refused the level's stock is read (still inside the write
+//! transaction, so the reading is exact) and handed to the domain's [`Application`], which
+//! decides why — missing, not at the expected stock, or short — and builds the movements to
+//! insert. Any refusal returns an error, and the store's write helper rolls the transaction back.
 
 use async_trait::async_trait;
 use domain::ids::TenantId;
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::stock::apply::{Application, VariantAfter};
 use domain::stock::models::{
-    AuditReport, Committed, DocumentWrite, Drift, LedgerError, LedgerWrite, MovementFilter,
-    MovementKind, StockChange, StockMovement,
+    AuditReport, Committed, DocumentWrite, LedgerError, LedgerWrite, MovementFilter, MovementKind,
+    StockChange, StockMovement,
 };
 use domain::stock::ports::LedgerRepository;
 use domain::StoreError;
 use rusqlite::{params, Row, Transaction};
 
 use super::idempotency::{self, NewRecord};
-use super::{orders, purchase_orders};
+use super::{audit, orders, purchase_orders, transfers};
 use crate::error::SqlResultExt;
 use crate::group::in_savepoint;
 use crate::row::{millis, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
 const SELECT_MOVEMENTS: &str =
-    "SELECT id, tenant_id, variant_id, kind, quantity, stock_after, reason, order_id,
-            purchase_order_id, unit_cost, actor, created_at
+    "SELECT id, tenant_id, variant_id, location_id, kind, quantity, stock_after, reason, order_id,
+            purchase_order_id, transfer_id, unit_cost, actor, created_at
        FROM stock_movements WHERE tenant_id = ?";
 
 /// Applies one write of a batch inside a savepoint, so a refusal undoes that write only.
@@ -90,6 +93,9 @@ impl LedgerRepository for SqliteStore {
         if let Some(variant) = &filter.variant_id {
             query = query.and("variant_id = ?", variant.to_string());
         }
+        if let Some(location) = &filter.location_id {
+            query = query.and("location_id = ?", location.to_string());
+        }
         if let Some(kind) = filter.kind {
             query = query.and("kind = ?", kind.as_str().to_owned());
         }
@@ -110,37 +116,8 @@ impl LedgerRepository for SqliteStore {
 
     async fn audit(&self, tenant: &TenantId) -> Result<AuditReport, StoreError> {
         let tenant = tenant.to_string();
-        self.read("auditing the ledger", move |tx| {
-            let checked: i64 = tx.query_row(
-                "SELECT count(*) FROM variants WHERE tenant_id = ?1",
-                params![tenant],
-                |r| r.get(0),
-            )?;
-            let drift = Select::new(
-                "SELECT v.id, v.sku, v.stock, COALESCE(m.total, 0) AS ledger_sum
-                   FROM variants v
-                   LEFT JOIN (SELECT variant_id, SUM(quantity) AS total
-                                FROM stock_movements WHERE tenant_id = ?
-                               GROUP BY variant_id) m ON m.variant_id = v.id
-                  WHERE v.tenant_id = ? AND v.stock <> COALESCE(m.total, 0)",
-            )
-            .bind(tenant.clone())
-            .bind(tenant)
-            .tail("ORDER BY v.id")
-            .rows(tx, |row| {
-                Ok(Drift {
-                    variant_id: row.id("id")?,
-                    sku: row.get("sku")?,
-                    stock: row.get("stock")?,
-                    ledger_sum: row.get("ledger_sum")?,
-                })
-            })?;
-            Ok(AuditReport {
-                variants_checked: checked as u64,
-                drift,
-            })
-        })
-        .await
+        self.read("auditing the ledger", move |tx| audit::run(tx, &tenant))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -167,7 +144,7 @@ fn apply(
     for change in &write.changes {
         match conditional_update(tx, tenant, change)? {
             Some(after) => application.applied(change, after),
-            None => application.refused(change, current_stock(tx, tenant, change)?)?,
+            None => application.refused(change, level_stock(tx, tenant, change)?)?,
         }
     }
     let committed = application.finish()?;
@@ -181,48 +158,88 @@ fn apply(
     Ok(committed)
 }
 
-/// The atomic conditional write: changes the stock only if the variant exists in the tenant, is
-/// at the expected stock (when one is given) and holds at least the change's required stock.
-/// `None` when refused.
+/// The atomic conditional write on the change's level, then the same delta on the variant's
+/// total. `None` when refused: the level is not at the expected stock (when one is given) or
+/// holds less than the change's required stock, or the variant does not exist in the tenant.
 fn conditional_update(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     change: &StockChange,
 ) -> Result<Option<VariantAfter>, StoreError> {
-    optional_row(
+    let (tenant, variant, location) = (
+        tenant.to_string(),
+        change.variant_id.to_string(),
+        change.location_id.to_string(),
+    );
+    let mut level: Option<i64> = optional_row(
         tx,
-        "UPDATE variants SET stock = stock + ?1, updated_at = ?2
-          WHERE tenant_id = ?3 AND id = ?4 AND stock >= ?5 AND (?6 IS NULL OR stock = ?6)
-         RETURNING stock, sku, reorder_level",
+        "UPDATE stock_levels SET stock = stock + ?1
+          WHERE tenant_id = ?2 AND variant_id = ?3 AND location_id = ?4
+            AND stock >= ?5 AND (?6 IS NULL OR stock = ?6)
+         RETURNING stock",
         params![
             change.delta,
-            millis(&change.at),
-            tenant.to_string(),
-            change.variant_id.to_string(),
+            tenant,
+            variant,
+            location,
             change.required_stock(),
             change.expected_stock,
         ],
+        |row| row.get(0),
+    )
+    .or_store("changing a level's stock")?;
+    if level.is_none() && change.required_stock() == 0 && change.expected_stock.unwrap_or(0) == 0 {
+        // A level the variant never had holds 0, which this change accepts. A conflict means
+        // the level exists and refused the change; no row means no such variant.
+        level = optional_row(
+            tx,
+            "INSERT INTO stock_levels (tenant_id, variant_id, location_id, stock)
+             SELECT tenant_id, id, ?3, ?4 FROM variants WHERE tenant_id = ?1 AND id = ?2
+             ON CONFLICT DO NOTHING
+             RETURNING stock",
+            params![tenant, variant, location, change.delta],
+            |row| row.get(0),
+        )
+        .or_store("creating a level")?;
+    }
+    let Some(stock) = level else {
+        return Ok(None);
+    };
+    optional_row(
+        tx,
+        "UPDATE variants SET stock = stock + ?1, updated_at = ?2
+          WHERE tenant_id = ?3 AND id = ?4
+         RETURNING stock, sku, reorder_level",
+        params![change.delta, millis(&change.at), tenant, variant],
         |row| {
             Ok(VariantAfter {
-                stock: row.get("stock")?,
-                sku: row.sku("sku")?,
-                reorder_level: row.get("reorder_level")?,
+                stock,
+                total: row.get(0)?,
+                sku: row.sku(1)?,
+                reorder_level: row.get(2)?,
             })
         },
     )
-    .or_store("changing stock")
+    .or_store("changing a variant's total stock")
 }
 
-/// The stock of a change's variant, read in the write transaction; `None` when it is missing.
-fn current_stock(
+/// The stock of a change's level, read in the write transaction: 0 for a level the variant
+/// never had, `None` when the variant is missing.
+fn level_stock(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     change: &StockChange,
 ) -> Result<Option<i64>, StoreError> {
     optional_row(
         tx,
-        "SELECT stock FROM variants WHERE tenant_id = ?1 AND id = ?2",
-        params![tenant.to_string(), change.variant_id.to_string()],
+        "SELECT COALESCE((SELECT stock FROM stock_levels
+                           WHERE tenant_id = ?1 AND variant_id = ?2 AND location_id = ?3), 0)
+           FROM variants WHERE tenant_id = ?1 AND id = ?2",
+        params![
+            tenant.to_string(),
+            change.variant_id.to_string(),
+            change.location_id.to_string()
+        ],
         |r| r.get(0),
     )
     .or_store("reading the stock of a refused change")
@@ -230,22 +247,24 @@ fn current_stock(
 
 fn insert_movement(tx: &Transaction<'_>, m: &StockMovement) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO stock_movements (id, tenant_id, variant_id, kind, quantity, stock_after,
-                                      reason, order_id, purchase_order_id, unit_cost, actor,
-                                      created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO stock_movements (id, tenant_id, variant_id, location_id, kind, quantity,
+                                      stock_after, reason, order_id, purchase_order_id,
+                                      transfer_id, unit_cost, actor, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
             m.id.to_string(),
             m.tenant_id.to_string(),
             m.variant_id.to_string(),
+            m.location_id.to_string(),
             m.kind.as_str(),
             m.quantity,
             m.stock_after,
             m.reason,
             m.order_id.map(|id| id.to_string()),
             m.purchase_order_id.map(|id| id.to_string()),
+            m.transfer_id.map(|id| id.to_string()),
             m.unit_cost.map(|c| c.minor_units()),
             m.actor.to_string(),
             millis(&m.created_at),
@@ -272,6 +291,11 @@ fn apply_document(
             purchase_order,
             expected_version,
         } => purchase_orders::replace(tx, tenant, purchase_order, *expected_version),
+        DocumentWrite::InsertTransfer(transfer) => transfers::insert(tx, tenant, transfer),
+        DocumentWrite::UpdateTransfer {
+            transfer,
+            expected_version,
+        } => transfers::replace(tx, tenant, transfer, *expected_version),
     }
 }
 
@@ -280,6 +304,7 @@ fn movement_from_row(row: &Row<'_>) -> rusqlite::Result<StockMovement> {
         id: row.id("id")?,
         tenant_id: row.id("tenant_id")?,
         variant_id: row.id("variant_id")?,
+        location_id: row.id("location_id")?,
         kind: row.decode("kind", |s: String| {
             MovementKind::parse(&s).ok_or("unknown movement kind")
         })?,
@@ -288,6 +313,7 @@ fn movement_from_row(row: &Row<'_>) -> rusqlite::Result<StockMovement> {
         reason: row.get("reason")?,
         order_id: row.opt_id("order_id")?,
         purchase_order_id: row.opt_id("purchase_order_id")?,
+        transfer_id: row.opt_id("transfer_id")?,
         unit_cost: row.opt_money("unit_cost")?,
         actor: row.id("actor")?,
         created_at: row.time("created_at")?,

@@ -1,14 +1,18 @@
 //! One module per repository port, each implemented on [`crate::SqliteStore`]. Modules that
-//! write documents through the ledger (orders, purchase orders) also expose the row writers the
-//! ledger calls inside its transaction.
+//! write documents through the ledger (orders, purchase orders, transfers) also expose the row
+//! writers the ledger calls inside its transaction.
 
+mod audit;
 mod idempotency;
 mod ledger;
+mod locations;
+mod low_stock;
 mod orders;
 mod products;
 mod purchase_orders;
 mod reports;
 mod suppliers;
 mod tenants;
+mod transfers;
 mod users;
 mod variants;

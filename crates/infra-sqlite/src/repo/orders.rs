@@ -1,13 +1,15 @@
 //! Orders and their lines (a child table), written only through the ledger.
 //!
 //! An order is read with its lines in the same read transaction: one query for the orders, one
-//! for all their lines, so a page costs two statements whatever its size.
+//! for all their lines, so a page costs two statements whatever its size. A line's allocations
+//! (where its units were taken from) are a JSON array in the line's row: they are only ever
+//! read and written with the line.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use domain::ids::{OrderId, TenantId};
-use domain::orders::models::{Customer, Order, OrderFilter, OrderLine, OrderStatus};
+use domain::orders::models::{Allocation, Customer, Order, OrderFilter, OrderLine, OrderStatus};
 use domain::orders::ports::OrderRepository;
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::values::EmailAddress;
@@ -19,9 +21,43 @@ use crate::row::{id_list, millis, RowExt, Select};
 use crate::SqliteStore;
 
 const SELECT_ORDERS: &str =
-    "SELECT id, tenant_id, status, customer_name, customer_email, note, total,
-                                   placed_by, created_at, updated_at, version
-                              FROM orders WHERE tenant_id = ?";
+    "SELECT id, tenant_id, status, customer_name, customer_email, note, location_id, total,
+            placed_by, created_at, updated_at, version
+       FROM orders WHERE tenant_id = ?";
+
+/// The JSON the `allocations` column holds.
+fn allocations_json(allocations: &[Allocation]) -> String {
+    serde_json::Value::from_iter(allocations.iter().map(|a| {
+        serde_json::json!({
+            "location_id": a.location_id.to_string(),
+            "quantity": a.quantity,
+            "returned": a.returned,
+        })
+    }))
+    .to_string()
+}
+
+fn allocations_from_json(raw: String) -> Result<Vec<Allocation>, String> {
+    let items: Vec<serde_json::Value> = serde_json::from_str(&raw).map_err(|e| e.to_string())?;
+    items
+        .iter()
+        .map(|item| {
+            let int = |field: &str| {
+                item[field]
+                    .as_i64()
+                    .ok_or_else(|| format!("an allocation has no integer {field}"))
+            };
+            Ok(Allocation {
+                location_id: item["location_id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("an allocation has no location id")?,
+                quantity: int("quantity")?,
+                returned: int("returned")?,
+            })
+        })
+        .collect()
+}
 
 fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     let customer_name = row.opt_text("customer_name")?;
@@ -40,6 +76,7 @@ fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
             email: customer_email,
         }),
         note: row.opt_text("note")?,
+        location_id: row.opt_id("location_id")?,
         total: row.money("total")?,
         placed_by: row.id("placed_by")?,
         created_at: row.time("created_at")?,
@@ -58,6 +95,7 @@ fn line_from_row(row: &Row<'_>) -> rusqlite::Result<(String, OrderLine)> {
             unit_price: row.money("unit_price")?,
             line_total: row.money("line_total")?,
             returned: row.get("returned")?,
+            allocations: row.decode("allocations", allocations_from_json)?,
         },
     ))
 }
@@ -69,7 +107,8 @@ fn load(tx: &Transaction<'_>, tenant: &str, query: &Select) -> rusqlite::Result<
         return Ok(orders);
     }
     let lines = Select::new(
-        "SELECT order_id, variant_id, sku, quantity, unit_price, line_total, returned
+        "SELECT order_id, variant_id, sku, quantity, unit_price, line_total, returned,
+                allocations
            FROM order_lines WHERE tenant_id = ?",
     )
     .bind(tenant.to_owned())
@@ -93,8 +132,8 @@ fn insert_lines(tx: &Transaction<'_>, tenant: &TenantId, order: &Order) -> Resul
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO order_lines (order_id, position, tenant_id, variant_id, sku, quantity,
-                                      unit_price, line_total, returned)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                      unit_price, line_total, returned, allocations)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .or_store("preparing order lines")?;
     for (position, line) in order.lines.iter().enumerate() {
@@ -108,6 +147,7 @@ fn insert_lines(tx: &Transaction<'_>, tenant: &TenantId, order: &Order) -> Resul
             line.unit_price.minor_units(),
             line.line_total.minor_units(),
             line.returned,
+            allocations_json(&line.allocations),
         ])
         .or_store("inserting an order line")?;
     }
@@ -123,9 +163,9 @@ pub(crate) fn insert(
     // Cached: placing an order runs this inside the single writer's transaction, where
     // compiling the statement anew each time would lengthen every writer's turn.
     tx.prepare_cached(
-        "INSERT INTO orders (id, tenant_id, status, customer_name, customer_email, note, total,
-                             placed_by, created_at, updated_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO orders (id, tenant_id, status, customer_name, customer_email, note,
+                             location_id, total, placed_by, created_at, updated_at, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -139,6 +179,7 @@ pub(crate) fn insert(
                 .and_then(|c| c.email.as_ref())
                 .map(|e| e.as_str()),
             order.note.as_ref().map(|n| n.as_str()),
+            order.location_id.map(|l| l.to_string()),
             order.total.minor_units(),
             order.placed_by.to_string(),
             millis(&order.created_at),
@@ -161,8 +202,8 @@ pub(crate) fn replace(
     let changed = tx
         .execute(
             "UPDATE orders SET status = ?1, customer_name = ?2, customer_email = ?3, note = ?4,
-                               total = ?5, updated_at = ?6, version = ?7
-             WHERE tenant_id = ?8 AND id = ?9 AND version = ?10",
+                               location_id = ?5, total = ?6, updated_at = ?7, version = ?8
+             WHERE tenant_id = ?9 AND id = ?10 AND version = ?11",
             params![
                 order.status.as_str(),
                 order.customer.as_ref().map(|c| c.name.as_str()),
@@ -172,6 +213,7 @@ pub(crate) fn replace(
                     .and_then(|c| c.email.as_ref())
                     .map(|e| e.as_str()),
                 order.note.as_ref().map(|n| n.as_str()),
+                order.location_id.map(|l| l.to_string()),
                 order.total.minor_units(),
                 millis(&order.updated_at),
                 order.version,

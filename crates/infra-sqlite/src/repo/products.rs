@@ -1,4 +1,7 @@
-//! Products. Deleting one removes its variants in the same transaction; movements stay.
+//! Products. Deleting one removes its variants and their levels in the same transaction, and
+//! is refused while any of them holds stock or has units in transit; movements stay.
+
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use domain::catalog::models::Product;
@@ -10,9 +13,20 @@ use domain::StoreError;
 use rusqlite::{params, Row};
 
 use super::idempotency;
+use super::variants::in_transit_of;
 use crate::error::SqlResultExt;
 use crate::row::{millis, optional_row, RowExt, Select};
 use crate::SqliteStore;
+
+/// Finds one variant of the product that keeps it from being deleted.
+static HELD_VARIANT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT 1 FROM variants v
+          WHERE v.tenant_id = ?1 AND v.product_id = ?2 AND (v.stock <> 0 OR {} <> 0)
+          LIMIT 1",
+        in_transit_of("v.tenant_id", "v.id")
+    )
+});
 
 const COLUMNS: &str = "id, tenant_id, name, description, created_at, updated_at";
 
@@ -127,16 +141,19 @@ impl ProductRepository for SqliteStore {
             if exists.is_none() {
                 return Err(StoreError::NotFound);
             }
-            let stocked = optional_row(
-                tx,
-                "SELECT 1 FROM variants WHERE tenant_id = ?1 AND product_id = ?2 AND stock <> 0 LIMIT 1",
-                params![tenant, id],
-                |_| Ok(()),
-            )
-            .or_store("checking the product's stock")?;
-            if stocked.is_some() {
+            let held = optional_row(tx, &HELD_VARIANT, params![tenant, id], |_| Ok(()))
+                .or_store("checking the product's stock")?;
+            if held.is_some() {
                 return Err(StoreError::InUse);
             }
+            tx.execute(
+                "DELETE FROM stock_levels
+                  WHERE tenant_id = ?1
+                    AND variant_id IN (SELECT id FROM variants
+                                        WHERE tenant_id = ?1 AND product_id = ?2)",
+                params![tenant, id],
+            )
+            .or_store("deleting the levels of the product's variants")?;
             tx.execute(
                 "DELETE FROM variants WHERE tenant_id = ?1 AND product_id = ?2",
                 params![tenant, id],

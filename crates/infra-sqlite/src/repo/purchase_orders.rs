@@ -1,5 +1,5 @@
-//! Purchase orders and their lines (a child table, which lets SQL sum a variant's `incoming`),
-//! written only through the ledger.
+//! Purchase orders and their lines (a child table, which lets SQL sum a variant's `incoming`,
+//! per destination location), written only through the ledger.
 
 use std::collections::HashMap;
 
@@ -18,8 +18,8 @@ use crate::row::{id_list, millis, RowExt, Select};
 use crate::SqliteStore;
 
 const SELECT_PURCHASE_ORDERS: &str =
-    "SELECT id, tenant_id, supplier_id, status, expected_at, created_by, created_at, updated_at,
-            version
+    "SELECT id, tenant_id, supplier_id, location_id, status, expected_at, created_by, created_at,
+            updated_at, version
        FROM purchase_orders WHERE tenant_id = ?";
 
 fn purchase_order_from_row(row: &Row<'_>) -> rusqlite::Result<PurchaseOrder> {
@@ -27,6 +27,7 @@ fn purchase_order_from_row(row: &Row<'_>) -> rusqlite::Result<PurchaseOrder> {
         id: row.id("id")?,
         tenant_id: row.id("tenant_id")?,
         supplier_id: row.id("supplier_id")?,
+        location_id: row.id("location_id")?,
         status: row.decode("status", |s: String| {
             PurchaseOrderStatus::parse(&s).ok_or("unknown purchase order status")
         })?,
@@ -116,13 +117,14 @@ pub(crate) fn insert(
     po: &PurchaseOrder,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO purchase_orders (id, tenant_id, supplier_id, status, expected_at, created_by,
-                                      created_at, updated_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO purchase_orders (id, tenant_id, supplier_id, location_id, status, expected_at,
+                                      created_by, created_at, updated_at, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             po.id.to_string(),
             tenant.to_string(),
             po.supplier_id.to_string(),
+            po.location_id.to_string(),
             po.status.as_str(),
             po.expected_at.as_ref().map(millis),
             po.created_by.to_string(),
@@ -145,11 +147,12 @@ pub(crate) fn replace(
 ) -> Result<(), StoreError> {
     let changed = tx
         .execute(
-            "UPDATE purchase_orders SET supplier_id = ?1, status = ?2, expected_at = ?3,
-                                        updated_at = ?4, version = ?5
-             WHERE tenant_id = ?6 AND id = ?7 AND version = ?8",
+            "UPDATE purchase_orders SET supplier_id = ?1, location_id = ?2, status = ?3,
+                                        expected_at = ?4, updated_at = ?5, version = ?6
+             WHERE tenant_id = ?7 AND id = ?8 AND version = ?9",
             params![
                 po.supplier_id.to_string(),
+                po.location_id.to_string(),
                 po.status.as_str(),
                 po.expected_at.as_ref().map(millis),
                 millis(&po.updated_at),

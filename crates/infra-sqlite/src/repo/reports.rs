@@ -1,12 +1,11 @@
 //! Reports: every aggregation is one SQL statement (GROUP BY over indexed ranges), so the API
-//! never loads a tenant's ledger to count it. Bucket edges come from the domain as a JSON array
+//! never loads a tenant's ledger to count it. Asked about one location, a report counts that
+//! location's movements and levels only (purchase costs excepted: see `valuation`). Bucket edges come from the domain as a JSON array
 //! of millisecond timestamps and are read as a small table of (start, end) pairs.
-
-use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::reports::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
 use domain::reports::ports::ReportRepository;
 use domain::stock::models::MovementKind;
@@ -14,7 +13,7 @@ use domain::StoreError;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 
-use super::variants::{variant_from_row, SELECT_VARIANTS};
+use super::low_stock;
 use crate::row::{millis, RowExt};
 use crate::SqliteStore;
 
@@ -47,6 +46,10 @@ impl ReportRepository for SqliteStore {
             sql.push_str(" AND m.variant_id = ?");
             binds.push(variant.to_string().into());
         }
+        if let Some(location) = &filter.location_id {
+            sql.push_str(" AND m.location_id = ?");
+            binds.push(location.to_string().into());
+        }
         if let Some(product) = &filter.product_id {
             sql.push_str(
                 " AND m.variant_id IN (SELECT id FROM variants WHERE tenant_id = ? AND product_id = ?)",
@@ -74,35 +77,12 @@ impl ReportRepository for SqliteStore {
         &self,
         tenant: &TenantId,
         since: DateTime<Utc>,
+        location: Option<LocationId>,
     ) -> Result<Vec<LowStockRow>, StoreError> {
         let tenant = tenant.to_string();
         let since = millis(&since);
         self.read("reading low-stock variants", move |tx| {
-            let mut stmt = tx.prepare(&format!(
-                "{} AND v.stock <= v.reorder_level ORDER BY v.id",
-                *SELECT_VARIANTS
-            ))?;
-            let variants = stmt
-                .query_map(params![tenant], variant_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut sold_stmt = tx.prepare(
-                "SELECT m.variant_id AS variant_id, -SUM(m.quantity) AS sold
-                   FROM stock_movements m
-                  WHERE m.tenant_id = ?1 AND m.kind = 'SALE' AND m.created_at >= ?2
-                    AND m.variant_id IN (SELECT id FROM variants
-                                          WHERE tenant_id = ?1 AND stock <= reorder_level)
-                  GROUP BY m.variant_id",
-            )?;
-            let sold: HashMap<String, i64> = sold_stmt
-                .query_map(params![tenant, since], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(variants
-                .into_iter()
-                .map(|variant| LowStockRow {
-                    units_sold: sold.get(&variant.id.to_string()).copied().unwrap_or(0),
-                    variant,
-                })
-                .collect())
+            low_stock::rows(tx, &tenant, since, location)
         })
         .await
     }
@@ -141,22 +121,42 @@ impl ReportRepository for SqliteStore {
         .await
     }
 
-    async fn valuation(&self, tenant: &TenantId) -> Result<Vec<ValuationRow>, StoreError> {
+    async fn valuation(
+        &self,
+        tenant: &TenantId,
+        location: Option<LocationId>,
+    ) -> Result<Vec<ValuationRow>, StoreError> {
         let tenant = tenant.to_string();
+        // The stock valued: the variant's total, or its level at the location (0 without one).
+        let (stock, level_join) = match location {
+            None => ("v.stock", String::new()),
+            Some(_) => (
+                "COALESCE(s.stock, 0)",
+                "LEFT JOIN stock_levels s
+                        ON s.tenant_id = v.tenant_id AND s.variant_id = v.id AND s.location_id = ?2"
+                    .to_owned(),
+            ),
+        };
+        let sql = format!(
+            "SELECT v.id AS id, v.sku AS sku, {stock} AS stock,
+                    COALESCE(p.units, 0) AS units, COALESCE(p.cost, 0) AS cost
+               FROM variants v
+               {level_join}
+               LEFT JOIN (SELECT variant_id, SUM(quantity) AS units,
+                                 SUM(quantity * unit_cost) AS cost
+                            FROM stock_movements
+                           WHERE tenant_id = ?1 AND kind = 'PURCHASE' AND unit_cost IS NOT NULL
+                           GROUP BY variant_id) p ON p.variant_id = v.id
+              WHERE v.tenant_id = ?1
+              ORDER BY v.id"
+        );
+        let mut binds: Vec<Value> = vec![tenant.into()];
+        if let Some(location) = location {
+            binds.push(location.to_string().into());
+        }
         self.read("valuing stock", move |tx| {
-            let mut stmt = tx.prepare(
-                "SELECT v.id AS id, v.sku AS sku, v.stock AS stock,
-                        COALESCE(p.units, 0) AS units, COALESCE(p.cost, 0) AS cost
-                   FROM variants v
-                   LEFT JOIN (SELECT variant_id, SUM(quantity) AS units,
-                                     SUM(quantity * unit_cost) AS cost
-                                FROM stock_movements
-                               WHERE tenant_id = ?1 AND kind = 'PURCHASE' AND unit_cost IS NOT NULL
-                               GROUP BY variant_id) p ON p.variant_id = v.id
-                  WHERE v.tenant_id = ?1
-                  ORDER BY v.id",
-            )?;
-            let rows = stmt.query_map(params![tenant], |r| {
+            let mut stmt = tx.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(binds), |r| {
                 Ok(ValuationRow {
                     variant_id: r.id("id")?,
                     sku: r.get("sku")?,
@@ -175,13 +175,16 @@ impl ReportRepository for SqliteStore {
         tenant: &TenantId,
         variant: &VariantId,
         at: DateTime<Utc>,
+        location: Option<LocationId>,
     ) -> Result<i64, StoreError> {
         let (tenant, variant, at) = (tenant.to_string(), variant.to_string(), millis(&at));
+        let location = location.map(|l| l.to_string());
         self.read("replaying stock", move |tx| {
             tx.query_row(
                 "SELECT COALESCE(SUM(quantity), 0) FROM stock_movements
-                  WHERE tenant_id = ? AND variant_id = ? AND created_at <= ?",
-                params![tenant, variant, at],
+                  WHERE tenant_id = ?1 AND variant_id = ?2 AND created_at <= ?3
+                    AND (?4 IS NULL OR location_id = ?4)",
+                params![tenant, variant, at, location],
                 |r| r.get(0),
             )
         })

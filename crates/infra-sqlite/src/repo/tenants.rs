@@ -1,14 +1,16 @@
-//! Tenants: created together with their first user, unique by slug across the platform.
+//! Tenants: created together with their first user and their default location, unique by slug
+//! across the platform.
 
 use async_trait::async_trait;
 use domain::auth::models::{Tenant, User};
 use domain::auth::ports::TenantRepository;
 use domain::ids::TenantId;
+use domain::locations::models::Location;
 use domain::values::TenantSlug;
 use domain::StoreError;
 use rusqlite::{params, Row};
 
-use super::users;
+use super::{locations, users};
 use crate::error::SqlResultExt;
 use crate::row::{millis, optional_row, RowExt};
 use crate::SqliteStore;
@@ -26,8 +28,17 @@ fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<Tenant> {
 
 #[async_trait]
 impl TenantRepository for SqliteStore {
-    async fn create_with_owner(&self, tenant: &Tenant, owner: &User) -> Result<(), StoreError> {
+    async fn create_with_owner(
+        &self,
+        tenant: &Tenant,
+        owner: &User,
+        default_location: &Location,
+    ) -> Result<(), StoreError> {
         let (tenant, owner) = (tenant.clone(), owner.clone());
+        let location = Location {
+            is_default: true,
+            ..default_location.clone()
+        };
         self.write("creating a tenant", move |tx| {
             tx.execute(
                 "INSERT INTO tenants (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -39,7 +50,8 @@ impl TenantRepository for SqliteStore {
                 ],
             )
             .or_store("inserting a tenant")?;
-            users::insert_row(tx, &tenant.id, &owner)
+            users::insert_row(tx, &tenant.id, &owner)?;
+            locations::insert_row(tx, &tenant.id, &location)
         })
         .await
     }

@@ -1,18 +1,24 @@
-//! Variants: unique SKU per tenant, stock changed only by the ledger, `incoming` computed in SQL.
+//! Variants: unique SKU per tenant, stock changed only by the ledger (the `stock` column is the
+//! total over the variant's levels), `levels`, `incoming` and `in_transit` computed in SQL.
+//!
+//! A page of variants costs two statements whatever its size: the variants with their units in
+//! transit, then the levels of all of them at once (stock per location and units incoming
+//! there, from the purchase orders' destinations).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use domain::catalog::models::{Variant, VariantFilter};
+use domain::catalog::models::{Variant, VariantFilter, VariantLevel};
 use domain::catalog::ports::VariantRepository;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
+use domain::transfers::models::TransferStatus;
 use domain::values::Attributes;
 use domain::StoreError;
-use rusqlite::{params, Row};
+use rusqlite::{params, Row, Transaction};
 
 use super::idempotency;
 use crate::error::SqlResultExt;
@@ -21,34 +27,82 @@ use crate::SqliteStore;
 
 /// `'A', 'B'` for a fixed set of statuses taken from the domain (never from input).
 pub(crate) fn status_list(statuses: &[PurchaseOrderStatus]) -> String {
-    statuses
-        .iter()
-        .map(|s| format!("'{}'", s.as_str()))
+    quoted(statuses.iter().map(|s| s.as_str()))
+}
+
+/// `'A', 'B'` for a fixed set of transfer statuses taken from the domain.
+pub(crate) fn transfer_status_list(statuses: &[TransferStatus]) -> String {
+    quoted(statuses.iter().map(|s| s.as_str()))
+}
+
+fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|s| format!("'{s}'"))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// A variant row with its `incoming`: Σ (quantity − received) over the lines of this tenant's
-/// purchase orders that are still expected (ORDERED, PARTIALLY_RECEIVED). Ends in a `WHERE`
-/// on the tenant, so callers append conditions.
+/// Σ (quantity − received) over the lines of the variant `variant` (an SQL expression) on
+/// transfers of tenant `tenant` that are shipped and not fully received: its units in transit.
+pub(crate) fn in_transit_of(tenant: &str, variant: &str) -> String {
+    format!(
+        "(SELECT COALESCE(SUM(tl.quantity - tl.received), 0)
+            FROM transfer_lines tl
+            JOIN transfers t ON t.id = tl.transfer_id
+           WHERE tl.tenant_id = {tenant} AND tl.variant_id = {variant}
+             AND t.tenant_id = {tenant} AND t.status IN ({}))",
+        transfer_status_list(&TransferStatus::IN_TRANSIT)
+    )
+}
+
+/// The columns of a variant row (table alias `v`) with its `in_transit`, in the order of
+/// [`column`]. Its levels and `incoming` are read for a whole set of variants at once by
+/// [`attach_levels`].
+pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
+         v.stock, v.created_at, v.updated_at, {} AS in_transit",
+        in_transit_of("v.tenant_id", "v.id")
+    )
+});
+
+/// Variant rows of a tenant; ends in a `WHERE` on the tenant, so callers append conditions.
 pub(crate) static SELECT_VARIANTS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
-                v.stock, v.created_at, v.updated_at,
-                (SELECT COALESCE(SUM(l.quantity - l.received), 0)
-                   FROM purchase_order_lines l
-                   JOIN purchase_orders p ON p.id = l.purchase_order_id
-                  WHERE l.tenant_id = v.tenant_id AND l.variant_id = v.id
-                    AND p.tenant_id = v.tenant_id AND p.status IN ({})) AS incoming
-           FROM variants v
-          WHERE v.tenant_id = ?",
+        "SELECT {} FROM variants v WHERE v.tenant_id = ?",
+        *VARIANT_COLUMNS
+    )
+});
+
+/// Every level of the variants in a JSON array of ids (binds: tenant, ids): the stock of each
+/// level row and the units on open purchase orders bound for each location, one row per
+/// (variant, location) that has either, ordered by variant then location.
+static LEVELS_OF: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH ids(id) AS (SELECT value FROM json_each(?2)),
+              inc(variant_id, location_id, incoming) AS (
+                  SELECT l.variant_id, p.location_id, SUM(l.quantity - l.received)
+                    FROM purchase_order_lines l
+                    JOIN purchase_orders p ON p.id = l.purchase_order_id
+                   WHERE l.tenant_id = ?1 AND l.variant_id IN (SELECT id FROM ids)
+                     AND p.tenant_id = ?1 AND p.status IN ({})
+                   GROUP BY l.variant_id, p.location_id
+                  HAVING SUM(l.quantity - l.received) > 0)
+         SELECT variant_id, location_id, SUM(stock) AS stock, SUM(incoming) AS incoming
+           FROM (SELECT variant_id, location_id, stock, 0 AS incoming
+                   FROM stock_levels
+                  WHERE tenant_id = ?1 AND variant_id IN (SELECT id FROM ids)
+                 UNION ALL
+                 SELECT variant_id, location_id, 0, incoming FROM inc)
+          GROUP BY variant_id, location_id
+          ORDER BY variant_id, location_id",
         status_list(&PurchaseOrderStatus::INCOMING)
     )
 });
 
-/// Positions of the columns of [`SELECT_VARIANTS`]. Variant pages are the most frequent read,
+/// Positions of the columns of [`VARIANT_COLUMNS`]. Variant pages are the most frequent read,
 /// and reading by position skips a by-name lookup per column and row.
-mod column {
+pub(crate) mod column {
     pub const ID: usize = 0;
     pub const TENANT_ID: usize = 1;
     pub const PRODUCT_ID: usize = 2;
@@ -59,10 +113,12 @@ mod column {
     pub const STOCK: usize = 7;
     pub const CREATED_AT: usize = 8;
     pub const UPDATED_AT: usize = 9;
-    pub const INCOMING: usize = 10;
+    pub const IN_TRANSIT: usize = 10;
+    /// The first column a caller may add after the variant's own.
+    pub const NEXT: usize = 11;
 }
 
-/// A row of [`SELECT_VARIANTS`].
+/// A row of [`VARIANT_COLUMNS`], without its levels and `incoming` (see [`attach_levels`]).
 pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
     Ok(Variant {
         id: row.id(column::ID)?,
@@ -77,11 +133,70 @@ pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
         price: row.money(column::PRICE)?,
         reorder_level: row.level(column::REORDER_LEVEL)?,
         stock: row.get(column::STOCK)?,
-        incoming: row.get(column::INCOMING)?,
+        incoming: 0,
+        levels: Vec::new(),
+        in_transit: row.get(column::IN_TRANSIT)?,
         created_at: row.time(column::CREATED_AT)?,
         updated_at: row.time(column::UPDATED_AT)?,
     })
 }
+
+/// Fills `levels` and `incoming` of every variant in `variants` with one statement, in the
+/// caller's read transaction (so they agree with the variants' stock).
+pub(crate) fn attach_levels(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    variants: &mut [Variant],
+) -> rusqlite::Result<()> {
+    if variants.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(&LEVELS_OF)?;
+    let rows = stmt.query_map(
+        params![tenant, id_list(variants.iter().map(|v| v.id))],
+        |row| {
+            Ok((
+                row.id::<VariantId, _>(0)?,
+                VariantLevel {
+                    location_id: row.id(1)?,
+                    stock: row.get(2)?,
+                    incoming: row.get(3)?,
+                },
+            ))
+        },
+    )?;
+    let mut by_variant: HashMap<VariantId, Vec<VariantLevel>> = HashMap::new();
+    for row in rows {
+        let (variant, level) = row?;
+        by_variant.entry(variant).or_default().push(level);
+    }
+    for variant in variants {
+        variant.levels = by_variant.remove(&variant.id).unwrap_or_default();
+        variant.incoming = variant.levels.iter().map(|l| l.incoming).sum();
+    }
+    Ok(())
+}
+
+/// Runs `query` (over [`SELECT_VARIANTS`]) and fills the variants' levels: two statements
+/// whatever the number of variants.
+pub(crate) fn load(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    query: &Select,
+) -> rusqlite::Result<Vec<Variant>> {
+    let mut variants = query.rows(tx, variant_from_row)?;
+    attach_levels(tx, tenant, &mut variants)?;
+    Ok(variants)
+}
+
+/// Deletes the variant only if it may go: it holds no stock and no units of it are in transit.
+static DELETABLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM variants AS v
+          WHERE v.tenant_id = ?1 AND v.id = ?2 AND v.stock = 0 AND {} = 0",
+        in_transit_of("v.tenant_id", "v.id")
+    )
+});
 
 fn attributes_json(attributes: &Attributes) -> String {
     serde_json::Value::from_iter(
@@ -129,16 +244,14 @@ impl VariantRepository for SqliteStore {
     }
 
     async fn get(&self, tenant: &TenantId, id: &VariantId) -> Result<Option<Variant>, StoreError> {
-        let (tenant, id) = (tenant.to_string(), id.to_string());
-        self.read("reading a variant", move |tx| {
-            optional_row(
-                tx,
-                &format!("{} AND v.id = ?", *SELECT_VARIANTS),
-                params![tenant, id],
-                variant_from_row,
-            )
-        })
-        .await
+        let tenant = tenant.to_string();
+        let query = Select::new(&SELECT_VARIANTS)
+            .bind(tenant.clone())
+            .and("v.id = ?", id.to_string());
+        let mut found = self
+            .read("reading a variant", move |tx| load(tx, &tenant, &query))
+            .await?;
+        Ok(found.pop())
     }
 
     async fn get_many(
@@ -149,13 +262,12 @@ impl VariantRepository for SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let tenant = tenant.to_string();
         let query = Select::new(&SELECT_VARIANTS)
-            .bind(tenant.to_string())
+            .bind(tenant.clone())
             .and("v.id IN (SELECT value FROM json_each(?))", id_list(ids));
-        self.read("reading variants", move |tx| {
-            query.rows(tx, variant_from_row)
-        })
-        .await
+        self.read("reading variants", move |tx| load(tx, &tenant, &query))
+            .await
     }
 
     async fn list(
@@ -165,7 +277,8 @@ impl VariantRepository for SqliteStore {
         page: &PageRequest,
     ) -> Result<Page<Variant>, StoreError> {
         let limit = page.limit;
-        let mut query = Select::new(&SELECT_VARIANTS).bind(tenant.to_string());
+        let tenant = tenant.to_string();
+        let mut query = Select::new(&SELECT_VARIANTS).bind(tenant.clone());
         if let Some(product) = &filter.product_id {
             query = query.and("v.product_id = ?", product.to_string());
         }
@@ -177,9 +290,7 @@ impl VariantRepository for SqliteStore {
         }
         let query = query.page("v.id", page, Direction::Ascending);
         let rows = self
-            .read("listing variants", move |tx| {
-                query.rows(tx, variant_from_row)
-            })
+            .read("listing variants", move |tx| load(tx, &tenant, &query))
             .await?;
         Ok(Page::from_rows(rows, limit, |v| v.id.to_string()))
     }
@@ -216,12 +327,14 @@ impl VariantRepository for SqliteStore {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write("deleting a variant", move |tx| {
             let deleted = tx
-                .execute(
-                    "DELETE FROM variants WHERE tenant_id = ?1 AND id = ?2 AND stock = 0",
-                    params![tenant, id],
-                )
+                .execute(&DELETABLE, params![tenant, id])
                 .or_store("deleting a variant")?;
             if deleted == 1 {
+                tx.execute(
+                    "DELETE FROM stock_levels WHERE tenant_id = ?1 AND variant_id = ?2",
+                    params![tenant, id],
+                )
+                .or_store("deleting a variant's levels")?;
                 return Ok(());
             }
             let exists = optional_row(
@@ -249,6 +362,7 @@ mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         crate::migrate::apply(&mut conn).unwrap();
         let statement = conn.prepare(&SELECT_VARIANTS).unwrap();
+        assert_eq!(statement.column_count(), column::NEXT);
         let expected = [
             (column::ID, "id"),
             (column::TENANT_ID, "tenant_id"),
@@ -260,7 +374,7 @@ mod tests {
             (column::STOCK, "stock"),
             (column::CREATED_AT, "created_at"),
             (column::UPDATED_AT, "updated_at"),
-            (column::INCOMING, "incoming"),
+            (column::IN_TRANSIT, "in_transit"),
         ];
         assert_eq!(statement.column_count(), expected.len());
         for (index, name) in expected {
