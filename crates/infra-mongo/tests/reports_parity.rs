@@ -2,8 +2,9 @@
 //!
 //! The contract suite proves each report on a handful of movements; this test asks whether the
 //! two stores still agree when the ledger is big and awkward: more than ten thousand movements
-//! of two tenants, with timestamps on and one millisecond beside local midnights and hours of
-//! days whose clocks change (Europe/Berlin and America/New_York, spring and autumn 2026). The
+//! of two tenants at two locations each, with timestamps on and one millisecond beside local
+//! midnights and hours of days whose clocks change (Europe/Berlin and America/New_York, spring
+//! and autumn 2026). The
 //! ledger is generated from a fixed seed (`plan`), written identically into a fresh in-memory
 //! SQLite store and a fresh MongoDB database (`load`), and then every report port method is
 //! asked the same questions of both — with bucket boundaries computed by the domain, exactly as
@@ -143,8 +144,9 @@ fn check_the_plan_is_demanding(plan: &Plan) {
     );
 }
 
-/// Variant and product filters of a tenant worth asking about: none, two variants (one moved
-/// or deleted where the tenant has one), every product, and a variant with its new product.
+/// Variant, product and location filters of a tenant worth asking about: none, two variants
+/// (one moved or deleted where the tenant has one), every product, a variant with its new
+/// product, each location, and a variant at the second location.
 fn filters(plan: &Plan, tenant: TenantId) -> Vec<SeriesFilter> {
     let t = plan.tenant(tenant);
     let mut variants: Vec<VariantId> = vec![t.variants[0].id];
@@ -156,18 +158,28 @@ fn filters(plan: &Plan, tenant: TenantId) -> Vec<SeriesFilter> {
     let mut all = vec![SeriesFilter::default()];
     all.extend(variants.iter().map(|v| SeriesFilter {
         variant_id: Some(*v),
-        product_id: None,
+        ..Default::default()
     }));
     all.extend(t.products.iter().map(|p| SeriesFilter {
-        variant_id: None,
         product_id: Some(p.id),
+        ..Default::default()
     }));
     if tenant == plan.moved.0 {
         all.push(SeriesFilter {
             variant_id: Some(plan.moved.1),
             product_id: Some(plan.moved.2),
+            ..Default::default()
         });
     }
+    all.extend(t.locations.iter().map(|l| SeriesFilter {
+        location_id: Some(*l),
+        ..Default::default()
+    }));
+    all.push(SeriesFilter {
+        variant_id: Some(variants[0]),
+        location_id: Some(t.locations[1]),
+        ..Default::default()
+    });
     all
 }
 
@@ -278,12 +290,19 @@ async fn low_stock_agrees(pair: &mut Pair, plan: &Plan) {
         spring().0,
     ] {
         for t in &plan.tenants {
-            let (a, b) = pair.low_stock(t.id, since).await;
-            let expected = reference::low_stock(plan, t.id, since);
-            assert!(!expected.is_empty(), "no low variant");
-            sellers += expected.iter().filter(|l| l.1 > 0).count();
-            awaited += expected.iter().filter(|l| l.2 > 0).count();
-            agree(&format!("low stock since {since}"), a, b, expected);
+            for location in [None, Some(t.locations[0]), Some(t.locations[1])] {
+                let (a, b) = pair.low_stock(t.id, since, location).await;
+                let expected = reference::low_stock(plan, t.id, since, location);
+                assert!(!expected.is_empty(), "no low variant at {location:?}");
+                sellers += expected.iter().filter(|l| l.1 > 0).count();
+                awaited += expected.iter().filter(|l| l.2 > 0).count();
+                agree(
+                    &format!("low stock since {since} at {location:?}"),
+                    a,
+                    b,
+                    expected,
+                );
+            }
         }
     }
     assert!(
@@ -321,14 +340,17 @@ async fn top_movers_agree(pair: &mut Pair, plan: &Plan) {
 
 async fn valuation_agrees(pair: &mut Pair, plan: &Plan) {
     for t in &plan.tenants {
-        let (a, b) = pair.valuation(t.id).await;
-        let expected = reference::valuation(plan, t.id);
-        assert_eq!(
-            expected.len(),
-            t.variants.iter().filter(|v| v.id != plan.deleted.1).count()
-        );
-        assert!(expected.iter().any(|r| r.purchased_cost > 0));
-        agree("valuation", a, b, expected);
+        for location in [None, Some(t.locations[0]), Some(t.locations[1])] {
+            let (a, b) = pair.valuation(t.id, location).await;
+            let expected = reference::valuation(plan, t.id, location);
+            assert_eq!(
+                expected.len(),
+                t.variants.iter().filter(|v| v.id != plan.deleted.1).count()
+            );
+            assert!(expected.iter().any(|r| r.purchased_cost > 0));
+            assert!(expected.iter().any(|r| r.stock > 0));
+            agree(&format!("valuation at {location:?}"), a, b, expected);
+        }
     }
 }
 
@@ -346,8 +368,8 @@ async fn stock_at_agrees(pair: &mut Pair, plan: &Plan) {
     for t in &plan.tenants {
         for v in &t.variants {
             for at in &instants {
-                let (a, b) = pair.stock_at(t.id, v.id, *at).await;
-                let expected = reference::stock_at(plan, t.id, v.id, *at);
+                let (a, b) = pair.stock_at(t.id, v.id, *at, None).await;
+                let expected = reference::stock_at(plan, t.id, v.id, *at, None);
                 agree(
                     &format!("stock of {} at {at}", v.sku.as_str()),
                     a,
@@ -355,8 +377,24 @@ async fn stock_at_agrees(pair: &mut Pair, plan: &Plan) {
                     expected,
                 );
             }
-            let (a, b) = pair.stock_at(t.id, v.id, autumn().1).await;
+            let (a, b) = pair.stock_at(t.id, v.id, autumn().1, None).await;
             agree("stock at the end", a, b, plan.final_stock[&v.id]);
+            // Per level, at a few instants: the replay of that location's movements.
+            for location in t.locations {
+                for at in instants.iter().step_by(3) {
+                    let (a, b) = pair.stock_at(t.id, v.id, *at, Some(location)).await;
+                    let expected = reference::stock_at(plan, t.id, v.id, *at, Some(location));
+                    agree(
+                        &format!("stock of {} at {location} at {at}", v.sku.as_str()),
+                        a,
+                        b,
+                        expected,
+                    );
+                }
+                let level = plan.final_levels.get(&(v.id, location)).copied();
+                let (a, b) = pair.stock_at(t.id, v.id, autumn().1, Some(location)).await;
+                agree("level at the end", a, b, level.unwrap_or(0));
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ use domain::stock::models::DocumentWrite;
 
 use super::plan::{Movement, Plan};
 
-/// Writes `plan` into `s`, checking that every change leaves the stock the plan expects.
+/// Writes `plan` into `s`, checking that every change leaves the level's stock the plan expects.
 pub async fn load(s: &Stores, plan: &Plan) {
     for t in &plan.tenants {
         for p in &t.products {
@@ -44,9 +44,16 @@ pub async fn load(s: &Stores, plan: &Plan) {
             let m = &applied.movement;
             let expected = planned[&m.id];
             assert_eq!(
-                (m.variant_id, m.quantity, m.created_at, m.stock_after),
+                (
+                    m.variant_id,
+                    m.location_id,
+                    m.quantity,
+                    m.created_at,
+                    m.stock_after
+                ),
                 (
                     expected.variant,
+                    expected.location,
                     expected.quantity,
                     expected.at,
                     expected.stock_after

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use contract_tests::Stores;
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::reports::models::{SeriesFilter, ValuationRow};
 use domain::stock::models::MovementKind;
 use domain::StoreError;
@@ -72,21 +72,22 @@ impl Pair {
     }
 
     /// Low-stock rows as `(variant, units sold, incoming, stock)` in id order, after checking
-    /// that both stores returned the very same variants (every field).
+    /// that both stores returned the very same variants (every field, levels included).
     pub async fn low_stock(
         &mut self,
         tenant: TenantId,
         since: DateTime<Utc>,
+        location: Option<LocationId>,
     ) -> (Vec<LowLine>, Vec<LowLine>) {
         self.questions += 1;
         let mut a = timed(
             &mut self.sqlite_time,
-            self.sqlite.reports.low_stock(&tenant, since),
+            self.sqlite.reports.low_stock(&tenant, since, location),
         )
         .await;
         let mut b = timed(
             &mut self.mongo_time,
-            self.mongo.reports.low_stock(&tenant, since),
+            self.mongo.reports.low_stock(&tenant, since, location),
         )
         .await;
         for rows in [&mut a, &mut b] {
@@ -94,18 +95,11 @@ impl Pair {
         }
         assert_eq!(
             a, b,
-            "SQLite and MongoDB disagree on the low-stock rows since {since}"
+            "SQLite and MongoDB disagree on the low-stock rows since {since} at {location:?}"
         );
         let lines = |rows: Vec<domain::reports::models::LowStockRow>| {
             rows.into_iter()
-                .map(|r| {
-                    (
-                        r.variant.id,
-                        r.units_sold,
-                        r.variant.incoming,
-                        r.variant.stock,
-                    )
-                })
+                .map(|r| (r.variant.id, r.units_sold, r.incoming, r.stock))
                 .collect()
         };
         (lines(a), lines(b))
@@ -141,14 +135,22 @@ impl Pair {
         (lines(a), lines(b))
     }
 
-    pub async fn valuation(&mut self, tenant: TenantId) -> (Vec<ValuationRow>, Vec<ValuationRow>) {
+    pub async fn valuation(
+        &mut self,
+        tenant: TenantId,
+        location: Option<LocationId>,
+    ) -> (Vec<ValuationRow>, Vec<ValuationRow>) {
         self.questions += 1;
         let a = timed(
             &mut self.sqlite_time,
-            self.sqlite.reports.valuation(&tenant),
+            self.sqlite.reports.valuation(&tenant, location),
         )
         .await;
-        let b = timed(&mut self.mongo_time, self.mongo.reports.valuation(&tenant)).await;
+        let b = timed(
+            &mut self.mongo_time,
+            self.mongo.reports.valuation(&tenant, location),
+        )
+        .await;
         (a, b)
     }
 
@@ -157,16 +159,19 @@ impl Pair {
         tenant: TenantId,
         variant: VariantId,
         at: DateTime<Utc>,
+        location: Option<LocationId>,
     ) -> (i64, i64) {
         self.questions += 1;
         let a = timed(
             &mut self.sqlite_time,
-            self.sqlite.reports.stock_at(&tenant, &variant, at),
+            self.sqlite
+                .reports
+                .stock_at(&tenant, &variant, at, location),
         )
         .await;
         let b = timed(
             &mut self.mongo_time,
-            self.mongo.reports.stock_at(&tenant, &variant, at),
+            self.mongo.reports.stock_at(&tenant, &variant, at, location),
         )
         .await;
         (a, b)

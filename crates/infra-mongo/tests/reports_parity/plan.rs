@@ -1,8 +1,9 @@
-//! One deterministic ledger, generated from a fixed seed: two tenants, fifty variants in five
-//! products, more than ten thousand movements of all four kinds over a spring quarter and an
-//! autumn stretch that together hold all four 2026 clock changes of Europe/Berlin and
-//! America/New_York, plus open and closed purchase orders, one variant moved to another product
-//! and one sold out and deleted.
+//! One deterministic ledger, generated from a fixed seed: two tenants with two locations each,
+//! fifty variants in five products, more than ten thousand movements of all four kinds (at
+//! either location, most at the first) over a spring quarter and an autumn stretch that together
+//! hold all four 2026 clock changes of Europe/Berlin and America/New_York, plus open and closed
+//! purchase orders bound for either location, one variant moved to another product and one sold
+//! out and deleted.
 //!
 //! Everything is data — ids included (UUIDv7 built from the seed) — so the same plan can be
 //! written into any store and also answered by plain iteration in `reference`. The generator
@@ -15,7 +16,7 @@ use chrono_tz::Tz;
 use contract_tests::fixtures;
 use domain::catalog::models::{Product, Variant};
 use domain::ids::{
-    MovementId, ProductId, PurchaseOrderId, SupplierId, TenantId, UserId, VariantId,
+    LocationId, MovementId, ProductId, PurchaseOrderId, SupplierId, TenantId, UserId, VariantId,
 };
 use domain::purchasing::models::{PurchaseOrder, PurchaseOrderStatus, Supplier};
 use domain::reports::buckets::{boundaries, Bucket};
@@ -59,12 +60,13 @@ pub fn zones() -> [Tz; 3] {
     ]
 }
 
-/// One movement as planned, with the stock it leaves.
+/// One movement as planned, with the level's stock it leaves.
 #[derive(Debug, Clone)]
 pub struct Movement {
     pub id: MovementId,
     pub tenant: TenantId,
     pub variant: VariantId,
+    pub location: LocationId,
     pub kind: MovementKind,
     pub quantity: i64,
     pub unit_cost: Option<i64>,
@@ -74,6 +76,8 @@ pub struct Movement {
 
 pub struct TenantPlan {
     pub id: TenantId,
+    /// Where its stock is kept; most movements are at the first.
+    pub locations: [LocationId; 2],
     pub products: Vec<Product>,
     pub variants: Vec<Variant>,
     pub supplier: Supplier,
@@ -89,7 +93,10 @@ pub struct Plan {
     pub moved: (TenantId, VariantId, ProductId),
     /// Sold out by the last commit, then deleted.
     pub deleted: (TenantId, VariantId),
+    /// Each variant's total once every movement is written.
     pub final_stock: HashMap<VariantId, i64>,
+    /// Each level's stock (every level some movement touched) once every movement is written.
+    pub final_levels: HashMap<(VariantId, LocationId), i64>,
 }
 
 impl Plan {
@@ -159,38 +166,45 @@ struct Generator {
     rng: StdRng,
     ids: IdMint,
     actor: UserId,
+    /// Totals per variant.
     stock: HashMap<VariantId, i64>,
+    /// Stock per level touched so far.
+    levels: HashMap<(VariantId, LocationId), i64>,
     edges: Vec<DateTime<Utc>>,
     commits: Vec<(TenantId, LedgerWrite)>,
     movements: Vec<Movement>,
 }
 
 impl Generator {
-    /// A change of `delta` to `variant` at `at`, recorded in the plan's movements.
+    /// A change of `delta` to `variant` at `location` at `at`, recorded in the plan's movements.
+    #[allow(clippy::too_many_arguments)]
     fn change(
         &mut self,
         tenant: TenantId,
         variant: VariantId,
+        location: LocationId,
         kind: MovementKind,
         delta: i64,
         unit_cost: Option<i64>,
         at: DateTime<Utc>,
     ) -> StockChange {
         let id = MovementId::from_uuid(self.ids.next(&mut self.rng));
-        let stock = self.stock.get_mut(&variant).expect("tracked variant");
-        *stock += delta;
-        assert!(*stock >= 0, "the plan never oversells");
+        *self.stock.get_mut(&variant).expect("tracked variant") += delta;
+        let level = self.levels.entry((variant, location)).or_default();
+        *level += delta;
+        assert!(*level >= 0, "the plan never oversells");
         self.movements.push(Movement {
             id,
             tenant,
             variant,
+            location,
             kind,
             quantity: delta,
             unit_cost,
             at,
-            stock_after: *stock,
+            stock_after: *level,
         });
-        let mut c = fixtures::change(variant, kind, delta);
+        let mut c = fixtures::change(variant, location, kind, delta);
         c.movement_id = id;
         c.actor = self.actor;
         c.unit_cost = unit_cost.map(fixtures::money);
@@ -198,36 +212,73 @@ impl Generator {
         c
     }
 
-    /// A random movement of `variant` at `at`, possible at its current stock.
+    /// A random movement of `variant` at one of `locations` (the first three times in four) at
+    /// `at`, possible at that level's current stock.
     fn random_change(
         &mut self,
         tenant: TenantId,
         variant: VariantId,
+        locations: [LocationId; 2],
         at: DateTime<Utc>,
     ) -> StockChange {
-        let stock = self.stock[&variant];
+        let location = locations[usize::from(self.rng.gen_bool(0.25))];
+        let stock = self.levels.get(&(variant, location)).copied().unwrap_or(0);
         let roll = self.rng.gen_range(0..100);
-        if stock < 5 || roll < 20 {
+        let (kind, delta, cost) = if stock < 5 || roll < 20 {
             let units = self.rng.gen_range(5..=60);
             let cost = self
                 .rng
                 .gen_bool(0.85)
                 .then(|| self.rng.gen_range(50..=5000));
-            self.change(tenant, variant, MovementKind::Purchase, units, cost, at)
+            (MovementKind::Purchase, units, cost)
         } else if roll < 75 {
-            let units = self.rng.gen_range(1..=stock.min(12));
-            self.change(tenant, variant, MovementKind::Sale, -units, None, at)
+            (
+                MovementKind::Sale,
+                -self.rng.gen_range(1..=stock.min(12)),
+                None,
+            )
         } else if roll < 90 {
             let delta = if self.rng.gen_bool(0.5) {
                 -self.rng.gen_range(1..=stock.min(5))
             } else {
                 self.rng.gen_range(1..=5)
             };
-            self.change(tenant, variant, MovementKind::Adjustment, delta, None, at)
+            (MovementKind::Adjustment, delta, None)
         } else {
-            let units = self.rng.gen_range(1..=3);
-            self.change(tenant, variant, MovementKind::Return, units, None, at)
+            (MovementKind::Return, self.rng.gen_range(1..=3), None)
+        };
+        self.change(tenant, variant, location, kind, delta, cost, at)
+    }
+
+    /// SALE changes at `at` taking `units` of `variant`, from its first location's level and
+    /// then its second's.
+    fn sell_down(
+        &mut self,
+        tenant: TenantId,
+        variant: VariantId,
+        locations: [LocationId; 2],
+        mut units: i64,
+        at: DateTime<Utc>,
+    ) -> Vec<StockChange> {
+        let mut changes = Vec::new();
+        for location in locations {
+            let held = self.levels.get(&(variant, location)).copied().unwrap_or(0);
+            let taken = held.min(units);
+            if taken > 0 {
+                units -= taken;
+                changes.push(self.change(
+                    tenant,
+                    variant,
+                    location,
+                    MovementKind::Sale,
+                    -taken,
+                    None,
+                    at,
+                ));
+            }
         }
+        assert_eq!(units, 0, "the levels hold the variant's total");
+        changes
     }
 
     /// A time in `[start, start + slot)`, or now and then exactly on (or 1 ms before) an edge.
@@ -243,12 +294,12 @@ impl Generator {
         start + Duration::milliseconds(self.rng.gen_range(0..slot.num_milliseconds()))
     }
 
-    /// Commits `changes` of one tenant, sorted by variant id as the ledger requires.
+    /// Commits `changes` of one tenant, sorted by level as the ledger requires.
     fn commit(&mut self, tenant: TenantId, mut changes: Vec<StockChange>) {
         if changes.is_empty() {
             return;
         }
-        changes.sort_by_key(|c| c.variant_id);
+        changes.sort_by_key(|c| c.level());
         self.commits.push((tenant, fixtures::changes(changes)));
     }
 
@@ -256,19 +307,19 @@ impl Generator {
     /// once, in one commit per tenant.
     fn rounds(
         &mut self,
-        tenants: &[(TenantId, Vec<VariantId>)],
+        tenants: &[(TenantId, [LocationId; 2], Vec<VariantId>)],
         span: (DateTime<Utc>, DateTime<Utc>),
         rounds: i32,
     ) {
         let slot = (span.1 - span.0) / rounds;
         for round in 0..rounds {
             let start = span.0 + slot * round;
-            for (tenant, variants) in tenants {
+            for (tenant, locations, variants) in tenants {
                 let mut changes = Vec::new();
                 for variant in variants {
                     if self.rng.gen_bool(0.6) {
                         let at = self.time_in(start, slot);
-                        changes.push(self.random_change(*tenant, *variant, at));
+                        changes.push(self.random_change(*tenant, *variant, *locations, at));
                     }
                 }
                 self.commit(*tenant, changes);
@@ -280,6 +331,10 @@ impl Generator {
 /// Builds the catalog of one tenant: products with `sizes[i]` variants each, and a supplier.
 fn catalog(rng: &mut StdRng, ids: &mut IdMint, index: usize, sizes: &[usize]) -> TenantPlan {
     let tenant = TenantId::from_uuid(ids.next(rng));
+    let locations = [
+        LocationId::from_uuid(ids.next(rng)),
+        LocationId::from_uuid(ids.next(rng)),
+    ];
     let at = utc("2026-01-15T09:00:00Z");
     let mut products = Vec::new();
     let mut variants = Vec::new();
@@ -303,6 +358,7 @@ fn catalog(rng: &mut StdRng, ids: &mut IdMint, index: usize, sizes: &[usize]) ->
     (supplier.created_at, supplier.updated_at) = (at, at);
     TenantPlan {
         id: tenant,
+        locations,
         products,
         variants,
         supplier,
@@ -332,7 +388,8 @@ fn purchase_orders(
     let at = utc("2026-11-10T10:00:00Z");
     statuses
         .iter()
-        .map(|status| {
+        .enumerate()
+        .map(|(i, status)| {
             let wanted = rng.gen_range(1..=3);
             let mut picked = BTreeSet::new();
             while picked.len() < wanted {
@@ -353,7 +410,8 @@ fn purchase_orders(
                     (v, ordered, received)
                 })
                 .collect();
-            let mut po = fixtures::purchase_order(t.id, t.supplier.id, *status, &lines);
+            let to = t.locations[i % 2];
+            let mut po = fixtures::purchase_order(t.id, t.supplier.id, to, *status, &lines);
             po.id = PurchaseOrderId::from_uuid(ids.next(rng));
             po.created_by = UserId::from_uuid(ids.next(rng));
             (po.created_at, po.updated_at, po.expected_at) = (at, at, Some(at + Duration::days(7)));
@@ -382,13 +440,14 @@ pub fn generate() -> Plan {
         ids,
         actor,
         stock,
+        levels: HashMap::new(),
         edges: edge_instants(),
         commits: Vec::new(),
         movements: Vec::new(),
     };
-    let moving: Vec<(TenantId, Vec<VariantId>)> = tenants
+    let moving: Vec<(TenantId, [LocationId; 2], Vec<VariantId>)> = tenants
         .iter()
-        .map(|t| (t.id, t.variants.iter().map(|v| v.id).collect()))
+        .map(|t| (t.id, t.locations, t.variants.iter().map(|v| v.id).collect()))
         .collect();
     g.rounds(&moving, spring(), 300);
     g.rounds(&moving, autumn(), 120);
@@ -404,14 +463,14 @@ pub fn generate() -> Plan {
             let over = g.stock[&v.id] - target;
             if over > 0 {
                 let at = end - Duration::minutes(g.rng.gen_range(1..=36 * 60));
-                changes.push(g.change(t.id, v.id, MovementKind::Sale, -over, None, at));
+                changes.extend(g.sell_down(t.id, v.id, t.locations, over, at));
             }
         }
         if t.id == deleted.0 {
             let left = g.stock[&deleted.1];
             if left > 0 {
                 let at = end - Duration::hours(3);
-                changes.push(g.change(t.id, deleted.1, MovementKind::Sale, -left, None, at));
+                changes.extend(g.sell_down(t.id, deleted.1, t.locations, left, at));
             }
         }
         g.commit(t.id, changes);
@@ -432,5 +491,6 @@ pub fn generate() -> Plan {
         moved,
         deleted,
         final_stock: g.stock,
+        final_levels: g.levels,
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::purchasing::models::PurchaseOrderStatus;
 use domain::reports::models::{SeriesFilter, ValuationRow};
 use domain::stock::models::MovementKind;
@@ -56,6 +56,9 @@ pub fn series(
         if filter.variant_id.is_some_and(|v| v != m.variant) {
             continue;
         }
+        if filter.location_id.is_some_and(|l| l != m.location) {
+            continue;
+        }
         if filter
             .product_id
             .is_some_and(|p| !exists(plan, m.variant) || plan.product_of(m.variant) != p)
@@ -73,10 +76,26 @@ pub fn series(
         .collect()
 }
 
-pub fn low_stock(plan: &Plan, tenant: TenantId, since: DateTime<Utc>) -> Vec<LowLine> {
+/// The stock a report judges or values: the level at `location` (`None` when the variant has
+/// none there), or the total.
+fn stock_of(plan: &Plan, id: VariantId, location: Option<LocationId>) -> Option<i64> {
+    match location {
+        Some(l) => plan.final_levels.get(&(id, l)).copied(),
+        None => Some(plan.final_stock[&id]),
+    }
+}
+
+pub fn low_stock(
+    plan: &Plan,
+    tenant: TenantId,
+    since: DateTime<Utc>,
+    location: Option<LocationId>,
+) -> Vec<LowLine> {
     let mut incoming: HashMap<VariantId, i64> = HashMap::new();
     for po in &plan.tenant(tenant).purchase_orders {
-        if PurchaseOrderStatus::INCOMING.contains(&po.status) {
+        if PurchaseOrderStatus::INCOMING.contains(&po.status)
+            && location.is_none_or(|l| l == po.location_id)
+        {
             for line in &po.lines {
                 *incoming.entry(line.variant_id).or_default() += line.quantity - line.received;
             }
@@ -84,14 +103,22 @@ pub fn low_stock(plan: &Plan, tenant: TenantId, since: DateTime<Utc>) -> Vec<Low
     }
     current_variants(plan, tenant)
         .into_iter()
-        .filter(|id| plan.final_stock[id] <= plan.variant(*id).reorder_level.get())
-        .map(|id| {
+        .filter_map(|id| {
+            let stock = stock_of(plan, id, location)?;
+            (stock <= plan.variant(id).reorder_level.get()).then_some((id, stock))
+        })
+        .map(|(id, stock)| {
             let sold: i64 = of_tenant(plan, tenant)
-                .filter(|m| m.variant == id && m.kind == MovementKind::Sale && m.at >= since)
+                .filter(|m| {
+                    m.variant == id
+                        && m.kind == MovementKind::Sale
+                        && m.at >= since
+                        && location.is_none_or(|l| l == m.location)
+                })
                 .map(|m| -m.quantity)
                 .sum();
             let due = incoming.get(&id).copied().unwrap_or(0);
-            (id, sold, due, plan.final_stock[&id])
+            (id, sold, due, stock)
         })
         .collect()
 }
@@ -123,7 +150,7 @@ pub fn top_movers(
     ranked
 }
 
-pub fn valuation(plan: &Plan, tenant: TenantId) -> Vec<ValuationRow> {
+pub fn valuation(plan: &Plan, tenant: TenantId, location: Option<LocationId>) -> Vec<ValuationRow> {
     current_variants(plan, tenant)
         .into_iter()
         .map(|id| {
@@ -139,7 +166,7 @@ pub fn valuation(plan: &Plan, tenant: TenantId) -> Vec<ValuationRow> {
             ValuationRow {
                 variant_id: id,
                 sku: plan.variant(id).sku.as_str().to_owned(),
-                stock: plan.final_stock[&id],
+                stock: stock_of(plan, id, location).unwrap_or(0),
                 purchased_units: units,
                 purchased_cost: cost,
             }
@@ -147,9 +174,15 @@ pub fn valuation(plan: &Plan, tenant: TenantId) -> Vec<ValuationRow> {
         .collect()
 }
 
-pub fn stock_at(plan: &Plan, tenant: TenantId, variant: VariantId, at: DateTime<Utc>) -> i64 {
+pub fn stock_at(
+    plan: &Plan,
+    tenant: TenantId,
+    variant: VariantId,
+    at: DateTime<Utc>,
+    location: Option<LocationId>,
+) -> i64 {
     of_tenant(plan, tenant)
-        .filter(|m| m.variant == variant && m.at <= at)
+        .filter(|m| m.variant == variant && m.at <= at && location.is_none_or(|l| l == m.location))
         .map(|m| m.quantity)
         .sum()
 }
