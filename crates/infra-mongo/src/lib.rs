@@ -2,9 +2,13 @@
 //! domain.
 //!
 //! Why it is built this way:
-//! - Stock changes are conditional `$inc` updates (`stock >= -delta` in the filter), so the store
-//!   itself refuses to oversell; the domain's lock only reduces contention.
-//! - Everything a use case writes together (stock, movements, the order, the idempotency record)
+//! - Stock is kept per level (variant × location) inside the variant document, as a map
+//!   `levels: {"<location id>": stock}` beside the total `stock`. A stock change is one
+//!   conditional `$inc` of a level and the total together (`levels.<location> >= -delta` in the
+//!   filter), so the store itself refuses to oversell a level, and the hot path still writes one
+//!   document per change; the domain's lock only reduces contention.
+//! - Everything a use case writes together (stock, movements, the order, purchase order or
+//!   transfer, the idempotency record)
 //!   goes through one multi-document transaction, so MongoDB must run as a replica set — even of
 //!   one node. [`MongoStore::connect`] refuses a standalone server instead of silently losing
 //!   atomicity.
@@ -14,9 +18,6 @@
 //!   cursor pagination relies on.
 //! - Driver errors are translated into the domain's [`domain::StoreError`] here, once; no driver
 //!   type leaves this crate.
-//! - Stock is kept per level (variant × location) inside the variant document, as a map
-//!   `levels: {"<location id>": stock}` beside the total `stock`: a stock change is still one
-//!   conditional write of one document.
 //! - Data written before locations is migrated when a store connects
 //!   ([`MongoStore::migrate_locations`]).
 
