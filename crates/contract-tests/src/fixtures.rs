@@ -227,6 +227,11 @@ pub fn change(
         kind,
         delta,
         expected_stock: None,
+        // Units leaving on a transfer go into transit; units arriving come out of it.
+        in_transit_delta: match kind {
+            MovementKind::TransferOut | MovementKind::TransferIn => -delta,
+            _ => 0,
+        },
         reason: None,
         order_id: None,
         purchase_order_id: None,

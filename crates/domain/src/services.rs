@@ -17,6 +17,7 @@ use crate::idempotency::{
     IdemScope, Idempotency, IdempotencyProtocol, IdempotencyRepository, Outcome,
 };
 use crate::ids::TenantId;
+use crate::locations::cache::LocationCache;
 use crate::locations::ports::LocationRepository;
 use crate::locations::service::LocationService;
 use crate::lock::LockManager;
@@ -41,6 +42,9 @@ pub struct Settings {
     pub lock_wait: Duration,
     /// Longest wait for a concurrent request with the same `Idempotency-Key` to finish.
     pub idempotency_wait: Duration,
+    /// How old the locations an order's allocation draws on may be (see
+    /// [`crate::locations::cache`]).
+    pub location_cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -48,6 +52,7 @@ impl Default for Settings {
         Self {
             lock_wait: Duration::from_secs(5),
             idempotency_wait: Duration::from_secs(10),
+            location_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -139,6 +144,8 @@ pub struct Deps {
     pub(crate) writer: StockWriter,
     /// The idempotency protocol every creating or changing use case runs inside.
     pub(crate) keys: IdempotencyProtocol,
+    /// The tenants' locations as allocations read them.
+    pub(crate) location_cache: Arc<LocationCache>,
 }
 
 impl Deps {
@@ -163,6 +170,7 @@ impl Deps {
             settings.idempotency_wait,
         );
         Self {
+            location_cache: Arc::new(LocationCache::new(settings.location_cache_ttl)),
             repos,
             lock,
             events,

@@ -126,10 +126,14 @@ impl LockManager for InProcessLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::ids::{TenantId, VariantId};
+    use domain::ids::{LocationId, TenantId, VariantId};
+    use domain::stock::models::Level;
 
     fn key() -> LockKey {
-        LockKey::variant(&TenantId::new(), &VariantId::new())
+        LockKey::level(
+            &TenantId::new(),
+            &Level::new(VariantId::new(), LocationId::new()),
+        )
     }
 
     #[tokio::test]

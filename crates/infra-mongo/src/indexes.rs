@@ -79,12 +79,6 @@ fn specs() -> Vec<IndexSpec> {
             doc! { "tenantId": 1, "kind": 1, "createdAt": 1 },
         ),
         index(MOVEMENTS, "tenant_id", doc! { "tenantId": 1, "_id": 1 }),
-        // Movements of one location over time (the movement list and series by location).
-        index(
-            MOVEMENTS,
-            "tenant_location_created",
-            doc! { "tenantId": 1, "locationId": 1, "createdAt": 1 },
-        ),
         index(
             ORDERS,
             "tenant_status_id",

@@ -102,7 +102,6 @@ ALTER TABLE stock_movements_v2 RENAME TO stock_movements;
 CREATE INDEX movements_by_tenant ON stock_movements (tenant_id, id);
 CREATE INDEX movements_by_variant ON stock_movements (tenant_id, variant_id, created_at);
 CREATE INDEX movements_by_time ON stock_movements (tenant_id, created_at);
-CREATE INDEX movements_by_location ON stock_movements (tenant_id, location_id, created_at);
 
 -- Where a purchase order is received. Added in place (the lines reference this table, and
 -- rebuilding it would cascade into them); always written by the store.
@@ -152,5 +151,6 @@ CREATE TABLE transfer_lines (
     received     INTEGER NOT NULL,
     PRIMARY KEY (transfer_id, position)
 ) STRICT;
--- Serves a variant's `in_transit` (Σ quantity − received over its shipped transfers).
-CREATE INDEX transfer_lines_by_variant ON transfer_lines (tenant_id, variant_id);
+-- A variant's units shipped on transfers and not yet received, kept by the ledger in the same
+-- write as the TRANSFER_OUT or TRANSFER_IN that changes it, so reading it costs nothing.
+ALTER TABLE variants ADD COLUMN in_transit INTEGER NOT NULL DEFAULT 0 CHECK (in_transit >= 0);

@@ -1,7 +1,7 @@
 //! The README walk-through, end to end.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{slug, spawn_app};
 
@@ -198,4 +198,110 @@ async fn a_product_with_stocked_variants_cannot_be_deleted_until_emptied() {
         2,
         "the ledger keeps its movements"
     );
+}
+
+/// The README's second half: a shop beside the default location, a transfer shipped and
+/// received in two parts, a sale served from the shop, and what the variant then shows.
+#[tokio::test]
+async fn a_second_location_and_a_transfer_as_the_readme_walks_them() {
+    let Some(app) = spawn_app().await else {
+        return;
+    };
+    let t = app.register(&slug("shop")).await;
+    let variant = app.variant_with_stock(&t.token, "TS-RED-M", 20).await;
+    let (_, listed) = app.get("/v1/locations", &t.token).await;
+    let defaults: Vec<&Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["isDefault"] == true)
+        .collect();
+    assert_eq!(defaults.len(), 1, "{listed}");
+    let main = defaults[0]["id"].as_str().unwrap().to_owned();
+
+    let (status, shop) = app
+        .post(
+            "/v1/locations",
+            &t.token,
+            json!({"name": "High Street shop", "code": "SHOP-1", "priority": 10}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{shop}");
+    assert_eq!(shop["isDefault"], false);
+    let shop = shop["id"].as_str().unwrap().to_owned();
+
+    let (status, transfer) = app
+        .post(
+            "/v1/transfers",
+            &t.token,
+            json!({"fromLocationId": main, "toLocationId": shop,
+                   "lines": [{"variantId": variant, "quantity": 10}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{transfer}");
+    assert_eq!(transfer["status"], "DRAFT");
+    let id = transfer["id"].as_str().unwrap().to_owned();
+    let (status, shipped) = app
+        .post(&format!("/v1/transfers/{id}/ship"), &t.token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{shipped}");
+    assert_eq!(shipped["status"], "SHIPPED");
+    let read = app.variant(&t.token, &variant).await;
+    assert_eq!(
+        (read["stock"].as_i64(), read["inTransit"].as_i64()),
+        (Some(10), Some(10))
+    );
+
+    for (quantity, status_after) in [(6, "PARTIALLY_RECEIVED"), (4, "RECEIVED")] {
+        let (status, received) = app
+            .post(
+                &format!("/v1/transfers/{id}/receipts"),
+                &t.token,
+                json!({"lines": [{"variantId": variant, "quantity": quantity}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{received}");
+        assert_eq!(received["status"], status_after);
+    }
+
+    let (status, order) = app
+        .post(
+            "/v1/orders",
+            &t.token,
+            json!({"locationId": shop, "lines": [{"variantId": variant, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(
+        order["lines"][0]["allocations"],
+        json!([{"locationId": shop, "quantity": 1, "returned": 0}])
+    );
+
+    let read = app.variant(&t.token, &variant).await;
+    assert_eq!(read["stock"], 19, "{read}");
+    assert_eq!(read["inTransit"], 0);
+    assert_eq!(crate::helpers::level_in(&read, &main), 10);
+    assert_eq!(crate::helpers::level_in(&read, &shop), 9);
+    let (_, levels) = app
+        .get(format!("/v1/locations/{shop}/levels"), &t.token)
+        .await;
+    assert_eq!(
+        levels["items"][0]["variantId"],
+        variant.as_str(),
+        "{levels}"
+    );
+    assert_eq!(levels["items"][0]["stock"], 9);
+    let at_shop = app
+        .movements_where(&t.token, &format!("variantId={variant}&locationId={shop}"))
+        .await;
+    let kinds: Vec<&str> = at_shop
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["SALE", "TRANSFER_IN", "TRANSFER_IN"],
+        "newest first"
+    );
+    app.assert_audit_clean(&t.token).await;
 }

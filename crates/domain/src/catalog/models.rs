@@ -32,8 +32,8 @@ pub struct Variant {
     /// Stock per location: every location where the variant has ever had stock or has units
     /// incoming, ordered by location id. Read by the store; ignored on write.
     pub levels: Vec<VariantLevel>,
-    /// Units shipped on transfers and not yet received: counted at neither end. Computed by the
-    /// store on read; ignored on write.
+    /// Units shipped on transfers and not yet received: counted at neither end. Kept by the
+    /// ledger from each change's `in_transit_delta`; ignored on write.
     pub in_transit: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

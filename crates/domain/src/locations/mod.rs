@@ -6,6 +6,7 @@
 //! working unchanged. A location is never deleted (movements keep pointing at it); it is
 //! deactivated once it holds nothing and nothing is on its way to it.
 
+pub(crate) mod cache;
 pub mod models;
 pub mod ports;
 pub mod service;

@@ -53,7 +53,10 @@ impl LocationService {
                 };
                 let record = scope.map(|s| s.record(&location));
                 match self.deps.locations.insert(&tenant, &location, record).await {
-                    Ok(()) => Ok(location),
+                    Ok(()) => {
+                        self.deps.location_cache.forget(&tenant);
+                        Ok(location)
+                    }
                     Err(StoreError::Duplicate) => Err(code_taken(&location)),
                     Err(e) => Err(e.into()),
                 }
@@ -121,6 +124,7 @@ impl LocationService {
         }
         location.active = active;
         location.updated_at = now;
+        self.deps.location_cache.forget(&tenant);
         match self.deps.locations.update(&tenant, &location).await {
             Ok(()) => {}
             Err(StoreError::NotFound) => return Err(DomainError::NotFound("location")),
@@ -138,6 +142,7 @@ impl LocationService {
                 Err(e) => return Err(e.into()),
             }
         }
+        self.deps.location_cache.forget(&tenant);
         self.get(actor, id).await
     }
 

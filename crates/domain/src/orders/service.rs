@@ -115,8 +115,8 @@ impl OrderService {
             .await
     }
 
-    /// The locations an order may draw on: the one it names (which must be active), or every
-    /// active location in allocation order.
+    /// The locations an order may draw on: the one it names (which must be active, read fresh),
+    /// or every active location in allocation order (as kept by [`crate::locations::cache`]).
     async fn sources(
         &self,
         tenant: &TenantId,
@@ -126,7 +126,11 @@ impl OrderService {
             let location = resolve(&self.deps, tenant, requested, "locationId").await?;
             return Ok(Sources::At(location.id));
         }
-        let locations = self.deps.locations.all(tenant).await?;
+        let locations = self
+            .deps
+            .location_cache
+            .all(self.deps.locations.as_ref(), tenant, self.deps.clock.now())
+            .await?;
         Ok(Sources::Any(
             allocation_order(&locations).iter().map(|l| l.id).collect(),
         ))

@@ -8,7 +8,8 @@
 //!    variant at one location): the level's stock changes by [`StockChange::delta`] only if it
 //!    is at least [`StockChange::required_stock`] before the change and equals
 //!    [`StockChange::expected_stock`] when one is given; the variant's total changes by the same
-//!    delta in the same transaction. A level the variant has never had reads as 0.
+//!    delta, and its units in transit by [`StockChange::in_transit_delta`], in the same
+//!    transaction. A level the variant has never had reads as 0.
 //! 2. It reports each outcome to an [`Application`]: [`Application::applied`] with the level and
 //!    the variant as the write left them, or [`Application::refused`] with the level's stock it
 //!    reads in the same transaction (`None` when the variant does not exist in the tenant). A

@@ -86,6 +86,10 @@ pub struct StockChange {
     pub delta: i64,
     /// Compare-and-set: refused unless the level's current stock equals this.
     pub expected_stock: Option<i64>,
+    /// How the variant's units in transit change with this one: `+quantity` for a TRANSFER_OUT
+    /// (the units left and are on their way), `−quantity` for a TRANSFER_IN, 0 otherwise. The
+    /// store adds it to the variant's `in_transit` in the same write.
+    pub in_transit_delta: i64,
     pub reason: Option<String>,
     pub order_id: Option<OrderId>,
     pub purchase_order_id: Option<PurchaseOrderId>,
@@ -105,6 +109,7 @@ impl StockChange {
             kind,
             delta,
             expected_stock: None,
+            in_transit_delta: 0,
             reason: None,
             order_id: None,
             purchase_order_id: None,
@@ -189,6 +194,7 @@ impl StockChange {
     ) -> Self {
         Self {
             transfer_id: Some(transfer_id),
+            in_transit_delta: quantity,
             ..Self::new(level, MovementKind::TransferOut, -quantity, actor, at)
         }
     }
@@ -203,6 +209,7 @@ impl StockChange {
     ) -> Self {
         Self {
             transfer_id: Some(transfer_id),
+            in_transit_delta: -quantity,
             ..Self::new(level, MovementKind::TransferIn, quantity, actor, at)
         }
     }

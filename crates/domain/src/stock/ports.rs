@@ -17,8 +17,9 @@ pub trait LedgerRepository: Send + Sync {
     ///    `expected_stock` MUST equal the stock of the change's level (else `StockMismatch`), and
     ///    the level's stock is changed by `delta` only if the result is ≥ 0 — a conditional write
     ///    in the store, never a read-then-write — with the variant's total changed by the same
-    ///    delta; a level the variant never had reads as 0 and is created by a change that may
-    ///    apply to 0; the variant's `updated_at` becomes the change's `at`. If any change would
+    ///    delta and its `in_transit` by `in_transit_delta`; a level the variant never had reads as
+    ///    0 and is created by a change that may apply to 0; the variant's `updated_at` becomes the
+    ///    change's `at`. If any change would
     ///    take its level below zero the write MUST fail with `Insufficient` listing *every* such
     ///    change (requested = −delta, available = the level's stock);
     /// 2. inserts one movement per change, with its location and the level's `stock_after`;

@@ -246,6 +246,10 @@ mod tests {
             assert_eq!(change.transfer_id, Some(draft.id));
         }
         assert_eq!(shipped.changes[1].delta, -4);
+        assert_eq!(
+            shipped.changes[1].in_transit_delta, 4,
+            "the units are now in transit"
+        );
     }
 
     #[test]
@@ -260,6 +264,7 @@ mod tests {
         assert_eq!(part.changes[0].kind, MovementKind::TransferIn);
         assert_eq!(part.changes[0].location_id, draft.to_location_id);
         assert_eq!(part.changes[0].delta, 2);
+        assert_eq!(part.changes[0].in_transit_delta, -2);
         let rest = part
             .next
             .receive(&[line(ids[0], 3)], UserId::new(), Utc::now())

@@ -103,6 +103,10 @@ pub(crate) struct VariantDoc {
     /// as 0). Sorted by location id, which is the order the domain lists levels in.
     #[serde(default)]
     pub levels: BTreeMap<String, i64>,
+    /// Units shipped on transfers and not yet received; changed only by the ledger's `$inc`,
+    /// in the same write as the TRANSFER_OUT or TRANSFER_IN that moves them. Absent reads as 0.
+    #[serde(default)]
+    pub in_transit: i64,
     pub created_at: bson::DateTime,
     pub updated_at: bson::DateTime,
 }
@@ -120,18 +124,18 @@ impl VariantDoc {
             reorder_level: v.reorder_level.get(),
             stock: 0,
             levels: BTreeMap::new(),
+            in_transit: 0,
             created_at: bson_time(v.created_at),
             updated_at: bson_time(v.updated_at),
         }
     }
 
-    /// The domain variant, with what the caller computed from other collections: the units
-    /// incoming per location id and the units in transit. Its levels are every location with a
-    /// level entry or incoming units, by location id.
+    /// The domain variant, with what the caller computed from the purchase orders: the units
+    /// incoming per location id. Its levels are every location with a level entry or incoming
+    /// units, by location id.
     pub(crate) fn into_variant(
         self,
         incoming: &BTreeMap<String, i64>,
-        in_transit: i64,
     ) -> Result<Variant, StoreError> {
         let mut by_location: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
         for (location, stock) in &self.levels {
@@ -166,7 +170,7 @@ impl VariantDoc {
             stock: self.stock,
             incoming: incoming.values().sum(),
             levels,
-            in_transit,
+            in_transit: self.in_transit,
             created_at: domain_time(self.created_at)?,
             updated_at: domain_time(self.updated_at)?,
         })

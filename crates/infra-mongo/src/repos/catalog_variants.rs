@@ -84,48 +84,8 @@ impl MongoStore {
         Ok(incoming)
     }
 
-    /// Units shipped and not yet received per variant, over this tenant's SHIPPED and
-    /// PARTIALLY_RECEIVED transfers, for the variants `ids` (every variant when `None`).
-    pub(crate) async fn in_transit(
-        &self,
-        tenant: &TenantId,
-        ids: Option<&[String]>,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        if ids.is_some_and(<[String]>::is_empty) {
-            return Ok(HashMap::new());
-        }
-        let moving: Vec<&str> = TransferStatus::IN_TRANSIT
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        let mut transfers = doc! { "tenantId": tenant.to_string(), "status": { "$in": moving } };
-        if let Some(ids) = ids {
-            transfers.insert("lines.variantId", doc! { "$in": ids });
-        }
-        let mut pipeline = vec![doc! { "$match": transfers }, doc! { "$unwind": "$lines" }];
-        if let Some(ids) = ids {
-            pipeline.push(doc! { "$match": { "lines.variantId": { "$in": ids } } });
-        }
-        pipeline.push(doc! { "$group": {
-            "_id": "$lines.variantId",
-            "units": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
-        }});
-        let rows = self
-            .aggregate_rows(self.transfers(), pipeline, "computing units in transit")
-            .await?;
-        rows.into_iter()
-            .map(|row| {
-                let id = row
-                    .get_str("_id")
-                    .map_err(|e| corrupt("in-transit row", e))?
-                    .to_owned();
-                Ok((id, integer(row.get("units"), "units in transit")?))
-            })
-            .collect()
-    }
-
-    /// Domain variants from their documents, each with its incoming units per location and its
-    /// units in transit: two aggregations for all of them.
+    /// Domain variants from their documents, each with its incoming units per location: one
+    /// aggregation for all of them.
     pub(crate) async fn with_details(
         &self,
         tenant: &TenantId,
@@ -136,13 +96,11 @@ impl MongoStore {
         }
         let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
         let incoming = self.incoming(tenant, Some(&ids), None).await?;
-        let in_transit = self.in_transit(tenant, Some(&ids)).await?;
         let none = BTreeMap::new();
         docs.into_iter()
             .map(|d| {
                 let incoming = incoming.get(&d.id).unwrap_or(&none);
-                let moving = in_transit.get(&d.id).copied().unwrap_or(0);
-                d.into_variant(incoming, moving)
+                d.into_variant(incoming)
             })
             .collect()
     }

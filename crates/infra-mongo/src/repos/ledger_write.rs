@@ -85,12 +85,16 @@ impl MongoStore {
             change.required_stock(),
             change.expected_stock,
         ));
+        let mut inc = doc! { &level: change.delta, "stock": change.delta };
+        if change.in_transit_delta != 0 {
+            inc.insert("inTransit", change.in_transit_delta);
+        }
         let updated = self
             .variants()
             .find_one_and_update(
                 filter,
                 doc! {
-                    "$inc": { &level: change.delta, "stock": change.delta },
+                    "$inc": inc,
                     "$set": { "updatedAt": crate::documents::bson_time(change.at) },
                 },
             )

@@ -4,14 +4,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::lock::{LockError, LockKey, LockManager, NoopLock};
+use domain::stock::models::Level;
 use infra_redis::{RedisLock, RedisLockConfig, RELEASE_SCRIPT};
 
 use crate::support::{eventually, get, raw, require_redis};
 
 fn fresh_key(tenant: &TenantId) -> LockKey {
-    LockKey::variant(tenant, &VariantId::new())
+    LockKey::level(tenant, &Level::new(VariantId::new(), LocationId::new()))
 }
 
 fn fast_config(ttl: Duration) -> RedisLockConfig {

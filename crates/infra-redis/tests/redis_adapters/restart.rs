@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::lock::{LockError, LockKey, LockManager};
+use domain::stock::models::Level;
 use infra_redis::{RedisFanout, RedisLock, RedisLockConfig};
 
 use crate::fanout::{collecting, next};
@@ -19,7 +20,10 @@ async fn the_lock_reports_unavailable_while_redis_is_down_and_recovers_by_itself
         ..RedisLockConfig::default()
     };
     let lock = RedisLock::connect_with(&redis.url(), config).unwrap();
-    let key = LockKey::variant(&TenantId::new(), &VariantId::new());
+    let key = LockKey::level(
+        &TenantId::new(),
+        &Level::new(VariantId::new(), LocationId::new()),
+    );
     let keys = std::slice::from_ref(&key);
 
     drop(lock.acquire(keys, Duration::from_secs(1)).await.unwrap());

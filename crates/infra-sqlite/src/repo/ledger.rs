@@ -159,7 +159,7 @@ fn apply(
 }
 
 /// The atomic conditional write on the change's level, then the same delta on the variant's
-/// total. `None` when refused: the level is not at the expected stock (when one is given) or
+/// total (and its units in transit by the change's `in_transit_delta`). `None` when refused: the level is not at the expected stock (when one is given) or
 /// holds less than the change's required stock, or the variant does not exist in the tenant.
 fn conditional_update(
     tx: &Transaction<'_>,
@@ -207,10 +207,16 @@ fn conditional_update(
     };
     optional_row(
         tx,
-        "UPDATE variants SET stock = stock + ?1, updated_at = ?2
+        "UPDATE variants SET stock = stock + ?1, in_transit = in_transit + ?5, updated_at = ?2
           WHERE tenant_id = ?3 AND id = ?4
          RETURNING stock, sku, reorder_level",
-        params![change.delta, millis(&change.at), tenant, variant],
+        params![
+            change.delta,
+            millis(&change.at),
+            tenant,
+            variant,
+            change.in_transit_delta
+        ],
         |row| {
             Ok(VariantAfter {
                 stock,

@@ -52,7 +52,7 @@ pub(crate) fn rows(
                      ON s.tenant_id = v.tenant_id AND s.variant_id = v.id AND s.location_id = ?2
                   WHERE v.tenant_id = ?1 AND s.stock <= v.reorder_level
                   ORDER BY v.id",
-                *VARIANT_COLUMNS
+                VARIANT_COLUMNS
             ))?;
             let rows = stmt.query_map(params![tenant, location.to_string()], |row| {
                 Ok((variant_from_row(row)?, row.get(column::NEXT)?))

@@ -1,9 +1,10 @@
 //! Variants: unique SKU per tenant, stock changed only by the ledger (the `stock` column is the
-//! total over the variant's levels), `levels`, `incoming` and `in_transit` computed in SQL.
+//! total over the variant's levels, `in_transit` its units on shipped transfers, both kept by
+//! the ledger's writes), `levels` and `incoming` computed in SQL.
 //!
-//! A page of variants costs two statements whatever its size: the variants with their units in
-//! transit, then the levels of all of them at once (stock per location and units incoming
-//! there, from the purchase orders' destinations).
+//! A page of variants costs two statements whatever its size: the variants, then the levels of
+//! all of them at once (stock per location and units incoming there, from the purchase orders'
+//! destinations).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
@@ -42,37 +43,15 @@ fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
-/// Σ (quantity − received) over the lines of the variant `variant` (an SQL expression) on
-/// transfers of tenant `tenant` that are shipped and not fully received: its units in transit.
-pub(crate) fn in_transit_of(tenant: &str, variant: &str) -> String {
-    format!(
-        "(SELECT COALESCE(SUM(tl.quantity - tl.received), 0)
-            FROM transfer_lines tl
-            JOIN transfers t ON t.id = tl.transfer_id
-           WHERE tl.tenant_id = {tenant} AND tl.variant_id = {variant}
-             AND t.tenant_id = {tenant} AND t.status IN ({}))",
-        transfer_status_list(&TransferStatus::IN_TRANSIT)
-    )
-}
-
-/// The columns of a variant row (table alias `v`) with its `in_transit`, in the order of
-/// [`column`]. Its levels and `incoming` are read for a whole set of variants at once by
-/// [`attach_levels`].
-pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
-         v.stock, v.created_at, v.updated_at, {} AS in_transit",
-        in_transit_of("v.tenant_id", "v.id")
-    )
-});
+/// The columns of a variant row (table alias `v`), in the order of [`column`]. Its levels and
+/// `incoming` are read for a whole set of variants at once by [`attach_levels`].
+pub(crate) const VARIANT_COLUMNS: &str =
+    "v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
+     v.stock, v.created_at, v.updated_at, v.in_transit";
 
 /// Variant rows of a tenant; ends in a `WHERE` on the tenant, so callers append conditions.
-pub(crate) static SELECT_VARIANTS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {} FROM variants v WHERE v.tenant_id = ?",
-        *VARIANT_COLUMNS
-    )
-});
+pub(crate) static SELECT_VARIANTS: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {VARIANT_COLUMNS} FROM variants v WHERE v.tenant_id = ?"));
 
 /// Every level of the variants in a JSON array of ids (binds: tenant, ids): the stock of each
 /// level row and the units on open purchase orders bound for each location, one row per
@@ -190,13 +169,8 @@ pub(crate) fn load(
 }
 
 /// Deletes the variant only if it may go: it holds no stock and no units of it are in transit.
-static DELETABLE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "DELETE FROM variants AS v
-          WHERE v.tenant_id = ?1 AND v.id = ?2 AND v.stock = 0 AND {} = 0",
-        in_transit_of("v.tenant_id", "v.id")
-    )
-});
+const DELETABLE: &str = "DELETE FROM variants AS v
+     WHERE v.tenant_id = ?1 AND v.id = ?2 AND v.stock = 0 AND v.in_transit = 0";
 
 fn attributes_json(attributes: &Attributes) -> String {
     serde_json::Value::from_iter(
@@ -327,7 +301,7 @@ impl VariantRepository for SqliteStore {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write("deleting a variant", move |tx| {
             let deleted = tx
-                .execute(&DELETABLE, params![tenant, id])
+                .execute(DELETABLE, params![tenant, id])
                 .or_store("deleting a variant")?;
             if deleted == 1 {
                 tx.execute(
