@@ -12,7 +12,7 @@ use domain::ids::LocationId;
 use domain::reports::models::LowStockRow;
 use rusqlite::{params, Transaction};
 
-use super::variants::{attach_levels, column, variant_from_row, SELECT_VARIANTS, VARIANT_COLUMNS};
+use super::variants::{column, variant_from_row, SELECT_VARIANTS, VARIANT_COLUMNS};
 use crate::row::id_list;
 
 /// Σ −quantity of the SALE movements of the variants in a JSON array of ids since a moment, at
@@ -52,7 +52,7 @@ pub(crate) fn rows(
                      ON s.tenant_id = v.tenant_id AND s.variant_id = v.id AND s.location_id = ?2
                   WHERE v.tenant_id = ?1 AND s.stock <= v.reorder_level
                   ORDER BY v.id",
-                VARIANT_COLUMNS
+                *VARIANT_COLUMNS
             ))?;
             let rows = stmt.query_map(params![tenant, location.to_string()], |row| {
                 Ok((variant_from_row(row)?, row.get(column::NEXT)?))
@@ -63,8 +63,7 @@ pub(crate) fn rows(
     if found.is_empty() {
         return Ok(Vec::new());
     }
-    let (mut variants, stocks): (Vec<Variant>, Vec<i64>) = found.into_iter().unzip();
-    attach_levels(tx, tenant, &mut variants)?;
+    let (variants, stocks): (Vec<Variant>, Vec<i64>) = found.into_iter().unzip();
     let mut stmt = tx.prepare_cached(SOLD)?;
     let sold: HashMap<String, i64> = stmt
         .query_map(

@@ -2,24 +2,24 @@
 //! total over the variant's levels, `in_transit` its units on shipped transfers, both kept by
 //! the ledger's writes), `levels` and `incoming` computed in SQL.
 //!
-//! A page of variants costs two statements whatever its size: the variants, then the levels of
-//! all of them at once (stock per location and units incoming there, from the purchase orders'
-//! destinations).
+//! A page of variants, like a set of ids, is one statement: each variant row carries its levels
+//! and the units incoming per location (from the purchase orders' destinations) as two short
+//! lists read by correlated subqueries, one index probe each.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use domain::catalog::models::{Variant, VariantFilter, VariantLevel};
 use domain::catalog::ports::VariantRepository;
 use domain::idempotency::IdempotencyWrite;
-use domain::ids::{TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
 use domain::transfers::models::TransferStatus;
 use domain::values::Attributes;
 use domain::StoreError;
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Row};
 
 use super::idempotency;
 use crate::error::SqlResultExt;
@@ -43,41 +43,69 @@ fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
-/// The columns of a variant row (table alias `v`), in the order of [`column`]. Its levels and
-/// `incoming` are read for a whole set of variants at once by [`attach_levels`].
-pub(crate) const VARIANT_COLUMNS: &str =
-    "v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
-     v.stock, v.created_at, v.updated_at, v.in_transit";
-
-/// Variant rows of a tenant; ends in a `WHERE` on the tenant, so callers append conditions.
-pub(crate) static SELECT_VARIANTS: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {VARIANT_COLUMNS} FROM variants v WHERE v.tenant_id = ?"));
-
-/// Every level of the variants in a JSON array of ids (binds: tenant, ids): the stock of each
-/// level row and the units on open purchase orders bound for each location, one row per
-/// (variant, location) that has either, ordered by variant then location.
-static LEVELS_OF: LazyLock<String> = LazyLock::new(|| {
+/// The columns of a variant row (table alias `v`), in the order of [`column`], with its levels
+/// and the units incoming per location in two correlated subqueries: one index probe each per
+/// variant, so a page or a set of ids is one statement. Each subquery answers
+/// `location:units,location:units…` (or NULL), decoded by [`levels_from`].
+pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH ids(id) AS (SELECT value FROM json_each(?2)),
-              inc(variant_id, location_id, incoming) AS (
-                  SELECT l.variant_id, p.location_id, SUM(l.quantity - l.received)
-                    FROM purchase_order_lines l
-                    JOIN purchase_orders p ON p.id = l.purchase_order_id
-                   WHERE l.tenant_id = ?1 AND l.variant_id IN (SELECT id FROM ids)
-                     AND p.tenant_id = ?1 AND p.status IN ({})
-                   GROUP BY l.variant_id, p.location_id
-                  HAVING SUM(l.quantity - l.received) > 0)
-         SELECT variant_id, location_id, SUM(stock) AS stock, SUM(incoming) AS incoming
-           FROM (SELECT variant_id, location_id, stock, 0 AS incoming
-                   FROM stock_levels
-                  WHERE tenant_id = ?1 AND variant_id IN (SELECT id FROM ids)
-                 UNION ALL
-                 SELECT variant_id, location_id, 0, incoming FROM inc)
-          GROUP BY variant_id, location_id
-          ORDER BY variant_id, location_id",
+        "v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
+         v.stock, v.created_at, v.updated_at, v.in_transit,
+         (SELECT group_concat(sl.location_id || ':' || sl.stock, ',')
+            FROM stock_levels sl
+           WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id) AS levels,
+         (SELECT group_concat(p.location_id || ':' || (l.quantity - l.received), ',')
+            FROM purchase_order_lines l
+            JOIN purchase_orders p ON p.id = l.purchase_order_id
+           WHERE l.tenant_id = v.tenant_id AND l.variant_id = v.id AND l.quantity > l.received
+             AND p.tenant_id = v.tenant_id AND p.status IN ({})) AS incoming",
         status_list(&PurchaseOrderStatus::INCOMING)
     )
 });
+
+/// Variant rows of a tenant; ends in a `WHERE` on the tenant, so callers append conditions.
+pub(crate) static SELECT_VARIANTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM variants v WHERE v.tenant_id = ?",
+        *VARIANT_COLUMNS
+    )
+});
+
+/// A variant's levels, by location id, from the two lists [`VARIANT_COLUMNS`] reads: stock per
+/// level row, and units incoming per open purchase-order line (summed per location).
+fn levels_from(
+    stock: Option<String>,
+    incoming: Option<String>,
+) -> Result<Vec<VariantLevel>, String> {
+    let mut by_location: BTreeMap<LocationId, (i64, i64)> = BTreeMap::new();
+    for (list, slot) in [(stock, 0), (incoming, 1)] {
+        for entry in list.iter().flat_map(|l| l.split(',')) {
+            let (location, units) = entry
+                .split_once(':')
+                .ok_or_else(|| format!("malformed level entry '{entry}'"))?;
+            let location: LocationId = location
+                .parse()
+                .map_err(|_| format!("malformed level location '{location}'"))?;
+            let units: i64 = units
+                .parse()
+                .map_err(|_| format!("malformed level units '{units}'"))?;
+            let level = by_location.entry(location).or_default();
+            if slot == 0 {
+                level.0 = units;
+            } else {
+                level.1 += units;
+            }
+        }
+    }
+    Ok(by_location
+        .into_iter()
+        .map(|(location_id, (stock, incoming))| VariantLevel {
+            location_id,
+            stock,
+            incoming,
+        })
+        .collect())
+}
 
 /// Positions of the columns of [`VARIANT_COLUMNS`]. Variant pages are the most frequent read,
 /// and reading by position skips a by-name lookup per column and row.
@@ -93,12 +121,23 @@ pub(crate) mod column {
     pub const CREATED_AT: usize = 8;
     pub const UPDATED_AT: usize = 9;
     pub const IN_TRANSIT: usize = 10;
+    pub const LEVELS: usize = 11;
+    pub const INCOMING: usize = 12;
     /// The first column a caller may add after the variant's own.
-    pub const NEXT: usize = 11;
+    pub const NEXT: usize = 13;
 }
 
 /// A row of [`VARIANT_COLUMNS`], without its levels and `incoming` (see [`attach_levels`]).
 pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
+    let stock: Option<String> = row.get(column::LEVELS)?;
+    let incoming: Option<String> = row.get(column::INCOMING)?;
+    let levels = levels_from(stock, incoming).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column::LEVELS,
+            rusqlite::types::Type::Text,
+            e.into(),
+        )
+    })?;
     Ok(Variant {
         id: row.id(column::ID)?,
         tenant_id: row.id(column::TENANT_ID)?,
@@ -112,60 +151,12 @@ pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
         price: row.money(column::PRICE)?,
         reorder_level: row.level(column::REORDER_LEVEL)?,
         stock: row.get(column::STOCK)?,
-        incoming: 0,
-        levels: Vec::new(),
+        incoming: levels.iter().map(|l| l.incoming).sum(),
+        levels,
         in_transit: row.get(column::IN_TRANSIT)?,
         created_at: row.time(column::CREATED_AT)?,
         updated_at: row.time(column::UPDATED_AT)?,
     })
-}
-
-/// Fills `levels` and `incoming` of every variant in `variants` with one statement, in the
-/// caller's read transaction (so they agree with the variants' stock).
-pub(crate) fn attach_levels(
-    tx: &Transaction<'_>,
-    tenant: &str,
-    variants: &mut [Variant],
-) -> rusqlite::Result<()> {
-    if variants.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = tx.prepare_cached(&LEVELS_OF)?;
-    let rows = stmt.query_map(
-        params![tenant, id_list(variants.iter().map(|v| v.id))],
-        |row| {
-            Ok((
-                row.id::<VariantId, _>(0)?,
-                VariantLevel {
-                    location_id: row.id(1)?,
-                    stock: row.get(2)?,
-                    incoming: row.get(3)?,
-                },
-            ))
-        },
-    )?;
-    let mut by_variant: HashMap<VariantId, Vec<VariantLevel>> = HashMap::new();
-    for row in rows {
-        let (variant, level) = row?;
-        by_variant.entry(variant).or_default().push(level);
-    }
-    for variant in variants {
-        variant.levels = by_variant.remove(&variant.id).unwrap_or_default();
-        variant.incoming = variant.levels.iter().map(|l| l.incoming).sum();
-    }
-    Ok(())
-}
-
-/// Runs `query` (over [`SELECT_VARIANTS`]) and fills the variants' levels: two statements
-/// whatever the number of variants.
-pub(crate) fn load(
-    tx: &Transaction<'_>,
-    tenant: &str,
-    query: &Select,
-) -> rusqlite::Result<Vec<Variant>> {
-    let mut variants = query.rows(tx, variant_from_row)?;
-    attach_levels(tx, tenant, &mut variants)?;
-    Ok(variants)
 }
 
 /// Deletes the variant only if it may go: it holds no stock and no units of it are in transit.
@@ -223,7 +214,9 @@ impl VariantRepository for SqliteStore {
             .bind(tenant.clone())
             .and("v.id = ?", id.to_string());
         let mut found = self
-            .read("reading a variant", move |tx| load(tx, &tenant, &query))
+            .read("reading a variant", move |tx| {
+                query.rows(tx, variant_from_row)
+            })
             .await?;
         Ok(found.pop())
     }
@@ -240,8 +233,10 @@ impl VariantRepository for SqliteStore {
         let query = Select::new(&SELECT_VARIANTS)
             .bind(tenant.clone())
             .and("v.id IN (SELECT value FROM json_each(?))", id_list(ids));
-        self.read("reading variants", move |tx| load(tx, &tenant, &query))
-            .await
+        self.read("reading variants", move |tx| {
+            query.rows(tx, variant_from_row)
+        })
+        .await
     }
 
     async fn list(
@@ -264,7 +259,9 @@ impl VariantRepository for SqliteStore {
         }
         let query = query.page("v.id", page, Direction::Ascending);
         let rows = self
-            .read("listing variants", move |tx| load(tx, &tenant, &query))
+            .read("listing variants", move |tx| {
+                query.rows(tx, variant_from_row)
+            })
             .await?;
         Ok(Page::from_rows(rows, limit, |v| v.id.to_string()))
     }
@@ -349,6 +346,8 @@ mod tests {
             (column::CREATED_AT, "created_at"),
             (column::UPDATED_AT, "updated_at"),
             (column::IN_TRANSIT, "in_transit"),
+            (column::LEVELS, "levels"),
+            (column::INCOMING, "incoming"),
         ];
         assert_eq!(statement.column_count(), expected.len());
         for (index, name) in expected {
