@@ -2,6 +2,7 @@
 //! write takes — the idempotency protocol ([`crate::idempotency`]) and the lock-and-commit path
 //! of stock writes ([`crate::stock::writer`]).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +12,12 @@ use crate::auth::service::AuthService;
 use crate::catalog::ports::{ProductRepository, VariantRepository};
 use crate::catalog::service::CatalogService;
 use crate::clock::Clock;
-use crate::error::DomainError;
+use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::events::{DomainEvent, EventPublisher};
 use crate::idempotency::{
     IdemScope, Idempotency, IdempotencyProtocol, IdempotencyRepository, Outcome,
 };
-use crate::ids::TenantId;
+use crate::ids::{TenantId, VariantId};
 use crate::locations::cache::LocationCache;
 use crate::locations::ports::LocationRepository;
 use crate::locations::service::LocationService;
@@ -27,8 +28,9 @@ use crate::purchasing::ports::{PurchaseOrderRepository, SupplierRepository};
 use crate::purchasing::service::PurchasingService;
 use crate::reports::ports::ReportRepository;
 use crate::reports::service::ReportService;
-use crate::stock::models::{Committed, LedgerError, LedgerWrite};
+use crate::stock::models::{Committed, DocumentWrite, LedgerError, LedgerWrite, StockChange};
 use crate::stock::ports::LedgerRepository;
+use crate::stock::reserve::ledger_error;
 use crate::stock::service::StockService;
 use crate::stock::writer::StockWriter;
 use crate::transfers::ports::TransferRepository;
@@ -205,6 +207,62 @@ impl Deps {
         write: LedgerWrite,
     ) -> Result<Result<Committed, LedgerError>, DomainError> {
         self.writer.commit(tenant, write).await
+    }
+
+    /// Writes the next version of an aggregate with the stock changes its transition moves, in
+    /// one ledger write guarded by the version read (`expected` in `document`): a lost race is
+    /// `VersionConflict` naming `entity` and `id`. Returns `next`.
+    pub(crate) async fn commit_transition<T: Clone + Send + Sync + 'static>(
+        &self,
+        tenant: &TenantId,
+        changes: Vec<StockChange>,
+        document: DocumentWrite,
+        next: T,
+        scope: Option<IdemScope<T>>,
+        (entity, id): (&'static str, String),
+    ) -> Result<T, DomainError> {
+        let written = next.clone();
+        let write = LedgerWrite {
+            changes,
+            document,
+            idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
+        };
+        match self.commit_stock(tenant, write).await? {
+            Ok(_) => Ok(next),
+            Err(LedgerError::Store(StoreError::VersionConflict)) => {
+                Err(DomainError::VersionConflict { entity, id })
+            }
+            Err(e) => Err(ledger_error(e)),
+        }
+    }
+
+    /// Records in `errors` every line of a request naming a variant the tenant does not have
+    /// (`lines[i].variantId`) or one named before, and `lines` when there is none.
+    pub(crate) async fn check_variant_lines(
+        &self,
+        tenant: &TenantId,
+        variants: &[VariantId],
+        errors: &mut FieldErrors,
+    ) -> Result<(), DomainError> {
+        if variants.is_empty() {
+            errors.add("lines", "must have at least one line");
+        }
+        let known: HashSet<VariantId> = self
+            .variants
+            .get_many(tenant, variants)
+            .await?
+            .into_iter()
+            .map(|v| v.id)
+            .collect();
+        let mut seen = HashSet::new();
+        for (i, variant) in variants.iter().enumerate() {
+            if !known.contains(variant) {
+                errors.add(format!("lines[{i}].variantId"), "no such variant");
+            } else if !seen.insert(*variant) {
+                errors.add(format!("lines[{i}].variantId"), "is listed twice");
+            }
+        }
+        Ok(())
     }
 
     /// Publishes committed events; publishing never fails a use case.

@@ -1,7 +1,6 @@
 //! Supplier and purchase-order use cases. Receiving writes PURCHASE movements and the updated
 //! purchase order in one ledger transaction, so stock and "received" can never disagree.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::aggregate::PurchaseOrderTransition;
@@ -18,7 +17,7 @@ use crate::locations::service::resolve;
 use crate::orders::models::LineRequest;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
+use crate::stock::models::{DocumentWrite, LedgerWrite};
 use crate::stock::reserve::ledger_error;
 
 #[derive(Clone)]
@@ -281,25 +280,20 @@ impl PurchasingService {
         scope: Option<crate::idempotency::IdemScope<PurchaseOrder>>,
     ) -> Result<PurchaseOrder, DomainError> {
         let PurchaseOrderTransition { next, changes } = transition;
-        let written = next.clone();
-        let write = LedgerWrite {
-            changes,
-            document: DocumentWrite::UpdatePurchaseOrder {
-                purchase_order: next.clone(),
-                expected_version: current.version,
-            },
-            idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
+        let document = DocumentWrite::UpdatePurchaseOrder {
+            purchase_order: next.clone(),
+            expected_version: current.version,
         };
-        match self.deps.commit_stock(&actor.tenant_id, write).await? {
-            Ok(_) => Ok(next),
-            Err(LedgerError::Store(StoreError::VersionConflict)) => {
-                Err(DomainError::VersionConflict {
-                    entity: "purchase order",
-                    id: current.id.to_string(),
-                })
-            }
-            Err(e) => Err(ledger_error(e)),
-        }
+        self.deps
+            .commit_transition(
+                &actor.tenant_id,
+                changes,
+                document,
+                next,
+                scope,
+                ("purchase order", current.id.to_string()),
+            )
+            .await
     }
 
     /// 422 when the supplier or a line's variant does not exist in the tenant, or a variant is
@@ -317,26 +311,10 @@ impl PurchasingService {
             }
         }
         if let Some(lines) = lines {
-            if lines.is_empty() {
-                errors.add("lines", "must have at least one line");
-            }
             let ids: Vec<VariantId> = lines.iter().map(|l| l.variant_id).collect();
-            let known: HashSet<VariantId> = self
-                .deps
-                .variants
-                .get_many(tenant, &ids)
-                .await?
-                .into_iter()
-                .map(|v| v.id)
-                .collect();
-            let mut seen = HashSet::new();
-            for (i, line) in lines.iter().enumerate() {
-                if !known.contains(&line.variant_id) {
-                    errors.add(format!("lines[{i}].variantId"), "no such variant");
-                } else if !seen.insert(line.variant_id) {
-                    errors.add(format!("lines[{i}].variantId"), "is listed twice");
-                }
-            }
+            self.deps
+                .check_variant_lines(tenant, &ids, &mut errors)
+                .await?;
         }
         errors.finish()
     }

@@ -1,14 +1,14 @@
 //! Transfer use cases: each loads the transfer, asks the aggregate for the transition, commits
 //! it through the ledger guarded by the version read, and publishes what happened.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::aggregate::TransferTransition;
 use super::models::{NewTransfer, Transfer, TransferFilter, TransferPatch};
 use crate::auth::models::{Action, Actor};
 use crate::catalog::models::Variant;
-use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::error::{DomainError, FieldErrors};
 use crate::events::DomainEvent;
 use crate::idempotency::{IdemScope, Idempotency, Outcome};
 use crate::ids::{LocationId, TenantId, TransferId, VariantId};
@@ -17,7 +17,7 @@ use crate::orders::models::LineRequest;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
 use crate::stock::apply::precheck;
-use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
+use crate::stock::models::{DocumentWrite, LedgerWrite};
 use crate::stock::reserve::ledger_error;
 
 #[derive(Clone)]
@@ -216,25 +216,20 @@ impl TransferService {
         scope: Option<IdemScope<Transfer>>,
     ) -> Result<Transfer, DomainError> {
         let TransferTransition { next, changes } = transition;
-        let written = next.clone();
-        let write = LedgerWrite {
-            changes,
-            document: DocumentWrite::UpdateTransfer {
-                transfer: next.clone(),
-                expected_version: current.version,
-            },
-            idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
+        let document = DocumentWrite::UpdateTransfer {
+            transfer: next.clone(),
+            expected_version: current.version,
         };
-        match self.deps.commit_stock(&actor.tenant_id, write).await? {
-            Ok(_) => Ok(next),
-            Err(LedgerError::Store(StoreError::VersionConflict)) => {
-                Err(DomainError::VersionConflict {
-                    entity: "transfer",
-                    id: current.id.to_string(),
-                })
-            }
-            Err(e) => Err(ledger_error(e)),
-        }
+        self.deps
+            .commit_transition(
+                &actor.tenant_id,
+                changes,
+                document,
+                next,
+                scope,
+                ("transfer", current.id.to_string()),
+            )
+            .await
     }
 
     /// 422 naming the field when a location is missing, inactive or another tenant's, when
@@ -263,26 +258,10 @@ impl TransferService {
             errors.add("toLocationId", "must differ from fromLocationId");
         }
         if let Some(lines) = lines {
-            if lines.is_empty() {
-                errors.add("lines", "must have at least one line");
-            }
             let ids: Vec<VariantId> = lines.iter().map(|l| l.variant_id).collect();
-            let known: HashSet<VariantId> = self
-                .deps
-                .variants
-                .get_many(tenant, &ids)
-                .await?
-                .into_iter()
-                .map(|v| v.id)
-                .collect();
-            let mut seen = HashSet::new();
-            for (i, line) in lines.iter().enumerate() {
-                if !known.contains(&line.variant_id) {
-                    errors.add(format!("lines[{i}].variantId"), "no such variant");
-                } else if !seen.insert(line.variant_id) {
-                    errors.add(format!("lines[{i}].variantId"), "is listed twice");
-                }
-            }
+            self.deps
+                .check_variant_lines(tenant, &ids, &mut errors)
+                .await?;
         }
         errors.finish()
     }
