@@ -11,11 +11,11 @@ use super::models::{
     PurchaseOrderStatus as Status,
 };
 use crate::auth::models::Actor;
-use crate::error::{DomainError, FieldErrors};
-use crate::ids::{LocationId, PurchaseOrderId, UserId};
+use crate::error::DomainError;
+use crate::ids::{LocationId, PurchaseOrderId, UserId, VariantId};
 use crate::orders::models::LineRequest;
 use crate::stock::models::{Level, StockChange};
-use crate::stock::reserve::Demand;
+use crate::stock::receipt::{receive_lines, Receipt, ReceivingLine};
 
 /// A checked transition: the purchase order as it will be stored, and the stock it moves.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,8 +101,9 @@ impl PurchaseOrder {
     }
 
     /// ORDERED or PARTIALLY_RECEIVED → PARTIALLY_RECEIVED, or RECEIVED once every line is in:
-    /// one PURCHASE per variant at the destination, at its line's unit cost. A variant not on the order is named by
-    /// its request line; receiving more than ordered − received on any line refuses it all.
+    /// one PURCHASE per variant at the destination, at its line's unit cost. A variant not on
+    /// the order is named by its request line; receiving more than ordered − received on any
+    /// line refuses it all.
     pub fn receive(
         &self,
         lines: &[LineRequest],
@@ -112,33 +113,10 @@ impl PurchaseOrder {
         if !matches!(self.status, Status::Ordered | Status::PartiallyReceived) {
             return Err(invalid(self.status, Status::Received));
         }
-        let mut errors = FieldErrors::new();
-        for (i, line) in lines.iter().enumerate() {
-            if !self.lines.iter().any(|l| l.variant_id == line.variant_id) {
-                errors.add(
-                    format!("lines[{i}].variantId"),
-                    "is not on this purchase order",
-                );
-            }
-        }
-        errors.finish()?;
-        let demand = Demand::from_lines(lines.iter().map(|l| (l.variant_id, l.quantity.get())));
         let mut next = self.next(self.status, now);
-        let mut over = Vec::new();
-        for line in next.lines.iter_mut() {
-            let qty = demand.get(&line.variant_id);
-            if qty > line.outstanding() {
-                over.push(format!(
-                    "variant {}: cannot receive {qty}; ordered {}, already received {}",
-                    line.variant_id, line.quantity, line.received
-                ));
-            }
-            line.received += qty;
-        }
-        if !over.is_empty() {
-            return Err(DomainError::Conflict(over.join("; ")));
-        }
-        next.status = if next.lines.iter().all(|l| l.received == l.quantity) {
+        let Receipt { demand, complete } =
+            receive_lines(&mut next.lines, lines, "this purchase order", "ordered")?;
+        next.status = if complete {
             Status::Received
         } else {
             Status::PartiallyReceived
@@ -172,6 +150,20 @@ impl PurchaseOrder {
             version: self.version + 1,
             ..self.clone()
         }
+    }
+}
+
+impl ReceivingLine for PurchaseOrderLine {
+    fn variant_id(&self) -> VariantId {
+        self.variant_id
+    }
+
+    fn expected(&self) -> i64 {
+        self.quantity
+    }
+
+    fn received_mut(&mut self) -> &mut i64 {
+        &mut self.received
     }
 }
 

@@ -7,6 +7,7 @@ pub mod combine;
 mod combine_tests;
 pub mod models;
 pub mod ports;
+pub(crate) mod receipt;
 pub mod reserve;
 pub mod service;
 #[cfg(test)]

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 
 use super::models::{NewTransfer, Transfer, TransferLine, TransferPatch, TransferStatus as Status};
 use crate::auth::models::Actor;
-use crate::error::{DomainError, FieldErrors};
-use crate::ids::{TransferId, UserId};
+use crate::error::DomainError;
+use crate::ids::{TransferId, UserId, VariantId};
 use crate::orders::models::LineRequest;
 use crate::stock::models::{Level, StockChange};
-use crate::stock::reserve::Demand;
+use crate::stock::receipt::{receive_lines, Receipt, ReceivingLine};
 
 /// A checked transition: the transfer as it will be stored, and the stock it moves.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,33 +110,13 @@ impl Transfer {
         if !Status::IN_TRANSIT.contains(&self.status) {
             return Err(invalid(self.status, Status::Received));
         }
-        let mut errors = FieldErrors::new();
         if lines.is_empty() {
-            errors.add("lines", "must have at least one line");
+            return Err(DomainError::invalid("lines", "must have at least one line"));
         }
-        for (i, line) in lines.iter().enumerate() {
-            if !self.lines.iter().any(|l| l.variant_id == line.variant_id) {
-                errors.add(format!("lines[{i}].variantId"), "is not on this transfer");
-            }
-        }
-        errors.finish()?;
-        let demand = Demand::from_lines(lines.iter().map(|l| (l.variant_id, l.quantity.get())));
         let mut next = self.next(self.status, now);
-        let mut over = Vec::new();
-        for line in next.lines.iter_mut() {
-            let qty = demand.get(&line.variant_id);
-            if qty > line.quantity - line.received {
-                over.push(format!(
-                    "variant {}: cannot receive {qty}; shipped {}, already received {}",
-                    line.variant_id, line.quantity, line.received
-                ));
-            }
-            line.received += qty;
-        }
-        if !over.is_empty() {
-            return Err(DomainError::Conflict(over.join("; ")));
-        }
-        next.status = if next.lines.iter().all(|l| l.received == l.quantity) {
+        let Receipt { demand, complete } =
+            receive_lines(&mut next.lines, lines, "this transfer", "shipped")?;
+        next.status = if complete {
             Status::Received
         } else {
             Status::PartiallyReceived
@@ -172,6 +152,20 @@ impl Transfer {
             version: self.version + 1,
             ..self.clone()
         }
+    }
+}
+
+impl ReceivingLine for TransferLine {
+    fn variant_id(&self) -> VariantId {
+        self.variant_id
+    }
+
+    fn expected(&self) -> i64 {
+        self.quantity
+    }
+
+    fn received_mut(&mut self) -> &mut i64 {
+        &mut self.received
     }
 }
 

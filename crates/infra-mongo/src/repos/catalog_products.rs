@@ -98,32 +98,21 @@ impl ProductRepository for MongoStore {
                 if found.is_none() {
                     return Err(Abort::Refuse(StoreError::NotFound));
                 }
-                let stocked = store
+                // A variant holding stock, or with units in transit (the ledger's counter on its
+                // document), keeps the product.
+                let held = store
                     .variants()
                     .count_documents(doc! {
-                        "tenantId": &tenant, "productId": &id, "stock": { "$ne": 0_i64 },
+                        "tenantId": &tenant, "productId": &id,
+                        "$or": [
+                            { "stock": { "$ne": 0_i64 } },
+                            { "inTransit": { "$gt": 0_i64 } },
+                        ],
                     })
                     .session(&mut *session)
                     .await
                     .or_abort("checking the product's stock")?;
-                if stocked > 0 {
-                    return Err(Abort::Refuse(StoreError::InUse));
-                }
-                let variants: Vec<String> = store
-                    .variants()
-                    .distinct("_id", doc! { "tenantId": &tenant, "productId": &id })
-                    .session(&mut *session)
-                    .await
-                    .or_abort("reading the product's variants")?
-                    .into_iter()
-                    .filter_map(|id| id.as_str().map(str::to_owned))
-                    .collect();
-                if !variants.is_empty()
-                    && store
-                        .any_in_transit(session, &tenant, &variants)
-                        .await
-                        .or_abort("checking the product's transfers")?
-                {
+                if held > 0 {
                     return Err(Abort::Refuse(StoreError::InUse));
                 }
                 // Deleting the variants also makes a concurrent stock change to one of them

@@ -12,7 +12,6 @@ use domain::idempotency::IdempotencyWrite;
 use domain::ids::{TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
-use domain::transfers::models::TransferStatus;
 use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
@@ -119,35 +118,6 @@ impl MongoStore {
             .try_collect()
             .await
             .store(doing)
-    }
-
-    /// Whether units of any of the variants `ids` are in transit, read in `session`.
-    pub(crate) async fn any_in_transit(
-        &self,
-        session: &mut mongodb::ClientSession,
-        tenant: &str,
-        ids: &[String],
-    ) -> mongodb::error::Result<bool> {
-        let moving: Vec<&str> = TransferStatus::IN_TRANSIT
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        let mut transfers = self
-            .transfers()
-            .find(doc! {
-                "tenantId": tenant, "status": { "$in": moving }, "lines.variantId": { "$in": ids },
-            })
-            .session(&mut *session)
-            .await?;
-        while let Some(t) = transfers.next(&mut *session).await.transpose()? {
-            if t.lines
-                .iter()
-                .any(|l| ids.contains(&l.variant_id) && l.quantity > l.received)
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 }
 
@@ -284,12 +254,8 @@ impl VariantRepository for MongoStore {
                 let Some(found) = found else {
                     return Err(Abort::Refuse(StoreError::NotFound));
                 };
-                if found.stock != 0
-                    || store
-                        .any_in_transit(session, &tenant, std::slice::from_ref(&id))
-                        .await
-                        .or_abort("checking the variant's transfers")?
-                {
+                // Units in transit are the ledger's counter on the document itself.
+                if found.stock != 0 || found.in_transit != 0 {
                     return Err(Abort::Refuse(StoreError::InUse));
                 }
                 // Conditional on the stock read: a stock change racing this delete either
