@@ -55,6 +55,15 @@ impl<T: Clone> Hook<T> {
     }
 }
 
+/// How a store keeps a variant's total stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Totals {
+    /// A stored number the ledger changes with each level, which the audit compares with Σ levels.
+    Stored,
+    /// Σ levels, computed on every read.
+    Derived,
+}
+
 /// Every repository port of one adapter, over one fresh, empty store, plus what must stay alive
 /// with it. Reads like `domain::Repositories` (`stores.ledger`, `stores.reports`, …).
 #[derive(Clone)]
@@ -65,6 +74,9 @@ pub struct Stores {
     pub keep_alive: Vec<Arc<dyn Send + Sync>>,
     tamper: Hook<StockTamper>,
     migration: Hook<Migration>,
+    /// How the store keeps a variant's total: stored beside its levels (and so able to drift
+    /// from them), or derived from them on every read.
+    totals: Totals,
     /// The test these stores were made for, named in what a case announces.
     case: &'static str,
 }
@@ -82,6 +94,7 @@ impl Stores {
             keep_alive: Vec::new(),
             tamper: Hook::NotGiven,
             migration: Hook::NotGiven,
+            totals: Totals::Stored,
             case: "a contract case",
         }
     }
@@ -129,6 +142,19 @@ impl Stores {
     pub fn without_migration(mut self, why: &'static str) -> Self {
         self.migration = Hook::Impossible(why);
         self
+    }
+
+    /// Declares that the store derives a variant's total from its levels on every read instead of
+    /// storing it: the total then cannot drift from the levels, and the cases expect no total
+    /// drift where a stored total would show one.
+    pub fn deriving_totals(mut self) -> Self {
+        self.totals = Totals::Derived;
+        self
+    }
+
+    /// Whether a variant's total is derived from its levels (see [`Stores::deriving_totals`]).
+    pub fn totals_derived(&self) -> bool {
+        self.totals == Totals::Derived
     }
 
     /// Names the test these stores are for (the suite macros do this).

@@ -16,6 +16,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_locations",
         include_str!("../migrations/0002_locations.sql"),
     ),
+    (
+        "0003_derived_totals",
+        include_str!("../migrations/0003_derived_totals.sql"),
+    ),
 ];
 
 /// The schema version this build expects.

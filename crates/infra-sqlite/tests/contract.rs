@@ -35,6 +35,7 @@ async fn fresh_file() -> Stores {
         .await
         .expect("open the file store");
     Stores::of(store)
+        .deriving_totals()
         .holding(dir)
         .tampering_with(move |tenant, variant, location, stock| {
             set_level(path.clone(), tenant, variant, location, stock)
@@ -156,6 +157,7 @@ async fn fresh_memory() -> Stores {
         .expect("open the memory store");
     let raw = store.clone();
     Stores::of(store)
+        .deriving_totals()
         .tampering_with(move |tenant, variant, location, stock| {
             let raw = raw.clone();
             async move {

@@ -46,8 +46,8 @@ pub async fn commit_applies_a_change_and_reports_it(s: Stores) {
     assert_eq!(levels_of(&s, t, v.id).await, vec![(main, 2, 0)]);
     let after = s.variants.get(&t, &v.id).await.unwrap().unwrap();
     assert_eq!(
-        after.updated_at, sale.at,
-        "a stock change touches the variant"
+        after.updated_at, v.updated_at,
+        "a stock change leaves the catalog record as it was: its time is the movement's"
     );
 
     // The movement reads back exactly as reported, newest first.

@@ -93,10 +93,7 @@ impl MongoStore {
             .variants()
             .find_one_and_update(
                 filter,
-                doc! {
-                    "$inc": inc,
-                    "$set": { "updatedAt": crate::documents::bson_time(change.at) },
-                },
+                doc! { "$inc": inc },
             )
             .return_document(ReturnDocument::After)
             .session(&mut *session)

@@ -1,9 +1,9 @@
-//! The ledger's audit: two sums that must hold, checked in one read transaction.
+//! The ledger's audit, checked in one read transaction.
 //!
-//! Every level's stock must equal the sum of its movements, and every variant's total must equal
-//! the sum of its levels. Each is one aggregate statement over the tenant, returning only the
-//! rows that differ, so a healthy tenant costs two scans and no rows; the two lists are then
-//! merged in the order the report promises (each variant's levels by location, then its total).
+//! Every level's stock must equal the sum of its movements: one aggregate statement over the
+//! tenant, returning only the levels that differ, so a healthy tenant costs one scan and no rows.
+//! A variant's total is derived from its levels on every read (migration 0003), so the second
+//! equality of the audit — total == Σ levels — holds by construction here and is not queried.
 
 use domain::ids::{LocationId, VariantId};
 use domain::stock::models::{AuditReport, Drift};
@@ -22,14 +22,6 @@ const LEVEL_DRIFT: &str = "SELECT s.variant_id, v.sku, s.location_id, s.stock,
                                     ON m.variant_id = s.variant_id
                                    AND m.location_id = s.location_id
                             WHERE s.tenant_id = ?1 AND s.stock <> COALESCE(m.total, 0)";
-
-/// Variants whose total differs from Σ stock of their levels.
-const TOTAL_DRIFT: &str = "SELECT v.id, v.sku, v.stock, COALESCE(l.total, 0) AS level_sum
-                             FROM variants v
-                             LEFT JOIN (SELECT variant_id, SUM(stock) AS total
-                                          FROM stock_levels WHERE tenant_id = ?1
-                                         GROUP BY variant_id) l ON l.variant_id = v.id
-                            WHERE v.tenant_id = ?1 AND v.stock <> COALESCE(l.total, 0)";
 
 /// Audits the tenant `tenant` inside the caller's read transaction.
 pub(crate) fn run(tx: &Transaction<'_>, tenant: &str) -> rusqlite::Result<AuditReport> {
@@ -52,18 +44,6 @@ pub(crate) fn run(tx: &Transaction<'_>, tenant: &str) -> rusqlite::Result<AuditR
             location_id: Some(row.id(2)?),
             stock: row.get(3)?,
             ledger_sum: row.get(4)?,
-        })
-    })? {
-        drift.push(row?);
-    }
-    let mut stmt = tx.prepare(TOTAL_DRIFT)?;
-    for row in stmt.query_map(params![tenant], |row| {
-        Ok(Drift {
-            variant_id: row.id(0)?,
-            sku: row.get(1)?,
-            location_id: None,
-            stock: row.get(2)?,
-            ledger_sum: row.get(3)?,
         })
     })? {
         drift.push(row?);

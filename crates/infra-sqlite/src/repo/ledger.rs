@@ -5,8 +5,8 @@
 //! in one step, so no reader-then-writer window exists even without the lock port. A level the
 //! variant never had reads as 0: when nothing matched and the change needs no stock, the level
 //! is created with `INSERT … SELECT FROM variants … ON CONFLICT DO NOTHING`, which also proves
-//! the variant exists. The variant's `stock` — its total — then changes by the same delta in the
-//! same transaction. When a change is refused the level's stock is read (still inside the write
+//! the variant exists. The variant's total is Σ of its levels, derived on every read, so nothing
+//! else is written for it. When a change is refused the level's stock is read (still inside the write
 //! transaction, so the reading is exact) and handed to the domain's [`Application`], which
 //! decides why — missing, not at the expected stock, or short — and builds the movements to
 //! insert. Any refusal returns an error, and the store's write helper rolls the transaction back.
@@ -158,9 +158,10 @@ fn apply(
     Ok(committed)
 }
 
-/// The atomic conditional write on the change's level, then the same delta on the variant's
-/// total (and its units in transit by the change's `in_transit_delta`). `None` when refused: the level is not at the expected stock (when one is given) or
-/// holds less than the change's required stock, or the variant does not exist in the tenant.
+/// The atomic conditional write on the change's level — the one row a stock change writes — and
+/// the variant's units in transit by the change's `in_transit_delta` when it has one. `None` when
+/// refused: the level is not at the expected stock (when one is given) or holds less than the
+/// change's required stock, or the variant does not exist in the tenant.
 fn conditional_update(
     tx: &Transaction<'_>,
     tenant: &TenantId,
@@ -205,18 +206,21 @@ fn conditional_update(
     let Some(stock) = level else {
         return Ok(None);
     };
+    if change.in_transit_delta != 0 {
+        tx.prepare_cached(
+            "UPDATE variants SET in_transit = in_transit + ?1 WHERE tenant_id = ?2 AND id = ?3",
+        )
+        .and_then(|mut stmt| stmt.execute(params![change.in_transit_delta, tenant, variant]))
+        .or_store("changing a variant's units in transit")?;
+    }
+    // The total is Σ levels (migration 0003): read, with what events need of the variant, from
+    // the pages the level's write just touched.
     optional_row(
         tx,
-        "UPDATE variants SET stock = stock + ?1, in_transit = in_transit + ?5, updated_at = ?2
-          WHERE tenant_id = ?3 AND id = ?4
-         RETURNING stock, sku, reorder_level",
-        params![
-            change.delta,
-            millis(&change.at),
-            tenant,
-            variant,
-            change.in_transit_delta
-        ],
+        "SELECT (SELECT SUM(stock) FROM stock_levels WHERE tenant_id = ?1 AND variant_id = ?2),
+                sku, reorder_level
+           FROM variants WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant, variant],
         |row| {
             Ok(VariantAfter {
                 stock,
@@ -226,7 +230,7 @@ fn conditional_update(
             })
         },
     )
-    .or_store("changing a variant's total stock")
+    .or_store("reading a changed variant's total")
 }
 
 /// The stock of a change's level, read in the write transaction: 0 for a level the variant

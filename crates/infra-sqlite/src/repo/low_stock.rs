@@ -12,7 +12,7 @@ use domain::ids::LocationId;
 use domain::reports::models::LowStockRow;
 use rusqlite::{params, Transaction};
 
-use super::variants::{column, variant_from_row, SELECT_VARIANTS, VARIANT_COLUMNS};
+use super::variants::{column, variant_from_row, SELECT_VARIANTS, TOTAL_STOCK, VARIANT_COLUMNS};
 use crate::row::id_list;
 
 /// Σ −quantity of the SALE movements of the variants in a JSON array of ids since a moment, at
@@ -34,7 +34,7 @@ pub(crate) fn rows(
     let found: Vec<(Variant, i64)> = match location {
         None => {
             let mut stmt = tx.prepare_cached(&format!(
-                "{} AND v.stock <= v.reorder_level ORDER BY v.id",
+                "{} AND {TOTAL_STOCK} <= v.reorder_level ORDER BY v.id",
                 *SELECT_VARIANTS
             ))?;
             let rows = stmt.query_map(params![tenant], |row| {

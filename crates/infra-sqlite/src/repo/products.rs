@@ -1,6 +1,8 @@
 //! Products. Deleting one removes its variants and their levels in the same transaction, and
 //! is refused while any of them holds stock or has units in transit; movements stay.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use domain::catalog::models::Product;
 use domain::catalog::ports::ProductRepository;
@@ -11,14 +13,19 @@ use domain::StoreError;
 use rusqlite::{params, Row};
 
 use super::idempotency;
+use super::variants::HOLDS_STOCK;
 use crate::error::SqlResultExt;
 use crate::row::{millis, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
 /// Finds one variant of the product that keeps it from being deleted.
-const HELD_VARIANT: &str = "SELECT 1 FROM variants v
-     WHERE v.tenant_id = ?1 AND v.product_id = ?2 AND (v.stock <> 0 OR v.in_transit <> 0)
-     LIMIT 1";
+static HELD_VARIANT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT 1 FROM variants v
+          WHERE v.tenant_id = ?1 AND v.product_id = ?2 AND (v.in_transit <> 0 OR {HOLDS_STOCK})
+          LIMIT 1"
+    )
+});
 
 const COLUMNS: &str = "id, tenant_id, name, description, created_at, updated_at";
 
@@ -133,7 +140,7 @@ impl ProductRepository for SqliteStore {
             if exists.is_none() {
                 return Err(StoreError::NotFound);
             }
-            let held = optional_row(tx, HELD_VARIANT, params![tenant, id], |_| Ok(()))
+            let held = optional_row(tx, &HELD_VARIANT, params![tenant, id], |_| Ok(()))
                 .or_store("checking the product's stock")?;
             if held.is_some() {
                 return Err(StoreError::InUse);

@@ -14,6 +14,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 
 use super::low_stock;
+use super::variants::TOTAL_STOCK;
 use crate::row::{millis, RowExt};
 use crate::SqliteStore;
 
@@ -129,7 +130,7 @@ impl ReportRepository for SqliteStore {
         let tenant = tenant.to_string();
         // The stock valued: the variant's total, or its level at the location (0 without one).
         let (stock, level_join) = match location {
-            None => ("v.stock", String::new()),
+            None => (TOTAL_STOCK, String::new()),
             Some(_) => (
                 "COALESCE(s.stock, 0)",
                 "LEFT JOIN stock_levels s

@@ -50,7 +50,7 @@ fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
 pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
-         v.stock, v.created_at, v.updated_at, v.in_transit,
+         v.created_at, v.updated_at, v.in_transit,
          (SELECT group_concat(sl.location_id || ':' || sl.stock, ',')
             FROM stock_levels sl
            WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id) AS levels,
@@ -62,6 +62,15 @@ pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
         status_list(&PurchaseOrderStatus::INCOMING)
     )
 });
+
+/// A variant's total stock (table alias `v`): Σ of its levels, one primary-key range.
+pub(crate) const TOTAL_STOCK: &str = "(SELECT COALESCE(SUM(sl.stock), 0) FROM stock_levels sl
+                                        WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id)";
+
+/// Whether the variant (table alias `v`) holds stock at any of its levels.
+pub(crate) const HOLDS_STOCK: &str = "EXISTS (SELECT 1 FROM stock_levels sl
+                                       WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id
+                                         AND sl.stock <> 0)";
 
 /// Variant rows of a tenant; ends in a `WHERE` on the tenant, so callers append conditions.
 pub(crate) static SELECT_VARIANTS: LazyLock<String> = LazyLock::new(|| {
@@ -117,14 +126,13 @@ pub(crate) mod column {
     pub const ATTRIBUTES: usize = 4;
     pub const PRICE: usize = 5;
     pub const REORDER_LEVEL: usize = 6;
-    pub const STOCK: usize = 7;
-    pub const CREATED_AT: usize = 8;
-    pub const UPDATED_AT: usize = 9;
-    pub const IN_TRANSIT: usize = 10;
-    pub const LEVELS: usize = 11;
-    pub const INCOMING: usize = 12;
+    pub const CREATED_AT: usize = 7;
+    pub const UPDATED_AT: usize = 8;
+    pub const IN_TRANSIT: usize = 9;
+    pub const LEVELS: usize = 10;
+    pub const INCOMING: usize = 11;
     /// The first column a caller may add after the variant's own.
-    pub const NEXT: usize = 13;
+    pub const NEXT: usize = 12;
 }
 
 /// A row of [`VARIANT_COLUMNS`], without its levels and `incoming` (see [`attach_levels`]).
@@ -150,7 +158,7 @@ pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
         })?,
         price: row.money(column::PRICE)?,
         reorder_level: row.level(column::REORDER_LEVEL)?,
-        stock: row.get(column::STOCK)?,
+        stock: levels.iter().map(|l| l.stock).sum(),
         incoming: levels.iter().map(|l| l.incoming).sum(),
         levels,
         in_transit: row.get(column::IN_TRANSIT)?,
@@ -160,8 +168,12 @@ pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
 }
 
 /// Deletes the variant only if it may go: it holds no stock and no units of it are in transit.
-const DELETABLE: &str = "DELETE FROM variants AS v
-     WHERE v.tenant_id = ?1 AND v.id = ?2 AND v.stock = 0 AND v.in_transit = 0";
+static DELETABLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM variants AS v
+          WHERE v.tenant_id = ?1 AND v.id = ?2 AND v.in_transit = 0 AND NOT {HOLDS_STOCK}"
+    )
+});
 
 fn attributes_json(attributes: &Attributes) -> String {
     serde_json::Value::from_iter(
@@ -188,8 +200,8 @@ impl VariantRepository for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO variants (id, tenant_id, product_id, sku, attributes, price,
-                                       reorder_level, stock, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+                                       reorder_level, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     variant.id.to_string(),
                     tenant.to_string(),
@@ -255,7 +267,7 @@ impl VariantRepository for SqliteStore {
             query = query.and("v.sku = ?", sku.as_str().to_owned());
         }
         if filter.low_stock {
-            query = query.and_raw("v.stock <= v.reorder_level");
+            query = query.and_raw(&format!("{TOTAL_STOCK} <= v.reorder_level"));
         }
         let query = query.page("v.id", page, Direction::Ascending);
         let rows = self
@@ -298,7 +310,7 @@ impl VariantRepository for SqliteStore {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write("deleting a variant", move |tx| {
             let deleted = tx
-                .execute(DELETABLE, params![tenant, id])
+                .execute(&DELETABLE, params![tenant, id])
                 .or_store("deleting a variant")?;
             if deleted == 1 {
                 tx.execute(
@@ -342,7 +354,6 @@ mod tests {
             (column::ATTRIBUTES, "attributes"),
             (column::PRICE, "price"),
             (column::REORDER_LEVEL, "reorder_level"),
-            (column::STOCK, "stock"),
             (column::CREATED_AT, "created_at"),
             (column::UPDATED_AT, "updated_at"),
             (column::IN_TRANSIT, "in_transit"),
