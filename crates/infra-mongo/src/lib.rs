@@ -2,11 +2,13 @@
 //! domain.
 //!
 //! Why it is built this way:
-//! - Stock is kept per level (variant × location) inside the variant document, as a map
-//!   `levels: {"<location id>": stock}` beside the total `stock`. A stock change is one
-//!   conditional `$inc` of a level and the total together (`levels.<location> >= -delta` in the
-//!   filter), so the store itself refuses to oversell a level, and the hot path still writes one
-//!   document per change; the domain's lock only reduces contention.
+//! - Stock is kept per level (variant × location) inside the variant document, one map per
+//!   state beside its total: `levels: {"<location id>": on hand}` and `stock`, `committed:
+//!   {"<location id>": units}` and `committedTotal`. A stock change is one conditional `$inc` of a
+//!   level's states and the totals together, its filter asking what the change needs of the level
+//!   (on hand, committed, and available — on hand less committed — at least what it takes), so the
+//!   store itself refuses to oversell a level, and the hot path still writes one document per
+//!   change; the domain's lock only reduces contention.
 //! - Everything a use case writes together (stock, movements, the order, purchase order or
 //!   transfer, the idempotency record)
 //!   goes through one multi-document transaction, so MongoDB must run as a replica set — even of

@@ -1,5 +1,10 @@
 //! Orders as stored, lines embedded (each with its allocations): an order is always read and
 //! written whole.
+//!
+//! `soldAtPlacement` tells an order whose units left on hand with a SALE when it was placed from
+//! one that committed them. Every order stored before orders committed units was of the first
+//! kind and has no such field, so a missing field reads as `true`; every order written now
+//! carries it.
 
 use domain::orders::models::{Allocation, Customer, Order, OrderLine, OrderStatus};
 use domain::values::{EmailAddress, Money, Sku};
@@ -50,12 +55,21 @@ pub(crate) struct OrderDoc {
     /// The location the order asked to be served from; absent: allocated across locations.
     #[serde(default)]
     pub location_id: Option<String>,
+    /// Whether the order's units left on hand when it was placed; absent: stored before orders
+    /// committed units, when every order did.
+    #[serde(default = "sold_before_commitments")]
+    pub sold_at_placement: bool,
     pub total: i64,
     pub placed_by: String,
     pub created_at: bson::DateTime,
     pub updated_at: bson::DateTime,
     /// Optimistic-concurrency version: replaced only if it still has the expected value.
     pub version: i64,
+}
+
+/// `soldAtPlacement` of an order stored without it.
+fn sold_before_commitments() -> bool {
+    true
 }
 
 impl From<&Order> for OrderDoc {
@@ -91,6 +105,7 @@ impl From<&Order> for OrderDoc {
             }),
             note: o.note.as_ref().map(|n| n.as_str().to_owned()),
             location_id: o.location_id.map(|id| id.to_string()),
+            sold_at_placement: o.sold_at_placement,
             total: o.total.minor_units(),
             placed_by: o.placed_by.to_string(),
             created_at: bson_time(o.created_at),
@@ -160,6 +175,7 @@ impl TryFrom<OrderDoc> for Order {
                 .location_id
                 .map(|id| parse(&id, "order location id"))
                 .transpose()?,
+            sold_at_placement: d.sold_at_placement,
             total: valid(Money::new(d.total), "order total")?,
             placed_by: parse(&d.placed_by, "order placed_by")?,
             created_at: domain_time(d.created_at)?,

@@ -1,4 +1,6 @@
-//! Variants, unique by SKU within a tenant. Their stock and levels are written only by the ledger;
+//! Variants, unique by SKU within a tenant. Their stock and levels (on hand and committed, with
+//! the totals of each) are written only by the ledger; what is available (on hand less committed)
+//! is derived, and the low-stock filter compares it with the reorder level in an `$expr`;
 //! their `incoming` (units still due on open purchase orders, per destination) and `in_transit`
 //! (units shipped on transfers, not yet received) are computed by the server on every read — one
 //! aggregation each per request, however many variants it reads.
@@ -16,6 +18,7 @@ use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
+use super::locations::{committed_path, level_path};
 use crate::documents::{attributes_bson, bson_time, VariantDoc};
 use crate::errors::{corrupt, StoreResult};
 use crate::paging::read_page;
@@ -121,6 +124,21 @@ impl MongoStore {
     }
 }
 
+/// The expression of a variant document's units available in total: on hand less committed
+/// (no `committedTotal`: nothing committed).
+pub(crate) fn available_total() -> Document {
+    doc! { "$subtract": ["$stock", { "$ifNull": ["$committedTotal", 0_i64] }] }
+}
+
+/// The expression of a variant document's units available at `location`: on hand less committed
+/// there, each 0 where the level has no entry.
+pub(crate) fn available_at(location: &str) -> Document {
+    doc! { "$subtract": [
+        { "$ifNull": [format!("${}", level_path(location)), 0_i64] },
+        { "$ifNull": [format!("${}", committed_path(location)), 0_i64] },
+    ]}
+}
+
 /// A numeric aggregation result as i64, whichever integer width the server chose.
 pub(crate) fn integer(value: Option<&Bson>, what: &str) -> Result<i64, StoreError> {
     match value {
@@ -197,7 +215,10 @@ impl VariantRepository for MongoStore {
             query.insert("sku", sku.as_str());
         }
         if filter.low_stock {
-            query.insert("$expr", doc! { "$lte": ["$stock", "$reorderLevel"] });
+            query.insert(
+                "$expr",
+                doc! { "$lte": [available_total(), "$reorderLevel"] },
+            );
         }
         let docs = read_page(
             &self.variants(),

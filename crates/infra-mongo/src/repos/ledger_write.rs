@@ -1,27 +1,38 @@
 //! The body of a ledger transaction: conditional stock changes, movements, the document and the
 //! idempotency record, in that order (see `LedgerRepository::commit`).
 //!
-//! Each change is ONE conditional `findOneAndUpdate` of the variant document, whose levels are a
-//! map by location id: the filter `{_id, tenantId, "levels.<loc>": {$gte: required}}` (plus the
-//! expected stock when given) and the update `{$inc: {"levels.<loc>": delta, stock: delta}}`, so
-//! the store itself refuses to take a level below zero and the level and the variant's total move
-//! together in one document write; there is no read-then-write. A level the variant never had is
-//! a missing field: it satisfies "at least 0" and "expected 0" (so no condition, or
-//! `$or: [{$exists: false}, {$eq: 0}]`), and `$inc` creates it. When a change matches nothing, the
-//! level is read inside the same transaction (0 when absent, `None` when the variant is) and
-//! handed to the domain's [`Application`], which decides why (missing, stock mismatch, or a
-//! shortage — collected over every change so the caller learns all of them at once) and builds
-//! the movements; any refusal aborts the whole transaction.
+//! Each change is ONE conditional `findOneAndUpdate` of the variant document, whose levels are
+//! maps by location id, one per state (`levels` on hand, `committed`). The filter names the
+//! variant in the tenant and asks, of the level before the change, what the domain's
+//! [`StockChange::requirements`] ask: `levels.<loc>` at least the on hand the change takes (and
+//! equal to the expected stock when given), `committed.<loc>` at least the committed units it
+//! releases, and on hand less committed at least the available units it takes — a comparison of
+//! two fields, so an `$expr`. The update is one `$inc` of the level's states and the variant's
+//! totals by the same amounts (`levels.<loc>` and `stock` by the delta, `committed.<loc>` and
+//! `committedTotal` by the committed units, `inTransit` by the units in transit), so the store
+//! itself refuses to take any state or the units available below zero, and the level and the
+//! totals move together in one document write; there is no read-then-write. A level the variant
+//! never had is missing fields: it holds 0 of everything, so it meets no clause but "at least 0"
+//! (no clause) and "expected 0" (`$or: [{$exists: false}, {$eq: 0}]`), and `$inc` creates it.
+//! When a change matches nothing, the level's states are read inside the same transaction (0
+//! when absent, `None` when the variant is) and handed to the domain's [`Application`], which
+//! decides why (missing, stock mismatch, or a shortage — collected over every change so the
+//! caller learns all of them at once) and builds the movements — one for each change that moved
+//! on hand; a change of committed units alone records none. Any refusal aborts the whole
+//! transaction.
 
 use domain::ids::TenantId;
 use domain::stock::apply::{Application, VariantAfter};
 use domain::stock::models::{Committed, DocumentWrite, LedgerError, LedgerWrite, StockChange};
+use domain::stock::state::{Requirements, StockState};
 use domain::values::{Sku, StockLevel};
 use domain::StoreError;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
 
+use super::catalog_variants::available_at;
+use super::locations::{committed_path, level_path};
 use crate::documents::{valid, MovementDoc, OrderDoc, PurchaseOrderDoc, TransferDoc};
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
@@ -40,19 +51,20 @@ impl MongoStore {
             match self.conditional_update(session, tenant, change).await? {
                 Some(after) => application.applied(change, after),
                 None => {
-                    let stock = self.current_stock(session, tenant, change).await?;
-                    application.refused(change, stock).map_err(Abort::Refuse)?;
+                    let state = self.current_state(session, tenant, change).await?;
+                    application.refused(change, state).map_err(Abort::Refuse)?;
                 }
             }
         }
         let committed = application.finish().map_err(Abort::Refuse)?;
 
-        if !committed.applied.is_empty() {
-            let movements: Vec<MovementDoc> = committed
-                .applied
-                .iter()
-                .map(|a| MovementDoc::from(&a.movement))
-                .collect();
+        let movements: Vec<MovementDoc> = committed
+            .applied
+            .iter()
+            .filter_map(|a| a.movement.as_ref())
+            .map(MovementDoc::from)
+            .collect();
+        if !movements.is_empty() {
             self.movements()
                 .insert_many(movements)
                 .session(&mut *session)
@@ -69,32 +81,34 @@ impl MongoStore {
         Ok(committed)
     }
 
-    /// The atomic conditional write: a `$inc` of the level and the total, matching only a
-    /// variant of the tenant whose level holds at least the change's required stock and equals
-    /// the expected stock when one is given. `None` when it matched nothing.
+    /// The atomic conditional write: a `$inc` of the level's states and the variant's totals,
+    /// matching only a variant of the tenant whose level meets the change's requirements and
+    /// holds the expected stock when one is given. `None` when it matched nothing.
     async fn conditional_update(
         &self,
         session: &mut ClientSession,
         tenant: &TenantId,
         change: &StockChange,
     ) -> Result<Option<VariantAfter>, Abort<LedgerError>> {
-        let level = level_field(change);
+        let location = change.location_id.to_string();
         let mut filter = variant_key(tenant, change);
         filter.extend(level_condition(
-            &level,
-            change.required_stock(),
+            &location,
+            &change.requirements(),
             change.expected_stock,
         ));
-        let mut inc = doc! { &level: change.delta, "stock": change.delta };
+        let mut inc = doc! { level_path(&location): change.delta, "stock": change.delta };
+        let committed = change.claims.committed;
+        if committed != 0 {
+            inc.insert(committed_path(&location), committed);
+            inc.insert("committedTotal", committed);
+        }
         if change.in_transit_delta != 0 {
             inc.insert("inTransit", change.in_transit_delta);
         }
         let updated = self
             .variants()
-            .find_one_and_update(
-                filter,
-                doc! { "$inc": inc },
-            )
+            .find_one_and_update(filter, doc! { "$inc": inc })
             .return_document(ReturnDocument::After)
             .session(&mut *session)
             .await
@@ -102,31 +116,30 @@ impl MongoStore {
         let Some(doc) = updated else {
             return Ok(None);
         };
-        let stock = level_of(&doc.levels, change);
         Ok(Some(VariantAfter {
-            stock,
-            total: doc.stock,
+            level: doc.state_at(&location),
+            total: doc.total(),
             sku: valid(Sku::new(&doc.sku), "variant SKU")?,
             reorder_level: valid(StockLevel::new(doc.reorder_level), "variant reorder level")?
                 .get(),
         }))
     }
 
-    /// The stock of a change's level, read in the transaction: 0 when the variant has no level
-    /// there, `None` when the variant is missing.
-    async fn current_stock(
+    /// The states of a change's level, read in the transaction: all 0 when the variant has no
+    /// level there, `None` when the variant is missing.
+    async fn current_state(
         &self,
         session: &mut ClientSession,
         tenant: &TenantId,
         change: &StockChange,
-    ) -> Result<Option<i64>, Abort<LedgerError>> {
+    ) -> Result<Option<StockState>, Abort<LedgerError>> {
         let current = self
             .variants()
             .find_one(variant_key(tenant, change))
             .session(&mut *session)
             .await
             .or_abort("reading a variant's stock")?;
-        Ok(current.map(|v| level_of(&v.levels, change)))
+        Ok(current.map(|v| v.state_at(&change.location_id.to_string())))
     }
 
     /// Inserts the order, purchase order or transfer, or replaces it if its version is still the
@@ -228,31 +241,36 @@ impl From<StoreError> for Abort<LedgerError> {
     }
 }
 
-/// The field path of a change's level inside the variant document.
-fn level_field(change: &StockChange) -> String {
-    format!("levels.{}", change.location_id)
-}
-
-/// A change's level as stored in `levels` (0 when the variant has none there).
-fn level_of(levels: &std::collections::BTreeMap<String, i64>, change: &StockChange) -> i64 {
-    levels
-        .get(&change.location_id.to_string())
-        .copied()
-        .unwrap_or(0)
-}
-
-/// The filter clause that lets a change apply to the level at `field`: at least `required`
-/// units, and exactly `expected` when given. A missing level counts as 0, so it passes "at least
-/// 0" (no clause) and "exactly 0" (`$exists: false` or 0), and fails anything more.
-pub(crate) fn level_condition(field: &str, required: i64, expected: Option<i64>) -> Document {
-    match expected {
-        Some(0) if required == 0 => doc! {
-            "$or": [ { field: { "$exists": false } }, { field: 0_i64 } ],
+/// The filter clauses that let a change apply to the level at `location`: on hand at least
+/// `need.on_hand` and exactly `expected` when given, committed at least `need.claims.committed`,
+/// and on hand less committed at least `need.available`. A missing field counts as 0, so it
+/// passes "at least 0" (no clause) and "exactly 0" (`$exists: false` or 0), and fails anything
+/// more; inside `$expr` it is made 0 with `$ifNull`.
+pub(crate) fn level_condition(
+    location: &str,
+    need: &Requirements,
+    expected: Option<i64>,
+) -> Document {
+    let on_hand = level_path(location);
+    let committed = committed_path(location);
+    let mut clauses = match expected {
+        Some(0) if need.on_hand == 0 => doc! {
+            "$or": [ { &on_hand: { "$exists": false } }, { &on_hand: 0_i64 } ],
         },
-        Some(expected) => doc! { field: { "$gte": required, "$eq": expected } },
-        None if required > 0 => doc! { field: { "$gte": required } },
+        Some(expected) => doc! { &on_hand: { "$gte": need.on_hand, "$eq": expected } },
+        None if need.on_hand > 0 => doc! { &on_hand: { "$gte": need.on_hand } },
         None => Document::new(),
+    };
+    if need.claims.committed > 0 {
+        clauses.insert(&committed, doc! { "$gte": need.claims.committed });
     }
+    if need.available > 0 {
+        clauses.insert(
+            "$expr",
+            doc! { "$gte": [available_at(location), need.available] },
+        );
+    }
+    clauses
 }
 
 /// The filter naming a change's variant within the tenant.

@@ -1,9 +1,12 @@
 //! Locations, unique by code within a tenant, and what they hold.
 //!
-//! A location's levels live inside the variant documents (`levels.<location id>`), so listing a
-//! location's levels is a query on the variants that have that field — or units incoming there —
-//! and its holdings sum that field. Making a location the default is one transaction that
-//! clears the old default and sets the new one, so no reader sees two defaults or none.
+//! A location's levels live inside the variant documents (`levels.<location id>` on hand,
+//! `committed.<location id>` committed), so listing a location's levels is a query on the
+//! variants that have a level there — or units incoming there — each listed with what is
+//! available (on hand less committed, which the low-stock filter compares with the reorder
+//! level), and its holdings sum the units on hand: committed units are still there. Making a
+//! location the default is one transaction that clears the old default and sets the new one, so
+//! no reader sees two defaults or none.
 
 use std::collections::BTreeMap;
 
@@ -21,16 +24,21 @@ use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson};
 
-use super::catalog_variants::integer;
+use super::catalog_variants::{available_at, integer};
 use crate::documents::{bson_time, parse, valid, LocationDoc, VariantDoc};
 use crate::errors::StoreResult;
 use crate::paging::read_page;
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
 
-/// The field path of a location's level inside a variant document.
+/// The field path of a location's level (its units on hand) inside a variant document.
 pub(crate) fn level_path(location: &str) -> String {
     format!("levels.{location}")
+}
+
+/// The field path of a location's committed units inside a variant document.
+pub(crate) fn committed_path(location: &str) -> String {
+    format!("committed.{location}")
 }
 
 /// Statuses as their stored words.
@@ -191,11 +199,10 @@ impl LocationRepository for MongoStore {
             "$or": [ { &field: { "$exists": true } }, { "_id": { "$in": expecting } } ],
         };
         if filter.low_stock {
-            // A variant with no level here holds 0 at it.
-            let here = format!("${field}");
+            // The units available here (a variant with no level here has none).
             query.insert(
                 "$expr",
-                doc! { "$lte": [ { "$ifNull": [here, 0_i64] }, "$reorderLevel" ] },
+                doc! { "$lte": [available_at(&location), "$reorderLevel"] },
             );
         }
         let docs = read_page(
@@ -211,10 +218,12 @@ impl LocationRepository for MongoStore {
             .items
             .into_iter()
             .map(|d| {
+                let state = d.state_at(&location);
                 Ok(LocationLevel {
                     variant_id: parse(&d.id, "variant id")?,
                     sku: valid(Sku::new(&d.sku), "variant SKU")?,
-                    stock: d.levels.get(&location).copied().unwrap_or(0),
+                    stock: state.available(),
+                    state,
                     incoming: incoming.get(&d.id).copied().unwrap_or(0),
                     reorder_level: d.reorder_level,
                 })

@@ -11,8 +11,13 @@
 //!   few), so the movements are still matched on the `{tenantId, createdAt}` index instead of
 //!   each being joined to its variant.
 //! - A location narrows a series, the sales of the low-stock report and a replay of stock to the
-//!   movements carrying that `locationId`, and reads the level at it (`levels.<location id>` of
-//!   the variant document) instead of the total `stock`.
+//!   movements carrying that `locationId`, and reads the level at it (`levels.<location id>` and
+//!   `committed.<location id>` of the variant document) instead of the totals (`stock`,
+//!   `committedTotal`).
+//! - Low stock judges what is available — on hand less committed, computed in an `$expr` since it
+//!   compares fields — against the reorder level: committed units are promised to orders and
+//!   cannot be sold again. Valuation counts what is on hand, committed units included: they are
+//!   still the tenant's until they leave. A replay of stock sums movements, so it is on hand too.
 //! - Variant-side reports (low stock, valuation) run one grouped aggregation per source — the
 //!   tenant's movements grouped by variant, the tenant's open purchase-order lines grouped by
 //!   variant and destination — each starting with an indexed `$match` on the tenant, and join the (one row per
@@ -38,7 +43,7 @@ use domain::stock::models::MovementKind;
 use domain::StoreError;
 use mongodb::bson::{self, doc, Bson, Document};
 
-use super::catalog_variants::integer;
+use super::catalog_variants::{available_at, available_total, integer};
 use super::locations::level_path;
 use crate::documents::{bson_time, parse, VariantDoc};
 use crate::errors::{corrupt, StoreResult};
@@ -249,17 +254,11 @@ impl ReportRepository for MongoStore {
     ) -> Result<Vec<LowStockRow>, StoreError> {
         let tenant_id = tenant.to_string();
         let location = location.map(|l| l.to_string());
-        // The stock judged: the level at the location (only variants holding a level there), or
-        // the total.
+        // The stock judged: what is available at the location (only variants holding a level
+        // there), or in total.
         let (held, judged) = match &location {
-            Some(l) => {
-                let field = level_path(l);
-                (
-                    doc! { &field: { "$exists": true } },
-                    Bson::String(format!("${field}")),
-                )
-            }
-            None => (Document::new(), Bson::String("$stock".to_owned())),
+            Some(l) => (doc! { level_path(l): { "$exists": true } }, available_at(l)),
+            None => (Document::new(), available_total()),
         };
         let mut tenant_match = doc! { "tenantId": &tenant_id };
         tenant_match.extend(held);
@@ -301,8 +300,8 @@ impl ReportRepository for MongoStore {
             .iter()
             .map(|d| {
                 let stock = match &location {
-                    Some(l) => d.levels.get(l).copied().unwrap_or(0),
-                    None => d.stock,
+                    Some(l) => d.state_at(l).available(),
+                    None => d.total().available(),
                 };
                 (d.id.clone(), stock)
             })

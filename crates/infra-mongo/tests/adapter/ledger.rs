@@ -42,6 +42,8 @@ fn order(shop: &Shop, lines: &[(domain::ids::VariantId, i64)]) -> Order {
         customer: None,
         note: None,
         location_id: None,
+        // These orders take their units with SALE movements when placed.
+        sold_at_placement: true,
         total: Money::new(100).unwrap(),
         placed_by: UserId::new(),
         created_at: now(),
@@ -80,8 +82,8 @@ async fn a_decrement_applies_only_while_stock_suffices() {
         .await
         .expect("3 of 5 can be sold");
     let applied = &committed.applied[0];
-    assert_eq!(applied.stock_before, 5);
-    assert_eq!(applied.movement.stock_after, 2);
+    assert_eq!(applied.before.on_hand, 5);
+    assert_eq!(applied.movement.as_ref().unwrap().stock_after, 2);
     assert_eq!(applied.sku.as_str(), "TS-1");
     assert_eq!(applied.reorder_level, 2);
 
@@ -314,7 +316,10 @@ async fn expected_stock_missing_variants_and_stale_versions_are_refused() {
         .commit(&shop.tenant, changes(vec![counted]))
         .await
         .expect("the expected stock matches");
-    assert_eq!(committed.applied[0].movement.stock_after, 5);
+    assert_eq!(
+        committed.applied[0].movement.as_ref().unwrap().stock_after,
+        5
+    );
 
     let ghost = domain::ids::VariantId::new();
     match store

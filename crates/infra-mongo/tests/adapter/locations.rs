@@ -10,7 +10,9 @@ use domain::locations::models::{Holdings, LevelFilter, Location};
 use domain::locations::ports::LocationRepository;
 use domain::pagination::PageRequest;
 use domain::purchasing::models::{PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus};
-use domain::stock::models::{DocumentWrite, Drift, LedgerError, LedgerWrite, MovementKind};
+use domain::stock::models::{
+    AuditedState, DocumentWrite, Drift, LedgerError, LedgerWrite, MovementKind,
+};
 use domain::stock::ports::LedgerRepository;
 use domain::transfers::models::{Transfer, TransferLine, TransferStatus};
 use domain::transfers::ports::TransferRepository;
@@ -70,11 +72,9 @@ async fn a_level_is_created_by_its_first_change_and_the_total_follows_every_leve
         .await
         .expect("an absent level is at 0");
     let applied = &committed.applied[0];
-    assert_eq!((applied.movement.stock_after, applied.total_after), (3, 8));
-    assert_eq!(
-        (applied.stock_before, applied.movement.location_id),
-        (0, back)
-    );
+    let movement = applied.movement.as_ref().expect("on hand moved");
+    assert_eq!((movement.stock_after, applied.total_after.on_hand), (3, 8));
+    assert_eq!((applied.before.on_hand, movement.location_id), (0, back));
     match store.commit(&shop.tenant, changes(vec![counted])).await {
         Err(LedgerError::StockMismatch {
             location_id,
@@ -163,6 +163,7 @@ async fn a_level_is_created_by_its_first_change_and_the_total_follows_every_leve
             Drift {
                 variant_id: v,
                 location_id: Some(back),
+                state: AuditedState::OnHand,
                 sku: "TS-1".into(),
                 stock: 10,
                 ledger_sum: 3
@@ -170,6 +171,7 @@ async fn a_level_is_created_by_its_first_change_and_the_total_follows_every_leve
             Drift {
                 variant_id: v,
                 location_id: None,
+                state: AuditedState::OnHand,
                 sku: "TS-1".into(),
                 stock: 8,
                 ledger_sum: 15

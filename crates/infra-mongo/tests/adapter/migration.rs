@@ -16,6 +16,7 @@ use domain::purchasing::models::PurchaseOrderStatus;
 use domain::purchasing::ports::PurchaseOrderRepository;
 use domain::stock::models::{MovementFilter, MovementKind};
 use domain::stock::ports::LedgerRepository;
+use domain::stock::state::{Claims, StockState};
 use infra_mongo::{
     default_location_id, LegacyMovement, LegacyOrder, LegacyOrderLine, LegacyPurchaseLine,
     LegacyPurchaseOrder, LegacyRows, LegacyVariant, MongoStore,
@@ -147,11 +148,11 @@ async fn check_migrated(store: &MongoStore, rows: &LegacyRows) {
     assert_eq!(v.stock, 7);
     assert_eq!(
         v.levels,
-        vec![VariantLevel {
-            location_id: main.id,
-            stock: 7,
-            incoming: 5
-        }]
+        vec![VariantLevel::new(
+            main.id,
+            StockState::new(7, Claims::default()),
+            5
+        )]
     );
     assert_eq!((v.incoming, v.in_transit), (5, 0));
     assert_eq!(
@@ -161,11 +162,7 @@ async fn check_migrated(store: &MongoStore, rows: &LegacyRows) {
     let v = read(sold_out.id).await;
     assert_eq!(
         v.levels,
-        vec![VariantLevel {
-            location_id: main.id,
-            stock: 0,
-            incoming: 0
-        }],
+        vec![VariantLevel::new(main.id, StockState::default(), 0)],
         "a variant that moved has a level even when empty"
     );
     assert!(
@@ -206,6 +203,10 @@ async fn check_migrated(store: &MongoStore, rows: &LegacyRows) {
         .unwrap()
         .unwrap();
     assert_eq!(order.location_id, None);
+    assert!(
+        order.sold_at_placement,
+        "an order stored before orders committed units sold them when placed"
+    );
     assert_eq!(
         order.lines[0].allocations,
         vec![Allocation {
@@ -258,8 +259,9 @@ async fn two_instances_migrate_legacy_documents_at_once_into_one_default_locatio
         )
         .await
         .expect("sell the migrated units");
-    assert_eq!(committed.applied[0].movement.stock_after, 0);
-    assert_eq!(committed.applied[0].total_after, 0);
+    let applied = &committed.applied[0];
+    assert_eq!(applied.movement.as_ref().unwrap().stock_after, 0);
+    assert_eq!(applied.total_after.on_hand, 0);
     assert!(restarted
         .audit(&a.tenant.id)
         .await

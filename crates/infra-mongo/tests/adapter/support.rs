@@ -67,6 +67,7 @@ pub fn variant(tenant: &TenantId, product: &ProductId, sku: &str) -> Variant {
         price: Money::new(1999).unwrap(),
         reorder_level: StockLevel::new(2).unwrap(),
         stock: 0,
+        state: Default::default(),
         incoming: 0,
         levels: Vec::new(),
         in_transit: 0,
@@ -88,6 +89,7 @@ pub fn change(
         location_id: *location,
         kind,
         delta,
+        claims: Default::default(),
         expected_stock: None,
         // Units leaving on a transfer go into transit; units arriving come out of it.
         in_transit_delta: match kind {
