@@ -20,7 +20,9 @@ use domain::orders::models::{Allocation, Customer, Order, OrderLine, OrderStatus
 use domain::purchasing::models::{PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier};
 use domain::stock::models::{
     Committed, DocumentWrite, LedgerIdempotency, LedgerWrite, MovementKind, StockChange,
+    StockMovement,
 };
+use domain::stock::state::{Claims, StockState};
 use domain::transfers::models::{Transfer, TransferLine, TransferStatus};
 use domain::values::{
     Attributes, EmailAddress, LocationCode, LocationPriority, Money, PasswordHash, Sku, StockLevel,
@@ -115,6 +117,7 @@ pub fn variant(tenant: TenantId, product: ProductId, code: &str) -> Variant {
         price: money(1999),
         reorder_level: StockLevel::new(2).expect("valid level"),
         stock: 0,
+        state: Default::default(),
         incoming: 0,
         levels: Vec::new(),
         in_transit: 0,
@@ -172,6 +175,7 @@ pub fn order(tenant: TenantId, location: LocationId, lines: &[(VariantId, i64)])
         }),
         note: Some(text("leave at the door")),
         location_id: None,
+        sold_at_placement: false,
         total,
         placed_by: UserId::new(),
         created_at: at,
@@ -226,6 +230,7 @@ pub fn change(
         location_id: location,
         kind,
         delta,
+        claims: Default::default(),
         expected_stock: None,
         // Units leaving on a transfer go into transit; units arriving come out of it.
         in_transit_delta: match kind {
@@ -260,12 +265,12 @@ pub fn document(document: DocumentWrite) -> LedgerWrite {
     }
 }
 
-/// The response a ledger record stores: status 201 and the `stock_after` of every change.
+/// The response a ledger record stores: status 201 and the available units each change left at its level.
 pub fn render_stock_after(committed: &Committed) -> StoredResponse {
     let stocks: Vec<String> = committed
         .applied
         .iter()
-        .map(|a| a.movement.stock_after.to_string())
+        .map(|a| a.after.available().to_string())
         .collect();
     StoredResponse {
         status: 201,
@@ -549,4 +554,35 @@ pub async fn insert_transfer(stores: &Stores, tenant: TenantId, transfer: &Trans
         )
         .await
         .expect("insert transfer");
+}
+
+/// What the cases read of an applied change whose on hand moved.
+pub trait AppliedExt {
+    /// The movement recorded; panics when the change moved claims alone.
+    fn moved(&self) -> &StockMovement;
+    /// The level's on hand before the change.
+    fn stock_before(&self) -> i64;
+    /// The variant's total on hand after the change.
+    fn total(&self) -> i64;
+}
+
+impl AppliedExt for domain::stock::models::AppliedChange {
+    fn moved(&self) -> &StockMovement {
+        self.movement
+            .as_ref()
+            .expect("the change moved on hand and recorded a movement")
+    }
+
+    fn stock_before(&self) -> i64 {
+        self.before.on_hand
+    }
+
+    fn total(&self) -> i64 {
+        self.total_after.on_hand
+    }
+}
+
+/// A level holding `on_hand` with nothing claimed.
+pub fn on_hand(on_hand: i64) -> StockState {
+    StockState::new(on_hand, Claims::default())
 }

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use crate::stock::state::StockState;
 use crate::ids::{
     LocationId, MovementId, OrderId, PurchaseOrderId, TenantId, TransferId, VariantId,
 };
@@ -31,13 +32,17 @@ pub enum DomainEvent {
         variant_id: VariantId,
         location_id: LocationId,
         sku: Sku,
-        /// The variant's total after the movement.
-        stock: i64,
-        /// The stock of the level (`variant_id`, `location_id`) after the movement.
-        level_stock: i64,
+        /// The variant's total after the change, by state (its `available()` is the variant's
+        /// `stock`).
+        total: StockState,
+        /// The level (`variant_id`, `location_id`) after the change, by state.
+        level: StockState,
+        /// How on hand moved: the movement's quantity, 0 for a change of claims alone.
         delta: i64,
-        movement_type: MovementKind,
-        movement_id: MovementId,
+        /// The movement recorded, when on hand moved.
+        movement: Option<(MovementKind, MovementId)>,
+        /// The order whose units were committed, released or sold, when there is one.
+        order_id: Option<OrderId>,
         at: DateTime<Utc>,
     },
     /// A movement took the variant's total from above its reorder level to at or below it.

@@ -208,10 +208,12 @@ async fn existing_data_moves_to_each_tenants_default_location() {
     };
     let v = read(stocked).await;
     assert_eq!((v.stock, v.incoming, v.in_transit), (7, 4, 0));
-    let level = |stock, incoming| VariantLevel {
-        location_id: main.id,
-        stock,
-        incoming,
+    let level = |stock, incoming| {
+        VariantLevel::new(
+            main.id,
+            domain::stock::state::StockState::new(stock, Default::default()),
+            incoming,
+        )
     };
     assert_eq!(v.levels, vec![level(7, 4)]);
     assert_eq!(read(emptied).await.levels, vec![level(0, 0)]);
@@ -259,6 +261,10 @@ async fn existing_data_moves_to_each_tenants_default_location() {
         .unwrap()
         .unwrap();
     assert_eq!(order.location_id, None);
+    assert!(
+        order.sold_at_placement,
+        "an order placed before orders committed units took them with a SALE when placed"
+    );
     assert_eq!(
         order.lines[0].allocations,
         vec![Allocation {

@@ -16,7 +16,7 @@ use domain::locations::ports::LocationRepository;
 use domain::pagination::PageRequest;
 use domain::purchasing::models::{PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus};
 use domain::stock::models::{
-    Committed, DocumentWrite, Drift, LedgerError, LedgerWrite, Level, StockChange,
+    AuditedState, Committed, DocumentWrite, Drift, LedgerError, LedgerWrite, Level, StockChange,
 };
 use domain::stock::ports::LedgerRepository;
 use domain::transfers::models::{Transfer, TransferLine, TransferStatus};
@@ -25,6 +25,8 @@ use domain::values::{
     Attributes, EmailAddress, LocationCode, LocationPriority, Money, PasswordHash, Sku, StockLevel,
     TenantSlug, Text,
 };
+use contract_tests::fixtures::AppliedExt;
+use domain::stock::state::{Claims, StockState};
 use domain::StoreError;
 
 use crate::SqliteStore;
@@ -121,6 +123,7 @@ impl Shop {
             price: Money::new(1000).unwrap(),
             reorder_level: StockLevel::new(2).unwrap(),
             stock: 0,
+            state: Default::default(),
             incoming: 0,
             levels: Vec::new(),
             in_transit: 0,
@@ -180,11 +183,7 @@ fn adjustment(
 }
 
 fn level(location: LocationId, stock: i64, incoming: i64) -> VariantLevel {
-    VariantLevel {
-        location_id: location,
-        stock,
-        incoming,
-    }
+    VariantLevel::new(location, StockState::new(stock, Claims::default()), incoming)
 }
 
 fn transfer(shop: &Shop, to: LocationId, variant: VariantId, quantity: i64) -> Transfer {
@@ -216,17 +215,17 @@ async fn each_level_keeps_its_own_stock_and_the_variant_their_total() {
 
     let first = shop.adjust(v, shop.main.id, 5).await;
     let second = shop.adjust(v, shelf.id, 3).await;
-    assert_eq!(first.applied[0].movement.stock_after, 5);
+    assert_eq!(first.applied[0].moved().stock_after, 5);
     let applied = &second.applied[0];
     assert_eq!(
         (
-            applied.stock_before,
-            applied.movement.stock_after,
-            applied.total_after
+            applied.stock_before(),
+            applied.moved().stock_after,
+            applied.total()
         ),
         (0, 3, 8)
     );
-    assert_eq!(applied.movement.location_id, shelf.id);
+    assert_eq!(applied.moved().location_id, shelf.id);
 
     let read = shop.read(v).await;
     assert_eq!(read.stock, 8);
@@ -286,7 +285,7 @@ async fn a_level_is_judged_alone_whatever_the_total() {
         )
         .await
         .unwrap();
-    assert_eq!(created.applied[0].total_after, 10);
+    assert_eq!(created.applied[0].total(), 10);
     let missing = shop
         .commit(
             vec![adjustment(VariantId::new(), shop.main.id, 1, None)],
@@ -326,7 +325,7 @@ async fn a_refused_write_of_a_batch_leaves_no_level_behind() {
         .await
         .unwrap();
     assert!(matches!(results[0], Err(LedgerError::Insufficient(_))));
-    assert_eq!(results[1].as_ref().unwrap().applied[0].total_after, 3);
+    assert_eq!(results[1].as_ref().unwrap().applied[0].total(), 3);
     assert_eq!(shop.read(v).await.levels, vec![level(shop.main.id, 3, 0)]);
 }
 
@@ -353,6 +352,7 @@ async fn the_audit_reports_a_tampered_level_and_the_total_follows_it() {
     let drift = |v, location, sku: &str, stock, ledger_sum| Drift {
         variant_id: v,
         location_id: location,
+        state: AuditedState::OnHand,
         sku: sku.into(),
         stock,
         ledger_sum,
@@ -455,6 +455,7 @@ async fn a_location_lists_its_levels_and_what_is_bound_for_it() {
         variant_id: v,
         sku: Sku::new(sku).unwrap(),
         stock,
+        state: StockState::new(stock, Claims::default()),
         incoming,
         reorder_level: 2,
     };
@@ -543,7 +544,7 @@ async fn units_in_transit_are_counted_and_keep_their_variant() {
         )
         .await
         .unwrap();
-    assert_eq!(committed.applied[0].movement.transfer_id, Some(draft.id));
+    assert_eq!(committed.applied[0].moved().transfer_id, Some(draft.id));
     let stale = shop
         .commit(
             Vec::new(),

@@ -32,22 +32,27 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
             variant_id,
             location_id,
             sku,
-            stock,
-            level_stock,
+            total,
+            level,
             delta,
-            movement_type,
-            movement_id,
+            movement,
+            order_id,
             at,
         } => json!({
             "tenantId": tenant_id,
             "variantId": variant_id,
             "locationId": location_id,
             "sku": sku,
-            "stock": stock,
-            "levelStock": level_stock,
+            "stock": total.available(),
+            "onHand": total.on_hand,
+            "committed": total.claims.committed,
+            "levelStock": level.available(),
+            "levelOnHand": level.on_hand,
+            "levelCommitted": level.claims.committed,
             "delta": delta,
-            "movementType": movement_type.as_str(),
-            "movementId": movement_id,
+            "movementType": movement.map(|(kind, _)| kind.as_str()),
+            "movementId": movement.map(|(_, id)| id),
+            "orderId": order_id,
             "at": timestamp(at),
         }),
         DomainEvent::StockLow {
@@ -150,6 +155,7 @@ mod tests {
     use chrono::TimeZone;
     use domain::ids::{LocationId, MovementId, OrderId, PurchaseOrderId, TransferId, VariantId};
     use domain::stock::models::MovementKind;
+    use domain::stock::state::{Claims, StockState};
     use domain::values::{Money, Sku};
 
     use super::*;
@@ -161,17 +167,17 @@ mod tests {
     #[test]
     fn stock_changed_carries_every_field_in_camel_case() {
         let (tenant, variant, movement) = (TenantId::new(), VariantId::new(), MovementId::new());
-        let location = LocationId::new();
+        let (location, order) = (LocationId::new(), OrderId::new());
         let wire = to_wire(&DomainEvent::StockChanged {
             tenant_id: tenant,
             variant_id: variant,
             location_id: location,
             sku: Sku::new("TSHIRT-RED-M").unwrap(),
-            stock: 7,
-            level_stock: 4,
+            total: StockState::new(9, Claims { committed: 2 }),
+            level: StockState::new(6, Claims { committed: 2 }),
             delta: -3,
-            movement_type: MovementKind::Sale,
-            movement_id: movement,
+            movement: Some((MovementKind::Sale, movement)),
+            order_id: Some(order),
             at: at(),
         });
         assert_eq!(wire.name, "stock.changed");
@@ -184,10 +190,15 @@ mod tests {
                 "locationId": location.to_string(),
                 "sku": "TSHIRT-RED-M",
                 "stock": 7,
+                "onHand": 9,
+                "committed": 2,
                 "levelStock": 4,
+                "levelOnHand": 6,
+                "levelCommitted": 2,
                 "delta": -3,
                 "movementType": "SALE",
                 "movementId": movement.to_string(),
+                "orderId": order.to_string(),
                 "at": "2024-06-01T12:00:00.123Z",
             })
         );
@@ -200,16 +211,40 @@ mod tests {
             variant_id: VariantId::new(),
             location_id: LocationId::new(),
             sku: Sku::new("MUG").unwrap(),
-            stock: 10,
-            level_stock: 0,
+            total: StockState::new(10, Claims::default()),
+            level: StockState::new(0, Claims::default()),
             delta: -4,
-            movement_type: MovementKind::TransferOut,
-            movement_id: MovementId::new(),
+            movement: Some((MovementKind::TransferOut, MovementId::new())),
+            order_id: None,
             at: at(),
         });
         assert_eq!(wire.payload["movementType"], json!("TRANSFER_OUT"));
         assert_eq!(wire.payload["stock"], json!(10));
         assert_eq!(wire.payload["levelStock"], json!(0));
+        assert_eq!(wire.payload["orderId"], json!(null));
+    }
+
+    #[test]
+    fn a_commitment_is_a_change_without_a_movement() {
+        let order = OrderId::new();
+        let wire = to_wire(&DomainEvent::StockChanged {
+            tenant_id: TenantId::new(),
+            variant_id: VariantId::new(),
+            location_id: LocationId::new(),
+            sku: Sku::new("MUG").unwrap(),
+            total: StockState::new(10, Claims { committed: 3 }),
+            level: StockState::new(10, Claims { committed: 3 }),
+            delta: 0,
+            movement: None,
+            order_id: Some(order),
+            at: at(),
+        });
+        assert_eq!(wire.payload["stock"], json!(7));
+        assert_eq!(wire.payload["committed"], json!(3));
+        assert_eq!(wire.payload["delta"], json!(0));
+        assert_eq!(wire.payload["movementType"], json!(null));
+        assert_eq!(wire.payload["movementId"], json!(null));
+        assert_eq!(wire.payload["orderId"], json!(order.to_string()));
     }
 
     #[test]

@@ -195,9 +195,17 @@ pub struct VariantDto {
     pub price: i64,
     #[schema(example = 5)]
     pub reorder_level: i64,
-    /// Read-only: changed only by movements. The total over every location (Σ `levels`).
+    /// Read-only. Units available to new orders over every location (Σ `levels[].stock`):
+    /// `onHand − committed`.
     #[schema(example = 42)]
     pub stock: i64,
+    /// Read-only: units physically held over every location, Σ of the movements.
+    #[schema(example = 45)]
+    pub on_hand: i64,
+    /// Read-only: units of placed orders not fulfilled yet (they leave `onHand` when the order
+    /// is fulfilled).
+    #[schema(example = 3)]
+    pub committed: i64,
     /// Units still expected on open purchase orders, to every location.
     #[schema(example = 20)]
     pub incoming: i64,
@@ -225,6 +233,8 @@ impl From<&Variant> for VariantDto {
             price: v.price.minor_units(),
             reorder_level: v.reorder_level.get(),
             stock: v.stock,
+            on_hand: v.state.on_hand,
+            committed: v.state.claims.committed,
             incoming: v.incoming,
             low_stock: v.is_low(),
             levels: v.levels.iter().map(VariantLevelDto::from).collect(),
@@ -241,8 +251,15 @@ impl From<&Variant> for VariantDto {
 pub struct VariantLevelDto {
     #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
     pub location_id: String,
+    /// Units available here: `onHand − committed`.
     #[schema(example = 30)]
     pub stock: i64,
+    /// Units physically here.
+    #[schema(example = 32)]
+    pub on_hand: i64,
+    /// Units here committed to placed orders not fulfilled yet.
+    #[schema(example = 2)]
+    pub committed: i64,
     /// Units on open purchase orders bound for this location.
     #[schema(example = 20)]
     pub incoming: i64,
@@ -253,6 +270,8 @@ impl From<&VariantLevel> for VariantLevelDto {
         Self {
             location_id: l.location_id.to_string(),
             stock: l.stock,
+            on_hand: l.state.on_hand,
+            committed: l.state.claims.committed,
             incoming: l.incoming,
         }
     }

@@ -133,9 +133,15 @@ pub struct LocationLevelDto {
     pub variant_id: String,
     #[schema(example = "TS-RED-M")]
     pub sku: String,
-    /// Units held here.
+    /// Units available here: `onHand − committed`.
     #[schema(example = 12)]
     pub stock: i64,
+    /// Units physically here.
+    #[schema(example = 14)]
+    pub on_hand: i64,
+    /// Units here committed to placed orders not fulfilled yet.
+    #[schema(example = 2)]
+    pub committed: i64,
     /// Units on open purchase orders bound for here.
     #[schema(example = 20)]
     pub incoming: i64,
@@ -150,6 +156,8 @@ impl From<&LocationLevel> for LocationLevelDto {
             variant_id: l.variant_id.to_string(),
             sku: l.sku.as_str().to_owned(),
             stock: l.stock,
+            on_hand: l.state.on_hand,
+            committed: l.state.claims.committed,
             incoming: l.incoming,
             reorder_level: l.reorder_level,
         }

@@ -231,13 +231,18 @@ impl MovementQuery {
 #[serde(rename_all = "camelCase")]
 pub struct DriftDto {
     pub variant_id: String,
-    /// The level that drifted; null when it is the variant's total that differs from the sum of
-    /// its levels.
+    /// The level that drifted; null when it is the variant's stored total that differs from the
+    /// sum of its levels.
     pub location_id: Option<String>,
+    /// Which number drifted: `onHand` (must equal Σ of the level's movements) or `committed`
+    /// (must equal Σ of the open allocations of placed orders at the level).
+    #[schema(example = "onHand")]
+    pub state: String,
     pub sku: String,
-    /// The stored stock: the level's, or the variant's total.
+    /// The number as stored: the level's, or the variant's total.
     pub stock: i64,
-    /// Σ of the level's movements, or Σ of the variant's levels.
+    /// What it must equal: Σ of the level's movements or placed orders, or Σ of the variant's
+    /// levels.
     pub ledger_sum: i64,
 }
 
@@ -249,8 +254,9 @@ pub struct AuditResponse {
     /// Levels (a variant at a location) checked.
     #[schema(example = 256)]
     pub levels_checked: u64,
-    /// Levels whose stock differs from the sum of their movements, and variants whose stock
-    /// differs from the sum of their levels: always empty.
+    /// Levels whose on hand differs from the sum of their movements or whose committed units
+    /// differ from their placed orders' allocations, and variants whose totals differ from the
+    /// sums of their levels: always empty.
     pub drift: Vec<DriftDto>,
 }
 
@@ -265,6 +271,7 @@ impl From<&AuditReport> for AuditResponse {
                 .map(|d| DriftDto {
                     variant_id: d.variant_id.to_string(),
                     location_id: d.location_id.map(|l| l.to_string()),
+                    state: d.state.as_str().to_owned(),
                     sku: d.sku.clone(),
                     stock: d.stock,
                     ledger_sum: d.ledger_sum,

@@ -125,6 +125,7 @@ async fn open_shop<S: Store>(store: &S, stock: i64) -> anyhow::Result<Shop> {
         price: valid(Money::new(1999)),
         reorder_level: valid(StockLevel::new(0)),
         stock: 0,
+        state: Default::default(),
         incoming: 0,
         levels: Vec::new(),
         in_transit: 0,
@@ -178,6 +179,7 @@ fn order_write(shop: &Shop) -> LedgerWrite {
         note: None,
         // Allocated, like an order placed without naming a location.
         location_id: None,
+        sold_at_placement: false,
         total: shop.variant.price,
         placed_by: shop.owner,
         created_at: at,
@@ -185,7 +187,7 @@ fn order_write(shop: &Shop) -> LedgerWrite {
         version: 1,
     };
     LedgerWrite {
-        changes: vec![StockChange::sale(shop.level, 1, order_id, shop.owner, at)],
+        changes: vec![StockChange::commit(shop.level, 1, order_id, shop.owner, at)],
         document: DocumentWrite::InsertOrder(order),
         idempotency: None,
     }

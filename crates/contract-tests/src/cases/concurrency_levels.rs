@@ -24,7 +24,7 @@ fn tally_at<'a>(
     for result in results {
         match result {
             Ok(committed) => {
-                assert_eq!(committed.applied[0].movement.location_id, location);
+                assert_eq!(committed.applied[0].moved().location_id, location);
                 sold += 1;
             }
             Err(LedgerError::Insufficient(short)) => {
@@ -130,7 +130,7 @@ pub async fn concurrent_sales_at_two_locations_each_sell_their_own(s: Stores) {
     let totals: BTreeSet<i64> = results
         .iter()
         .filter_map(|r| r.as_ref().ok())
-        .map(|c| c.applied[0].total_after)
+        .map(|c| c.applied[0].total())
         .collect();
     assert_eq!(totals, (0..20).collect());
     for location in [a, b] {

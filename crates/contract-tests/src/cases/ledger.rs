@@ -1,10 +1,12 @@
 //! The ledger: conditional changes, all-or-nothing writes, movements and the audit.
 
 use chrono::Duration;
-use domain::ids::{OrderId, VariantId};
+use domain::ids::{OrderId, UserId, VariantId};
 use domain::orders::models::Order;
 use domain::pagination::PageRequest;
-use domain::stock::models::{Committed, DocumentWrite, LedgerError, MovementFilter, MovementKind};
+use domain::stock::models::{
+    Committed, DocumentWrite, LedgerError, Level, MovementFilter, MovementKind, StockChange,
+};
 
 use crate::fixtures::*;
 use crate::paging::{all_pages, assert_paged_in_order};
@@ -27,9 +29,9 @@ pub async fn commit_applies_a_change_and_reports_it(s: Stores) {
     let applied = &committed.applied[0];
     assert_eq!(applied.sku, v.sku);
     assert_eq!(applied.reorder_level, v.reorder_level.get());
-    assert_eq!(applied.stock_before, 5);
-    assert_eq!(applied.total_after, 2);
-    let m = &applied.movement;
+    assert_eq!(applied.stock_before(), 5);
+    assert_eq!(applied.total(), 2);
+    let m = applied.moved();
     assert_eq!(m.id, sale.movement_id);
     assert_eq!(m.tenant_id, t);
     assert_eq!(m.variant_id, v.id);
@@ -63,9 +65,9 @@ pub async fn commit_applies_a_change_and_reports_it(s: Stores) {
     let mut purchase = change(v.id, main, MovementKind::Purchase, 10);
     purchase.unit_cost = Some(money(275));
     let committed = s.ledger.commit(&t, changes(vec![purchase])).await.unwrap();
-    assert_eq!(committed.applied[0].movement.stock_after, 12);
-    assert_eq!(committed.applied[0].stock_before, 2);
-    assert_eq!(committed.applied[0].total_after, 12);
+    assert_eq!(committed.applied[0].moved().stock_after, 12);
+    assert_eq!(committed.applied[0].stock_before(), 2);
+    assert_eq!(committed.applied[0].total(), 12);
     let listed = s
         .ledger
         .list_movements(&t, &MovementFilter::default(), &PageRequest::first(1))
@@ -112,7 +114,7 @@ pub async fn decrement_is_refused_below_zero(s: Stores) {
         )
         .await
         .unwrap();
-    assert_eq!(done.applied[0].movement.stock_after, 0);
+    assert_eq!(done.applied[0].moved().stock_after, 0);
 }
 
 pub async fn multi_line_commit_is_all_or_nothing(s: Stores) {
@@ -152,7 +154,7 @@ pub async fn multi_line_commit_is_all_or_nothing(s: Stores) {
     let after: Vec<(VariantId, i64)> = committed
         .applied
         .iter()
-        .map(|x| (x.movement.variant_id, x.movement.stock_after))
+        .map(|x| (x.moved().variant_id, x.moved().stock_after))
         .collect();
     assert_eq!(after, vec![(a.id, 3), (b.id, 0)]);
     assert!(s.orders.get(&t, &order.id).await.unwrap().is_some());
@@ -220,7 +222,7 @@ pub async fn stock_mismatch_writes_nothing(s: Stores) {
 
     adjust.expected_stock = Some(7);
     let done = s.ledger.commit(&t, changes(vec![adjust])).await.unwrap();
-    assert_eq!(done.applied[0].movement.stock_after, 5);
+    assert_eq!(done.applied[0].moved().stock_after, 5);
 }
 
 pub async fn unknown_variant_writes_nothing(s: Stores) {
@@ -374,7 +376,8 @@ pub async fn a_batch_applies_each_write_on_its_own(s: Stores) {
     let refused = order(t, main, &[(v.id, 2)]);
     let last = order(t, main, &[(v.id, 1)]);
     let sale = |o: &Order, units: i64, key: &str| {
-        let mut write = changes(vec![change(v.id, main, MovementKind::Sale, -units)]);
+        let commit = StockChange::commit(Level::new(v.id, main), units, o.id, UserId::new(), now());
+        let mut write = changes(vec![commit]);
         write.document = DocumentWrite::InsertOrder(o.clone());
         write.idempotency = Some(ledger_key(key, "fingerprint", now()));
         write
@@ -397,7 +400,7 @@ pub async fn a_batch_applies_each_write_on_its_own(s: Stores) {
 
     assert_eq!(results.len(), 4);
     let stock_after = |r: &Result<Committed, LedgerError>| match r {
-        Ok(committed) => committed.applied[0].movement.stock_after,
+        Ok(committed) => committed.applied[0].after.available(),
         Err(e) => panic!("expected a commit, got {e:?}"),
     };
     assert_eq!(stock_after(&results[0]), 1);
@@ -420,8 +423,8 @@ pub async fn a_batch_applies_each_write_on_its_own(s: Stores) {
     assert_eq!(stock_of(&s, t, v.id).await, 0);
     assert_eq!(
         movement_count(&s, t, v.id).await,
-        3,
-        "stock-in and two sales"
+        1,
+        "the stock-in alone: orders commit units without moving them"
     );
     assert!(s.orders.get(&t, &first.id).await.unwrap().is_some());
     assert_eq!(s.orders.get(&t, &refused.id).await.unwrap(), None);

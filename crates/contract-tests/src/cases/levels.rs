@@ -14,11 +14,7 @@ use crate::fixtures::*;
 use crate::Stores;
 
 fn level(location_id: LocationId, stock: i64) -> VariantLevel {
-    VariantLevel {
-        location_id,
-        stock,
-        incoming: 0,
-    }
+    VariantLevel::new(location_id, on_hand(stock), 0)
 }
 
 pub async fn a_change_at_a_location_creates_its_level(s: Stores) {
@@ -65,12 +61,12 @@ pub async fn a_change_at_a_location_creates_its_level(s: Stores) {
     count.expected_stock = Some(0);
     let done = s.ledger.commit(&t, changes(vec![count])).await.unwrap();
     let applied = &done.applied[0];
-    assert_eq!(applied.movement.location_id, annex);
+    assert_eq!(applied.moved().location_id, annex);
     assert_eq!(
         (
-            applied.stock_before,
-            applied.movement.stock_after,
-            applied.total_after
+            applied.stock_before(),
+            applied.moved().stock_after,
+            applied.total()
         ),
         (0, 5, 5)
     );
@@ -246,8 +242,8 @@ pub async fn expected_stock_compares_the_level(s: Stores) {
 
     count.expected_stock = Some(6);
     let done = s.ledger.commit(&t, changes(vec![count])).await.unwrap();
-    assert_eq!(done.applied[0].movement.stock_after, 4);
-    assert_eq!(done.applied[0].total_after, 8);
+    assert_eq!(done.applied[0].moved().stock_after, 4);
+    assert_eq!(done.applied[0].total(), 8);
     assert_eq!(
         levels_of(&s, t, v.id).await,
         vec![(main, 4, 0), (annex, 4, 0)]
@@ -282,10 +278,10 @@ pub async fn applied_changes_report_the_level_and_the_total(s: Stores) {
         .iter()
         .map(|a| {
             (
-                a.movement.location_id,
-                a.stock_before,
-                a.movement.stock_after,
-                a.total_after,
+                a.moved().location_id,
+                a.stock_before(),
+                a.moved().stock_after,
+                a.total(),
             )
         })
         .collect();

@@ -235,6 +235,7 @@ pub async fn location_levels_list_what_is_held_there(s: Stores) {
         variant_id: v.id,
         sku: v.sku.clone(),
         stock,
+        state: on_hand(stock),
         incoming,
         reorder_level: v.reorder_level.get(),
     };

@@ -10,7 +10,9 @@ use domain::catalog::models::VariantLevel;
 use domain::ids::{MovementId, UserId, VariantId};
 use domain::locations::models::{DEFAULT_LOCATION_CODE, DEFAULT_LOCATION_NAME};
 use domain::pagination::PageRequest;
-use domain::stock::models::{DocumentWrite, LedgerError, MovementFilter, MovementKind};
+use domain::stock::models::{
+    DocumentWrite, LedgerError, Level, MovementFilter, MovementKind, StockChange,
+};
 use domain::values::Attributes;
 use domain::StoreError;
 
@@ -145,11 +147,7 @@ pub async fn migration_moves_stock_to_one_default_location(s: Stores) {
         let expected = if old.movements.is_empty() {
             vec![]
         } else {
-            vec![VariantLevel {
-                location_id: main.id,
-                stock: old.stock,
-                incoming: 0,
-            }]
+            vec![VariantLevel::new(main.id, on_hand(old.stock), 0)]
         };
         assert_eq!(v.levels, expected, "{}", old.sku);
     }
@@ -195,18 +193,27 @@ pub async fn migration_moves_stock_to_one_default_location(s: Stores) {
     // A new order places against the default location and draws on the migrated level.
     let kept = &legacy.variants[0];
     let placed = order(t, main.id, &[(kept.id, 2)]);
-    let mut write = changes(vec![change(kept.id, main.id, MovementKind::Sale, -2)]);
+    let commit = StockChange::commit(
+        Level::new(kept.id, main.id),
+        2,
+        placed.id,
+        UserId::new(),
+        now(),
+    );
+    let mut write = changes(vec![commit]);
     write.document = DocumentWrite::InsertOrder(placed.clone());
     let committed = m.ledger.commit(&t, write).await.unwrap();
     let applied = &committed.applied[0];
     assert_eq!(
         (
-            applied.stock_before,
-            applied.movement.stock_after,
-            applied.total_after
+            applied.before.on_hand,
+            applied.after.on_hand,
+            applied.after.available(),
+            applied.total_after.available()
         ),
-        (7, 5, 5)
+        (7, 7, 5, 5)
     );
+    assert_eq!(applied.movement, None);
     assert_eq!(m.orders.get(&t, &placed.id).await.unwrap(), Some(placed));
     let short = change(kept.id, main.id, MovementKind::Sale, -6);
     match m.ledger.commit(&t, changes(vec![short])).await {

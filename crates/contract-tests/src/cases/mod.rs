@@ -4,6 +4,7 @@
 
 mod audit;
 mod catalog;
+mod committed;
 mod concurrency;
 mod concurrency_levels;
 mod idempotency;
@@ -21,6 +22,7 @@ mod users;
 
 pub use audit::*;
 pub use catalog::*;
+pub use committed::*;
 pub use concurrency::*;
 pub use concurrency_levels::*;
 pub use idempotency::*;

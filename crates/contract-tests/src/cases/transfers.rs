@@ -164,13 +164,13 @@ pub async fn shipped_units_are_in_transit_until_received(s: Stores) {
     let shipping = ship(&draft);
     let shipped = written(&shipping);
     let committed = s.ledger.commit(&t, shipping).await.unwrap();
-    let out = &committed.applied[0].movement;
+    let out = committed.applied[0].moved();
     assert_eq!(
         (out.kind, out.location_id, out.quantity, out.stock_after),
         (MovementKind::TransferOut, main, -4, 6)
     );
     assert_eq!(out.transfer_id, Some(draft.id));
-    assert_eq!(committed.applied[0].total_after, 6);
+    assert_eq!(committed.applied[0].total(), 6);
     assert_eq!(stored(&s, t, &draft).await, Some(shipped.clone()));
     let read = read_variant(&s, t, v.id).await;
     assert_eq!((read.stock, read.in_transit), (6, 4));
@@ -192,13 +192,13 @@ pub async fn shipped_units_are_in_transit_until_received(s: Stores) {
     let came = &committed.applied[0];
     assert_eq!(
         (
-            came.movement.kind,
-            came.movement.location_id,
-            came.movement.stock_after
+            came.moved().kind,
+            came.moved().location_id,
+            came.moved().stock_after
         ),
         (MovementKind::TransferIn, annex, 1)
     );
-    assert_eq!((came.stock_before, came.total_after), (0, 7));
+    assert_eq!((came.stock_before(), came.total()), (0, 7));
     assert_eq!(partly.status, Tr::PartiallyReceived);
     assert_eq!(stored(&s, t, &draft).await, Some(partly.clone()));
     let read = read_variant(&s, t, v.id).await;

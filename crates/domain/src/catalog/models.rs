@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{LocationId, ProductId, TenantId, VariantId};
+use crate::stock::state::StockState;
 use crate::values::{Attributes, Money, Sku, StockLevel, Text};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +25,11 @@ pub struct Variant {
     pub attributes: Attributes,
     pub price: Money,
     pub reorder_level: StockLevel,
-    /// The total over the variant's levels; changed only by movements, through the ledger port.
+    /// Available in total: `state.available()`, what a new order may take. Set with `state` by
+    /// [`Variant::with_levels`].
     pub stock: i64,
+    /// The total over the variant's levels, by state; changed only through the ledger port.
+    pub state: StockState,
     /// Units on open purchase orders (ORDERED or PARTIALLY_RECEIVED): Σ (ordered − received).
     /// Computed by the store on read; ignored on write.
     pub incoming: i64,
@@ -44,12 +48,27 @@ impl Variant {
         self.stock <= self.reorder_level.get()
     }
 
-    /// The stock held at `location` (0 where the variant has no level).
+    /// The units available at `location` (0 where the variant has no level).
     pub fn stock_at(&self, location: &LocationId) -> i64 {
+        self.state_at(location).available()
+    }
+
+    /// The level at `location` by state (all 0 where the variant has no level).
+    pub fn state_at(&self, location: &LocationId) -> StockState {
         self.levels
             .iter()
             .find(|l| l.location_id == *location)
-            .map_or(0, |l| l.stock)
+            .map_or(StockState::default(), |l| l.state)
+    }
+
+    /// This variant with `levels` (by location id) and the totals derived from them: what a
+    /// store reads.
+    pub fn with_levels(mut self, levels: Vec<VariantLevel>) -> Self {
+        self.state = StockState::total(levels.iter().map(|l| &l.state));
+        self.stock = self.state.available();
+        self.incoming = levels.iter().map(|l| l.incoming).sum();
+        self.levels = levels;
+        self
     }
 }
 
@@ -57,9 +76,22 @@ impl Variant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantLevel {
     pub location_id: LocationId,
+    /// Available here: `state.available()`.
     pub stock: i64,
+    pub state: StockState,
     /// Units on open purchase orders bound for this location.
     pub incoming: i64,
+}
+
+impl VariantLevel {
+    pub fn new(location_id: LocationId, state: StockState, incoming: i64) -> Self {
+        Self {
+            location_id,
+            stock: state.available(),
+            state,
+            incoming,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

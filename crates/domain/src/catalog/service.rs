@@ -135,6 +135,7 @@ impl CatalogService {
                     price: new.price,
                     reorder_level: new.reorder_level,
                     stock: 0,
+                    state: Default::default(),
                     incoming: 0,
                     levels: Vec::new(),
                     in_transit: 0,

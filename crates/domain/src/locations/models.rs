@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{LocationId, TenantId, VariantId};
+use crate::stock::state::StockState;
 use crate::values::{LocationCode, LocationPriority, Sku, Text};
 
 /// The name and code of the location every tenant starts with.
@@ -76,7 +77,10 @@ pub struct LocationPatch {
 pub struct LocationLevel {
     pub variant_id: VariantId,
     pub sku: Sku,
+    /// Available at this location: `state.available()`.
     pub stock: i64,
+    /// The level by state.
+    pub state: StockState,
     /// Units on open purchase orders bound for this location.
     pub incoming: i64,
     /// The variant's reorder level, which `low_stock` compares with this level's stock.
@@ -85,14 +89,14 @@ pub struct LocationLevel {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LevelFilter {
-    /// Only levels whose stock is at or below the variant's reorder level.
+    /// Only levels whose available units are at or below the variant's reorder level.
     pub low_stock: bool,
 }
 
 /// What a location still holds or expects, which keeps it from being deactivated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Holdings {
-    /// Σ stock of its levels.
+    /// Σ on hand of its levels (committed units are still physically there).
     pub units: i64,
     /// Units shipped on transfers to it and not yet received.
     pub in_transit_to: i64,

@@ -21,7 +21,8 @@ use crate::stock::models::{Level, StockChange};
 use crate::stock::reserve::Demand;
 use crate::values::Money;
 
-/// The reason recorded on the RETURN movements of a cancelled order.
+/// The reason recorded on the RETURN movements of a cancelled order placed before orders
+/// committed units ([`Order::sold_at_placement`]).
 pub const CANCEL_REASON: &str = "order-cancelled";
 
 /// A checked transition: the order as it will be stored, and the stock it moves.
@@ -33,8 +34,8 @@ pub struct OrderTransition {
 
 impl Order {
     /// A new PLACED order for `demand` (summed per variant), one line per variant in the order
-    /// the variants were first requested, prices captured from `variants` now, and the SALE
-    /// changes that take its units from where `allocations` says. Every requested variant MUST
+    /// the variants were first requested, prices captured from `variants` now, and the changes
+    /// that commit its units where `allocations` says. Every requested variant MUST
     /// be in `variants` and in `allocations`.
     pub fn place(
         actor: &Actor,
@@ -77,6 +78,7 @@ impl Order {
             customer: new.customer.clone(),
             note: new.note.clone(),
             location_id: new.location_id,
+            sold_at_placement: false,
             total,
             placed_by: actor.user_id,
             created_at: now,
@@ -87,7 +89,7 @@ impl Order {
             .iter()
             .flat_map(|(variant, drawn)| {
                 drawn.iter().map(|(location, qty)| {
-                    StockChange::sale(
+                    StockChange::commit(
                         Level::new(*variant, *location),
                         *qty,
                         order.id,
@@ -103,36 +105,61 @@ impl Order {
         }
     }
 
-    /// PLACED → FULFILLED. The units left when the order was placed; nothing moves.
-    pub fn fulfil(&self, now: DateTime<Utc>) -> Result<OrderTransition, DomainError> {
+    /// PLACED → FULFILLED: the committed units leave with one SALE per level they were
+    /// committed at. An order sold at placement moves nothing.
+    pub fn fulfil(
+        &self,
+        actor: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<OrderTransition, DomainError> {
         self.require(OrderStatus::Fulfilled)?;
+        let changes = if self.sold_at_placement {
+            Vec::new()
+        } else {
+            self.committed_levels()
+                .into_iter()
+                .map(|(level, qty)| StockChange::sale(level, qty, self.id, actor, now))
+                .collect()
+        };
         Ok(OrderTransition {
             next: self.next(OrderStatus::Fulfilled, now),
-            changes: Vec::new(),
+            changes,
         })
     }
 
-    /// PLACED → CANCELLED, every unit coming back with a RETURN to the location it was taken
-    /// from.
+    /// PLACED → CANCELLED: the commitment is released at every level (no movement). An order
+    /// sold at placement brings every unit back with a RETURN to the location it was taken from.
     pub fn cancel(
         &self,
         actor: UserId,
         now: DateTime<Utc>,
     ) -> Result<OrderTransition, DomainError> {
         self.require(OrderStatus::Cancelled)?;
-        let mut back = BTreeMap::new();
-        for line in &self.lines {
-            for a in &line.allocations {
-                *back
-                    .entry(Level::new(line.variant_id, a.location_id))
-                    .or_insert(0) += a.quantity - a.returned;
-            }
-        }
-        let changes = returns(back, self.id, CANCEL_REASON, actor, now);
+        let back = self.committed_levels();
+        let changes = if self.sold_at_placement {
+            returns(back, self.id, CANCEL_REASON, actor, now)
+        } else {
+            back.into_iter()
+                .map(|(level, qty)| StockChange::release(level, qty, self.id, actor, now))
+                .collect()
+        };
         Ok(OrderTransition {
             next: self.next(OrderStatus::Cancelled, now),
             changes,
         })
+    }
+
+    /// Units of a placed order per level they were taken from, in level order.
+    fn committed_levels(&self) -> BTreeMap<Level, i64> {
+        let mut at = BTreeMap::new();
+        for line in &self.lines {
+            for a in &line.allocations {
+                *at.entry(Level::new(line.variant_id, a.location_id))
+                    .or_insert(0) += a.quantity - a.returned;
+            }
+        }
+        at.retain(|_, qty| *qty > 0);
+        at
     }
 
     /// FULFILLED or PARTIALLY_RETURNED → PARTIALLY_RETURNED, or RETURNED once every unit is back.
@@ -319,7 +346,7 @@ mod tests {
     }
 
     #[test]
-    fn placing_takes_every_line_as_a_sale() {
+    fn placing_commits_every_line_without_moving_on_hand() {
         let who = actor(Role::Staff);
         let v = variant(who.tenant_id, 10, 0);
         let line = |q| LineRequest {
@@ -342,32 +369,68 @@ mod tests {
         assert_eq!(t.next.total, v.price.times(5));
         assert_eq!(t.next.lines[0].allocations.len(), 2);
         assert_eq!(t.changes.len(), 2);
-        assert_eq!((t.changes[0].location_id, t.changes[0].delta), (a, -4));
-        assert_eq!((t.changes[1].location_id, t.changes[1].delta), (b, -1));
-        assert!(t.changes.iter().all(|c| c.kind == MovementKind::Sale));
+        let committed: Vec<_> = t
+            .changes
+            .iter()
+            .map(|c| (c.location_id, c.delta, c.claims.committed))
+            .collect();
+        assert_eq!(committed, vec![(a, 0, 4), (b, 0, 1)]);
+        assert!(!t.next.sold_at_placement);
         assert_eq!(t.changes[0].order_id, Some(t.next.id));
     }
 
     #[test]
-    fn cancelling_returns_every_unit_and_bumps_the_version() {
+    fn fulfilling_sells_the_committed_units_where_they_were_committed() {
+        let (order, who) = placed(&[2, 3]);
+        let t = order.fulfil(who.user_id, Utc::now()).unwrap();
+        assert_eq!(t.next.status, OrderStatus::Fulfilled);
+        let mut sold: Vec<(i64, i64)> = t
+            .changes
+            .iter()
+            .map(|c| (c.delta, c.claims.committed))
+            .collect();
+        sold.sort();
+        assert_eq!(sold, vec![(-3, -3), (-2, -2)]);
+        assert!(t
+            .changes
+            .iter()
+            .all(|c| c.kind == MovementKind::Sale && c.order_id == Some(order.id)));
+    }
+
+    #[test]
+    fn cancelling_releases_the_commitment_and_bumps_the_version() {
         let (order, who) = placed(&[2, 3]);
         let t = order.cancel(who.user_id, Utc::now()).unwrap();
         assert_eq!(t.next.status, OrderStatus::Cancelled);
         assert_eq!(t.next.version, order.version + 1);
+        let mut released: Vec<(i64, i64)> = t
+            .changes
+            .iter()
+            .map(|c| (c.delta, c.claims.committed))
+            .collect();
+        released.sort();
+        assert_eq!(released, vec![(0, -3), (0, -2)]);
+    }
+
+    #[test]
+    fn an_order_sold_at_placement_returns_its_units_when_cancelled_and_moves_none_when_fulfilled() {
+        let (mut order, who) = placed(&[2, 3]);
+        order.sold_at_placement = true;
+        let t = order.cancel(who.user_id, Utc::now()).unwrap();
         let mut back: Vec<i64> = t.changes.iter().map(|c| c.delta).collect();
         back.sort();
         assert_eq!(back, vec![2, 3]);
-        assert!(t
-            .changes
-            .iter()
-            .all(|c| c.kind == MovementKind::Return && c.reason.as_deref() == Some(CANCEL_REASON)));
+        assert!(t.changes.iter().all(|c| c.kind == MovementKind::Return
+            && c.claims.is_zero()
+            && c.reason.as_deref() == Some(CANCEL_REASON)));
+        assert!(order.fulfil(who.user_id, Utc::now()).unwrap().changes.is_empty());
     }
 
     #[test]
     fn a_fulfilled_order_cannot_be_cancelled_or_fulfilled_again() {
         let (order, who) = placed(&[1]);
-        let fulfilled = order.fulfil(Utc::now()).unwrap().next;
-        assert!(fulfilled.fulfil(Utc::now()).is_err());
+        let fulfilled = order.fulfil(who.user_id, Utc::now()).unwrap().next;
+        assert!(fulfilled.fulfil(who.user_id, Utc::now()).is_err());
         assert!(matches!(
             fulfilled.cancel(who.user_id, Utc::now()),
             Err(DomainError::InvalidTransition {
@@ -390,7 +453,7 @@ mod tests {
     #[test]
     fn returns_land_on_partially_returned_then_returned() {
         let (order, who) = placed(&[3]);
-        let fulfilled = order.fulfil(Utc::now()).unwrap().next;
+        let fulfilled = order.fulfil(who.user_id, Utc::now()).unwrap().next;
         let first = fulfilled
             .return_items(&returning(&fulfilled, &[1]), who.user_id, Utc::now())
             .unwrap();
@@ -408,7 +471,7 @@ mod tests {
     #[test]
     fn returning_more_than_is_left_is_refused() {
         let (order, who) = placed(&[3]);
-        let fulfilled = order.fulfil(Utc::now()).unwrap().next;
+        let fulfilled = order.fulfil(who.user_id, Utc::now()).unwrap().next;
         let part = fulfilled
             .return_items(&returning(&fulfilled, &[2]), who.user_id, Utc::now())
             .unwrap()
@@ -422,7 +485,7 @@ mod tests {
     #[test]
     fn a_return_naming_a_variant_not_on_the_order_names_the_line() {
         let (order, who) = placed(&[3]);
-        let fulfilled = order.fulfil(Utc::now()).unwrap().next;
+        let fulfilled = order.fulfil(who.user_id, Utc::now()).unwrap().next;
         let request = ReturnRequest {
             lines: vec![LineRequest {
                 variant_id: VariantId::new(),
@@ -460,13 +523,13 @@ mod tests {
         let back: Vec<(LocationId, i64)> = cancelled
             .changes
             .iter()
-            .map(|c| (c.location_id, c.delta))
+            .map(|c| (c.location_id, -c.claims.committed))
             .collect();
         let mut expected = vec![(a, 3), (b, 2)];
         expected.sort_by_key(|(l, _)| Level::new(v.id, *l));
         assert_eq!(back, expected);
 
-        let fulfilled = placed.fulfil(Utc::now()).unwrap().next;
+        let fulfilled = placed.fulfil(who.user_id, Utc::now()).unwrap().next;
         let mut request = returning(&fulfilled, &[4]);
         let first = fulfilled
             .return_items(&request, who.user_id, Utc::now())

@@ -4,6 +4,12 @@
 //! PLACED ──fulfil──▶ FULFILLED ──return (some)──▶ PARTIALLY_RETURNED ──return (rest)──▶ RETURNED
 //!    └──cancel──▶ CANCELLED            └──────────return (all)─────────────────────────▶ RETURNED
 //! ```
+//!
+//! Placing an order commits its units (available ↓, committed ↑; no movement, on hand as it
+//! was); fulfilling it writes the SALE movements (on hand ↓, committed ↓); cancelling it releases
+//! the commitment (no movement). Orders placed before orders committed units took them from on
+//! hand with a SALE when placed ([`Order::sold_at_placement`]): fulfilling one moves nothing and
+//! cancelling one brings its units back with a RETURN, as it did then.
 
 use chrono::{DateTime, Utc};
 
@@ -82,6 +88,9 @@ pub struct Order {
     pub note: Option<Text>,
     /// The location the order asked to be served from; `None`: allocated across locations.
     pub location_id: Option<LocationId>,
+    /// Whether the units left on hand with SALE movements when the order was placed, as every
+    /// order placed before orders committed units did. `false` for every order placed now.
+    pub sold_at_placement: bool,
     pub total: Money,
     pub placed_by: UserId,
     pub created_at: DateTime<Utc>,

@@ -20,7 +20,9 @@ use crate::locations::service::resolve;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
 use crate::stock::allocate::{allocate, Sources};
-use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite, Level, StockChange};
+use crate::stock::models::{
+    DocumentWrite, LedgerError, LedgerWrite, Level, MovementKind, StockChange,
+};
 use crate::stock::reserve::{ledger_error, Demand};
 
 /// How many times an order naming no location is allocated before a shortage is final.
@@ -190,7 +192,8 @@ impl OrderService {
             .await?)
     }
 
-    /// PLACED → FULFILLED.
+    /// PLACED → FULFILLED: the committed units leave on hand with SALE movements where they were
+    /// committed.
     pub async fn fulfil(
         &self,
         actor: &Actor,
@@ -198,12 +201,15 @@ impl OrderService {
         idem: Option<Idempotency<Order>>,
     ) -> Result<Outcome<Order>, DomainError> {
         actor.require(Action::FulfilOrders)?;
-        self.transition(actor, id, idem, |order, now| order.fulfil(now))
-            .await
+        self.transition(actor, id, idem, |order, now| {
+            order.fulfil(actor.user_id, now)
+        })
+        .await
     }
 
-    /// PLACED → CANCELLED, returning every unit with RETURN movements where it was taken from
-    /// (see [`put_back`] for a location deactivated since).
+    /// PLACED → CANCELLED, releasing the order's commitment (an order sold at placement returns
+    /// its units with RETURN movements where they were taken from; see [`put_back`] for a
+    /// location deactivated since).
     pub async fn cancel(
         &self,
         actor: &Actor,
@@ -301,9 +307,9 @@ impl OrderService {
     }
 }
 
-/// Units coming back to a location deactivated since they left it go to the default location
-/// instead, so no unit ever lands at an inactive location; changes that then name the same level
-/// are merged into one.
+/// Units coming back (RETURNs) to a location deactivated since they left it go to the default
+/// location instead, so no unit ever lands at an inactive location; changes that then name the
+/// same level are merged into one. Sales and releases stay where the units were committed.
 fn put_back(changes: Vec<StockChange>, locations: &[Location]) -> Vec<StockChange> {
     let Some(default) = locations.iter().find(|l| l.is_default) else {
         return changes;
@@ -315,7 +321,7 @@ fn put_back(changes: Vec<StockChange>, locations: &[Location]) -> Vec<StockChang
         .collect();
     let mut merged: BTreeMap<Level, StockChange> = BTreeMap::new();
     for mut change in changes {
-        if inactive.contains(&change.location_id) {
+        if change.kind == MovementKind::Return && inactive.contains(&change.location_id) {
             change.location_id = default.id;
         }
         match merged.get_mut(&change.level()) {

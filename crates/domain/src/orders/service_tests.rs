@@ -132,12 +132,13 @@ fn inserted(write: &LedgerWrite) -> &Order {
     }
 }
 
-/// `(variant, location, delta)` of every change, in the order written.
+/// `(variant, location, units)` of every change, in the order written: the units each takes from
+/// (−) or gives back to (+) what is available there.
 fn moves(write: &LedgerWrite) -> Vec<(VariantId, LocationId, i64)> {
     write
         .changes
         .iter()
-        .map(|c| (c.variant_id, c.location_id, c.delta))
+        .map(|c| (c.variant_id, c.location_id, c.available_delta()))
         .collect()
 }
 
@@ -666,6 +667,7 @@ fn placed(who: &Actor, v: &Variant, allocations: &[(LocationId, i64)]) -> Order 
         customer: None,
         note: None,
         location_id: None,
+        sold_at_placement: false,
         total: v.price.times(quantity),
         placed_by: who.user_id,
         created_at: then,
@@ -686,7 +688,7 @@ fn ports_holding(order: &Order) -> MockPorts {
 }
 
 #[tokio::test]
-async fn cancelling_puts_every_unit_back_where_it_was_taken_under_those_levels_locks() {
+async fn cancelling_releases_every_unit_where_it_was_committed_under_those_levels_locks() {
     let who = actor(Role::Manager);
     let main_location = default_location(&who, "MAIN", 0);
     let shop_location = location(who.tenant_id, "SHOP", 10);
@@ -718,7 +720,8 @@ async fn cancelling_puts_every_unit_back_where_it_was_taken_under_those_levels_l
     let mut expected = vec![(v.id, shop, 2), (v.id, main, 3)];
     expected.sort_by_key(|(v, l, _)| Level::new(*v, *l));
     assert_eq!(moves(write), expected);
-    assert!(write.changes.iter().all(|c| c.kind == MovementKind::Return));
+    // A release moves no unit: nothing left the shelves when the order was placed.
+    assert!(write.changes.iter().all(|c| c.delta == 0));
     let DocumentWrite::UpdateOrder {
         order: written,
         expected_version,
@@ -796,6 +799,7 @@ async fn a_cancelled_order_cannot_be_fulfilled() {
             customer: None,
             note: None,
             location_id: None,
+            sold_at_placement: false,
             total: Money::ZERO,
             placed_by: user,
             created_at: now,
@@ -830,6 +834,46 @@ async fn units_taken_from_a_location_deactivated_since_come_back_to_the_default(
     };
     let (main, gone) = (main_location.id, closed.id);
     let v = variant(who.tenant_id, 0, 0);
+    let order = Order {
+        status: OrderStatus::Fulfilled,
+        ..placed(&who, &v, &[(gone, 2), (main, 3)])
+    };
+    let mut ports = ports_holding(&order);
+    ports.locations_of(vec![main_location, closed]);
+    free_locks(&mut ports);
+    let seen = record_commits(&mut ports, |_, _| Ok(Committed::default()));
+    ports.events.expect_publish().return_const(());
+    let services = ports.build_at(now());
+
+    let request = ReturnRequest {
+        lines: vec![line(v.id, 5)],
+        reason: Text::long("unwanted").unwrap(),
+        location_id: None,
+    };
+    let returned = services
+        .orders
+        .return_items(&who, &order.id, request, None)
+        .await
+        .unwrap()
+        .fresh()
+        .unwrap();
+
+    // One RETURN at the default for all five units: the closed location receives nothing.
+    assert_eq!(moves(&seen.lock().unwrap()[0]), vec![(v.id, main, 5)]);
+    // The order still says where the units were taken from.
+    assert_eq!(returned.lines[0].allocations.len(), 2);
+}
+
+#[tokio::test]
+async fn cancelling_releases_units_where_they_were_committed_even_at_a_location_closed_since() {
+    let who = actor(Role::Manager);
+    let main_location = default_location(&who, "MAIN", 0);
+    let closed = Location {
+        active: false,
+        ..location(who.tenant_id, "CLOSED", 10)
+    };
+    let (main, gone) = (main_location.id, closed.id);
+    let v = variant(who.tenant_id, 0, 0);
     let order = placed(&who, &v, &[(gone, 2), (main, 3)]);
     let mut ports = ports_holding(&order);
     ports.locations_of(vec![main_location, closed]);
@@ -838,16 +882,17 @@ async fn units_taken_from_a_location_deactivated_since_come_back_to_the_default(
     ports.events.expect_publish().return_const(());
     let services = ports.build_at(now());
 
-    let cancelled = services
+    services
         .orders
         .cancel(&who, &order.id, None)
         .await
-        .unwrap()
-        .fresh()
         .unwrap();
 
-    // One change at the default for all five units: the closed location receives nothing.
-    assert_eq!(moves(&seen.lock().unwrap()[0]), vec![(v.id, main, 5)]);
-    // The order still says where the units were taken from.
-    assert_eq!(cancelled.lines[0].allocations.len(), 2);
+    // The units never left their shelves: each level's commitment is released where it is.
+    let mut released = moves(&seen.lock().unwrap()[0]);
+    released.sort();
+    let mut expected = vec![(v.id, gone, 2), (v.id, main, 3)];
+    expected.sort();
+    assert_eq!(released, expected);
+    assert!(seen.lock().unwrap()[0].changes.iter().all(|c| c.delta == 0));
 }

@@ -21,8 +21,8 @@ pub trait ReportRepository: Send + Sync {
         filter: &SeriesFilter,
     ) -> Result<Vec<BucketCount>, StoreError>;
 
-    /// Variants with stock ≤ reorder level (with `incoming`), each with Σ −quantity of its SALE
-    /// movements created at or after `since`. With `location`, the level at that location is
+    /// Variants whose available units (on hand − committed) are ≤ reorder level (with
+    /// `incoming`), each with Σ −quantity of its SALE movements created at or after `since`. With `location`, the level at that location is
     /// judged (a variant with no level there is not listed) and `stock`, `incoming` and the
     /// sales are that location's; without, the variant's totals.
     async fn low_stock(

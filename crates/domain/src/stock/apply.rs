@@ -5,19 +5,21 @@
 //! only and a rule changes in one place:
 //!
 //! 1. For each change the adapter runs its store's conditional write on the change's level (one
-//!    variant at one location): the level's stock changes by [`StockChange::delta`] only if it
-//!    is at least [`StockChange::required_stock`] before the change and equals
-//!    [`StockChange::expected_stock`] when one is given; the variant's total changes by the same
-//!    delta, and its units in transit by [`StockChange::in_transit_delta`], in the same
-//!    transaction. A level the variant has never had reads as 0.
+//!    variant at one location): the level's on hand moves by [`StockChange::delta`] and each of
+//!    its claims by [`StockChange::claims`], only if before the change every number is at least
+//!    what [`StockChange::requirements`] asks (on hand, each claim, and available = on hand −
+//!    claims) and on hand equals [`StockChange::expected_stock`] when one is given; the
+//!    variant's total moves the same way, and its units in transit by
+//!    [`StockChange::in_transit_delta`], in the same transaction. A level the variant has never
+//!    had holds 0 of everything.
 //! 2. It reports each outcome to an [`Application`]: [`Application::applied`] with the level and
-//!    the variant as the write left them, or [`Application::refused`] with the level's stock it
+//!    the variant as the write left them, or [`Application::refused`] with the level's states it
 //!    reads in the same transaction (`None` when the variant does not exist in the tenant). A
-//!    refusal that must end
-//!    the write at once (missing variant, compare-and-set mismatch) comes back as `Err`; shortages
-//!    are collected so the caller learns every short line at once.
+//!    refusal that must end the write at once (missing variant, compare-and-set mismatch) comes
+//!    back as `Err`; shortages are collected so the caller learns every short line at once.
 //! 3. [`Application::finish`] answers the write as a whole: the movements to insert (in
-//!    [`Committed`]), or the refusal, in which case the adapter rolls back.
+//!    [`Committed`], for the changes that moved on hand), or the refusal, in which case the
+//!    adapter rolls back.
 //! 4. [`LedgerWrite::idempotency_record`] renders the record to store from what was committed.
 //!
 //! The same judgement ([`StockChange::judge`]) is what the use cases run as their pre-check on a
@@ -28,6 +30,7 @@ use chrono::SubsecRound;
 use super::models::{
     AppliedChange, Committed, LedgerError, LedgerWrite, Level, StockChange, StockMovement,
 };
+use super::state::StockState;
 use crate::error::{Shortage, StoreError};
 use crate::idempotency::IdempotencyWrite;
 use crate::ids::TenantId;
@@ -36,10 +39,10 @@ use crate::values::Sku;
 /// What a successful conditional write reports about the level and the variant it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantAfter {
-    /// The level's stock as the write left it.
-    pub stock: i64,
+    /// The level's states as the write left them.
+    pub level: StockState,
     /// The variant's total (Σ of its levels) as the write left it.
-    pub total: i64,
+    pub total: StockState,
     pub sku: Sku,
     pub reorder_level: i64,
 }
@@ -54,36 +57,51 @@ pub enum Refusal {
 }
 
 impl StockChange {
-    /// The least stock the variant must hold before the change for it to apply: a change never
-    /// takes stock below zero.
-    pub fn required_stock(&self) -> i64 {
-        (-self.delta).max(0)
-    }
-
-    /// Whether this change may apply to a level holding `stock` (`None`: no such variant).
-    pub fn judge(&self, stock: Option<i64>) -> Result<(), Refusal> {
-        let Some(stock) = stock else {
+    /// Whether this change may apply to a level in `state` (`None`: no such variant).
+    pub fn judge(&self, state: Option<StockState>) -> Result<(), Refusal> {
+        let Some(state) = state else {
             return Err(Refusal::Refused(LedgerError::VariantMissing(
                 self.variant_id,
             )));
         };
         if let Some(expected) = self.expected_stock {
-            if expected != stock {
+            if expected != state.on_hand {
                 return Err(Refusal::Refused(LedgerError::StockMismatch {
                     variant_id: self.variant_id,
                     location_id: self.location_id,
                     expected,
-                    actual: stock,
+                    actual: state.on_hand,
                 }));
             }
         }
-        if stock < self.required_stock() {
-            return Err(Refusal::Short(Shortage {
+        let need = self.requirements();
+        let short = |requested: i64, available: i64| {
+            Err(Refusal::Short(Shortage {
                 variant_id: self.variant_id,
                 location_id: Some(self.location_id),
-                requested: -self.delta,
-                available: stock,
-            }));
+                requested,
+                available,
+            }))
+        };
+        if state.available() < need.available {
+            return short(need.available, state.available().max(0));
+        }
+        if state.on_hand < need.on_hand {
+            return short(need.on_hand, state.on_hand);
+        }
+        if state.claims.committed < need.claims.committed {
+            // Units leaving an order's commitment that the level does not hold: only a level
+            // changed behind the ledger's back can be here.
+            return Err(Refusal::Refused(LedgerError::Store(StoreError::Other(
+                anyhow::anyhow!(
+                    "level of variant {} at {} holds {} committed units, fewer than the {} \
+                     this change releases",
+                    self.variant_id,
+                    self.location_id,
+                    state.claims.committed,
+                    need.claims.committed
+                ),
+            ))));
         }
         Ok(())
     }
@@ -115,7 +133,7 @@ impl StockChange {
 /// stays the guard; this only spares a write that cannot succeed.
 pub fn precheck(
     changes: &[StockChange],
-    stock_of: impl Fn(&Level) -> Option<i64>,
+    stock_of: impl Fn(&Level) -> Option<StockState>,
 ) -> Result<(), LedgerError> {
     let mut shortages = Vec::new();
     for change in changes {
@@ -153,19 +171,28 @@ impl Application {
     /// The store applied `change`, leaving the variant as `after` says.
     pub fn applied(&mut self, change: &StockChange, after: VariantAfter) {
         self.applied.push(AppliedChange {
-            movement: change.movement(&self.tenant, after.stock),
+            level: change.level(),
+            movement: (change.delta != 0)
+                .then(|| change.movement(&self.tenant, after.level.on_hand)),
             sku: after.sku,
             reorder_level: after.reorder_level,
-            stock_before: after.stock - change.delta,
+            before: change.undo_from(&after.level),
+            after: after.level,
             total_after: after.total,
+            order_id: change.order_id,
+            at: change.at.trunc_subsecs(3),
         });
     }
 
-    /// The store's conditional write matched nothing; `stock` is the level's stock read in the
-    /// same transaction (0 for a level the variant never had, `None` when the variant does not
-    /// exist). `Err` ends the write: roll back.
-    pub fn refused(&mut self, change: &StockChange, stock: Option<i64>) -> Result<(), LedgerError> {
-        match change.judge(stock) {
+    /// The store's conditional write matched nothing; `state` is the level's states read in the
+    /// same transaction (all 0 for a level the variant never had, `None` when the variant does
+    /// not exist). `Err` ends the write: roll back.
+    pub fn refused(
+        &mut self,
+        change: &StockChange,
+        state: Option<StockState>,
+    ) -> Result<(), LedgerError> {
+        match change.judge(state) {
             Err(Refusal::Short(shortage)) => {
                 self.shortages.push(shortage);
                 Ok(())
@@ -174,14 +201,15 @@ impl Application {
             // The conditional write and the reading see the same snapshot, so this cannot
             // happen; refuse rather than guess.
             Ok(()) => Err(LedgerError::Store(StoreError::Other(anyhow::anyhow!(
-                "stock change of variant {} matched nothing although its stock {} allows it",
+                "stock change of variant {} matched nothing although its level {:?} allows it",
                 change.variant_id,
-                stock.unwrap_or_default()
+                state.unwrap_or_default()
             )))),
         }
     }
 
-    /// The write as a whole: what was applied (insert `applied[*].movement`), or every shortage.
+    /// The write as a whole: what was applied (insert every `applied[*].movement`), or every
+    /// shortage.
     pub fn finish(self) -> Result<Committed, LedgerError> {
         if self.shortages.is_empty() {
             Ok(Committed {
@@ -213,6 +241,7 @@ mod tests {
     use super::*;
     use crate::ids::{LocationId, MovementId, UserId, VariantId};
     use crate::stock::models::{DocumentWrite, MovementKind};
+    use crate::stock::state::Claims;
 
     fn change(delta: i64, expected: Option<i64>) -> StockChange {
         let mut c = StockChange::adjustment(
@@ -227,10 +256,14 @@ mod tests {
         c
     }
 
+    fn on_hand(units: i64) -> Option<StockState> {
+        Some(StockState::new(units, Claims::default()))
+    }
+
     fn after(stock: i64) -> VariantAfter {
         VariantAfter {
-            stock,
-            total: stock + 10,
+            level: StockState::new(stock, Claims::default()),
+            total: StockState::new(stock + 10, Claims::default()),
             sku: Sku::new("SKU-1").unwrap(),
             reorder_level: 2,
         }
@@ -258,7 +291,7 @@ mod tests {
     fn a_mismatch_is_reported_before_a_shortage() {
         let c = change(-5, Some(3));
         assert!(matches!(
-            c.judge(Some(4)),
+            c.judge(on_hand(4)),
             Err(Refusal::Refused(LedgerError::StockMismatch {
                 expected: 3,
                 actual: 4,
@@ -271,9 +304,9 @@ mod tests {
     fn every_shortage_is_collected() {
         let (a, b, ok) = (change(-3, None), change(-9, None), change(-1, None));
         let mut app = Application::new(&TenantId::new(), &write(vec![a.clone(), b.clone()]));
-        app.refused(&a, Some(2)).unwrap();
+        app.refused(&a, on_hand(2)).unwrap();
         app.applied(&ok, after(4));
-        app.refused(&b, Some(8)).unwrap();
+        app.refused(&b, on_hand(8)).unwrap();
         let Err(LedgerError::Insufficient(short)) = app.finish() else {
             panic!("expected shortages");
         };
@@ -301,7 +334,7 @@ mod tests {
         let c = change(-1, None);
         let mut app = Application::new(&TenantId::new(), &write(vec![c.clone()]));
         assert!(matches!(
-            app.refused(&c, Some(5)),
+            app.refused(&c, on_hand(5)),
             Err(LedgerError::Store(StoreError::Other(_)))
         ));
     }
@@ -314,35 +347,74 @@ mod tests {
         app.applied(&c, after(1));
         let committed = app.finish().unwrap();
         let applied = &committed.applied[0];
-        assert_eq!(applied.stock_before, 3);
-        assert_eq!(applied.movement.quantity, -2);
-        assert_eq!(applied.movement.stock_after, 1);
-        assert_eq!(applied.total_after, 11);
-        assert_eq!(applied.movement.location_id, c.location_id);
-        assert_eq!(applied.movement.tenant_id, tenant);
-        assert_eq!(applied.movement.kind, MovementKind::Adjustment);
+        assert_eq!(applied.before.on_hand, 3);
+        let movement = applied.movement.as_ref().expect("on hand moved");
+        assert_eq!(movement.quantity, -2);
+        assert_eq!(movement.stock_after, 1);
+        assert_eq!(applied.total_after.on_hand, 11);
+        assert_eq!(movement.location_id, c.location_id);
+        assert_eq!(movement.tenant_id, tenant);
+        assert_eq!(movement.kind, MovementKind::Adjustment);
         assert_eq!(
-            applied.movement.created_at,
+            movement.created_at,
             Utc.timestamp_millis_opt(1_700_000_000_123).unwrap()
         );
     }
 
     #[test]
     fn an_increase_needs_no_stock_and_a_decrease_needs_its_units() {
-        assert_eq!(change(5, None).required_stock(), 0);
-        assert_eq!(change(-5, None).required_stock(), 5);
-        assert!(change(5, None).judge(Some(0)).is_ok());
-        assert!(change(-5, None).judge(Some(5)).is_ok());
+        assert!(change(5, None).requirements().met_by_nothing());
+        assert_eq!(change(-5, None).requirements().on_hand, 5);
+        assert_eq!(change(-5, None).requirements().available, 5);
+        assert!(change(5, None).judge(on_hand(0)).is_ok());
+        assert!(change(-5, None).judge(on_hand(5)).is_ok());
         assert!(matches!(
-            change(-5, None).judge(Some(4)),
+            change(-5, None).judge(on_hand(4)),
             Err(Refusal::Short(_))
         ));
     }
 
     #[test]
+    fn committed_units_are_not_available_to_a_decrease() {
+        let level = Some(StockState::new(5, Claims { committed: 3 }));
+        let Err(Refusal::Short(short)) = change(-3, None).judge(level) else {
+            panic!("expected a shortage");
+        };
+        assert_eq!((short.requested, short.available), (3, 2));
+        assert!(change(-2, None).judge(level).is_ok());
+    }
+
+    #[test]
+    fn a_change_of_claims_alone_records_no_movement() {
+        let tenant = TenantId::new();
+        let c = StockChange::commit(
+            Level::new(VariantId::new(), LocationId::new()),
+            2,
+            crate::ids::OrderId::new(),
+            UserId::new(),
+            Utc::now(),
+        );
+        let mut app = Application::new(&tenant, &write(vec![c.clone()]));
+        let level = StockState::new(4, Claims { committed: 2 });
+        app.applied(
+            &c,
+            VariantAfter {
+                level,
+                total: level,
+                sku: Sku::new("SKU-1").unwrap(),
+                reorder_level: 0,
+            },
+        );
+        let applied = app.finish().unwrap().applied.remove(0);
+        assert_eq!(applied.movement, None);
+        assert_eq!(applied.before, StockState::new(4, Claims::default()));
+        assert_eq!(applied.after.available(), 2);
+    }
+
+    #[test]
     fn precheck_lists_every_short_change() {
         let (a, b) = (change(-3, None), change(-1, None));
-        let err = precheck(&[a.clone(), b.clone()], |_| Some(0)).unwrap_err();
+        let err = precheck(&[a.clone(), b.clone()], |_| on_hand(0)).unwrap_err();
         assert!(matches!(err, LedgerError::Insufficient(s) if s.len() == 2));
     }
 }

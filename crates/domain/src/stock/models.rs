@@ -11,6 +11,7 @@ use crate::ids::{
 };
 use crate::orders::models::Order;
 use crate::purchasing::models::PurchaseOrder;
+use crate::stock::state::{Claims, StockState};
 use crate::transfers::models::Transfer;
 use crate::values::{Money, Sku};
 
@@ -82,9 +83,13 @@ pub struct StockChange {
     /// The change applies to the level (`variant_id`, `location_id`).
     pub location_id: LocationId,
     pub kind: MovementKind,
-    /// Non-zero. The write is refused if the level's `stock + delta < 0`.
+    /// How the level's on hand moves: the movement's quantity (no movement when 0).
     pub delta: i64,
-    /// Compare-and-set: refused unless the level's current stock equals this.
+    /// How the level's claimed units move ([`crate::stock::state`]); `delta` and `claims` are
+    /// not both zero. The write is refused if any number of the level would go below zero, or
+    /// its available units would while the change takes from them ([`Self::requirements`]).
+    pub claims: Claims,
+    /// Compare-and-set: refused unless the level's current on hand equals this.
     pub expected_stock: Option<i64>,
     /// How the variant's units in transit change with this one: `+quantity` for a TRANSFER_OUT
     /// (the units left and are on their way), `−quantity` for a TRANSFER_IN, 0 otherwise. The
@@ -108,6 +113,7 @@ impl StockChange {
             location_id: level.location_id,
             kind,
             delta,
+            claims: Claims::default(),
             expected_stock: None,
             in_transit_delta: 0,
             reason: None,
@@ -120,7 +126,44 @@ impl StockChange {
         }
     }
 
-    /// Units leaving for an order: a SALE of `quantity`.
+    /// Units claimed for a placed order: committed, taken from available, on hand unchanged (no
+    /// movement).
+    pub fn commit(
+        level: Level,
+        quantity: i64,
+        order_id: OrderId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            order_id: Some(order_id),
+            claims: Claims {
+                committed: quantity,
+            },
+            ..Self::new(level, MovementKind::Sale, 0, actor, at)
+        }
+    }
+
+    /// An order's committed units released back to available when it is cancelled (no
+    /// movement).
+    pub fn release(
+        level: Level,
+        quantity: i64,
+        order_id: OrderId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            order_id: Some(order_id),
+            claims: Claims {
+                committed: -quantity,
+            },
+            ..Self::new(level, MovementKind::Sale, 0, actor, at)
+        }
+    }
+
+    /// An order's committed units leaving when it is fulfilled: a SALE of `quantity` (on hand ↓,
+    /// committed ↓, available unchanged).
     pub fn sale(
         level: Level,
         quantity: i64,
@@ -130,6 +173,9 @@ impl StockChange {
     ) -> Self {
         Self {
             order_id: Some(order_id),
+            claims: Claims {
+                committed: -quantity,
+            },
             ..Self::new(level, MovementKind::Sale, -quantity, actor, at)
         }
     }
@@ -290,17 +336,25 @@ pub struct LedgerWrite {
     pub idempotency: Option<LedgerIdempotency>,
 }
 
-/// A change as applied: its movement (with `stock_after`) and what events need of the variant.
+/// A change as applied: its movement when on hand moved, the level before and after, and what
+/// events need of the variant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppliedChange {
-    /// Its `stock_after` is the level's.
-    pub movement: StockMovement,
+    pub level: Level,
+    /// Recorded when the change moved on hand (its `stock_after` is the level's on hand); a
+    /// change of claims alone records none.
+    pub movement: Option<StockMovement>,
     pub sku: Sku,
     pub reorder_level: i64,
-    /// The level's stock before the change.
-    pub stock_before: i64,
-    /// The variant's total stock (Σ of its levels) after the change.
-    pub total_after: i64,
+    /// The level's states before the change.
+    pub before: StockState,
+    /// The level's states after the change.
+    pub after: StockState,
+    /// The variant's total (Σ of its levels) after the change.
+    pub total_after: StockState,
+    /// The order the change was for, when there is one.
+    pub order_id: Option<OrderId>,
+    pub at: DateTime<Utc>,
 }
 
 /// The result of a committed [`LedgerWrite`], movements in the order of its changes.
@@ -341,23 +395,58 @@ pub struct MovementFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A stored number that differs from what it must equal: a level's stock from the sum of its
-/// movements (`location_id` set), or a variant's total from the sum of its levels (`location_id`
+/// Which of a level's numbers the audit compares with what it must equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AuditedState {
+    /// On hand: a level's must equal Σ of its movements.
+    OnHand,
+    /// Committed: a level's must equal Σ of the open allocations of its placed orders.
+    Committed,
+}
+
+impl AuditedState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditedState::OnHand => "onHand",
+            AuditedState::Committed => "committed",
+        }
+    }
+}
+
+/// A stored number that differs from what it must equal: a level's on hand from the sum of its
+/// movements, or its committed units from the sum of its orders' open allocations
+/// (`location_id` set), or a variant's stored total from the sum of its levels (`location_id`
 /// absent; `ledger_sum` is then Σ levels).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drift {
     pub variant_id: VariantId,
     pub location_id: Option<LocationId>,
+    pub state: AuditedState,
     pub sku: String,
+    /// The number as stored.
     pub stock: i64,
+    /// What it must equal.
     pub ledger_sum: i64,
+}
+
+impl Drift {
+    /// The order an audit report lists drift in: by variant, its levels by location (each
+    /// level's states in [`AuditedState`] order), then its totals.
+    pub fn report_order(&self) -> (VariantId, bool, Option<LocationId>, AuditedState) {
+        (
+            self.variant_id,
+            self.location_id.is_none(),
+            self.location_id,
+            self.state,
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditReport {
     pub variants_checked: u64,
     pub levels_checked: u64,
-    /// Levels first by variant then location, each variant's total after its levels.
+    /// In [`Drift::report_order`].
     pub drift: Vec<Drift>,
 }
 

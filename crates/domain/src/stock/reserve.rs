@@ -75,30 +75,33 @@ pub fn lock_keys(tenant: &TenantId, write: &LedgerWrite) -> Vec<LockKey> {
 pub fn stock_events(tenant: &TenantId, committed: &Committed) -> Vec<DomainEvent> {
     let mut events = Vec::new();
     for applied in &committed.applied {
-        let m = &applied.movement;
-        let total_before = applied.total_after - m.quantity;
+        let level = applied.level;
+        let total_after = applied.total_after.available();
+        // The variant's available total moved by exactly what the level's did.
+        let total_before = total_after - (applied.after.available() - applied.before.available());
         events.push(DomainEvent::StockChanged {
             tenant_id: *tenant,
-            variant_id: m.variant_id,
-            location_id: m.location_id,
+            variant_id: level.variant_id,
+            location_id: level.location_id,
             sku: applied.sku.clone(),
-            stock: applied.total_after,
-            level_stock: m.stock_after,
-            delta: m.quantity,
-            movement_type: m.kind,
-            movement_id: m.id,
-            at: m.created_at,
+            total: applied.total_after,
+            level: applied.after,
+            delta: applied.after.on_hand - applied.before.on_hand,
+            movement: applied.movement.as_ref().map(|m| (m.kind, m.id)),
+            order_id: applied.order_id,
+            at: applied.at,
         });
-        // The reorder level is the variant's: the event fires when its total crosses it.
-        if total_before > applied.reorder_level && applied.total_after <= applied.reorder_level {
+        // The reorder level is the variant's: the event fires when its available total
+        // crosses it.
+        if total_before > applied.reorder_level && total_after <= applied.reorder_level {
             events.push(DomainEvent::StockLow {
                 tenant_id: *tenant,
-                variant_id: m.variant_id,
-                location_id: m.location_id,
+                variant_id: level.variant_id,
+                location_id: level.location_id,
                 sku: applied.sku.clone(),
-                stock: applied.total_after,
+                stock: total_after,
                 reorder_level: applied.reorder_level,
-                at: m.created_at,
+                at: applied.at,
             });
         }
     }

@@ -71,7 +71,7 @@ impl StockService {
                     self.deps.clock.now(),
                 );
                 precheck(std::slice::from_ref(&change), |level| {
-                    Some(variant.stock_at(&level.location_id))
+                    Some(variant.state_at(&level.location_id))
                 })
                 .map_err(|e| adjustment_error(e, delta))?;
                 let write = LedgerWrite {
@@ -129,9 +129,13 @@ fn adjustment_error(e: LedgerError, delta: i64) -> DomainError {
 fn adjusted_from(committed: &super::models::Committed) -> Adjusted {
     let applied = &committed.applied[0];
     Adjusted {
-        stock: applied.total_after,
-        level_stock: applied.movement.stock_after,
-        movement: applied.movement.clone(),
+        stock: applied.total_after.available(),
+        level_stock: applied.after.available(),
+        // An adjustment's quantity is never 0 (`AdjustmentQuantity`), so it always moved on hand.
+        movement: applied
+            .movement
+            .clone()
+            .expect("an adjustment moves on hand and records its movement"),
     }
 }
 

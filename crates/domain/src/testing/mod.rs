@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 
+use crate::stock::state::{Claims, StockState};
 use crate::auth::models::{Actor, Role};
 use crate::auth::ports::{MockPasswordHasher, MockTenantRepository, MockUserRepository};
 use crate::catalog::models::Variant;
@@ -113,33 +114,32 @@ pub fn variant(tenant: TenantId, stock: i64, reorder_level: i64) -> Variant {
         attributes: Attributes::default(),
         price: Money::new(1250).unwrap(),
         reorder_level: StockLevel::new(reorder_level).unwrap(),
-        stock,
+        stock: 0,
+        state: StockState::default(),
         incoming: 0,
-        levels: vec![VariantLevel {
-            location_id: home(),
-            stock,
-            incoming: 0,
-        }],
+        levels: Vec::new(),
         in_transit: 0,
         created_at: now,
         updated_at: now,
     }
+    .with_levels(vec![VariantLevel::new(
+        home(),
+        StockState::new(stock, Claims::default()),
+        0,
+    )])
 }
 
 /// A variant holding `levels` (its stock the sum of them), ordered by location id as a store
 /// reads them.
 pub fn stocked(tenant: TenantId, levels: &[(LocationId, i64)]) -> Variant {
-    let mut v = variant(tenant, levels.iter().map(|(_, s)| s).sum(), 0);
-    v.levels = levels
+    let mut levels: Vec<VariantLevel> = levels
         .iter()
-        .map(|(location_id, stock)| VariantLevel {
-            location_id: *location_id,
-            stock: *stock,
-            incoming: 0,
+        .map(|(location_id, stock)| {
+            VariantLevel::new(*location_id, StockState::new(*stock, Claims::default()), 0)
         })
         .collect();
-    v.levels.sort_by_key(|l| l.location_id);
-    v
+    levels.sort_by_key(|l| l.location_id);
+    variant(tenant, 0, 0).with_levels(levels)
 }
 
 /// An active location of `tenant` that is not the default.
@@ -208,17 +208,28 @@ pub fn committed(
     reorder_level: i64,
 ) -> crate::stock::models::Committed {
     use crate::stock::models::{AppliedChange, Committed};
+    use crate::stock::state::{Claims, StockState};
+    use chrono::SubsecRound;
     Committed {
         applied: write
             .changes
             .iter()
             .zip(stock_before)
-            .map(|(c, before)| AppliedChange {
-                movement: c.movement(&tenant, before + c.delta),
-                sku: Sku::new(&format!("SKU-{}", c.variant_id)).unwrap(),
-                reorder_level,
-                stock_before: *before,
-                total_after: before + c.delta,
+            .map(|(c, before)| {
+                // The level held `before` on hand and nothing claimed.
+                let before = StockState::new(*before, Claims::default());
+                let after = c.apply_to(&before);
+                AppliedChange {
+                    level: c.level(),
+                    movement: (c.delta != 0).then(|| c.movement(&tenant, after.on_hand)),
+                    sku: Sku::new(&format!("SKU-{}", c.variant_id)).unwrap(),
+                    reorder_level,
+                    before,
+                    after,
+                    total_after: after,
+                    order_id: c.order_id,
+                    at: c.at.trunc_subsecs(3),
+                }
             })
             .collect(),
     }

@@ -138,7 +138,7 @@ impl TransferService {
                 precheck(&transition.changes, |level| {
                     variants
                         .get(&level.variant_id)
-                        .map(|v| v.stock_at(&level.location_id))
+                        .map(|v| v.state_at(&level.location_id))
                 })
                 .map_err(ledger_error)?;
                 let transfer = self.write(actor, &current, transition, scope).await?;

@@ -1,7 +1,8 @@
 //! The ledger: the one transaction in which stock changes.
 //!
 //! Each change is a conditional write on its level (one variant at one location): a single
-//! `UPDATE stock_levels … WHERE stock >= required RETURNING …`, which SQLite evaluates and writes
+//! `UPDATE stock_levels … WHERE stock >= … AND committed >= … AND stock - committed >= …
+//! RETURNING …` (the minimums are the change's requirements), which SQLite evaluates and writes
 //! in one step, so no reader-then-writer window exists even without the lock port. A level the
 //! variant never had reads as 0: when nothing matched and the change needs no stock, the level
 //! is created with `INSERT … SELECT FROM variants … ON CONFLICT DO NOTHING`, which also proves
@@ -20,6 +21,7 @@ use domain::stock::models::{
     StockChange, StockMovement,
 };
 use domain::stock::ports::LedgerRepository;
+use domain::stock::state::{Claims, StockState};
 use domain::StoreError;
 use rusqlite::{params, Row, Transaction};
 
@@ -144,12 +146,12 @@ fn apply(
     for change in &write.changes {
         match conditional_update(tx, tenant, change)? {
             Some(after) => application.applied(change, after),
-            None => application.refused(change, level_stock(tx, tenant, change)?)?,
+            None => application.refused(change, level_state(tx, tenant, change)?)?,
         }
     }
     let committed = application.finish()?;
-    for applied in &committed.applied {
-        insert_movement(tx, &applied.movement)?;
+    for movement in committed.applied.iter().filter_map(|a| a.movement.as_ref()) {
+        insert_movement(tx, movement)?;
     }
     apply_document(tx, tenant, &write.document)?;
     if let Some(record) = write.idempotency_record(&committed) {
@@ -160,8 +162,9 @@ fn apply(
 
 /// The atomic conditional write on the change's level — the one row a stock change writes — and
 /// the variant's units in transit by the change's `in_transit_delta` when it has one. `None` when
-/// refused: the level is not at the expected stock (when one is given) or holds less than the
-/// change's required stock, or the variant does not exist in the tenant.
+/// refused: the level is not at the expected on hand (when one is given) or holds less than the
+/// change requires of its on hand, committed or available units, or the variant does not exist
+/// in the tenant.
 fn conditional_update(
     tx: &Transaction<'_>,
     tenant: &TenantId,
@@ -172,38 +175,57 @@ fn conditional_update(
         change.variant_id.to_string(),
         change.location_id.to_string(),
     );
-    let mut level: Option<i64> = optional_row(
+    let need = change.requirements();
+    let read_state = |row: &Row<'_>| -> rusqlite::Result<StockState> {
+        Ok(StockState::new(
+            row.get(0)?,
+            Claims {
+                committed: row.get(1)?,
+            },
+        ))
+    };
+    let mut level: Option<StockState> = optional_row(
         tx,
-        "UPDATE stock_levels SET stock = stock + ?1
-          WHERE tenant_id = ?2 AND variant_id = ?3 AND location_id = ?4
-            AND stock >= ?5 AND (?6 IS NULL OR stock = ?6)
-         RETURNING stock",
+        "UPDATE stock_levels SET stock = stock + ?1, committed = committed + ?2
+          WHERE tenant_id = ?3 AND variant_id = ?4 AND location_id = ?5
+            AND stock >= ?6 AND committed >= ?7 AND stock - committed >= ?8
+            AND (?9 IS NULL OR stock = ?9)
+         RETURNING stock, committed",
         params![
             change.delta,
+            change.claims.committed,
             tenant,
             variant,
             location,
-            change.required_stock(),
+            need.on_hand,
+            need.claims.committed,
+            need.available,
             change.expected_stock,
         ],
-        |row| row.get(0),
+        read_state,
     )
     .or_store("changing a level's stock")?;
-    if level.is_none() && change.required_stock() == 0 && change.expected_stock.unwrap_or(0) == 0 {
-        // A level the variant never had holds 0, which this change accepts. A conflict means
-        // the level exists and refused the change; no row means no such variant.
+    if level.is_none() && need.met_by_nothing() && change.expected_stock.unwrap_or(0) == 0 {
+        // A level the variant never had holds 0 of everything, which this change accepts. A
+        // conflict means the level exists and refused the change; no row means no such variant.
         level = optional_row(
             tx,
-            "INSERT INTO stock_levels (tenant_id, variant_id, location_id, stock)
-             SELECT tenant_id, id, ?3, ?4 FROM variants WHERE tenant_id = ?1 AND id = ?2
+            "INSERT INTO stock_levels (tenant_id, variant_id, location_id, stock, committed)
+             SELECT tenant_id, id, ?3, ?4, ?5 FROM variants WHERE tenant_id = ?1 AND id = ?2
              ON CONFLICT DO NOTHING
-             RETURNING stock",
-            params![tenant, variant, location, change.delta],
-            |row| row.get(0),
+             RETURNING stock, committed",
+            params![
+                tenant,
+                variant,
+                location,
+                change.delta,
+                change.claims.committed
+            ],
+            read_state,
         )
         .or_store("creating a level")?;
     }
-    let Some(stock) = level else {
+    let Some(level) = level else {
         return Ok(None);
     };
     if change.in_transit_delta != 0 {
@@ -213,44 +235,55 @@ fn conditional_update(
         .and_then(|mut stmt| stmt.execute(params![change.in_transit_delta, tenant, variant]))
         .or_store("changing a variant's units in transit")?;
     }
-    // The total is Σ levels (migration 0003): read, with what events need of the variant, from
-    // the pages the level's write just touched.
+    // The totals are Σ levels (migration 0003): read, with what events need of the variant,
+    // from the pages the level's write just touched.
     optional_row(
         tx,
         "SELECT (SELECT SUM(stock) FROM stock_levels WHERE tenant_id = ?1 AND variant_id = ?2),
+                (SELECT SUM(committed) FROM stock_levels
+                  WHERE tenant_id = ?1 AND variant_id = ?2),
                 sku, reorder_level
            FROM variants WHERE tenant_id = ?1 AND id = ?2",
         params![tenant, variant],
         |row| {
             Ok(VariantAfter {
-                stock,
-                total: row.get(0)?,
-                sku: row.sku(1)?,
-                reorder_level: row.get(2)?,
+                level,
+                total: read_state(row)?,
+                sku: row.sku(2)?,
+                reorder_level: row.get(3)?,
             })
         },
     )
     .or_store("reading a changed variant's total")
 }
 
-/// The stock of a change's level, read in the write transaction: 0 for a level the variant
+/// The states of a change's level, read in the write transaction: all 0 for a level the variant
 /// never had, `None` when the variant is missing.
-fn level_stock(
+fn level_state(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     change: &StockChange,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<StockState>, StoreError> {
     optional_row(
         tx,
-        "SELECT COALESCE((SELECT stock FROM stock_levels
-                           WHERE tenant_id = ?1 AND variant_id = ?2 AND location_id = ?3), 0)
-           FROM variants WHERE tenant_id = ?1 AND id = ?2",
+        "SELECT COALESCE(s.stock, 0), COALESCE(s.committed, 0)
+           FROM variants v
+           LEFT JOIN stock_levels s
+             ON s.tenant_id = v.tenant_id AND s.variant_id = v.id AND s.location_id = ?3
+          WHERE v.tenant_id = ?1 AND v.id = ?2",
         params![
             tenant.to_string(),
             change.variant_id.to_string(),
             change.location_id.to_string()
         ],
-        |r| r.get(0),
+        |r| {
+            Ok(StockState::new(
+                r.get(0)?,
+                Claims {
+                    committed: r.get(1)?,
+                },
+            ))
+        },
     )
     .or_store("reading the stock of a refused change")
 }

@@ -16,6 +16,7 @@ use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
 use domain::transfers::models::TransferStatus;
 use domain::values::{LocationCode, LocationPriority};
+use domain::stock::state::{Claims, StockState};
 use domain::StoreError;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Row, Transaction};
@@ -88,6 +89,7 @@ static LEVELS_PAGE: LazyLock<String> = LazyLock::new(|| {
               GROUP BY l.variant_id
              HAVING SUM(l.quantity - l.received) > 0)
          SELECT h.variant_id, v.sku, v.reorder_level, COALESCE(s.stock, 0) AS stock,
+                COALESCE(s.committed, 0) AS committed,
                 (SELECT COALESCE(SUM(l.quantity - l.received), 0)
                    FROM purchase_order_lines l
                    JOIN purchase_orders p ON p.id = l.purchase_order_id
@@ -257,7 +259,7 @@ impl LocationRepository for SqliteStore {
         let sql = LEVELS_PAGE.replace(
             "{low}",
             if filter.low_stock {
-                "AND COALESCE(s.stock, 0) <= v.reorder_level"
+                "AND COALESCE(s.stock - s.committed, 0) <= v.reorder_level"
             } else {
                 ""
             },
@@ -273,12 +275,19 @@ impl LocationRepository for SqliteStore {
             .read("listing a location's levels", move |tx| {
                 let mut stmt = tx.prepare_cached(&sql)?;
                 let rows = stmt.query_map(binds, |row| {
+                    let state = StockState::new(
+                        row.get(3)?,
+                        Claims {
+                            committed: row.get(4)?,
+                        },
+                    );
                     Ok(LocationLevel {
                         variant_id: row.id(0)?,
                         sku: row.sku(1)?,
                         reorder_level: row.get(2)?,
-                        stock: row.get(3)?,
-                        incoming: row.get(4)?,
+                        stock: state.available(),
+                        state,
+                        incoming: row.get(5)?,
                     })
                 })?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()

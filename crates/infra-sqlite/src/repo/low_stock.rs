@@ -46,11 +46,11 @@ pub(crate) fn rows(
         }
         Some(location) => {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {}, s.stock
+                "SELECT {}, s.stock - s.committed
                    FROM variants v
                    JOIN stock_levels s
                      ON s.tenant_id = v.tenant_id AND s.variant_id = v.id AND s.location_id = ?2
-                  WHERE v.tenant_id = ?1 AND s.stock <= v.reorder_level
+                  WHERE v.tenant_id = ?1 AND s.stock - s.committed <= v.reorder_level
                   ORDER BY v.id",
                 *VARIANT_COLUMNS
             ))?;

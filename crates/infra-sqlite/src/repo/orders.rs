@@ -21,8 +21,8 @@ use crate::row::{id_list, millis, RowExt, Select};
 use crate::SqliteStore;
 
 const SELECT_ORDERS: &str =
-    "SELECT id, tenant_id, status, customer_name, customer_email, note, location_id, total,
-            placed_by, created_at, updated_at, version
+    "SELECT id, tenant_id, status, customer_name, customer_email, note, location_id,
+            sold_at_placement, total, placed_by, created_at, updated_at, version
        FROM orders WHERE tenant_id = ?";
 
 /// The JSON the `allocations` column holds.
@@ -77,6 +77,7 @@ fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
         }),
         note: row.opt_text("note")?,
         location_id: row.opt_id("location_id")?,
+        sold_at_placement: row.get("sold_at_placement")?,
         total: row.money("total")?,
         placed_by: row.id("placed_by")?,
         created_at: row.time("created_at")?,
@@ -164,8 +165,9 @@ pub(crate) fn insert(
     // compiling the statement anew each time would lengthen every writer's turn.
     tx.prepare_cached(
         "INSERT INTO orders (id, tenant_id, status, customer_name, customer_email, note,
-                             location_id, total, placed_by, created_at, updated_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                             location_id, total, placed_by, created_at, updated_at, version,
+                             sold_at_placement)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -185,6 +187,7 @@ pub(crate) fn insert(
             millis(&order.created_at),
             millis(&order.updated_at),
             order.version,
+            order.sold_at_placement,
         ])
     })
     .or_store("inserting an order")?;

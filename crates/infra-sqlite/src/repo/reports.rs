@@ -14,7 +14,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 
 use super::low_stock;
-use super::variants::TOTAL_STOCK;
+use super::variants::TOTAL_ON_HAND;
 use crate::row::{millis, RowExt};
 use crate::SqliteStore;
 
@@ -130,7 +130,7 @@ impl ReportRepository for SqliteStore {
         let tenant = tenant.to_string();
         // The stock valued: the variant's total, or its level at the location (0 without one).
         let (stock, level_join) = match location {
-            None => (TOTAL_STOCK, String::new()),
+            None => (TOTAL_ON_HAND, String::new()),
             Some(_) => (
                 "COALESCE(s.stock, 0)",
                 "LEFT JOIN stock_levels s

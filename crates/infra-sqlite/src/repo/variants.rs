@@ -18,6 +18,7 @@ use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
 use domain::transfers::models::TransferStatus;
 use domain::values::Attributes;
+use domain::stock::state::{Claims, StockState};
 use domain::StoreError;
 use rusqlite::{params, Row};
 
@@ -51,7 +52,7 @@ pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
          v.created_at, v.updated_at, v.in_transit,
-         (SELECT group_concat(sl.location_id || ':' || sl.stock, ',')
+         (SELECT group_concat(sl.location_id || ':' || sl.stock || ':' || sl.committed, ',')
             FROM stock_levels sl
            WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id) AS levels,
          (SELECT group_concat(p.location_id || ':' || (l.quantity - l.received), ',')
@@ -63,9 +64,15 @@ pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A variant's total stock (table alias `v`): Σ of its levels, one primary-key range.
-pub(crate) const TOTAL_STOCK: &str = "(SELECT COALESCE(SUM(sl.stock), 0) FROM stock_levels sl
+/// A variant's available total (table alias `v`): Σ of its levels' on hand less committed, one
+/// primary-key range.
+pub(crate) const TOTAL_STOCK: &str = "(SELECT COALESCE(SUM(sl.stock - sl.committed), 0)
+                                         FROM stock_levels sl
                                         WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id)";
+
+/// A variant's total on hand (table alias `v`): Σ of its levels' on hand.
+pub(crate) const TOTAL_ON_HAND: &str = "(SELECT COALESCE(SUM(sl.stock), 0) FROM stock_levels sl
+                                          WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id)";
 
 /// Whether the variant (table alias `v`) holds stock at any of its levels.
 pub(crate) const HOLDS_STOCK: &str = "EXISTS (SELECT 1 FROM stock_levels sl
@@ -80,39 +87,39 @@ pub(crate) static SELECT_VARIANTS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A variant's levels, by location id, from the two lists [`VARIANT_COLUMNS`] reads: stock per
-/// level row, and units incoming per open purchase-order line (summed per location).
+/// A variant's levels, by location id, from the two lists [`VARIANT_COLUMNS`] reads: on hand and
+/// committed per level row (`location:on_hand:committed`), and units incoming per open
+/// purchase-order line (`location:units`, summed per location).
 fn levels_from(
     stock: Option<String>,
     incoming: Option<String>,
 ) -> Result<Vec<VariantLevel>, String> {
-    let mut by_location: BTreeMap<LocationId, (i64, i64)> = BTreeMap::new();
-    for (list, slot) in [(stock, 0), (incoming, 1)] {
+    let number = |units: &str| {
+        units
+            .parse::<i64>()
+            .map_err(|_| format!("malformed level units '{units}'"))
+    };
+    let mut by_location: BTreeMap<LocationId, (StockState, i64)> = BTreeMap::new();
+    for (list, is_level) in [(stock, true), (incoming, false)] {
         for entry in list.iter().flat_map(|l| l.split(',')) {
-            let (location, units) = entry
-                .split_once(':')
+            let mut parts = entry.split(':');
+            let location: LocationId = parts
+                .next()
+                .and_then(|l| l.parse().ok())
                 .ok_or_else(|| format!("malformed level entry '{entry}'"))?;
-            let location: LocationId = location
-                .parse()
-                .map_err(|_| format!("malformed level location '{location}'"))?;
-            let units: i64 = units
-                .parse()
-                .map_err(|_| format!("malformed level units '{units}'"))?;
+            let first = number(parts.next().unwrap_or_default())?;
             let level = by_location.entry(location).or_default();
-            if slot == 0 {
-                level.0 = units;
+            if is_level {
+                let committed = number(parts.next().unwrap_or_default())?;
+                level.0 = StockState::new(first, Claims { committed });
             } else {
-                level.1 += units;
+                level.1 += first;
             }
         }
     }
     Ok(by_location
         .into_iter()
-        .map(|(location_id, (stock, incoming))| VariantLevel {
-            location_id,
-            stock,
-            incoming,
-        })
+        .map(|(location_id, (state, incoming))| VariantLevel::new(location_id, state, incoming))
         .collect())
 }
 
@@ -158,13 +165,15 @@ pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
         })?,
         price: row.money(column::PRICE)?,
         reorder_level: row.level(column::REORDER_LEVEL)?,
-        stock: levels.iter().map(|l| l.stock).sum(),
-        incoming: levels.iter().map(|l| l.incoming).sum(),
-        levels,
+        stock: 0,
+        state: StockState::default(),
+        incoming: 0,
+        levels: Vec::new(),
         in_transit: row.get(column::IN_TRANSIT)?,
         created_at: row.time(column::CREATED_AT)?,
         updated_at: row.time(column::UPDATED_AT)?,
-    })
+    }
+    .with_levels(levels))
 }
 
 /// Deletes the variant only if it may go: it holds no stock and no units of it are in transit.

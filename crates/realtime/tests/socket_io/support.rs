@@ -8,6 +8,7 @@ use chrono::{TimeZone, Utc};
 use domain::events::DomainEvent;
 use domain::ids::{LocationId, MovementId, TenantId, TransferId, VariantId};
 use domain::stock::models::MovementKind;
+use domain::stock::state::{Claims, StockState};
 use domain::values::Sku;
 use futures::FutureExt;
 use realtime::{Admission, Realtime, TokenVerifier};
@@ -224,11 +225,11 @@ pub fn stock_changed(tenant: TenantId, stock: i64) -> DomainEvent {
         variant_id: VariantId::new(),
         location_id: LocationId::new(),
         sku: Sku::new("TSHIRT-RED-M").unwrap(),
-        stock,
-        level_stock: stock,
+        total: StockState::new(stock, Claims::default()),
+        level: StockState::new(stock, Claims::default()),
         delta: -1,
-        movement_type: MovementKind::Sale,
-        movement_id: MovementId::new(),
+        movement: Some((MovementKind::Sale, MovementId::new())),
+        order_id: None,
         at: Utc.timestamp_millis_opt(1_717_243_200_123).unwrap(),
     }
 }
