@@ -266,6 +266,27 @@ impl TestApp {
         body["stock"].as_i64().unwrap()
     }
 
+    /// `(stock, onHand, committed)` of a variant: available, physically held, and committed to
+    /// placed orders not fulfilled yet.
+    pub async fn states_of(&self, token: &str, variant: &str) -> (i64, i64, i64) {
+        let (status, body) = self.get(&format!("/v1/variants/{variant}"), token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let n = |field: &str| body[field].as_i64().unwrap_or_else(|| panic!("{field}: {body}"));
+        (n("stock"), n("onHand"), n("committed"))
+    }
+
+    /// Fulfils every order of `orders` (all at once), each answering 200: their committed units
+    /// leave with SALE movements.
+    pub async fn fulfil_all(&self, token: &str, orders: &[String]) {
+        let calls = orders.iter().map(|o| {
+            self.post(format!("/v1/orders/{o}/fulfil"), token, json!({}))
+        });
+        for (status, body) in futures::future::join_all(calls).await {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["status"], "FULFILLED", "{body}");
+        }
+    }
+
     /// Asserts the tenant's audit finds no drift and returns how many variants it checked.
     pub async fn assert_audit_clean(&self, token: &str) -> u64 {
         let (status, body) = self.get("/v1/stock/audit", token).await;

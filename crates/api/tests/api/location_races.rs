@@ -80,6 +80,8 @@ async fn orders_at_one_location_never_take_anothers_stock(app: &TestApp) {
     assert_eq!(level_in(&variant, &a), 0, "{variant}");
     assert_eq!(level_in(&variant, &b), 1000, "B untouched: {variant}");
     assert_eq!(variant["stock"], 1000);
+    assert_eq!(variant["committed"], 50, "{variant}");
+    app.fulfil_all(&t.token, &placed_orders(answers.iter())).await;
     let sales = app
         .movements_where(&t.token, &format!("variantId={v}&type=SALE"))
         .await;
@@ -186,7 +188,15 @@ async fn orders_shipments_and_adjustments_at_one_location_keep_it_exact(app: &Te
         }
     }
 
-    // One movement per answered write at A, none for the refused, and A never went below zero.
+    // One movement per answered write at A once the placed orders are fulfilled, none for the
+    // refused, and A never went below zero.
+    let placed: Vec<&Answer> = kinds
+        .iter()
+        .zip(&answers)
+        .filter(|(k, _)| **k == AtA::Order)
+        .map(|(_, r)| r)
+        .collect();
+    app.fulfil_all(&t.token, &placed_orders(placed.into_iter())).await;
     let movements = app
         .movements_where(&t.token, &format!("variantId={v}&locationId={a}"))
         .await;
@@ -271,6 +281,8 @@ async fn orders_over_spread_stock_never_place_more_than_the_total(app: &TestApp)
         assert_eq!(level_in(&variant, location), held - took, "{variant}");
     }
     assert_eq!(variant["stock"], total - placed);
+    assert_eq!(variant["committed"], placed, "{variant}");
+    app.fulfil_all(&t.token, &placed_orders(answers.iter())).await;
     let sold: i64 = app
         .movements_where(&t.token, &format!("variantId={v}&type=SALE"))
         .await
@@ -306,4 +318,12 @@ async fn orders_naming_no_location_never_place_more_than_the_total() {
         return;
     };
     orders_over_spread_stock_never_place_more_than_the_total(&app).await;
+}
+
+/// The ids of the orders among `answers` that were placed (201).
+fn placed_orders<'a>(answers: impl Iterator<Item = &'a Answer>) -> Vec<String> {
+    answers
+        .filter(|a| a.status == StatusCode::CREATED)
+        .map(|a| a.body["id"].as_str().unwrap().to_owned())
+        .collect()
 }

@@ -45,7 +45,7 @@ async fn registering_a_tenant_creates_its_default_location() {
     let variant = app.variant(&t.token, &v).await;
     assert_eq!(
         variant["levels"],
-        json!([{"locationId": main["id"], "stock": 4, "incoming": 0}]),
+        json!([{"locationId": main["id"], "stock": 4, "onHand": 4, "committed": 0, "incoming": 0}]),
         "{variant}"
     );
     assert_eq!(variant["inTransit"], 0, "{variant}");
@@ -414,9 +414,9 @@ async fn a_location_lists_its_levels_with_incoming_and_a_low_stock_filter() {
     assert_eq!(
         levels["items"],
         json!([
-            {"variantId": plenty, "sku": "LVL-A", "stock": 5, "incoming": 7, "reorderLevel": 2},
-            {"variantId": few, "sku": "LVL-B", "stock": 1, "incoming": 0, "reorderLevel": 2},
-            {"variantId": emptied, "sku": "LVL-C", "stock": 0, "incoming": 0, "reorderLevel": 2},
+            {"variantId": plenty, "sku": "LVL-A", "stock": 5, "onHand": 5, "committed": 0, "incoming": 7, "reorderLevel": 2},
+            {"variantId": few, "sku": "LVL-B", "stock": 1, "onHand": 1, "committed": 0, "incoming": 0, "reorderLevel": 2},
+            {"variantId": emptied, "sku": "LVL-C", "stock": 0, "onHand": 0, "committed": 0, "incoming": 0, "reorderLevel": 2},
         ]),
         "by variant id; {elsewhere} has no level here"
     );

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::helpers::{assert_problem, slug, spawn_app};
 
 #[tokio::test]
-async fn placing_captures_prices_and_writes_one_sale_per_variant() {
+async fn placing_captures_prices_and_commits_units_that_fulfilment_sells() {
     let Some(app) = spawn_app().await else {
         return;
     };
@@ -45,17 +45,23 @@ async fn placing_captures_prices_and_writes_one_sale_per_variant() {
         order["lines"][1]["allocations"],
         json!([{"locationId": main, "quantity": 2, "returned": 0}])
     );
-    assert_eq!(app.stock_of(&t.token, &a).await, 3);
-    let sales: Vec<_> = app
-        .movements_of(&t.token, &a)
-        .await
-        .into_iter()
-        .filter(|m| m["type"] == "SALE")
-        .collect();
-    assert_eq!(sales.len(), 1);
-    assert_eq!(sales[0]["quantity"], -2);
-    assert_eq!(sales[0]["orderId"], order["id"]);
-    assert_eq!(sales[0]["locationId"], main.as_str());
+    // Placed: the units are committed to the order, still on the shelf, and no longer
+    // available; no movement is written until the order is fulfilled.
+    assert_eq!(app.states_of(&t.token, &a).await, (3, 5, 2));
+    assert_eq!(app.states_of(&t.token, &b).await, (3, 5, 2));
+    let (_, read) = app.get(&format!("/v1/variants/{a}"), &t.token).await;
+    assert_eq!(
+        read["levels"],
+        json!([{"locationId": main, "stock": 3, "onHand": 5, "committed": 2, "incoming": 0}])
+    );
+    let sales = |movements: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+        movements
+            .into_iter()
+            .filter(|m| m["type"] == "SALE")
+            .collect()
+    };
+    assert!(sales(app.movements_of(&t.token, &a).await).is_empty());
+    app.assert_audit_clean(&t.token).await;
 
     // A later price change does not touch the placed order.
     app.patch(
@@ -71,6 +77,18 @@ async fn placing_captures_prices_and_writes_one_sale_per_variant() {
         )
         .await;
     assert_eq!(again["total"], 4000);
+
+    // Fulfilled: one SALE per variant takes the committed units off the shelf.
+    let id = order["id"].as_str().unwrap().to_owned();
+    app.fulfil_all(&t.token, std::slice::from_ref(&id)).await;
+    assert_eq!(app.states_of(&t.token, &a).await, (3, 3, 0));
+    let sold = sales(app.movements_of(&t.token, &a).await);
+    assert_eq!(sold.len(), 1);
+    assert_eq!(sold[0]["quantity"], -2);
+    assert_eq!(sold[0]["orderId"], id.as_str());
+    assert_eq!(sold[0]["locationId"], main.as_str());
+    assert_eq!(sales(app.movements_of(&t.token, &b).await).len(), 1);
+    app.assert_audit_clean(&t.token).await;
 }
 
 #[tokio::test]
@@ -136,20 +154,19 @@ async fn cancel_and_return_flows_restore_stock_and_refuse_illegal_moves() {
         )
     };
 
-    // Cancel: stock comes back with a RETURN "order-cancelled".
+    // Cancel: the commitment is released; nothing left the shelf, so nothing moves.
     let (_, o1) = place(3).await;
     let o1 = o1["id"].as_str().unwrap().to_owned();
-    assert_eq!(app.stock_of(&t.token, &v).await, 7);
+    assert_eq!(app.states_of(&t.token, &v).await, (7, 10, 3));
     let (status, cancelled) = app
         .post(&format!("/v1/orders/{o1}/cancel"), &t.token, json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "CANCELLED");
-    assert_eq!(app.stock_of(&t.token, &v).await, 10);
-    let ret = app.movements_of(&t.token, &v).await;
-    assert_eq!(ret[0]["type"], "RETURN");
-    assert_eq!(ret[0]["reason"], "order-cancelled");
-    assert_eq!(ret[0]["quantity"], 3);
+    assert_eq!(app.states_of(&t.token, &v).await, (10, 10, 0));
+    let moved = app.movements_of(&t.token, &v).await;
+    assert_eq!(moved.len(), 1, "the initial count alone: {moved:?}");
+    assert_eq!(moved[0]["type"], "ADJUSTMENT");
     for action in ["cancel", "fulfil"] {
         let (status, body) = app
             .post(&format!("/v1/orders/{o1}/{action}"), &t.token, json!({}))

@@ -14,6 +14,7 @@ async fn reports_answer_from_the_ledger() {
     let staff = app.user_token(&t, "STAFF").await;
     // reorderLevel 2 (helper default); 10 in, then 9 sold: stock 1 is low.
     let v = app.variant_with_stock(&t.token, "REP-1", 10).await;
+    let mut orders = Vec::new();
     for _ in 0..3 {
         let (status, body) = app
             .post(
@@ -23,7 +24,15 @@ async fn reports_answer_from_the_ledger() {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
+        orders.push(body["id"].as_str().unwrap().to_owned());
     }
+    // Reports count SALEs when they happen: at fulfilment, not when the orders are placed.
+    let sales = |movements: Vec<serde_json::Value>| {
+        movements.iter().filter(|m| m["type"] == "SALE").count()
+    };
+    assert_eq!(sales(app.movements_of(&t.token, &v).await), 0);
+    app.fulfil_all(&t.token, &orders).await;
+    assert_eq!(sales(app.movements_of(&t.token, &v).await), 3);
     let now = chrono::Utc::now();
     let from = (now - chrono::Duration::days(2)).to_rfc3339();
     let to = (now + chrono::Duration::days(1)).to_rfc3339();

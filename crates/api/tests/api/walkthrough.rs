@@ -76,7 +76,7 @@ async fn register_product_variant_adjustment_movements() {
     let (_, read) = app.get(format!("/v1/variants/{id}"), &t.token).await;
     assert_eq!(
         read["levels"],
-        json!([{"locationId": main, "stock": 7, "incoming": 0}])
+        json!([{"locationId": main, "stock": 7, "onHand": 7, "committed": 0, "incoming": 0}])
     );
 
     // The ledger filters by type and time.
@@ -201,7 +201,8 @@ async fn a_product_with_stocked_variants_cannot_be_deleted_until_emptied() {
 }
 
 /// The README's second half: a shop beside the default location, a transfer shipped and
-/// received in two parts, a sale served from the shop, and what the variant then shows.
+/// received in two parts, a sale served from the shop — committed when placed, sold when
+/// fulfilled — and what the variant shows before and after.
 #[tokio::test]
 async fn a_second_location_and_a_transfer_as_the_readme_walks_them() {
     let Some(app) = spawn_app().await else {
@@ -277,7 +278,42 @@ async fn a_second_location_and_a_transfer_as_the_readme_walks_them() {
         json!([{"locationId": shop, "quantity": 1, "returned": 0}])
     );
 
+    // Placed, not fulfilled: the unit is committed at the shop, still on its shelf.
     let read = app.variant(&t.token, &variant).await;
+    let shop_level = |read: &Value| {
+        read["levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["locationId"] == shop.as_str())
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        (&read["stock"], &read["onHand"], &read["committed"]),
+        (&json!(19), &json!(20), &json!(1)),
+        "{read}"
+    );
+    let at_shop = shop_level(&read);
+    assert_eq!(
+        (&at_shop["stock"], &at_shop["onHand"], &at_shop["committed"]),
+        (&json!(9), &json!(10), &json!(1))
+    );
+    let id = order["id"].as_str().unwrap().to_owned();
+    app.fulfil_all(&t.token, std::slice::from_ref(&id)).await;
+
+    // Fulfilled: the SALE took it off the shelf.
+    let read = app.variant(&t.token, &variant).await;
+    assert_eq!(
+        (&read["stock"], &read["onHand"], &read["committed"]),
+        (&json!(19), &json!(19), &json!(0)),
+        "{read}"
+    );
+    let at_shop = shop_level(&read);
+    assert_eq!(
+        (&at_shop["stock"], &at_shop["onHand"], &at_shop["committed"]),
+        (&json!(9), &json!(9), &json!(0))
+    );
     assert_eq!(read["stock"], 19, "{read}");
     assert_eq!(read["inTransit"], 0);
     assert_eq!(crate::helpers::level_in(&read, &main), 10);
