@@ -50,7 +50,16 @@ async fn twenty_concurrent_retries_place_one_order_with_identical_answers() {
     }
     let (_, orders) = app.get("/v1/orders", &t.token).await;
     assert_eq!(orders["items"].as_array().unwrap().len(), 1);
-    assert_eq!(app.stock_of(&t.token, &v).await, 98);
+    assert_eq!(
+        app.states_of(&t.token, &v).await,
+        (98, 100, 2),
+        "one order's two units committed, once"
+    );
+    assert_eq!(
+        app.movements_of(&t.token, &v).await.len(),
+        1,
+        "placing writes no movement"
+    );
     app.assert_audit_clean(&t.token).await;
 }
 
@@ -156,7 +165,8 @@ async fn a_key_reused_with_another_body_is_422_and_keys_are_per_tenant() {
 }
 
 /// Sends `call` with `key` twice and asserts the second answer is the first one replayed, byte
-/// for byte, and that the replay wrote no movement of `variant`. Returns the first answer.
+/// for byte, and that the replay wrote no movement of `variant` and changed none of its stock,
+/// on hand or committed units. Returns the first answer.
 async fn assert_replayed(
     app: &TestApp,
     token: &str,
@@ -174,7 +184,7 @@ async fn assert_replayed(
     );
     assert!(!first.replayed, "a fresh answer is not marked replayed");
     let movements = app.movements_of(token, variant).await.len();
-    let stock = app.stock_of(token, variant).await;
+    let states = app.states_of(token, variant).await;
 
     let again = app.send(token, &call).await;
     assert_eq!(again.status, first.status, "{}: {}", call.path, again.body);
@@ -194,7 +204,12 @@ async fn assert_replayed(
         "{}: the replay wrote no movement",
         call.path
     );
-    assert_eq!(app.stock_of(token, variant).await, stock);
+    assert_eq!(
+        app.states_of(token, variant).await,
+        states,
+        "{}: the replay changed no stock",
+        call.path
+    );
     first
 }
 
@@ -220,6 +235,7 @@ async fn retried_transitions_replay_the_first_answer_and_write_nothing_more() {
     )
     .await;
     let order = placed.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.states_of(&t.token, &v).await, (17, 20, 3));
     // Cancel: the same cancel without the key is 409 by now; with it, the first 200 again.
     let cancel = Call::post(format!("/v1/orders/{order}/cancel"), json!({}));
     let cancelled = assert_replayed(
@@ -236,20 +252,38 @@ async fn retried_transitions_replay_the_first_answer_and_write_nothing_more() {
         app.send(&t.token, &cancel).await.status,
         StatusCode::CONFLICT
     );
-    assert_eq!(app.stock_of(&t.token, &v).await, 20);
+    assert_eq!(
+        app.states_of(&t.token, &v).await,
+        (20, 20, 0),
+        "the commitment is released"
+    );
+    assert!(app
+        .movements_of_order(&t.token, &v, &order)
+        .await
+        .is_empty());
 
-    // Fulfil, then a partial return: a re-run of the return would succeed and write again.
+    // Fulfil, which sells with a SALE that a re-run would write again, then a partial return.
     let placed = assert_replayed(&app, &t.token, place, "place-2", &v, StatusCode::CREATED).await;
     let order = placed.body["id"].as_str().unwrap().to_owned();
     let fulfil = Call::post(format!("/v1/orders/{order}/fulfil"), json!({}));
     assert_replayed(&app, &t.token, fulfil, "fulfil-1", &v, StatusCode::OK).await;
+    assert_eq!(app.states_of(&t.token, &v).await, (17, 17, 0));
+    let of_order = app.movements_of_order(&t.token, &v, &order).await;
+    assert_eq!(of_order.len(), 1, "one SALE: {of_order:?}");
+    assert_eq!(
+        (&of_order[0]["type"], &of_order[0]["quantity"]),
+        (&json!("SALE"), &json!(-3))
+    );
     let ret = Call::post(
         format!("/v1/orders/{order}/returns"),
         json!({"lines": [{"variantId": v, "quantity": 1}], "reason": "damaged"}),
     );
     let returned = assert_replayed(&app, &t.token, ret, "return-1", &v, StatusCode::CREATED).await;
     assert_eq!(returned.body["lines"][0]["returned"], 1);
-    assert_eq!(app.stock_of(&t.token, &v).await, 20 - 3 + 1);
+    assert_eq!(
+        app.states_of(&t.token, &v).await,
+        (20 - 3 + 1, 20 - 3 + 1, 0)
+    );
 
     // Purchase order: submit, then a partial receipt that a re-run would apply again.
     let (_, supplier) = app
@@ -284,20 +318,25 @@ async fn retried_transitions_replay_the_first_answer_and_write_nothing_more() {
         .get(&format!("/v1/purchase-orders/{po}"), &t.token)
         .await;
     assert_eq!(po["lines"][0]["received"], 4, "received once: {po}");
-    assert_eq!(app.stock_of(&t.token, &v).await, 20 - 3 + 1 + 4);
+    assert_eq!(
+        app.states_of(&t.token, &v).await,
+        (20 - 3 + 1 + 4, 20 - 3 + 1 + 4, 0)
+    );
 
-    let purchases = app
-        .movements_of(&t.token, &v)
-        .await
-        .into_iter()
-        .filter(|m| m["type"] == "PURCHASE")
-        .count();
-    assert_eq!(purchases, 1);
+    let movements = app.movements_of(&t.token, &v).await;
+    let of = |kind: &str| movements.iter().filter(|m| m["type"] == kind).count();
+    assert_eq!(
+        (of("ADJUSTMENT"), of("SALE"), of("RETURN"), of("PURCHASE")),
+        (1, 1, 1, 1),
+        "the initial count, the fulfilled order's sale, the return and the receipt, once each"
+    );
+    assert_eq!(movements.len(), 4);
     app.assert_audit_clean(&t.token).await;
 }
 
 /// The `Idempotency-Key` of a request still in flight: held at a known point by a gate on the
-/// lock of the variant's level at the default location (where the order took its units), after its use case took the key and before it writes. This proves what
+/// lock of the variant's level at the default location (where the order committed its units),
+/// after its use case took the key and before it writes. This proves what
 /// a second request with that key answers while the first one is running, and that the first
 /// one still writes exactly once; it runs on the in-process lock, not on Redis. The second
 /// request waits the use cases' whole key wait (10 s) before it answers.
@@ -341,8 +380,12 @@ async fn a_key_still_in_flight_answers_409_and_the_first_request_writes_once() {
         !first.is_finished(),
         "the first request is still held at the gate"
     );
-    assert_eq!(app.stock_of(&t.token, &v).await, 7, "nothing written yet");
-    assert_eq!(app.movements_of_order(&t.token, &v, &order).await.len(), 1);
+    assert_eq!(
+        app.states_of(&t.token, &v).await,
+        (7, 10, 3),
+        "nothing released yet"
+    );
+    assert_eq!(app.movements_of_order(&t.token, &v, &order).await.len(), 0);
 
     gate.open();
     let first = tokio::time::timeout(Duration::from_secs(30), first)
@@ -361,9 +404,15 @@ async fn a_key_still_in_flight_answers_409_and_the_first_request_writes_once() {
         third.body
     );
     assert_eq!(third.raw, first.raw);
+    let (_, now) = app.get(format!("/v1/orders/{order}"), &t.token).await;
+    assert_eq!(now["status"], "CANCELLED", "{now}");
+    assert_eq!(
+        app.states_of(&t.token, &v).await,
+        (10, 10, 0),
+        "released once"
+    );
     let of_order = app.movements_of_order(&t.token, &v, &order).await;
-    assert_eq!(of_order.len(), 2, "one SALE, one RETURN: {of_order:?}");
-    assert_eq!(app.stock_of(&t.token, &v).await, 10);
+    assert!(of_order.is_empty(), "a release moves nothing: {of_order:?}");
     app.assert_audit_clean(&t.token).await;
 }
 
@@ -377,14 +426,16 @@ async fn concurrent_same_key_cancels_write_once() {
     };
     let t = app.register(&slug("idem-race")).await;
     let v = app.variant_with_stock(&t.token, "IDEM-RACE", 10).await;
-    let (_, order) = app
+    let (status, order) = app
         .post(
             "/v1/orders",
             &t.token,
             json!({"lines": [{"variantId": v, "quantity": 4}]}),
         )
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
     let order = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.states_of(&t.token, &v).await, (6, 10, 4));
     let cancel = Call::post(format!("/v1/orders/{order}/cancel"), json!({})).with_key("race-k");
     let answers = app.race(&t.token, vec![cancel; 16]).await;
 
@@ -411,8 +462,17 @@ async fn concurrent_same_key_cancels_write_once() {
             );
         }
     }
+    assert_eq!(
+        app.states_of(&t.token, &v).await,
+        (10, 10, 0),
+        "released once"
+    );
     let of_order = app.movements_of_order(&t.token, &v, &order).await;
-    assert_eq!(of_order.len(), 2, "one SALE, one RETURN: {of_order:?}");
-    assert_eq!(app.stock_of(&t.token, &v).await, 10);
+    assert!(of_order.is_empty(), "a release moves nothing: {of_order:?}");
+    assert_eq!(
+        app.movements_of(&t.token, &v).await.len(),
+        1,
+        "only the initial count"
+    );
     app.assert_audit_clean(&t.token).await;
 }

@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::{http_client, listen, order, redis_url, register, start_binary, variant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_sell_exactly_the_stock_and_share_events() {
+async fn two_instances_commit_exactly_the_stock_and_share_events() {
     let Some(redis) = redis_url() else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("shared.db").display());
@@ -24,7 +24,7 @@ async fn two_instances_sell_exactly_the_stock_and_share_events() {
     let (token, _) = register(&client, &one.http, &slug).await;
     let v = variant(&client, &one.http, &token, "TWO-1", 50, 0).await;
 
-    // A browser on instance 2 hears a sale made on instance 1.
+    // A browser on instance 2 hears an order placed on instance 1 commit its unit.
     let mut listener = listen(two.socket_port, &token)
         .await
         .expect("connects to instance 2");
@@ -34,10 +34,10 @@ async fn two_instances_sell_exactly_the_stock_and_share_events() {
     );
     let heard = listener.drain(Duration::from_secs(2)).await;
     assert!(
-        heard
-            .iter()
-            .any(|(n, p)| n == "stock.changed" && p["variantId"] == v.as_str() && p["stock"] == 49),
-        "instance 2's client heard instance 1's sale: {heard:?}"
+        heard.iter().any(|(n, p)| n == "stock.changed"
+            && p["variantId"] == v.as_str()
+            && [&p["stock"], &p["onHand"], &p["committed"]] == [&json!(49), &json!(50), &json!(1)]),
+        "instance 2's client heard instance 1's commitment: {heard:?}"
     );
 
     // 200 orders for the remaining 49 units, alternating between the instances.
@@ -64,7 +64,11 @@ async fn two_instances_sell_exactly_the_stock_and_share_events() {
         .json()
         .await
         .unwrap();
-    assert_eq!(variant["stock"], 0);
+    assert_eq!(
+        [&variant["stock"], &variant["onHand"], &variant["committed"]],
+        [&json!(0), &json!(50), &json!(50)],
+        "every unit committed once: {variant}"
+    );
     let audit: Value = client
         .get(format!("{}/v1/stock/audit", one.http))
         .bearer_auth(&token)

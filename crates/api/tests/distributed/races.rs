@@ -1,6 +1,8 @@
 //! One hot variant raced across two `stockroom` processes sharing one MongoDB and one Redis, and
 //! the races at locations (orders naming one location, a shipment and adjustments at it, orders
-//! allocated over three) spread across the two.
+//! allocated over three) spread across the two. A placed order commits its units (available ↓,
+//! committed ↑, nothing moves); each race then fulfils every placed order across both instances
+//! at once, so the SALE movements race too.
 //!
 //! Inside one process, writes that need the same lock keys queue behind one combiner worker
 //! (`domain::stock::combine`), which hands them to the store one batch at a time: two writes of
@@ -12,8 +14,8 @@
 //! The binary has no setting for the lock's TTL (it always uses `RedisLockConfig::default()`, 10 s),
 //! so an operation cannot be made to outlast its lock by configuration. The lapse test does what
 //! an expiry does from the outside instead: a third client deletes the variant's lock key in Redis
-//! every millisecond while the orders run, so a holder loses its key in the middle of its write
-//! and the other process takes it and writes too.
+//! every millisecond while the orders are placed and fulfilled, so a holder loses its key in the
+//! middle of its write and the other process takes it and writes too.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,19 +56,60 @@ fn two_instances() -> Option<(Instance, Instance, String)> {
 }
 
 /// `ORDERS` one-unit orders for `v`, alternating between the instances, all at once; asserts
-/// that exactly `STOCK` were placed and every other one was refused for stock.
-async fn race(client: &reqwest::Client, one: &Instance, two: &Instance, token: &str, v: &str) {
+/// that exactly `STOCK` were placed and every other one was refused for stock, and returns the
+/// ids of the placed ones.
+async fn race(
+    client: &reqwest::Client,
+    one: &Instance,
+    two: &Instance,
+    token: &str,
+    v: &str,
+) -> Vec<String> {
     let calls = (0..ORDERS).map(|i| {
         let http = if i % 2 == 0 { &one.http } else { &two.http };
-        order(client, http, token, v)
+        async move {
+            let res = order(client, http, token, v).await;
+            let status = res.status();
+            let body: Value = res.json().await.unwrap();
+            (status, body)
+        }
     });
-    let statuses: Vec<StatusCode> = join_all(calls).await.iter().map(|r| r.status()).collect();
-    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    let answers = join_all(calls).await;
+    let count = |status| answers.iter().filter(|(s, _)| *s == status).count();
     assert_eq!(
         (count(StatusCode::CREATED), count(StatusCode::CONFLICT)),
         (STOCK, ORDERS - STOCK),
-        "{statuses:?}"
+        "{:?}",
+        statuses(&answers)
     );
+    placed_ids(&answers)
+}
+
+/// The ids of the orders that answered 201.
+fn placed_ids(answers: &[(StatusCode, Value)]) -> Vec<String> {
+    answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .map(|(_, body)| body["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Fulfils every order of `orders` at once, request `i` on instance `i % 2`; asserts each
+/// answers 200 FULFILLED.
+async fn fulfil_all(
+    client: &reqwest::Client,
+    instances: [&Instance; 2],
+    token: &str,
+    orders: &[String],
+) {
+    let calls = orders
+        .iter()
+        .map(|o| (format!("/v1/orders/{o}/fulfil"), json!({})))
+        .collect();
+    for (status, body) in race_at(client, instances, token, calls).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "FULFILLED", "{body}");
+    }
 }
 
 async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
@@ -75,45 +118,88 @@ async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
     res.json().await.unwrap()
 }
 
-/// After the race: stock 0 on both instances, exactly `STOCK` SALE movements each with its own
-/// stock after, and an audit without drift.
-async fn assert_sold_out_exactly(
+/// `(stock, onHand, committed)` of a variant as read.
+fn states(variant: &Value) -> (i64, i64, i64) {
+    let n = |field: &str| {
+        variant[field]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{field}: {variant}"))
+    };
+    (n("stock"), n("onHand"), n("committed"))
+}
+
+/// After the race: on both instances every unit committed (stock 0, on hand and committed
+/// `STOCK`), no SALE written yet, and an audit without drift (committed units match the placed
+/// orders).
+async fn assert_committed_exactly(
     client: &reqwest::Client,
     one: &Instance,
     two: &Instance,
     token: &str,
     v: &str,
 ) {
+    let stock = STOCK as i64;
     for instance in [one, two] {
         let read = get(client, format!("{}/v1/variants/{v}", instance.http), token).await;
-        assert_eq!(read["stock"], 0, "{read}");
+        assert_eq!(states(&read), (0, stock, stock), "{read}");
     }
-    let sales = get(
+    let sales = movements(
         client,
-        format!(
-            "{}/v1/movements?variantId={v}&type=SALE&limit=200",
-            two.http
-        ),
+        &one.http,
         token,
+        &format!("variantId={v}&type=SALE"),
     )
     .await;
-    let sales = sales["items"].as_array().expect("a page of movements");
+    assert!(sales.is_empty(), "placing sells nothing: {sales:?}");
+    assert_audit_clean(client, &two.http, token).await;
+}
+
+/// After every placed order was fulfilled: stock, on hand and committed 0 on both instances,
+/// exactly one SALE movement per order, each with its own on hand after, and an audit without
+/// drift.
+async fn assert_sold_out_exactly(
+    client: &reqwest::Client,
+    one: &Instance,
+    two: &Instance,
+    token: &str,
+    v: &str,
+    orders: &[String],
+) {
+    for instance in [one, two] {
+        let read = get(client, format!("{}/v1/variants/{v}", instance.http), token).await;
+        assert_eq!(states(&read), (0, 0, 0), "{read}");
+    }
+    let sales = movements(
+        client,
+        &two.http,
+        token,
+        &format!("variantId={v}&type=SALE"),
+    )
+    .await;
+    assert_eq!(sales.len(), STOCK, "one SALE movement per placed order");
+    let sold: BTreeSet<&str> = sales
+        .iter()
+        .map(|m| m["orderId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sold,
+        orders.iter().map(String::as_str).collect(),
+        "every placed order sold, once"
+    );
     let after: BTreeSet<i64> = sales
         .iter()
         .map(|m| m["stockAfter"].as_i64().unwrap())
         .collect();
-    assert_eq!(sales.len(), STOCK, "one SALE movement per placed order");
     assert_eq!(
         after,
         (0..STOCK as i64).collect(),
-        "every sale saw its own stock"
+        "every sale saw its own on hand"
     );
-    let audit = get(client, format!("{}/v1/stock/audit", one.http), token).await;
-    assert_eq!(audit["drift"], serde_json::json!([]), "{audit}");
+    assert_audit_clean(client, &one.http, token).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hot_variant_raced_across_two_instances_on_mongodb_sells_exactly_its_stock() {
+async fn a_hot_variant_raced_across_two_instances_on_mongodb_commits_and_sells_exactly_its_stock() {
     let Some((one, two, _)) = two_instances() else {
         return;
     };
@@ -122,8 +208,10 @@ async fn a_hot_variant_raced_across_two_instances_on_mongodb_sells_exactly_its_s
     let (token, _) = register(&client, &one.http, &slug).await;
     let v = variant(&client, &two.http, &token, "HOT-1", STOCK as i64, 0).await;
 
-    race(&client, &one, &two, &token, &v).await;
-    assert_sold_out_exactly(&client, &one, &two, &token, &v).await;
+    let placed = race(&client, &one, &two, &token, &v).await;
+    assert_committed_exactly(&client, &one, &two, &token, &v).await;
+    fulfil_all(&client, [&one, &two], &token, &placed).await;
+    assert_sold_out_exactly(&client, &one, &two, &token, &v, &placed).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -147,7 +235,10 @@ async fn lock_keys_lapsing_mid_operation_across_two_instances_never_oversell() {
     let stop = Arc::new(AtomicBool::new(false));
     let lapser = tokio::spawn(lapse_continually(redis, key, stop.clone()));
 
-    race(&client, &one, &two, &token, &v).await;
+    // Both the commitments and the sales race while the holds lapse.
+    let placed = race(&client, &one, &two, &token, &v).await;
+    assert_committed_exactly(&client, &one, &two, &token, &v).await;
+    fulfil_all(&client, [&one, &two], &token, &placed).await;
     stop.store(true, Ordering::SeqCst);
     let lapsed = lapser.await.expect("the lapser ran");
     loud(&format!(
@@ -158,7 +249,7 @@ async fn lock_keys_lapsing_mid_operation_across_two_instances_never_oversell() {
         lapsed > 0,
         "no holder ever lost its key: the race did not run without the lock"
     );
-    assert_sold_out_exactly(&client, &one, &two, &token, &v).await;
+    assert_sold_out_exactly(&client, &one, &two, &token, &v, &placed).await;
 }
 
 /// Lock ordering seen from outside the process: while this test holds the Redis key of the
@@ -359,13 +450,14 @@ async fn adjust_at(
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
-fn level_at(variant: &Value, location: &str) -> i64 {
+/// `(stock, onHand, committed)` of the variant's level at `location` (all 0 without one).
+fn level_at(variant: &Value, location: &str) -> (i64, i64, i64) {
     variant["levels"]
         .as_array()
         .unwrap_or_else(|| panic!("levels: {variant}"))
         .iter()
         .find(|l| l["locationId"] == location)
-        .map_or(0, |l| l["stock"].as_i64().unwrap())
+        .map_or((0, 0, 0), states)
 }
 
 /// Every movement matching `query`, all pages.
@@ -422,11 +514,9 @@ async fn orders_at_one_location_across_two_instances_take_only_its_stock() {
     let calls = (0..200).map(|_| order_body(Some(&a), &v, 1)).collect();
     let answers = race_at(&client, [&one, &two], &token, calls).await;
     assert_won_or_refused(&answers);
-    let placed = answers
-        .iter()
-        .filter(|(s, _)| *s == StatusCode::CREATED)
-        .count();
-    assert_eq!(placed, 50, "{:?}", statuses(&answers));
+    let placed = placed_ids(&answers);
+    assert_eq!(placed.len(), 50, "{:?}", statuses(&answers));
+    // Placed: A's units are all committed, B untouched, nothing sold yet.
     for instance in [&one, &two] {
         let read = get(
             &client,
@@ -436,10 +526,28 @@ async fn orders_at_one_location_across_two_instances_take_only_its_stock() {
         .await;
         assert_eq!(
             (level_at(&read, &a), level_at(&read, &b)),
-            (0, 1000),
+            ((0, 50, 50), (1000, 1000, 0)),
             "{read}"
         );
     }
+    let sales = movements(
+        &client,
+        &two.http,
+        &token,
+        &format!("variantId={v}&type=SALE"),
+    )
+    .await;
+    assert!(sales.is_empty(), "placing sells nothing: {sales:?}");
+    assert_audit_clean(&client, &one.http, &token).await;
+
+    // Fulfilled across both instances at once: one SALE per order, each at A.
+    fulfil_all(&client, [&one, &two], &token, &placed).await;
+    let read = get(&client, format!("{}/v1/variants/{v}", one.http), &token).await;
+    assert_eq!(
+        (level_at(&read, &a), level_at(&read, &b)),
+        ((0, 0, 0), (1000, 1000, 0)),
+        "{read}"
+    );
     let sales = movements(
         &client,
         &one.http,
@@ -448,6 +556,11 @@ async fn orders_at_one_location_across_two_instances_take_only_its_stock() {
     )
     .await;
     assert_eq!(sales.len(), 50);
+    let sold: BTreeSet<&str> = sales
+        .iter()
+        .map(|m| m["orderId"].as_str().unwrap())
+        .collect();
+    assert_eq!(sold, placed.iter().map(String::as_str).collect());
     let after: BTreeSet<i64> = sales
         .iter()
         .map(|m| m["stockAfter"].as_i64().unwrap())
@@ -516,11 +629,17 @@ async fn orders_shipments_and_adjustments_at_one_location_across_two_instances_s
     let (orders, shipped, up, down) = (won('o'), won('s'), won('+'), won('-'));
     assert!(orders > 0 && up + down > 0, "{:?}", statuses(&answers));
 
+    // Orders commit units at A; shipments and adjustments move A's on hand. Available never
+    // goes below zero: nothing takes units already committed.
     let read = get(&client, format!("{}/v1/variants/{v}", two.http), &token).await;
-    let at_a = level_at(&read, &a);
-    assert_eq!(at_a, 30 + up - down - orders - SHIPMENT * shipped, "{read}");
-    assert!(at_a >= 0);
-    assert_eq!(level_at(&read, &b), 100);
+    let on_hand = 30 + up - down - SHIPMENT * shipped;
+    assert_eq!(
+        level_at(&read, &a),
+        (on_hand - orders, on_hand, orders),
+        "{read}"
+    );
+    assert!(on_hand - orders >= 0);
+    assert_eq!(level_at(&read, &b), (100, 100, 0));
     assert_eq!(read["inTransit"], SHIPMENT * shipped, "{read}");
     let at = movements(
         &client,
@@ -529,15 +648,54 @@ async fn orders_shipments_and_adjustments_at_one_location_across_two_instances_s
         &format!("variantId={v}&locationId={a}"),
     )
     .await;
-    let of = |kind: &str| at.iter().filter(|m| m["type"] == kind).count() as i64;
+    let of = |at: &[Value], kind: &str| at.iter().filter(|m| m["type"] == kind).count() as i64;
     assert_eq!(
-        (of("SALE"), of("TRANSFER_OUT"), of("ADJUSTMENT")),
-        (orders, shipped, 1 + up + down),
-        "one movement per answered write, none for the refused"
+        (
+            of(&at, "SALE"),
+            of(&at, "TRANSFER_OUT"),
+            of(&at, "ADJUSTMENT")
+        ),
+        (0, shipped, 1 + up + down),
+        "one movement per answered shipment and adjustment, none for the refused, none for \
+         orders until they are fulfilled"
     );
-    assert_eq!(at.len() as i64, orders + shipped + 1 + up + down);
+    assert_eq!(at.len() as i64, shipped + 1 + up + down);
     assert!(at.iter().all(|m| m["stockAfter"].as_i64().unwrap() >= 0));
     assert_audit_clean(&client, &one.http, &token).await;
+
+    // Fulfilled across both instances: one SALE per placed order at A, and A keeps only what
+    // was not sold.
+    let placed: Vec<String> = kinds
+        .iter()
+        .zip(&answers)
+        .filter(|(k, (s, _))| **k == 'o' && *s == StatusCode::CREATED)
+        .map(|(_, (_, body))| body["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(placed.len() as i64, orders);
+    fulfil_all(&client, [&one, &two], &token, &placed).await;
+    let read = get(&client, format!("{}/v1/variants/{v}", one.http), &token).await;
+    assert_eq!(
+        level_at(&read, &a),
+        (on_hand - orders, on_hand - orders, 0),
+        "{read}"
+    );
+    let at = movements(
+        &client,
+        &two.http,
+        &token,
+        &format!("variantId={v}&locationId={a}"),
+    )
+    .await;
+    assert_eq!(of(&at, "SALE"), orders);
+    let sold: BTreeSet<&str> = at
+        .iter()
+        .filter(|m| m["type"] == "SALE")
+        .map(|m| m["orderId"].as_str().unwrap())
+        .collect();
+    assert_eq!(sold, placed.iter().map(String::as_str).collect());
+    assert_eq!(at.len() as i64, orders + shipped + 1 + up + down);
+    assert!(at.iter().all(|m| m["stockAfter"].as_i64().unwrap() >= 0));
+    assert_audit_clean(&client, &two.http, &token).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -566,6 +724,8 @@ async fn orders_naming_no_location_across_two_instances_never_place_more_than_th
     assert_won_or_refused(&answers);
     let mut placed = 0;
     let mut taken: std::collections::HashMap<String, i64> = Default::default();
+    // Per placed order: its allocations, (location, quantity) sorted.
+    let mut allocated: Vec<(String, Vec<(String, i64)>)> = Vec::new();
     for (q, (status, body)) in quantities.iter().zip(&answers) {
         if *status != StatusCode::CREATED {
             continue;
@@ -576,19 +736,78 @@ async fn orders_naming_no_location_across_two_instances_never_place_more_than_th
             .map(|a| a["quantity"].as_i64().unwrap())
             .sum();
         assert_eq!(sum, *q, "allocations add up to the line: {body}");
+        let mut of_order = Vec::new();
         for a in allocations {
-            *taken
-                .entry(a["locationId"].as_str().unwrap().to_owned())
-                .or_default() += a["quantity"].as_i64().unwrap();
+            let (location, quantity) = (
+                a["locationId"].as_str().unwrap().to_owned(),
+                a["quantity"].as_i64().unwrap(),
+            );
+            *taken.entry(location.clone()).or_default() += quantity;
+            of_order.push((location, quantity));
         }
+        of_order.sort();
+        allocated.push((body["id"].as_str().unwrap().to_owned(), of_order));
         placed += q;
     }
     assert!(placed > 0 && placed <= total, "placed {placed} of {total}");
+    // Placed: each location committed exactly what the orders' allocations say it gave.
     let read = get(&client, format!("{}/v1/variants/{v}", two.http), &token).await;
     for (location, held) in &initial {
         let took = taken.get(location).copied().unwrap_or(0);
-        assert_eq!(level_at(&read, location), held - took, "{read}");
+        assert_eq!(
+            level_at(&read, location),
+            (held - took, *held, took),
+            "{read}"
+        );
     }
-    assert_eq!(read["stock"], total - placed);
+    assert_eq!(states(&read), (total - placed, total, placed), "{read}");
+    let sales = movements(
+        &client,
+        &one.http,
+        &token,
+        &format!("variantId={v}&type=SALE"),
+    )
+    .await;
+    assert!(sales.is_empty(), "placing sells nothing: {sales:?}");
     assert_audit_clean(&client, &two.http, &token).await;
+
+    // Fulfilled across both instances: each order sells one SALE per location it was
+    // allocated at, of what it was allocated there.
+    let ids: Vec<String> = allocated.iter().map(|(id, _)| id.clone()).collect();
+    fulfil_all(&client, [&one, &two], &token, &ids).await;
+    let read = get(&client, format!("{}/v1/variants/{v}", one.http), &token).await;
+    for (location, held) in &initial {
+        let took = taken.get(location).copied().unwrap_or(0);
+        assert_eq!(
+            level_at(&read, location),
+            (held - took, held - took, 0),
+            "{read}"
+        );
+    }
+    let sales = movements(
+        &client,
+        &two.http,
+        &token,
+        &format!("variantId={v}&type=SALE"),
+    )
+    .await;
+    for (order, expected) in &allocated {
+        let mut sold: Vec<(String, i64)> = sales
+            .iter()
+            .filter(|m| m["orderId"] == order.as_str())
+            .map(|m| {
+                (
+                    m["locationId"].as_str().unwrap().to_owned(),
+                    -m["quantity"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        sold.sort();
+        assert_eq!(&sold, expected, "order {order}: one SALE per allocation");
+    }
+    assert_eq!(
+        sales.len(),
+        allocated.iter().map(|(_, a)| a.len()).sum::<usize>()
+    );
+    assert_audit_clean(&client, &one.http, &token).await;
 }
