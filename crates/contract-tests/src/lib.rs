@@ -99,6 +99,7 @@ macro_rules! contract_suite {
             committed_units_are_claimed_sold_and_released_by_conditional_writes,
             a_variant_reads_its_states_per_level_and_in_total,
             audit_checks_committed_units_against_placed_orders,
+            a_stale_transition_is_a_conflict_before_its_changes_are_judged,
             movement_list_filters_by_location,
             audit_is_clean_after_changes_at_several_locations,
             location_round_trips_and_updates,

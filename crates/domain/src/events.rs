@@ -16,12 +16,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use crate::stock::state::StockState;
 use crate::ids::{
     LocationId, MovementId, OrderId, PurchaseOrderId, TenantId, TransferId, VariantId,
 };
 use crate::lock::Unreachable;
 use crate::stock::models::MovementKind;
+use crate::stock::state::StockState;
 use crate::values::{Money, Sku};
 
 #[derive(Debug, Clone, PartialEq)]

@@ -20,7 +20,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_derived_totals",
         include_str!("../migrations/0003_derived_totals.sql"),
     ),
-    ("0004_committed", include_str!("../migrations/0004_committed.sql")),
+    (
+        "0004_committed",
+        include_str!("../migrations/0004_committed.sql"),
+    ),
 ];
 
 /// The schema version this build expects.

@@ -3,6 +3,7 @@
 //! location's single-statement move, a location's levels and holdings, and transfers.
 
 use chrono::{DateTime, SubsecRound, Utc};
+use contract_tests::fixtures::AppliedExt;
 use domain::auth::models::{Role, Tenant, User};
 use domain::auth::ports::TenantRepository;
 use domain::catalog::models::{Product, Variant, VariantLevel};
@@ -19,14 +20,13 @@ use domain::stock::models::{
     AuditedState, Committed, DocumentWrite, Drift, LedgerError, LedgerWrite, Level, StockChange,
 };
 use domain::stock::ports::LedgerRepository;
+use domain::stock::state::{Claims, StockState};
 use domain::transfers::models::{Transfer, TransferLine, TransferStatus};
 use domain::transfers::ports::TransferRepository;
 use domain::values::{
     Attributes, EmailAddress, LocationCode, LocationPriority, Money, PasswordHash, Sku, StockLevel,
     TenantSlug, Text,
 };
-use contract_tests::fixtures::AppliedExt;
-use domain::stock::state::{Claims, StockState};
 use domain::StoreError;
 
 use crate::SqliteStore;
@@ -183,7 +183,11 @@ fn adjustment(
 }
 
 fn level(location: LocationId, stock: i64, incoming: i64) -> VariantLevel {
-    VariantLevel::new(location, StockState::new(stock, Claims::default()), incoming)
+    VariantLevel::new(
+        location,
+        StockState::new(stock, Claims::default()),
+        incoming,
+    )
 }
 
 fn transfer(shop: &Shop, to: LocationId, variant: VariantId, quantity: i64) -> Transfer {

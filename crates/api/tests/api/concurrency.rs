@@ -1,16 +1,23 @@
 //! Races for real: many concurrent HTTP requests against the running app and its store.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use domain::lock::NoopLock;
 use futures::future::join_all;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{slug, spawn_app, spawn_app_with_lock, summary, Answer, Call, TestApp};
 
-/// Fires `n` concurrent single-unit orders for `variant`; returns the statuses.
-async fn order_race(app: &TestApp, token: &str, variant: &str, n: usize) -> Vec<StatusCode> {
+/// Fires `n` concurrent single-unit orders for `variant`; returns the statuses and the ids of
+/// the orders placed.
+async fn order_race(
+    app: &TestApp,
+    token: &str,
+    variant: &str,
+    n: usize,
+) -> (Vec<StatusCode>, Vec<String>) {
     let calls = (0..n).map(|_| {
         app.post(
             "/v1/orders",
@@ -18,7 +25,18 @@ async fn order_race(app: &TestApp, token: &str, variant: &str, n: usize) -> Vec<
             json!({"lines": [{"variantId": variant, "quantity": 1}]}),
         )
     });
-    join_all(calls).await.into_iter().map(|(s, _)| s).collect()
+    let results = join_all(calls).await;
+    let placed = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .map(|(_, body)| body["id"].as_str().unwrap().to_owned())
+        .collect();
+    (results.into_iter().map(|(s, _)| s).collect(), placed)
+}
+
+/// The SALE movements of `movements`.
+fn sales(movements: &[Value]) -> Vec<&Value> {
+    movements.iter().filter(|m| m["type"] == "SALE").collect()
 }
 
 fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
@@ -52,7 +70,7 @@ async fn last_items_race(app: &TestApp, rounds: usize) {
         let v = app
             .variant_with_stock(&t.token, &format!("FLASH-{round}"), 50)
             .await;
-        let statuses = order_race(app, &t.token, &v, 200).await;
+        let (statuses, placed) = order_race(app, &t.token, &v, 200).await;
         assert_eq!(
             count(&statuses, StatusCode::CREATED),
             50,
@@ -63,14 +81,47 @@ async fn last_items_race(app: &TestApp, rounds: usize) {
             150,
             "round {round}: {statuses:?}"
         );
-        assert_eq!(app.stock_of(&t.token, &v).await, 0);
-        let sales = app
-            .movements_of(&t.token, &v)
-            .await
-            .into_iter()
-            .filter(|m| m["type"] == "SALE")
-            .count();
-        assert_eq!(sales, 50, "round {round}");
+        // Placed: every unit is committed, none available, all still on hand, nothing sold yet.
+        assert_eq!(
+            app.states_of(&t.token, &v).await,
+            (0, 50, 50),
+            "round {round}: (stock, onHand, committed)"
+        );
+        assert_eq!(
+            app.movements_of(&t.token, &v).await.len(),
+            1,
+            "round {round}: placing writes no movement, only the initial count is there"
+        );
+        app.assert_audit_clean(&t.token).await;
+
+        // Fulfilled, all at once: each order sells its unit exactly once.
+        app.fulfil_all(&t.token, &placed).await;
+        assert_eq!(
+            app.states_of(&t.token, &v).await,
+            (0, 0, 0),
+            "round {round}"
+        );
+        let movements = app.movements_of(&t.token, &v).await;
+        let sold = sales(&movements);
+        assert_eq!(sold.len(), 50, "round {round}");
+        for order in &placed {
+            assert_eq!(
+                sold.iter()
+                    .filter(|m| m["orderId"] == order.as_str())
+                    .count(),
+                1,
+                "round {round}: order {order} sold once"
+            );
+        }
+        let after: BTreeSet<i64> = sold
+            .iter()
+            .map(|m| m["stockAfter"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            after,
+            (0..50).collect(),
+            "round {round}: every sale saw its own on hand"
+        );
         app.assert_audit_clean(&t.token).await;
     }
 }
@@ -119,16 +170,46 @@ async fn two_line_orders_in_opposite_orders_never_deadlock_or_half_apply() {
     assert!(results
         .iter()
         .all(|(s, _)| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT));
-    assert_eq!(app.stock_of(&t.token, &a).await, 0);
-    assert_eq!(app.stock_of(&t.token, &b).await, 0);
+    // Placed: both lines of every order are committed, nothing is sold yet.
+    for v in [&a, &b] {
+        assert_eq!(
+            app.states_of(&t.token, v).await,
+            (0, 60, 60),
+            "(stock, onHand, committed)"
+        );
+        assert_eq!(
+            app.movements_of(&t.token, v).await.len(),
+            1,
+            "placing writes no movement"
+        );
+    }
+    app.assert_audit_clean(&t.token).await;
+
+    // Fulfilled, all at once: every order sells both of its lines, one SALE each.
+    app.fulfil_all(&t.token, &placed).await;
+    assert_eq!(app.states_of(&t.token, &a).await, (0, 0, 0));
+    assert_eq!(app.states_of(&t.token, &b).await, (0, 0, 0));
     let mut movements = app.movements_of(&t.token, &a).await;
     movements.extend(app.movements_of(&t.token, &b).await);
     for order in &placed {
-        let of_order = movements
+        let mut of_order: Vec<(&str, &str, i64)> = movements
             .iter()
             .filter(|m| m["orderId"] == order.as_str())
-            .count();
-        assert_eq!(of_order, 2, "order {order} must have both movements");
+            .map(|m| {
+                (
+                    m["variantId"].as_str().unwrap(),
+                    m["type"].as_str().unwrap(),
+                    m["quantity"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        of_order.sort();
+        let mut expected = vec![(a.as_str(), "SALE", -1), (b.as_str(), "SALE", -1)];
+        expected.sort();
+        assert_eq!(
+            of_order, expected,
+            "order {order} must have both sales and nothing else"
+        );
     }
     app.assert_audit_clean(&t.token).await;
 }
@@ -242,15 +323,25 @@ async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
     );
     let adjusted: i64 = adjustments.iter().sum();
 
+    // Orders commit their units: available goes down, on hand only moves with receipts and
+    // adjustments.
     assert_eq!(
-        app.stock_of(&t.token, &a).await,
-        10 + receipts + adjusted - orders_ab,
-        "A = initial + received + adjusted - ordered"
+        app.states_of(&t.token, &a).await,
+        (
+            10 + receipts + adjusted - orders_ab,
+            10 + receipts + adjusted,
+            orders_ab
+        ),
+        "A: (initial + received + adjusted - ordered, initial + received + adjusted, ordered)"
     );
     assert_eq!(
-        app.stock_of(&t.token, &b).await,
-        10 + receipts - 2 * orders_ab - orders_b,
-        "B = initial + received - ordered"
+        app.states_of(&t.token, &b).await,
+        (
+            10 + receipts - 2 * orders_ab - orders_b,
+            10 + receipts,
+            2 * orders_ab + orders_b
+        ),
+        "B: (initial + received - ordered, initial + received, ordered)"
     );
 
     // The purchase order counts exactly the receipts that answered 201.
@@ -262,14 +353,15 @@ async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
     }
     assert_eq!(po["status"], "PARTIALLY_RECEIVED", "{po}");
 
-    // One movement per answered write, nothing for the refused ones.
-    let count_of = |movements: &[serde_json::Value], kind: &str| {
+    // One movement per answered receipt and adjustment, nothing for the refused ones, and none
+    // for orders until they are fulfilled.
+    let count_of = |movements: &[Value], kind: &str| {
         movements.iter().filter(|m| m["type"] == kind).count() as i64
     };
     let of_a = app.movements_of(&t.token, &a).await;
     let of_b = app.movements_of(&t.token, &b).await;
-    assert_eq!(count_of(&of_a, "SALE"), orders_ab);
-    assert_eq!(count_of(&of_b, "SALE"), orders_ab + orders_b);
+    assert_eq!(count_of(&of_a, "SALE"), 0);
+    assert_eq!(count_of(&of_b, "SALE"), 0);
     assert_eq!(count_of(&of_a, "PURCHASE"), receipts);
     assert_eq!(count_of(&of_b, "PURCHASE"), receipts);
     assert_eq!(
@@ -278,11 +370,67 @@ async fn orders_racing_receipts_and_adjustments_keep_the_ledger_exact() {
         "the initial count and every adjustment that answered 201"
     );
     assert_eq!(count_of(&of_b, "ADJUSTMENT"), 1);
+    assert_eq!(of_a.len() as i64, receipts + 1 + adjustments.len() as i64);
+    assert_eq!(of_b.len() as i64, receipts + 1);
     let (_, orders) = app.get("/v1/orders?limit=200", &t.token).await;
     assert_eq!(
         orders["items"].as_array().unwrap().len() as i64,
         orders_ab + orders_b
     );
+    app.assert_audit_clean(&t.token).await;
+
+    // Fulfilling every placed order sells exactly its lines.
+    let placed: Vec<(Mixed, String)> = kinds
+        .iter()
+        .zip(&answers)
+        .filter(|(k, r)| {
+            matches!(k, Mixed::OrderAB | Mixed::OrderB) && r.status == StatusCode::CREATED
+        })
+        .map(|(k, r)| (*k, r.body["id"].as_str().unwrap().to_owned()))
+        .collect();
+    let ids: Vec<String> = placed.iter().map(|(_, id)| id.clone()).collect();
+    app.fulfil_all(&t.token, &ids).await;
+    assert_eq!(
+        app.states_of(&t.token, &a).await,
+        (
+            10 + receipts + adjusted - orders_ab,
+            10 + receipts + adjusted - orders_ab,
+            0
+        )
+    );
+    assert_eq!(
+        app.states_of(&t.token, &b).await,
+        (
+            10 + receipts - 2 * orders_ab - orders_b,
+            10 + receipts - 2 * orders_ab - orders_b,
+            0
+        )
+    );
+    let of_a = app.movements_of(&t.token, &a).await;
+    let of_b = app.movements_of(&t.token, &b).await;
+    assert_eq!(count_of(&of_a, "SALE"), orders_ab);
+    assert_eq!(count_of(&of_b, "SALE"), orders_ab + orders_b);
+    let sold = |movements: &[Value], order: &str| -> Vec<i64> {
+        movements
+            .iter()
+            .filter(|m| m["orderId"] == order)
+            .map(|m| {
+                assert_eq!(m["type"], "SALE", "{m}");
+                m["quantity"].as_i64().unwrap()
+            })
+            .collect()
+    };
+    for (kind, order) in &placed {
+        let expected: (Vec<i64>, Vec<i64>) = match kind {
+            Mixed::OrderAB => (vec![-1], vec![-2]),
+            _ => (vec![], vec![-1]),
+        };
+        assert_eq!(
+            (sold(&of_a, order), sold(&of_b, order)),
+            expected,
+            "order {order} ({kind:?}): one SALE per line"
+        );
+    }
     app.assert_audit_clean(&t.token).await;
 }
 
@@ -313,7 +461,7 @@ fn assert_lost(answer: &Answer) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixteen_cancels_of_one_order_cancel_it_once() {
+async fn sixteen_cancels_of_one_order_release_it_once() {
     let Some(app) = spawn_app().await else {
         return;
     };
@@ -321,7 +469,7 @@ async fn sixteen_cancels_of_one_order_cancel_it_once() {
     let v = app.variant_with_stock(&t.token, "CANCEL-1", 10).await;
     for round in 0..3 {
         let order = place(&app, &t.token, &v, 3).await;
-        assert_eq!(app.stock_of(&t.token, &v).await, 7);
+        assert_eq!(app.states_of(&t.token, &v).await, (7, 10, 3));
         let cancel = Call::post(format!("/v1/orders/{order}/cancel"), json!({}));
         let answers = app.race(&t.token, vec![cancel; 16]).await;
         let won: Vec<&Answer> = answers
@@ -341,27 +489,22 @@ async fn sixteen_cancels_of_one_order_cancel_it_once() {
             .for_each(assert_lost);
 
         assert_eq!(
-            app.stock_of(&t.token, &v).await,
-            10,
-            "round {round}: restored once"
+            app.states_of(&t.token, &v).await,
+            (10, 10, 0),
+            "round {round}: the commitment is released once, nothing left on hand"
         );
         let of_order = app.movements_of_order(&t.token, &v, &order).await;
-        assert_eq!(
-            of_order.len(),
-            2,
-            "round {round}: one SALE, one RETURN: {of_order:?}"
+        assert!(
+            of_order.is_empty(),
+            "round {round}: a cancelled order moved nothing: {of_order:?}"
         );
-        assert_eq!(of_order[0]["type"], "RETURN");
-        assert_eq!(of_order[0]["quantity"], 3);
-        assert_eq!(of_order[0]["reason"], "order-cancelled");
-        assert_eq!(of_order[1]["type"], "SALE");
+        app.assert_audit_clean(&t.token).await;
     }
     assert_eq!(
         app.movements_of(&t.token, &v).await.len(),
-        1 + 3 * 2,
-        "the initial count and two movements per order"
+        1,
+        "only the initial count"
     );
-    app.assert_audit_clean(&t.token).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -375,6 +518,7 @@ async fn a_cancel_racing_a_fulfil_leaves_exactly_the_winners_state() {
     for _ in 0..10 {
         orders.push(place(&app, &t.token, &v, 2).await);
     }
+    assert_eq!(app.states_of(&t.token, &v).await, (80, 100, 20));
     // Every order gets one cancel and one fulfil, all twenty sent at once.
     let calls = orders
         .iter()
@@ -387,6 +531,7 @@ async fn a_cancel_racing_a_fulfil_leaves_exactly_the_winners_state() {
         .collect();
     let answers = app.race(&t.token, calls).await;
 
+    let main = app.default_location(&t.token).await;
     let mut fulfilled = 0;
     for (order, pair) in orders.iter().zip(answers.chunks(2)) {
         let (cancel, fulfil) = (&pair[0], &pair[1]);
@@ -398,35 +543,30 @@ async fn a_cancel_racing_a_fulfil_leaves_exactly_the_winners_state() {
             summary(pair)
         );
         let (_, now) = app.get(&format!("/v1/orders/{order}"), &t.token).await;
-        let returns = app
-            .movements_of_order(&t.token, &v, order)
-            .await
-            .into_iter()
-            .filter(|m| m["type"] == "RETURN")
-            .count();
+        let of_order = app.movements_of_order(&t.token, &v, order).await;
         if cancel.status == StatusCode::OK {
             assert_lost(fulfil);
             assert_eq!(now["status"], "CANCELLED", "{now}");
             assert_eq!(cancel.body["status"], "CANCELLED");
-            assert_eq!(
-                returns, 1,
-                "order {order}: the cancel returned the units once"
+            assert!(
+                of_order.is_empty(),
+                "order {order}: a cancelled order sold nothing and returned nothing: {of_order:?}"
             );
         } else {
             assert_lost(cancel);
             fulfilled += 1;
             assert_eq!(now["status"], "FULFILLED", "{now}");
             assert_eq!(fulfil.body["status"], "FULFILLED");
-            assert_eq!(
-                returns, 0,
-                "order {order}: a fulfilled order returned nothing"
-            );
+            assert_eq!(of_order.len(), 1, "order {order}: one SALE: {of_order:?}");
+            assert_eq!(of_order[0]["type"], "SALE");
+            assert_eq!(of_order[0]["quantity"], -2);
+            assert_eq!(of_order[0]["locationId"], main.as_str());
         }
     }
     assert_eq!(
-        app.stock_of(&t.token, &v).await,
-        100 - 2 * fulfilled,
-        "only the fulfilled orders keep their units"
+        app.states_of(&t.token, &v).await,
+        (100 - 2 * fulfilled, 100 - 2 * fulfilled, 0),
+        "only the fulfilled orders took their units; the cancelled ones released theirs"
     );
     app.assert_audit_clean(&t.token).await;
 }
@@ -447,7 +587,10 @@ async fn two_returns_racing_for_more_than_was_sold_take_back_only_one() {
         assert_eq!(status, StatusCode::OK, "{body}");
         orders.push(order);
     }
-    assert_eq!(app.stock_of(&t.token, &v).await, 100 - 8 * 3);
+    assert_eq!(
+        app.states_of(&t.token, &v).await,
+        (100 - 8 * 3, 100 - 8 * 3, 0)
+    );
     // Sold 3; two returns of 2 each per order, all sixteen sent at once.
     let calls = orders
         .iter()
@@ -491,8 +634,8 @@ async fn two_returns_racing_for_more_than_was_sold_take_back_only_one() {
         assert_eq!(returns[0]["quantity"], 2);
     }
     assert_eq!(
-        app.stock_of(&t.token, &v).await,
-        100 - 8 * 3 + 8 * 2,
+        app.states_of(&t.token, &v).await,
+        (100 - 8 * 3 + 8 * 2, 100 - 8 * 3 + 8 * 2, 0),
         "one return of 2 per order"
     );
     app.assert_audit_clean(&t.token).await;

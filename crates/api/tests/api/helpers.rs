@@ -271,16 +271,20 @@ impl TestApp {
     pub async fn states_of(&self, token: &str, variant: &str) -> (i64, i64, i64) {
         let (status, body) = self.get(&format!("/v1/variants/{variant}"), token).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let n = |field: &str| body[field].as_i64().unwrap_or_else(|| panic!("{field}: {body}"));
+        let n = |field: &str| {
+            body[field]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{field}: {body}"))
+        };
         (n("stock"), n("onHand"), n("committed"))
     }
 
     /// Fulfils every order of `orders` (all at once), each answering 200: their committed units
     /// leave with SALE movements.
     pub async fn fulfil_all(&self, token: &str, orders: &[String]) {
-        let calls = orders.iter().map(|o| {
-            self.post(format!("/v1/orders/{o}/fulfil"), token, json!({}))
-        });
+        let calls = orders
+            .iter()
+            .map(|o| self.post(format!("/v1/orders/{o}/fulfil"), token, json!({})));
         for (status, body) in futures::future::join_all(calls).await {
             assert_eq!(status, StatusCode::OK, "{body}");
             assert_eq!(body["status"], "FULFILLED", "{body}");

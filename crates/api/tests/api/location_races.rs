@@ -81,7 +81,8 @@ async fn orders_at_one_location_never_take_anothers_stock(app: &TestApp) {
     assert_eq!(level_in(&variant, &b), 1000, "B untouched: {variant}");
     assert_eq!(variant["stock"], 1000);
     assert_eq!(variant["committed"], 50, "{variant}");
-    app.fulfil_all(&t.token, &placed_orders(answers.iter())).await;
+    app.fulfil_all(&t.token, &placed_orders(answers.iter()))
+        .await;
     let sales = app
         .movements_where(&t.token, &format!("variantId={v}&type=SALE"))
         .await;
@@ -196,7 +197,8 @@ async fn orders_shipments_and_adjustments_at_one_location_keep_it_exact(app: &Te
         .filter(|(k, _)| **k == AtA::Order)
         .map(|(_, r)| r)
         .collect();
-    app.fulfil_all(&t.token, &placed_orders(placed.into_iter())).await;
+    app.fulfil_all(&t.token, &placed_orders(placed.into_iter()))
+        .await;
     let movements = app
         .movements_where(&t.token, &format!("variantId={v}&locationId={a}"))
         .await;
@@ -282,7 +284,8 @@ async fn orders_over_spread_stock_never_place_more_than_the_total(app: &TestApp)
     }
     assert_eq!(variant["stock"], total - placed);
     assert_eq!(variant["committed"], placed, "{variant}");
-    app.fulfil_all(&t.token, &placed_orders(answers.iter())).await;
+    app.fulfil_all(&t.token, &placed_orders(answers.iter()))
+        .await;
     let sold: i64 = app
         .movements_where(&t.token, &format!("variantId={v}&type=SALE"))
         .await

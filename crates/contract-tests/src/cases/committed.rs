@@ -85,7 +85,10 @@ pub async fn committed_units_are_claimed_sold_and_released_by_conditional_writes
     let applied = &done.applied[0];
     assert_eq!(applied.after, state(3, 1));
     let m = applied.moved();
-    assert_eq!((m.kind, m.quantity, m.stock_after), (MovementKind::Sale, -2, 3));
+    assert_eq!(
+        (m.kind, m.quantity, m.stock_after),
+        (MovementKind::Sale, -2, 3)
+    );
     assert_eq!(m.order_id, Some(order_id));
 
     // Releasing the last one: available is whole again.
@@ -115,7 +118,11 @@ pub async fn a_variant_reads_its_states_per_level_and_in_total(s: Stores) {
     s.ledger.commit(&t, placing(&at_annex)).await.unwrap();
 
     let read = read_variant(&s, t, v.id).await;
-    let mut levels: Vec<_> = read.levels.iter().map(|l| (l.location_id, l.state)).collect();
+    let mut levels: Vec<_> = read
+        .levels
+        .iter()
+        .map(|l| (l.location_id, l.state))
+        .collect();
     levels.sort_by_key(|(l, _)| *l);
     let mut expected = vec![(main, state(4, 3)), (annex, state(6, 5))];
     expected.sort_by_key(|(l, _)| *l);
@@ -169,4 +176,38 @@ pub async fn audit_checks_committed_units_against_placed_orders(s: Stores) {
         .drift
         .iter()
         .all(|d| d.state == AuditedState::Committed));
+}
+
+/// A transition written from a stale version of its order is a version conflict, even when its
+/// stock changes could not apply either: the second of two cancels releases units the first
+/// already released, and is refused as a conflict, not as a shortage or a store failure.
+pub async fn a_stale_transition_is_a_conflict_before_its_changes_are_judged(s: Stores) {
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("STALE-{}", unique()), 5).await;
+    let placed = order(t, main, &[(v.id, 3)]);
+    s.ledger.commit(&t, placing(&placed)).await.unwrap();
+    let cancel = |expected_version: i64| {
+        let mut next = placed.clone();
+        next.status = domain::orders::models::OrderStatus::Cancelled;
+        next.version = expected_version + 1;
+        let release =
+            StockChange::release(Level::new(v.id, main), 3, placed.id, UserId::new(), now());
+        LedgerWrite {
+            changes: vec![release],
+            document: DocumentWrite::UpdateOrder {
+                order: next,
+                expected_version,
+            },
+            idempotency: None,
+        }
+    };
+    s.ledger.commit(&t, cancel(1)).await.unwrap();
+    match s.ledger.commit(&t, cancel(1)).await {
+        Err(LedgerError::Store(domain::StoreError::VersionConflict)) => {}
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+    assert_eq!(read_variant(&s, t, v.id).await.state, state(5, 0));
+    let audit = s.ledger.audit(&t).await.unwrap();
+    assert!(audit.drift.is_empty(), "{audit:?}");
 }

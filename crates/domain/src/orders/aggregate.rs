@@ -423,7 +423,11 @@ mod tests {
         assert!(t.changes.iter().all(|c| c.kind == MovementKind::Return
             && c.claims.is_zero()
             && c.reason.as_deref() == Some(CANCEL_REASON)));
-        assert!(order.fulfil(who.user_id, Utc::now()).unwrap().changes.is_empty());
+        assert!(order
+            .fulfil(who.user_id, Utc::now())
+            .unwrap()
+            .changes
+            .is_empty());
     }
 
     #[test]

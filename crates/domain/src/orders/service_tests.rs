@@ -882,11 +882,7 @@ async fn cancelling_releases_units_where_they_were_committed_even_at_a_location_
     ports.events.expect_publish().return_const(());
     let services = ports.build_at(now());
 
-    services
-        .orders
-        .cancel(&who, &order.id, None)
-        .await
-        .unwrap();
+    services.orders.cancel(&who, &order.id, None).await.unwrap();
 
     // The units never left their shelves: each level's commitment is released where it is.
     let mut released = moves(&seen.lock().unwrap()[0]);

@@ -4,6 +4,10 @@
 //! transaction. Everything around it is decided here, once, so a third store implements storage
 //! only and a rule changes in one place:
 //!
+//! 0. The adapter writes the [`LedgerWrite::document`] first — an update guarded by its version
+//!    refuses the whole write with `VersionConflict` before any change is judged, so a
+//!    transition decided from a stale reading is a conflict even when its changes (releasing
+//!    units another transition already released) could not apply either.
 //! 1. For each change the adapter runs its store's conditional write on the change's level (one
 //!    variant at one location): the level's on hand moves by [`StockChange::delta`] and each of
 //!    its claims by [`StockChange::claims`], only if before the change every number is at least

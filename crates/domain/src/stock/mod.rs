@@ -10,7 +10,7 @@ pub mod ports;
 pub(crate) mod receipt;
 pub mod reserve;
 pub mod service;
-pub mod state;
 #[cfg(test)]
 mod service_tests;
+pub mod state;
 pub mod writer;

@@ -13,18 +13,20 @@ use crate::pagination::{Page, PageRequest};
 #[async_trait]
 pub trait LedgerRepository: Send + Sync {
     /// Applies `write` atomically, in one transaction (the protocol is `crate::stock::apply`):
-    /// 1. for each change, in order: the variant MUST exist in `tenant` (else `VariantMissing`),
-    ///    `expected_stock` MUST equal the stock of the change's level (else `StockMismatch`), and
-    ///    the level's stock is changed by `delta` only if the result is ≥ 0 — a conditional write
-    ///    in the store, never a read-then-write — with the variant's total changed by the same
-    ///    delta and its `in_transit` by `in_transit_delta`; a level the variant never had reads as
-    ///    0 and is created by a change that may apply to 0; the variant's `updated_at` becomes the
-    ///    change's `at`. If any change would
-    ///    take its level below zero the write MUST fail with `Insufficient` listing *every* such
-    ///    change (requested = −delta, available = the level's stock);
-    /// 2. inserts one movement per change, with its location and the level's `stock_after`;
-    /// 3. applies `document` (inserts, or replaces if the stored version matches, else
-    ///    `Store(VersionConflict)`);
+    /// 1. applies `document` first (inserts, or replaces if the stored version matches, else
+    ///    `Store(VersionConflict)` before any change is judged);
+    /// 2. for each change, in order: the variant MUST exist in `tenant` (else `VariantMissing`),
+    ///    `expected_stock` MUST equal the on hand of the change's level (else `StockMismatch`),
+    ///    and the level's on hand moves by `delta` and its claims by `claims` only if before the
+    ///    change the level holds at least what `StockChange::requirements` asks — a conditional
+    ///    write in the store, never a read-then-write — with the variant's totals moved the same
+    ///    way and its `in_transit` by `in_transit_delta`; a level the variant never had holds 0
+    ///    of everything and is created by a change that requires nothing of it; the variant's
+    ///    `updated_at` is left as it is. If any change would take the level's available units
+    ///    (or its on hand) below zero the write MUST fail with `Insufficient` listing *every*
+    ///    such change (requested = what it needs, available = what the level has);
+    /// 3. inserts one movement per change that moved on hand, with its location and the level's
+    ///    on hand after it as `stock_after`;
     /// 4. stores the idempotency record, its response rendered from the result (removing an
     ///    expired record of the same key first; `Store(IdempotencyKeyTaken)` if one is live).
     ///

@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::stock::state::{Claims, StockState};
 use super::models::{Committed, DocumentWrite, LedgerError, LedgerWrite, Level, MovementKind};
 use super::service::Adjustment;
 use crate::auth::models::{Actor, Role};
@@ -15,6 +14,7 @@ use crate::events::DomainEvent;
 use crate::ids::LocationId;
 use crate::locations::models::Location;
 use crate::lock::{LockGuard, LockKey};
+use crate::stock::state::{Claims, StockState};
 use crate::testing::{actor, committed, home, location, stocked, variant, MockPorts};
 use crate::values::{StockDelta, StockLevel, Text};
 

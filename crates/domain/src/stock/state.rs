@@ -139,7 +139,10 @@ mod tests {
     #[test]
     fn committing_takes_from_available_and_moves_nothing() {
         let c = StockChange::commit(level(), 3, OrderId::new(), UserId::new(), Utc::now());
-        assert_eq!((c.delta, c.claims.committed, c.available_delta()), (0, 3, -3));
+        assert_eq!(
+            (c.delta, c.claims.committed, c.available_delta()),
+            (0, 3, -3)
+        );
         assert_eq!(
             c.requirements(),
             Requirements {
@@ -152,7 +155,10 @@ mod tests {
     #[test]
     fn fulfilling_takes_from_on_hand_and_committed_but_not_from_available() {
         let c = StockChange::sale(level(), 3, OrderId::new(), UserId::new(), Utc::now());
-        assert_eq!((c.delta, c.claims.committed, c.available_delta()), (-3, -3, 0));
+        assert_eq!(
+            (c.delta, c.claims.committed, c.available_delta()),
+            (-3, -3, 0)
+        );
         assert_eq!(
             c.requirements(),
             Requirements {

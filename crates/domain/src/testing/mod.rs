@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 
-use crate::stock::state::{Claims, StockState};
 use crate::auth::models::{Actor, Role};
 use crate::auth::ports::{MockPasswordHasher, MockTenantRepository, MockUserRepository};
 use crate::catalog::models::Variant;
@@ -22,6 +21,7 @@ use crate::purchasing::ports::{MockPurchaseOrderRepository, MockSupplierReposito
 use crate::reports::ports::MockReportRepository;
 use crate::services::{Deps, Repositories, Services, Settings};
 use crate::stock::ports::MockLedgerRepository;
+use crate::stock::state::{Claims, StockState};
 use crate::transfers::ports::MockTransferRepository;
 use crate::values::{Attributes, LocationCode, LocationPriority, Money, Sku, StockLevel, Text};
 

@@ -46,6 +46,10 @@ impl MongoStore {
         tenant: &TenantId,
         write: &LedgerWrite,
     ) -> Result<Committed, Abort<LedgerError>> {
+        // The document first: a transition decided from a stale version is a conflict, whatever
+        // its stock changes would have found.
+        self.apply_document(session, tenant, &write.document)
+            .await?;
         let mut application = Application::new(tenant, write);
         for change in &write.changes {
             match self.conditional_update(session, tenant, change).await? {
@@ -71,9 +75,6 @@ impl MongoStore {
                 .await
                 .or_abort("recording movements")?;
         }
-
-        self.apply_document(session, tenant, &write.document)
-            .await?;
 
         if let Some(record) = write.idempotency_record(&committed) {
             self.store_idempotency(session, tenant, &record).await?;

@@ -142,6 +142,9 @@ fn apply(
         // Refuse a live key before doing the work, so a repeat is reported as a repeat.
         idempotency::refuse_if_live(tx, tenant, &idem.key, idem.created_at)?;
     }
+    // The document first: a transition decided from a stale version is a conflict, whatever its
+    // stock changes would have found.
+    apply_document(tx, tenant, &write.document)?;
     let mut application = Application::new(tenant, write);
     for change in &write.changes {
         match conditional_update(tx, tenant, change)? {
@@ -153,7 +156,6 @@ fn apply(
     for movement in committed.applied.iter().filter_map(|a| a.movement.as_ref()) {
         insert_movement(tx, movement)?;
     }
-    apply_document(tx, tenant, &write.document)?;
     if let Some(record) = write.idempotency_record(&committed) {
         idempotency::store(tx, tenant, NewRecord::from(&record))?;
     }

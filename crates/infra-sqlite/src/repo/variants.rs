@@ -16,9 +16,9 @@ use domain::idempotency::IdempotencyWrite;
 use domain::ids::{LocationId, TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
+use domain::stock::state::{Claims, StockState};
 use domain::transfers::models::TransferStatus;
 use domain::values::Attributes;
-use domain::stock::state::{Claims, StockState};
 use domain::StoreError;
 use rusqlite::{params, Row};
 
