@@ -100,6 +100,7 @@ macro_rules! contract_suite {
             a_variant_reads_its_states_per_level_and_in_total,
             audit_checks_committed_units_against_placed_orders,
             a_stale_transition_is_a_conflict_before_its_changes_are_judged,
+            low_stock_judges_available_units_and_valuation_values_on_hand,
             movement_list_filters_by_location,
             audit_is_clean_after_changes_at_several_locations,
             location_round_trips_and_updates,

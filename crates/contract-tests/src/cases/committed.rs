@@ -2,7 +2,9 @@
 //! and on what is available (on hand − committed), the states a variant reads with, and the
 //! audit's second equality — committed == Σ the open allocations of placed orders.
 
+use domain::catalog::models::VariantFilter;
 use domain::ids::{OrderId, UserId};
+use domain::pagination::PageRequest;
 use domain::stock::models::{AuditedState, DocumentWrite, LedgerError, Level, MovementKind};
 use domain::stock::models::{LedgerWrite, StockChange};
 use domain::stock::state::{Claims, StockState};
@@ -210,4 +212,44 @@ pub async fn a_stale_transition_is_a_conflict_before_its_changes_are_judged(s: S
     assert_eq!(read_variant(&s, t, v.id).await.state, state(5, 0));
     let audit = s.ledger.audit(&t).await.unwrap();
     assert!(audit.drift.is_empty(), "{audit:?}");
+}
+
+/// Low stock judges what is available — units committed to orders are not for sale — in the
+/// variant filter and in the low-stock report, in total and per location; valuation values what is
+/// on hand, committed units included (they are still on the shelf).
+pub async fn low_stock_judges_available_units_and_valuation_values_on_hand(s: Stores) {
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    // The fixture's reorder level is 2: 5 on hand is not low until 3 are committed.
+    let v = stocked_variant(&s, t, main, &format!("LOWC-{}", unique()), 5).await;
+    let low_filter = VariantFilter {
+        low_stock: true,
+        ..VariantFilter::default()
+    };
+    let listed_low = || async {
+        s.variants
+            .list(&t, &low_filter, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|v| v.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed_low().await, vec![]);
+    let placed = order(t, main, &[(v.id, 3)]);
+    s.ledger.commit(&t, placing(&placed)).await.unwrap();
+
+    assert_eq!(listed_low().await, vec![v.id]);
+    let since = now() - chrono::Duration::days(30);
+    for location in [None, Some(main)] {
+        let report = s.reports.low_stock(&t, since, location).await.unwrap();
+        let rows: Vec<_> = report.iter().map(|r| (r.variant.id, r.stock)).collect();
+        assert_eq!(rows, vec![(v.id, 2)], "at {location:?}");
+    }
+    for location in [None, Some(main)] {
+        let valued = s.reports.valuation(&t, location).await.unwrap();
+        let row = valued.iter().find(|r| r.variant_id == v.id).unwrap();
+        assert_eq!(row.stock, 5, "at {location:?}");
+    }
 }

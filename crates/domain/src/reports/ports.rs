@@ -22,9 +22,10 @@ pub trait ReportRepository: Send + Sync {
     ) -> Result<Vec<BucketCount>, StoreError>;
 
     /// Variants whose available units (on hand − committed) are ≤ reorder level (with
-    /// `incoming`), each with Σ −quantity of its SALE movements created at or after `since`. With `location`, the level at that location is
-    /// judged (a variant with no level there is not listed) and `stock`, `incoming` and the
-    /// sales are that location's; without, the variant's totals.
+    /// `incoming`), each with Σ −quantity of its SALE movements created at or after `since`.
+    /// With `location`, the level at that location is judged (a variant with no level there is
+    /// not listed) and `stock` (available), `incoming` and the sales are that location's;
+    /// without, the variant's totals.
     async fn low_stock(
         &self,
         tenant: &TenantId,
@@ -44,7 +45,8 @@ pub trait ReportRepository: Send + Sync {
     ) -> Result<Vec<MoverRow>, StoreError>;
 
     /// One row per variant of the tenant (ordered by variant id) with its PURCHASE totals over
-    /// every location, and its stock: the total, or its level at `location` (0 without one).
+    /// every location, and its units on hand (committed units included: they are still on the
+    /// shelf): the total, or its level at `location` (0 without one).
     async fn valuation(
         &self,
         tenant: &TenantId,

@@ -126,6 +126,23 @@ impl StockChange {
         }
     }
 
+    /// A change of an order's units: `on_hand` and `committed` are how the level's on hand and
+    /// committed units move.
+    fn of_order(
+        level: Level,
+        on_hand: i64,
+        committed: i64,
+        order_id: OrderId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            order_id: Some(order_id),
+            claims: Claims { committed },
+            ..Self::new(level, MovementKind::Sale, on_hand, actor, at)
+        }
+    }
+
     /// Units claimed for a placed order: committed, taken from available, on hand unchanged (no
     /// movement).
     pub fn commit(
@@ -135,13 +152,7 @@ impl StockChange {
         actor: UserId,
         at: DateTime<Utc>,
     ) -> Self {
-        Self {
-            order_id: Some(order_id),
-            claims: Claims {
-                committed: quantity,
-            },
-            ..Self::new(level, MovementKind::Sale, 0, actor, at)
-        }
+        Self::of_order(level, 0, quantity, order_id, actor, at)
     }
 
     /// An order's committed units released back to available when it is cancelled (no
@@ -153,13 +164,7 @@ impl StockChange {
         actor: UserId,
         at: DateTime<Utc>,
     ) -> Self {
-        Self {
-            order_id: Some(order_id),
-            claims: Claims {
-                committed: -quantity,
-            },
-            ..Self::new(level, MovementKind::Sale, 0, actor, at)
-        }
+        Self::of_order(level, 0, -quantity, order_id, actor, at)
     }
 
     /// An order's committed units leaving when it is fulfilled: a SALE of `quantity` (on hand ↓,
@@ -171,13 +176,7 @@ impl StockChange {
         actor: UserId,
         at: DateTime<Utc>,
     ) -> Self {
-        Self {
-            order_id: Some(order_id),
-            claims: Claims {
-                committed: -quantity,
-            },
-            ..Self::new(level, MovementKind::Sale, -quantity, actor, at)
-        }
+        Self::of_order(level, -quantity, -quantity, order_id, actor, at)
     }
 
     /// Units coming back from an order (a cancellation or a customer return): a RETURN.
