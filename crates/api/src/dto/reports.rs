@@ -186,7 +186,8 @@ impl SeriesResponse {
 #[serde(rename_all = "camelCase")]
 pub struct LowStockLineDto {
     pub variant: VariantDto,
-    /// The stock judged low: at the location asked about, else the variant's total.
+    /// The available units judged low (on hand − committed): at the location asked about, else
+    /// the variant's total.
     #[schema(example = 4)]
     pub stock: i64,
     /// Units on open purchase orders: to the location asked about, else to every location.
@@ -341,6 +342,7 @@ pub struct ValuationLineDto {
     pub variant_id: String,
     #[schema(example = "TS-RED-M")]
     pub sku: String,
+    /// Units on hand (committed units included).
     #[schema(example = 42)]
     pub stock: i64,
     /// Weighted average of PURCHASE unit costs, minor units, rounded half up; null if never purchased.
@@ -430,6 +432,7 @@ pub struct StockAtResponse {
     /// The location asked about; null for the variant's total.
     pub location_id: Option<String>,
     pub at: DateTime<Utc>,
+    /// Units on hand at `at`: Σ of the movements until then.
     #[schema(example = 17)]
     pub stock: i64,
 }

@@ -40,9 +40,10 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(OrderPage::from_page(page, |o| (&o).into())))
 }
 
-/// Place an order: every line is reserved, or none is. With `locationId` every line is served
-/// from that location; without, each line is allocated across the active locations (the default
-/// first, then by priority) and its `allocations` say where its units came from.
+/// Place an order: every line's units are committed, or none are — they stay on hand, no longer
+/// available, and no movement is written until the order is fulfilled. With `locationId` every
+/// line is served from that location; without, each line is allocated across the active locations
+/// (the default first, then by priority) and its `allocations` say where its units came from.
 #[utoipa::path(tag = "orders", request_body = PlaceOrderRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
@@ -86,7 +87,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(OrderDto::from(&order)))
 }
 
-/// PLACED → FULFILLED.
+/// PLACED → FULFILLED: the committed units leave on hand with one SALE movement per location they
+/// were committed at.
 #[utoipa::path(tag = "orders", params(("id" = String, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
@@ -107,7 +109,9 @@ pub async fn fulfil(
     Ok(respond(outcome, &render))
 }
 
-/// PLACED → CANCELLED; the stock comes back with RETURN movements (reason `order-cancelled`).
+/// PLACED → CANCELLED: the commitment is released and the units are available again; nothing
+/// moves. (An order placed before orders committed units — whose units left with a SALE when it
+/// was placed — brings them back with RETURN movements, reason `order-cancelled`.)
 #[utoipa::path(tag = "orders", params(("id" = String, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(

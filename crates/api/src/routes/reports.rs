@@ -16,7 +16,8 @@ use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
 use crate::http::idempotency::{self, render, respond};
 
-/// Movement counts and Σ quantity per time bucket and type; empty buckets are zeros.
+/// Movement counts and Σ quantity per time bucket and type; empty buckets are zeros. SALEs are
+/// written when an order is fulfilled, so sales count then, not when the order is placed.
 #[utoipa::path(tag = "reports", params(SeriesQuery), responses(
     (status = 200, body = SeriesResponse),
     (status = 422, description = "Bad range, bucket or time zone; more than 1,000 buckets; unknown location", body = Problem, content_type = "application/problem+json"),
@@ -36,7 +37,8 @@ pub async fn movements(
     Ok(HttpResponse::Ok().json(SeriesResponse::new(req.bucket, req.tz, &buckets)))
 }
 
-/// Variants at or below their reorder level, with sales velocity, cover and a suggestion. With
+/// Variants whose available units (`stock`: on hand − committed) are at or below their reorder
+/// level, with sales velocity (from SALEs, written at fulfilment), cover and a suggestion. With
 /// `locationId`, a variant is low when its stock at that location is, and the figures are that
 /// location's.
 #[utoipa::path(tag = "reports", params(LocationQuery), responses(
@@ -103,8 +105,9 @@ pub async fn top_movers(
     Ok(HttpResponse::Ok().json(MoversResponse::from(rows.as_slice())))
 }
 
-/// Stock value per variant at weighted average purchase cost (over every location's purchases);
-/// with `locationId`, of the stock at that location only.
+/// Stock value per variant at weighted average purchase cost (over every location's purchases),
+/// of the units on hand — committed units included, they are still on the shelf; with
+/// `locationId`, of the units on hand at that location only.
 #[utoipa::path(tag = "reports", params(LocationQuery), responses(
     (status = 200, body = ValuationResponse),
     (status = 422, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
@@ -120,8 +123,8 @@ pub async fn valuation(
     Ok(HttpResponse::Ok().json(ValuationResponse::from(&valuation)))
 }
 
-/// A variant's stock at a past moment, replayed from the ledger: its total, or with
-/// `locationId` its stock at that location.
+/// A variant's units on hand at a past moment, replayed from the ledger: its total, or with
+/// `locationId` its units on hand at that location.
 #[utoipa::path(tag = "reports", params(("id" = String, Path), StockAtQuery), responses(
     (status = 200, body = StockAtResponse),
     (status = 404, body = Problem, content_type = "application/problem+json"),
