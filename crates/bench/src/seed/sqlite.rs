@@ -1,12 +1,13 @@
 //! Seeding a SQLite store file directly, while no api has it open.
 //!
 //! Rows are written with the columns of `crates/infra-sqlite/migrations/` (0001, then 0002's
-//! locations, levels and located movements), in large transactions through one prepared
+//! locations, levels and located movements, 0003's variants without a stored total, 0004's
+//! committed units per level, all 0 here: the seed places no orders), in large transactions through one prepared
 //! statement, with `synchronous=OFF` for this connection only (a crash mid-seed just means seeding
 //! again). The WAL is checkpointed at the end so the api starts on a compact file.
 //!
-//! As the ledger does: a variant gets its level row at its first movement (none before), the
-//! level keeps the sum of its movements and `variants.stock` the sum of its levels.
+//! As the ledger does: a variant gets its level row at its first movement (none before) and the
+//! level keeps the sum of its movements; a variant's total is derived from its levels.
 
 use std::path::Path;
 
@@ -14,7 +15,7 @@ use anyhow::Context;
 use domain::locations::models::{DEFAULT_LOCATION_CODE, DEFAULT_LOCATION_NAME};
 use rusqlite::{params, Connection};
 
-use super::{level_sums, new_id, total_of, Movement, TenantSeed};
+use super::{level_sums, new_id, Movement, TenantSeed};
 
 pub struct SqliteSeeder {
     conn: Connection,
@@ -64,8 +65,8 @@ impl SqliteSeeder {
         {
             let mut stmt = tx.prepare(
                 "INSERT INTO variants (id, tenant_id, product_id, sku, attributes, price,
-                                       reorder_level, stock, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, '{\"size\":\"M\"}', 1999, 10, 0, ?5, ?5)",
+                                       reorder_level, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, '{\"size\":\"M\"}', 1999, 10, ?5, ?5)",
             )?;
             for i in 0..variants {
                 let id = new_id();
@@ -88,8 +89,8 @@ impl SqliteSeeder {
         })
     }
 
-    /// Appends `movements` of `tenant` and adds to each level, and to each variant's total, what
-    /// they moved, in one transaction.
+    /// Appends `movements` of `tenant` and adds to each level what they moved, in one
+    /// transaction.
     pub fn add_ledger(
         &mut self,
         tenant: &TenantSeed,
@@ -119,9 +120,6 @@ impl SqliteSeeder {
                     m.created_at_ms
                 ])?;
             }
-            let mut total = tx.prepare_cached(
-                "UPDATE variants SET stock = stock + ?1 WHERE tenant_id = ?2 AND id = ?3",
-            )?;
             let mut level = tx.prepare_cached(
                 "INSERT INTO stock_levels (tenant_id, variant_id, location_id, stock)
                  VALUES (?1, ?2, ?3, ?4)
@@ -130,14 +128,6 @@ impl SqliteSeeder {
             )?;
             for ((variant, location), moved) in &levels {
                 level.execute(params![tenant.tenant_id, variant, location, moved])?;
-            }
-            for variant in &tenant.variants {
-                let moved = total_of(&levels, variant);
-                anyhow::ensure!(
-                    total.execute(params![moved, tenant.tenant_id, variant])? == 1,
-                    "variant {variant} of tenant {} is not in the store",
-                    tenant.tenant_id
-                );
             }
         }
         tx.commit()?;
