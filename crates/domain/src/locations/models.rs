@@ -87,6 +87,26 @@ pub struct LocationLevel {
     pub reorder_level: i64,
 }
 
+impl LocationLevel {
+    /// A level as a store reads it; `stock` is derived from `state`.
+    pub fn new(
+        variant_id: VariantId,
+        sku: Sku,
+        state: StockState,
+        incoming: i64,
+        reorder_level: i64,
+    ) -> Self {
+        Self {
+            variant_id,
+            sku,
+            stock: state.available(),
+            state,
+            incoming,
+            reorder_level,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LevelFilter {
     /// Only levels whose available units are at or below the variant's reorder level.

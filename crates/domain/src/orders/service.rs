@@ -11,7 +11,7 @@ use super::aggregate::{require_known, OrderTransition};
 use super::models::{NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest};
 use crate::auth::models::{Action, Actor};
 use crate::catalog::models::Variant;
-use crate::error::{DomainError, Shortage, StoreError};
+use crate::error::{DomainError, Shortage};
 use crate::events::DomainEvent;
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{LocationId, OrderId, TenantId, VariantId};
@@ -268,25 +268,21 @@ impl OrderService {
                 } else {
                     put_back(changes, &self.deps.locations.all(&tenant).await?)
                 };
-                let written = next.clone();
-                let write = LedgerWrite {
-                    changes,
-                    document: DocumentWrite::UpdateOrder {
-                        order: next.clone(),
-                        expected_version: current.version,
-                    },
-                    idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
+                let document = DocumentWrite::UpdateOrder {
+                    order: next.clone(),
+                    expected_version: current.version,
                 };
-                match self.deps.commit_stock(&tenant, write).await? {
-                    Ok(_) => {}
-                    Err(LedgerError::Store(StoreError::VersionConflict)) => {
-                        return Err(DomainError::VersionConflict {
-                            entity: "order",
-                            id: current.id.to_string(),
-                        })
-                    }
-                    Err(e) => return Err(ledger_error(e)),
-                }
+                let next = self
+                    .deps
+                    .commit_transition(
+                        &tenant,
+                        changes,
+                        document,
+                        next,
+                        scope,
+                        ("order", current.id.to_string()),
+                    )
+                    .await?;
                 let event = match next.status {
                     OrderStatus::Fulfilled => Some(DomainEvent::OrderFulfilled {
                         tenant_id: tenant,

@@ -218,15 +218,13 @@ impl LocationRepository for MongoStore {
             .items
             .into_iter()
             .map(|d| {
-                let state = d.state_at(&location);
-                Ok(LocationLevel {
-                    variant_id: parse(&d.id, "variant id")?,
-                    sku: valid(Sku::new(&d.sku), "variant SKU")?,
-                    stock: state.available(),
-                    state,
-                    incoming: incoming.get(&d.id).copied().unwrap_or(0),
-                    reorder_level: d.reorder_level,
-                })
+                Ok(LocationLevel::new(
+                    parse(&d.id, "variant id")?,
+                    valid(Sku::new(&d.sku), "variant SKU")?,
+                    d.state_at(&location),
+                    incoming.get(&d.id).copied().unwrap_or(0),
+                    d.reorder_level,
+                ))
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(Page {

@@ -241,11 +241,11 @@ fn conditional_update(
     // from the pages the level's write just touched.
     optional_row(
         tx,
-        "SELECT (SELECT SUM(stock) FROM stock_levels WHERE tenant_id = ?1 AND variant_id = ?2),
-                (SELECT SUM(committed) FROM stock_levels
-                  WHERE tenant_id = ?1 AND variant_id = ?2),
-                sku, reorder_level
-           FROM variants WHERE tenant_id = ?1 AND id = ?2",
+        "SELECT SUM(sl.stock), SUM(sl.committed), v.sku, v.reorder_level
+           FROM variants v
+           JOIN stock_levels sl ON sl.tenant_id = v.tenant_id AND sl.variant_id = v.id
+          WHERE v.tenant_id = ?1 AND v.id = ?2
+          GROUP BY v.id",
         params![tenant, variant],
         |row| {
             Ok(VariantAfter {

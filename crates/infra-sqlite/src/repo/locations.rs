@@ -281,14 +281,13 @@ impl LocationRepository for SqliteStore {
                             committed: row.get(4)?,
                         },
                     );
-                    Ok(LocationLevel {
-                        variant_id: row.id(0)?,
-                        sku: row.sku(1)?,
-                        reorder_level: row.get(2)?,
-                        stock: state.available(),
+                    Ok(LocationLevel::new(
+                        row.id(0)?,
+                        row.sku(1)?,
                         state,
-                        incoming: row.get(5)?,
-                    })
+                        row.get(5)?,
+                        row.get(2)?,
+                    ))
                 })?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()
             })
