@@ -17,7 +17,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::ids::{
-    LocationId, MovementId, OrderId, PurchaseOrderId, TenantId, TransferId, VariantId,
+    LocationId, MovementId, OrderId, PurchaseOrderId, ReservationId, TenantId, TransferId,
+    VariantId,
 };
 use crate::lock::Unreachable;
 use crate::stock::models::MovementKind;
@@ -100,6 +101,42 @@ pub enum DomainEvent {
         status: &'static str,
         at: DateTime<Utc>,
     },
+    /// A checkout hold was placed: its units are reserved until `expires_at`.
+    ReservationCreated {
+        tenant_id: TenantId,
+        reservation_id: ReservationId,
+        units: i64,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// A hold became an order: its units are committed to `order_id`.
+    ReservationConfirmed {
+        tenant_id: TenantId,
+        reservation_id: ReservationId,
+        order_id: OrderId,
+        at: DateTime<Utc>,
+    },
+    /// A hold was released: its units are available again.
+    ReservationReleased {
+        tenant_id: TenantId,
+        reservation_id: ReservationId,
+        at: DateTime<Utc>,
+    },
+    /// A live hold's expiry moved.
+    ReservationExtended {
+        tenant_id: TenantId,
+        reservation_id: ReservationId,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// A sweep stored an expired hold as EXPIRED. Its units stopped counting at `expired_at`,
+    /// before this event.
+    ReservationExpired {
+        tenant_id: TenantId,
+        reservation_id: ReservationId,
+        expired_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent {
@@ -112,7 +149,12 @@ impl DomainEvent {
             | DomainEvent::OrderFulfilled { tenant_id, .. }
             | DomainEvent::PurchaseOrderReceived { tenant_id, .. }
             | DomainEvent::TransferShipped { tenant_id, .. }
-            | DomainEvent::TransferReceived { tenant_id, .. } => tenant_id,
+            | DomainEvent::TransferReceived { tenant_id, .. }
+            | DomainEvent::ReservationCreated { tenant_id, .. }
+            | DomainEvent::ReservationConfirmed { tenant_id, .. }
+            | DomainEvent::ReservationReleased { tenant_id, .. }
+            | DomainEvent::ReservationExtended { tenant_id, .. }
+            | DomainEvent::ReservationExpired { tenant_id, .. } => tenant_id,
         }
     }
 
@@ -127,6 +169,11 @@ impl DomainEvent {
             DomainEvent::PurchaseOrderReceived { .. } => "purchaseOrder.received",
             DomainEvent::TransferShipped { .. } => "transfer.shipped",
             DomainEvent::TransferReceived { .. } => "transfer.received",
+            DomainEvent::ReservationCreated { .. } => "reservation.created",
+            DomainEvent::ReservationConfirmed { .. } => "reservation.confirmed",
+            DomainEvent::ReservationReleased { .. } => "reservation.released",
+            DomainEvent::ReservationExtended { .. } => "reservation.extended",
+            DomainEvent::ReservationExpired { .. } => "reservation.expired",
         }
     }
 }

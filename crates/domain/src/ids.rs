@@ -69,6 +69,10 @@ define_id!(
     LocationId
 );
 define_id!(TransferId);
+define_id!(
+    /// A checkout hold: units set aside for a customer while they pay.
+    ReservationId
+);
 
 #[cfg(test)]
 mod tests {

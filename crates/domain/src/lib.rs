@@ -25,6 +25,7 @@ pub mod orders;
 pub mod pagination;
 pub mod purchasing;
 pub mod reports;
+pub mod reservations;
 pub mod services;
 pub mod stock;
 #[cfg(test)]

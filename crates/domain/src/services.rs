@@ -28,6 +28,8 @@ use crate::purchasing::ports::{PurchaseOrderRepository, SupplierRepository};
 use crate::purchasing::service::PurchasingService;
 use crate::reports::ports::ReportRepository;
 use crate::reports::service::ReportService;
+use crate::reservations::ports::ReservationRepository;
+use crate::reservations::service::ReservationService;
 use crate::stock::models::{Committed, DocumentWrite, LedgerError, LedgerWrite, StockChange};
 use crate::stock::ports::LedgerRepository;
 use crate::stock::reserve::ledger_error;
@@ -74,6 +76,7 @@ pub struct Repositories {
     pub reports: Arc<dyn ReportRepository>,
     pub locations: Arc<dyn LocationRepository>,
     pub transfers: Arc<dyn TransferRepository>,
+    pub reservations: Arc<dyn ReservationRepository>,
 }
 
 /// A storage adapter that implements every repository port.
@@ -90,6 +93,7 @@ pub trait AllRepositories:
     + ReportRepository
     + LocationRepository
     + TransferRepository
+    + ReservationRepository
     + 'static
 {
 }
@@ -107,6 +111,7 @@ impl<T> AllRepositories for T where
         + ReportRepository
         + LocationRepository
         + TransferRepository
+        + ReservationRepository
         + 'static
 {
 }
@@ -127,7 +132,8 @@ impl Repositories {
             idempotency: s.clone(),
             reports: s.clone(),
             locations: s.clone(),
-            transfers: s,
+            transfers: s.clone(),
+            reservations: s,
         }
     }
 }
@@ -292,6 +298,7 @@ pub struct Services {
     pub reports: ReportService,
     pub locations: LocationService,
     pub transfers: TransferService,
+    pub reservations: ReservationService,
     pub deps: Arc<Deps>,
 }
 
@@ -307,6 +314,7 @@ impl Services {
             orders: OrderService::new(deps.clone()),
             locations: LocationService::new(deps.clone()),
             transfers: TransferService::new(deps.clone()),
+            reservations: ReservationService::new(deps.clone()),
             deps,
         }
     }

@@ -58,6 +58,8 @@ impl Role {
                     | ReadLocations
                     | ReadTransfers
                     | ReceiveTransfers
+                    | HoldStock
+                    | ReadReservations
             ),
         }
     }
@@ -93,6 +95,9 @@ pub enum Action {
     WriteTransfers,
     /// Record the units that arrived on a transfer, like a purchase-order receipt.
     ReceiveTransfers,
+    /// Place, confirm, release and extend checkout holds (checkout runs as a service user).
+    HoldStock,
+    ReadReservations,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -19,6 +19,7 @@ use crate::ids::{LocationId, OrderId, UserId, VariantId};
 use crate::stock::allocate::Allocations;
 use crate::stock::models::{Level, StockChange};
 use crate::stock::reserve::Demand;
+use crate::stock::state::UnitState;
 use crate::values::Money;
 
 /// The reason recorded on the RETURN movements of a cancelled order placed before orders
@@ -137,7 +138,7 @@ impl Order {
         self.require(OrderStatus::Cancelled)?;
         let back = self.committed_levels();
         let changes = if self.sold_at_placement {
-            returns(back, self.id, CANCEL_REASON, actor, now)
+            returns(back, UnitState::Available, self.id, CANCEL_REASON, actor, now)
         } else {
             back.into_iter()
                 .map(|(level, qty)| StockChange::release(level, qty, self.id, actor, now))
@@ -216,7 +217,14 @@ impl Order {
         if next.lines.iter().any(|l| l.returned < l.quantity) {
             next.status = OrderStatus::PartiallyReturned;
         }
-        let changes = returns(back, self.id, request.reason.as_str(), actor, now);
+        let changes = returns(
+            back,
+            request.state,
+            self.id,
+            request.reason.as_str(),
+            actor,
+            now,
+        );
         Ok(OrderTransition { next, changes })
     }
 
@@ -251,9 +259,10 @@ impl Order {
     }
 }
 
-/// One RETURN per level with units coming back, in level order.
+/// One RETURN per level with units coming back into `state`, in level order.
 fn returns(
     back: BTreeMap<Level, i64>,
+    state: UnitState,
     order: OrderId,
     reason: &str,
     actor: UserId,
@@ -262,7 +271,7 @@ fn returns(
     back.into_iter()
         .filter(|(_, qty)| *qty > 0)
         .map(|(level, qty)| {
-            StockChange::order_return(level, qty, order, reason.to_owned(), actor, now)
+            StockChange::order_return(level, qty, state, order, reason.to_owned(), actor, now)
         })
         .collect()
 }

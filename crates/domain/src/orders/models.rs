@@ -14,6 +14,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{LocationId, OrderId, TenantId, UserId, VariantId};
+use crate::stock::state::UnitState;
 use crate::values::{EmailAddress, Money, Quantity, Sku, Text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,6 +122,9 @@ pub struct ReturnRequest {
     pub reason: Text,
     /// Where the units are put back; `None`: where they were taken from.
     pub location_id: Option<LocationId>,
+    /// The state the units come back into: available, or straight into damaged or quality
+    /// control (never safety stock, which is set aside deliberately by a move).
+    pub state: UnitState,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

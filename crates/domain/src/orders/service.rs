@@ -119,7 +119,7 @@ impl OrderService {
 
     /// The locations an order may draw on: the one it names (which must be active, read fresh),
     /// or every active location in allocation order (as kept by [`crate::locations::cache`]).
-    async fn sources(
+    pub(crate) async fn sources(
         &self,
         tenant: &TenantId,
         requested: Option<LocationId>,
@@ -142,7 +142,7 @@ impl OrderService {
     /// from one location (what the ledger found), per variant over all sources otherwise (from
     /// a fresh reading, since the ledger saw only the levels the last allocation named). When
     /// that reading finds enough after all, the refusal is a retryable `LockTimeout`.
-    async fn shortages(
+    pub(crate) async fn shortages(
         &self,
         tenant: &TenantId,
         demand: &Demand,
@@ -321,7 +321,10 @@ fn put_back(changes: Vec<StockChange>, locations: &[Location]) -> Vec<StockChang
             change.location_id = default.id;
         }
         match merged.get_mut(&change.level()) {
-            Some(kept) => kept.delta += change.delta,
+            Some(kept) => {
+                kept.delta += change.delta;
+                kept.claims = kept.claims.plus(&change.claims);
+            }
             None => {
                 merged.insert(change.level(), change);
             }

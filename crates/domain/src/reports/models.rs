@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::catalog::models::Variant;
 use crate::ids::{LocationId, ProductId, VariantId};
 use crate::stock::models::MovementKind;
+use crate::stock::state::Unavailable;
 
 /// Which movements a series counts.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -111,11 +112,23 @@ pub struct Valuation {
     pub total: i64,
 }
 
-/// A variant's stock at a moment, replayed from the ledger.
+/// What the ledger's movements up to a moment add up to: on hand, and the units of each
+/// unavailable state (moves, adjustments and returns record how each moved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replayed {
+    pub on_hand: i64,
+    pub unavailable: Unavailable,
+}
+
+/// A variant's stock at a moment, replayed from the ledger. Committed and reserved units are
+/// claims of orders and holds, not movements, so they are not replayed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StockAt {
     pub at: DateTime<Utc>,
+    /// On hand then.
     pub stock: i64,
+    /// Of those, the units not for sale then, by state.
+    pub unavailable: Unavailable,
 }
 
 /// How many variants the top-movers report ranks: 1 ..= [`MoversLimit::MAX`], 10 by default.

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
+use super::models::{BucketCount, LowStockRow, MoverRow, Replayed, SeriesFilter, ValuationRow};
 use crate::error::StoreError;
 use crate::ids::{LocationId, TenantId, VariantId};
 use crate::stock::models::MovementKind;
@@ -53,13 +53,13 @@ pub trait ReportRepository: Send + Sync {
         location: Option<LocationId>,
     ) -> Result<Vec<ValuationRow>, StoreError>;
 
-    /// Σ quantity of the variant's movements created at or before `at` (at `location` only,
-    /// when given).
+    /// Σ quantity (on hand) and Σ of each unavailable state's change (`unavailable`) of the
+    /// variant's movements created at or before `at` (at `location` only, when given).
     async fn stock_at(
         &self,
         tenant: &TenantId,
         variant: &VariantId,
         at: DateTime<Utc>,
         location: Option<LocationId>,
-    ) -> Result<i64, StoreError>;
+    ) -> Result<Replayed, StoreError>;
 }

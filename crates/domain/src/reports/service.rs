@@ -181,12 +181,16 @@ impl ReportService {
             return Err(DomainError::NotFound("variant"));
         }
         let at = at.unwrap_or_else(|| self.deps.clock.now());
-        let stock = self
+        let replayed = self
             .deps
             .reports
             .stock_at(&actor.tenant_id, variant, at, location)
             .await?;
-        Ok(StockAt { at, stock })
+        Ok(StockAt {
+            at,
+            stock: replayed.on_hand,
+            unavailable: replayed.unavailable,
+        })
     }
 }
 

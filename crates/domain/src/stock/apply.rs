@@ -10,19 +10,22 @@
 //!    units another transition already released) could not apply either.
 //! 1. For each change the adapter runs its store's conditional write on the change's level (one
 //!    variant at one location): the level's on hand moves by [`StockChange::delta`] and each of
-//!    its claims by [`StockChange::claims`], only if before the change every number is at least
-//!    what [`StockChange::requirements`] asks (on hand, each claim, and available = on hand −
-//!    claims) and on hand equals [`StockChange::expected_stock`] when one is given; the
-//!    variant's total moves the same way, and its units in transit by
-//!    [`StockChange::in_transit_delta`], in the same transaction. A level the variant has never
-//!    had holds 0 of everything.
+//!    its kept claims (committed, each unavailable state) by [`StockChange::claims`], only if
+//!    before the change every number is at least what [`StockChange::requirements`] asks (on
+//!    hand, each claim, and available = on hand − claims, counting as reserved every hold of
+//!    the level live at the instant of the write) and on hand equals
+//!    [`StockChange::expected_stock`] when one is given; the variant's total moves the same
+//!    way, and its units in transit by [`StockChange::in_transit_delta`], in the same
+//!    transaction. The change's [`StockChange::hold`] is applied in the same write: placed,
+//!    taken or extended (refused with `HoldGone` unless live then), or dropped. A level the
+//!    variant has never had holds 0 of everything.
 //! 2. It reports each outcome to an [`Application`]: [`Application::applied`] with the level and
 //!    the variant as the write left them, or [`Application::refused`] with the level's states it
 //!    reads in the same transaction (`None` when the variant does not exist in the tenant). A
 //!    refusal that must end the write at once (missing variant, compare-and-set mismatch) comes
 //!    back as `Err`; shortages are collected so the caller learns every short line at once.
 //! 3. [`Application::finish`] answers the write as a whole: the movements to insert (in
-//!    [`Committed`], for the changes that moved on hand), or the refusal, in which case the
+//!    [`Committed`], for the changes that moved on hand or an unavailable state), or the refusal, in which case the
 //!    adapter rolls back.
 //! 4. [`LedgerWrite::idempotency_record`] renders the record to store from what was committed.
 //!
@@ -34,7 +37,7 @@ use chrono::SubsecRound;
 use super::models::{
     AppliedChange, Committed, LedgerError, LedgerWrite, Level, StockChange, StockMovement,
 };
-use super::state::StockState;
+use super::state::{StockState, UnitState};
 use crate::error::{Shortage, StoreError};
 use crate::idempotency::IdempotencyWrite;
 use crate::ids::TenantId;
@@ -93,6 +96,19 @@ impl StockChange {
         if state.on_hand < need.on_hand {
             return short(need.on_hand, state.on_hand);
         }
+        for unit_state in [
+            UnitState::Damaged,
+            UnitState::QualityControl,
+            UnitState::SafetyStock,
+        ] {
+            let (held, needed) = (
+                state.claims.unavailable.get(unit_state).unwrap_or(0),
+                need.claims.unavailable.get(unit_state).unwrap_or(0),
+            );
+            if held < needed {
+                return short(needed, held);
+            }
+        }
         if state.claims.committed < need.claims.committed {
             // Units leaving an order's commitment that the level does not hold: only a level
             // changed behind the ledger's back can be here.
@@ -120,6 +136,7 @@ impl StockChange {
             location_id: self.location_id,
             kind: self.kind,
             quantity: self.delta,
+            unavailable: self.claims.unavailable,
             stock_after,
             reason: self.reason.clone(),
             order_id: self.order_id,
@@ -176,7 +193,8 @@ impl Application {
     pub fn applied(&mut self, change: &StockChange, after: VariantAfter) {
         self.applied.push(AppliedChange {
             level: change.level(),
-            movement: (change.delta != 0)
+            movement: change
+                .records_movement()
                 .then(|| change.movement(&self.tenant, after.level.on_hand)),
             sku: after.sku,
             reorder_level: after.reorder_level,

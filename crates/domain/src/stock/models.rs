@@ -7,11 +7,13 @@ use chrono::{DateTime, Utc};
 use crate::error::{Shortage, StoreError};
 use crate::idempotency::StoredResponse;
 use crate::ids::{
-    LocationId, MovementId, OrderId, PurchaseOrderId, TenantId, TransferId, UserId, VariantId,
+    LocationId, MovementId, OrderId, PurchaseOrderId, ReservationId, TenantId, TransferId, UserId,
+    VariantId,
 };
 use crate::orders::models::Order;
 use crate::purchasing::models::PurchaseOrder;
-use crate::stock::state::{Claims, StockState};
+use crate::reservations::models::Reservation;
+use crate::stock::state::{Claims, StockState, Unavailable, UnitState};
 use crate::transfers::models::Transfer;
 use crate::values::{Money, Sku};
 
@@ -25,6 +27,9 @@ pub enum MovementKind {
     TransferOut,
     /// Units of a transfer arriving at its destination.
     TransferIn,
+    /// Units moved between states at one level (available, damaged, quality control, safety
+    /// stock): on hand unchanged.
+    Move,
 }
 
 impl MovementKind {
@@ -36,6 +41,7 @@ impl MovementKind {
             MovementKind::Return => "RETURN",
             MovementKind::TransferOut => "TRANSFER_OUT",
             MovementKind::TransferIn => "TRANSFER_IN",
+            MovementKind::Move => "MOVE",
         }
     }
 
@@ -47,6 +53,7 @@ impl MovementKind {
             "RETURN" => Some(MovementKind::Return),
             "TRANSFER_OUT" => Some(MovementKind::TransferOut),
             "TRANSFER_IN" => Some(MovementKind::TransferIn),
+            "MOVE" => Some(MovementKind::Move),
             _ => None,
         }
     }
@@ -61,9 +68,13 @@ pub struct StockMovement {
     /// The level this movement changed is (`variant_id`, `location_id`).
     pub location_id: LocationId,
     pub kind: MovementKind,
-    /// Signed: negative for units leaving.
+    /// How on hand moved. Signed: negative for units leaving; 0 for a MOVE.
     pub quantity: i64,
-    /// The level's stock after this movement (the variant's total is the sum of its levels).
+    /// How the level's unavailable states moved with it: a MOVE's units between states, or the
+    /// state an adjustment or a return took units from or put them into. Σ of these over a
+    /// level's movements is what the level holds in each state.
+    pub unavailable: Unavailable,
+    /// The level's on hand after this movement (the variant's total is the sum of its levels).
     pub stock_after: i64,
     pub reason: Option<String>,
     pub order_id: Option<OrderId>,
@@ -89,6 +100,8 @@ pub struct StockChange {
     /// not both zero. The write is refused if any number of the level would go below zero, or
     /// its available units would while the change takes from them ([`Self::requirements`]).
     pub claims: Claims,
+    /// The reservation hold this change places, takes, drops or extends at the level.
+    pub hold: Option<HoldChange>,
     /// Compare-and-set: refused unless the level's current on hand equals this.
     pub expected_stock: Option<i64>,
     /// How the variant's units in transit change with this one: `+quantity` for a TRANSFER_OUT
@@ -114,6 +127,7 @@ impl StockChange {
             kind,
             delta,
             claims: Claims::default(),
+            hold: None,
             expected_stock: None,
             in_transit_delta: 0,
             reason: None,
@@ -138,7 +152,7 @@ impl StockChange {
     ) -> Self {
         Self {
             order_id: Some(order_id),
-            claims: Claims { committed },
+            claims: Claims::committed(committed),
             ..Self::new(level, MovementKind::Sale, on_hand, actor, at)
         }
     }
@@ -179,10 +193,12 @@ impl StockChange {
         Self::of_order(level, -quantity, -quantity, order_id, actor, at)
     }
 
-    /// Units coming back from an order (a cancellation or a customer return): a RETURN.
+    /// Units coming back from an order (a cancellation or a customer return) into `state`
+    /// (available, or straight into damaged or quality control): a RETURN.
     pub fn order_return(
         level: Level,
         quantity: i64,
+        state: UnitState,
         order_id: OrderId,
         reason: String,
         actor: UserId,
@@ -191,6 +207,10 @@ impl StockChange {
         Self {
             order_id: Some(order_id),
             reason: Some(reason),
+            claims: Claims {
+                unavailable: Unavailable::of(state, quantity),
+                ..Claims::default()
+            },
             ..Self::new(level, MovementKind::Return, quantity, actor, at)
         }
     }
@@ -211,10 +231,13 @@ impl StockChange {
         }
     }
 
-    /// A manual correction of `delta`, optionally compare-and-set on `expected_stock`.
+    /// A manual correction of `delta` units in `state` (on hand moves with it, so writing off
+    /// damaged units takes them from on hand and from damaged), optionally compare-and-set on
+    /// `expected_stock`.
     pub fn adjustment(
         level: Level,
         delta: i64,
+        state: UnitState,
         expected_stock: Option<i64>,
         reason: String,
         actor: UserId,
@@ -223,8 +246,121 @@ impl StockChange {
         Self {
             expected_stock,
             reason: Some(reason),
+            claims: Claims {
+                unavailable: Unavailable::of(state, delta),
+                ..Claims::default()
+            },
             ..Self::new(level, MovementKind::Adjustment, delta, actor, at)
         }
+    }
+
+    /// `quantity` units moved from one state to another at the level: a MOVE, on hand unchanged.
+    /// `from` and `to` differ.
+    pub fn state_move(
+        level: Level,
+        from: UnitState,
+        to: UnitState,
+        quantity: i64,
+        reason: String,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            reason: Some(reason),
+            claims: Claims {
+                unavailable: Unavailable::of(to, quantity).minus(&Unavailable::of(from, quantity)),
+                ..Claims::default()
+            },
+            ..Self::new(level, MovementKind::Move, 0, actor, at)
+        }
+    }
+
+    /// A hold of `quantity` units for a reservation, live until `expires_at`: reserved ↑,
+    /// available ↓, no movement.
+    pub fn place_hold(
+        level: Level,
+        quantity: i64,
+        reservation_id: ReservationId,
+        expires_at: DateTime<Utc>,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            claims: Claims {
+                reserved: quantity,
+                ..Claims::default()
+            },
+            hold: Some(HoldChange::Place {
+                reservation_id,
+                expires_at,
+            }),
+            ..Self::new(level, MovementKind::Sale, 0, actor, at)
+        }
+    }
+
+    /// A live hold of `quantity` units confirmed into an order: reserved ↓, committed ↑, no
+    /// movement. Refused (`HoldGone`) unless the hold is still live when written.
+    pub fn take_hold(
+        level: Level,
+        quantity: i64,
+        reservation_id: ReservationId,
+        order_id: OrderId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            order_id: Some(order_id),
+            claims: Claims {
+                committed: quantity,
+                reserved: -quantity,
+                ..Claims::default()
+            },
+            hold: Some(HoldChange::Take { reservation_id }),
+            ..Self::new(level, MovementKind::Sale, 0, actor, at)
+        }
+    }
+
+    /// A hold removed when its reservation is released (`live`: its `quantity` units go back to
+    /// available) or has expired (it counted for nothing already). Requires nothing.
+    pub fn drop_hold(
+        level: Level,
+        quantity: i64,
+        live: bool,
+        reservation_id: ReservationId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            claims: Claims {
+                reserved: if live { -quantity } else { 0 },
+                ..Claims::default()
+            },
+            hold: Some(HoldChange::Drop { reservation_id }),
+            ..Self::new(level, MovementKind::Sale, 0, actor, at)
+        }
+    }
+
+    /// A live hold's expiry moved to `expires_at`; no number moves. Refused (`HoldGone`) unless
+    /// the hold is still live when written.
+    pub fn extend_hold(
+        level: Level,
+        reservation_id: ReservationId,
+        expires_at: DateTime<Utc>,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            hold: Some(HoldChange::Extend {
+                reservation_id,
+                expires_at,
+            }),
+            ..Self::new(level, MovementKind::Sale, 0, actor, at)
+        }
+    }
+
+    /// Whether applying this change records a movement: on hand or an unavailable state moves.
+    pub fn records_movement(&self) -> bool {
+        self.delta != 0 || !self.claims.unavailable.is_zero()
     }
 }
 
@@ -265,6 +401,40 @@ impl StockChange {
     }
 }
 
+/// What a change does to a reservation's hold at its level. A store keeps each hold — its
+/// reservation, level, units and expiry — and counts it in the level's `reserved` only while it
+/// is live: until the instant `expires_at` passes, judged by the clock at the read or the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldChange {
+    /// Places the reservation's hold of `claims.reserved` units at the level.
+    Place {
+        reservation_id: ReservationId,
+        expires_at: DateTime<Utc>,
+    },
+    /// Removes the hold, which MUST be at the level and live at the instant of the write, else
+    /// the write is refused with `HoldGone`.
+    Take { reservation_id: ReservationId },
+    /// Removes the hold if it is there (live or not); requires nothing.
+    Drop { reservation_id: ReservationId },
+    /// Moves the hold's expiry; the hold MUST be live at the instant of the write, else
+    /// `HoldGone`.
+    Extend {
+        reservation_id: ReservationId,
+        expires_at: DateTime<Utc>,
+    },
+}
+
+impl HoldChange {
+    pub fn reservation_id(&self) -> ReservationId {
+        match self {
+            HoldChange::Place { reservation_id, .. }
+            | HoldChange::Take { reservation_id }
+            | HoldChange::Drop { reservation_id }
+            | HoldChange::Extend { reservation_id, .. } => *reservation_id,
+        }
+    }
+}
+
 /// One variant at one location: where stock is kept and what a lock key names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Level {
@@ -302,6 +472,19 @@ pub enum DocumentWrite {
     UpdateTransfer {
         transfer: Transfer,
         expected_version: i64,
+    },
+    InsertReservation(Reservation),
+    /// Replace the reservation if its stored `version` equals `expected_version`.
+    UpdateReservation {
+        reservation: Reservation,
+        expected_version: i64,
+    },
+    /// A reservation confirmed into an order: replace the reservation (guarded by its version
+    /// like `UpdateReservation`) and insert the order, together.
+    ConfirmReservation {
+        reservation: Reservation,
+        expected_version: i64,
+        order: Order,
     },
 }
 
@@ -378,6 +561,10 @@ pub enum LedgerError {
     /// A change names a variant that does not exist in this tenant.
     #[error("variant {0} not found")]
     VariantMissing(VariantId),
+    /// A change takes or extends a hold that is not at its level or is no longer live: the
+    /// reservation expired (or was released or confirmed) before the write.
+    #[error("the hold of reservation {0} is gone")]
+    HoldGone(ReservationId),
     /// `VersionConflict`, `IdempotencyKeyTaken`, `Unavailable` or `Other`.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -401,6 +588,13 @@ pub enum AuditedState {
     OnHand,
     /// Committed: a level's must equal Σ of the open allocations of its placed orders.
     Committed,
+    /// Reserved: a level's live holds must equal Σ of the allocations of its live ACTIVE
+    /// reservations.
+    Reserved,
+    /// Each unavailable state: a level's must equal Σ of its movements' change of that state.
+    Damaged,
+    QualityControl,
+    SafetyStock,
 }
 
 impl AuditedState {
@@ -408,6 +602,10 @@ impl AuditedState {
         match self {
             AuditedState::OnHand => "onHand",
             AuditedState::Committed => "committed",
+            AuditedState::Reserved => "reserved",
+            AuditedState::Damaged => "damaged",
+            AuditedState::QualityControl => "qualityControl",
+            AuditedState::SafetyStock => "safetyStock",
         }
     }
 }

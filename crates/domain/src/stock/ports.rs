@@ -17,16 +17,22 @@ pub trait LedgerRepository: Send + Sync {
     ///    `Store(VersionConflict)` before any change is judged);
     /// 2. for each change, in order: the variant MUST exist in `tenant` (else `VariantMissing`),
     ///    `expected_stock` MUST equal the on hand of the change's level (else `StockMismatch`),
-    ///    and the level's on hand moves by `delta` and its claims by `claims` only if before the
-    ///    change the level holds at least what `StockChange::requirements` asks — a conditional
-    ///    write in the store, never a read-then-write — with the variant's totals moved the same
-    ///    way and its `in_transit` by `in_transit_delta`; a level the variant never had holds 0
-    ///    of everything and is created by a change that requires nothing of it; the variant's
-    ///    `updated_at` is left as it is. If any change would take the level's available units
-    ///    (or its on hand) below zero the write MUST fail with `Insufficient` listing *every*
-    ///    such change (requested = what it needs, available = what the level has);
-    /// 3. inserts one movement per change that moved on hand, with its location and the level's
-    ///    on hand after it as `stock_after`;
+    ///    and the level's on hand moves by `delta` and its kept claims (committed, damaged,
+    ///    quality control, safety stock) by `claims` only if before the change the level holds
+    ///    at least what `StockChange::requirements` asks — available counted with every hold of
+    ///    the level live at the instant of the write — as a conditional write in the store,
+    ///    never a read-then-write, with the variant's totals moved the same way and its
+    ///    `in_transit` by `in_transit_delta`; the change's `hold` is applied in the same
+    ///    transaction (`Place` stores it; `Take` and `Extend` MUST find it at the level and
+    ///    live at that instant, else `HoldGone`; `Drop` removes it if present); a level the
+    ///    variant never had holds 0 of everything and is created by a change that requires
+    ///    nothing of it; the variant's `updated_at` is left as it is. If any change would take
+    ///    a number of the level (or its available units) below zero the write MUST fail with
+    ///    `Insufficient` listing *every* such change (requested = what it needs, available =
+    ///    what the level has);
+    /// 3. inserts one movement per change that moved on hand or an unavailable state
+    ///    (`StockChange::records_movement`), with its location and the level's on hand after it
+    ///    as `stock_after`;
     /// 4. stores the idempotency record, its response rendered from the result (removing an
     ///    expired record of the same key first; `Store(IdempotencyKeyTaken)` if one is live).
     ///
@@ -62,8 +68,11 @@ pub trait LedgerRepository: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<StockMovement>, StoreError>;
 
-    /// Compares every level's stock with the sum of its movements, and every variant's total with
-    /// the sum of its levels (see [`AuditReport`] for the order of the drift rows).
+    /// Compares every number the store keeps with what it must equal (see [`super::models::AuditedState`]):
+    /// each level's on hand and unavailable states with the sums of its movements, its
+    /// committed units with its placed orders, its live holds with its live ACTIVE
+    /// reservations, and every stored total with the sum of its levels (see [`AuditReport`]
+    /// for the order of the drift rows).
     async fn audit(&self, tenant: &TenantId) -> Result<AuditReport, StoreError>;
 
     /// `Ok` when the store answers (readiness probe).

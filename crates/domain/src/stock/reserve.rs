@@ -116,6 +116,9 @@ pub fn ledger_error(e: LedgerError) -> DomainError {
             expected, actual, ..
         } => DomainError::StockMismatch { expected, actual },
         LedgerError::VariantMissing(_) => DomainError::NotFound("variant"),
+        LedgerError::HoldGone(_) => {
+            DomainError::Conflict("the reservation's hold has expired or is gone".into())
+        }
         LedgerError::Store(e) => e.into(),
     }
 }

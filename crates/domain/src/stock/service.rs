@@ -15,7 +15,8 @@ use crate::ids::{LocationId, VariantId};
 use crate::locations::service::resolve;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use crate::values::{StockDelta, StockLevel, Text};
+use super::state::{StockState, UnitState};
+use crate::values::{Quantity, StockDelta, StockLevel, Text};
 
 /// A manual correction at one location: a signed quantity, why, and optionally the stock the
 /// caller saw there.
@@ -27,6 +28,28 @@ pub struct Adjustment {
     pub expected_stock: Option<StockLevel>,
     /// The level adjusted; the tenant's default location when `None`.
     pub location_id: Option<LocationId>,
+    /// The state the units are found in or written off from (on hand moves with it); damaged
+    /// units are written off with `Damaged`.
+    pub state: UnitState,
+}
+
+/// Units moved between states at one level (on hand unchanged): `from` and `to` differ.
+#[derive(Debug, Clone)]
+pub struct StateMove {
+    pub from: UnitState,
+    pub to: UnitState,
+    pub quantity: Quantity,
+    pub reason: Text,
+    /// The level; the tenant's default location when `None`.
+    pub location_id: Option<LocationId>,
+}
+
+/// The result of a move: its movement, and the level and the variant's total after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moved {
+    pub movement: StockMovement,
+    pub level: StockState,
+    pub total: StockState,
 }
 
 #[derive(Clone)]
@@ -65,6 +88,7 @@ impl StockService {
                 let change = StockChange::adjustment(
                     Level::new(*variant_id, location.id),
                     delta,
+                    adjustment.state,
                     adjustment.expected_stock.map(StockLevel::get),
                     adjustment.reason.into_string(),
                     actor.user_id,
@@ -84,6 +108,58 @@ impl StockService {
                     .await?
                     .map(|committed| adjusted_from(&committed))
                     .map_err(|e| adjustment_error(e, delta))
+            })
+            .await
+    }
+
+    /// Moves units between available and the unavailable states (or between two of those) at
+    /// one level: a MOVE movement, refused 409 when the source state holds too few units — a
+    /// conditional write raced like an order.
+    pub async fn move_units(
+        &self,
+        actor: &Actor,
+        variant_id: &VariantId,
+        request: StateMove,
+        idem: Option<Idempotency<Moved>>,
+    ) -> Result<Outcome<Moved>, DomainError> {
+        actor.require(Action::AdjustStock)?;
+        if request.from == request.to {
+            return Err(DomainError::invalid("to", "must differ from `from`"));
+        }
+        let tenant = actor.tenant_id;
+        self.deps
+            .idempotent(&tenant, idem, |scope| async move {
+                let variant = self
+                    .deps
+                    .variants
+                    .get(&tenant, variant_id)
+                    .await?
+                    .ok_or(DomainError::NotFound("variant"))?;
+                let location =
+                    resolve(&self.deps, &tenant, request.location_id, "locationId").await?;
+                let change = StockChange::state_move(
+                    Level::new(*variant_id, location.id),
+                    request.from,
+                    request.to,
+                    request.quantity.get(),
+                    request.reason.into_string(),
+                    actor.user_id,
+                    self.deps.clock.now(),
+                );
+                precheck(std::slice::from_ref(&change), |level| {
+                    Some(variant.state_at(&level.location_id))
+                })
+                .map_err(ledger_error)?;
+                let write = LedgerWrite {
+                    changes: vec![change],
+                    document: DocumentWrite::None,
+                    idempotency: scope.map(|s| s.ledger(moved_from)),
+                };
+                self.deps
+                    .commit_stock(&tenant, write)
+                    .await?
+                    .map(|committed| moved_from(&committed))
+                    .map_err(ledger_error)
             })
             .await
     }
@@ -126,6 +202,18 @@ fn adjustment_error(e: LedgerError, delta: i64) -> DomainError {
     }
 }
 
+fn moved_from(committed: &super::models::Committed) -> Moved {
+    let applied = &committed.applied[0];
+    Moved {
+        level: applied.after,
+        total: applied.total_after,
+        movement: applied
+            .movement
+            .clone()
+            .expect("a move changes an unavailable state and records its movement"),
+    }
+}
+
 fn adjusted_from(committed: &super::models::Committed) -> Adjusted {
     let applied = &committed.applied[0];
     Adjusted {
@@ -151,6 +239,7 @@ mod tests {
             reason: Text::long("cycle count").unwrap(),
             expected_stock: expected.map(|e| StockLevel::new(e).unwrap()),
             location_id: None,
+            state: UnitState::Available,
         }
     }
 

@@ -2,10 +2,16 @@
 //!
 //! A level (one variant at one location) counts the units physically there — `on_hand`, the
 //! ledger's number, equal to the sum of the level's movements — and, of those, the units already
-//! claimed: `committed` to placed orders not yet fulfilled, and the states a later version adds
-//! beside it. What is left is `available`: what a new order may take. Placing an order claims
-//! units (available ↓, committed ↑) without moving any; fulfilling it moves them out (on hand ↓,
-//! committed ↓) with the SALE.
+//! claimed ([`Claims`]):
+//!
+//! - `committed` to placed orders not yet fulfilled;
+//! - `reserved` by the live holds of checkouts in progress (a hold stops counting the instant it
+//!   expires, whether or not anything has swept it);
+//! - `unavailable`: on hand but not for sale, as `damaged`, `quality_control` or `safety_stock`.
+//!
+//! What is left is `available`: what a new order or hold may take. Placing an order claims units
+//! (available ↓, committed ↑) without moving any; fulfilling it moves them out (on hand ↓,
+//! committed ↓) with the SALE. A hold confirmed into an order turns reserved into committed.
 //!
 //! Every number is kept per level by the ledger's conditional write; a change states how each
 //! moves ([`StockChange::delta`] for on hand, [`StockChange::claims`] for the rest) and
@@ -14,22 +20,138 @@
 
 use crate::stock::models::StockChange;
 
+/// A state a unit on hand can be in, as a move or an adjustment names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UnitState {
+    /// Free for orders and holds.
+    Available,
+    Damaged,
+    QualityControl,
+    SafetyStock,
+}
+
+impl UnitState {
+    pub const ALL: [UnitState; 4] = [
+        UnitState::Available,
+        UnitState::Damaged,
+        UnitState::QualityControl,
+        UnitState::SafetyStock,
+    ];
+
+    /// The wire name: `available`, `damaged`, `qualityControl`, `safetyStock`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitState::Available => "available",
+            UnitState::Damaged => "damaged",
+            UnitState::QualityControl => "qualityControl",
+            UnitState::SafetyStock => "safetyStock",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// On hand units that are not for sale, by state (or, on a change or a movement, how each
+/// state moves).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unavailable {
+    pub damaged: i64,
+    pub quality_control: i64,
+    pub safety_stock: i64,
+}
+
+impl Unavailable {
+    pub fn sum(&self) -> i64 {
+        self.damaged + self.quality_control + self.safety_stock
+    }
+
+    pub fn plus(&self, other: &Unavailable) -> Unavailable {
+        Unavailable {
+            damaged: self.damaged + other.damaged,
+            quality_control: self.quality_control + other.quality_control,
+            safety_stock: self.safety_stock + other.safety_stock,
+        }
+    }
+
+    pub fn minus(&self, other: &Unavailable) -> Unavailable {
+        self.plus(&other.negated())
+    }
+
+    pub fn negated(&self) -> Unavailable {
+        Unavailable {
+            damaged: -self.damaged,
+            quality_control: -self.quality_control,
+            safety_stock: -self.safety_stock,
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Unavailable::default()
+    }
+
+    /// The number kept for `state`; `None` for `Available`, which is derived, not kept.
+    pub fn get(&self, state: UnitState) -> Option<i64> {
+        match state {
+            UnitState::Available => None,
+            UnitState::Damaged => Some(self.damaged),
+            UnitState::QualityControl => Some(self.quality_control),
+            UnitState::SafetyStock => Some(self.safety_stock),
+        }
+    }
+
+    /// `units` of `state` and nothing else (nothing at all for `Available`).
+    pub fn of(state: UnitState, units: i64) -> Unavailable {
+        let mut u = Unavailable::default();
+        match state {
+            UnitState::Available => {}
+            UnitState::Damaged => u.damaged = units,
+            UnitState::QualityControl => u.quality_control = units,
+            UnitState::SafetyStock => u.safety_stock = units,
+        }
+        u
+    }
+}
+
 /// Units of on hand that are claimed, by state (or, on a change, how each state moves).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Claims {
     /// Units of placed orders not yet fulfilled.
     pub committed: i64,
+    /// Units held by live reservations. Not kept as a number: a store derives it from the
+    /// level's holds that have not expired at the instant it reads or writes.
+    pub reserved: i64,
+    /// Units on hand not for sale.
+    pub unavailable: Unavailable,
 }
 
 impl Claims {
+    pub fn committed(committed: i64) -> Claims {
+        Claims {
+            committed,
+            ..Claims::default()
+        }
+    }
+
     /// Every claimed unit.
     pub fn sum(&self) -> i64 {
-        self.committed
+        self.committed + self.reserved + self.unavailable.sum()
     }
 
     pub fn plus(&self, other: &Claims) -> Claims {
         Claims {
             committed: self.committed + other.committed,
+            reserved: self.reserved + other.reserved,
+            unavailable: self.unavailable.plus(&other.unavailable),
+        }
+    }
+
+    pub fn minus(&self, other: &Claims) -> Claims {
+        Claims {
+            committed: self.committed - other.committed,
+            reserved: self.reserved - other.reserved,
+            unavailable: self.unavailable.minus(&other.unavailable),
         }
     }
 
@@ -51,7 +173,7 @@ impl StockState {
         Self { on_hand, claims }
     }
 
-    /// What a new order may take: on hand less every claim.
+    /// What a new order or hold may take: on hand less every claim.
     pub fn available(&self) -> i64 {
         self.on_hand - self.claims.sum()
     }
@@ -72,6 +194,9 @@ impl StockState {
 }
 
 /// What a level must hold before a change for the change to apply: each number at least this.
+/// `available` is judged counting every hold live at the instant of the write — the change's own
+/// hold included — so a confirmation can never over-commit. The hold a change takes, drops or
+/// extends is required by [`StockChange::hold`], not here: `claims.reserved` is always 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Requirements {
     pub on_hand: i64,
@@ -96,10 +221,17 @@ impl StockChange {
     /// least what it takes, so none goes below zero.
     pub fn requirements(&self) -> Requirements {
         let need = |delta: i64| (-delta).max(0);
+        let u = &self.claims.unavailable;
         Requirements {
             on_hand: need(self.delta),
             claims: Claims {
                 committed: need(self.claims.committed),
+                reserved: 0,
+                unavailable: Unavailable {
+                    damaged: need(u.damaged),
+                    quality_control: need(u.quality_control),
+                    safety_stock: need(u.safety_stock),
+                },
             },
             available: need(self.available_delta()),
         }
@@ -117,9 +249,7 @@ impl StockChange {
     pub fn undo_from(&self, after: &StockState) -> StockState {
         StockState {
             on_hand: after.on_hand - self.delta,
-            claims: Claims {
-                committed: after.claims.committed - self.claims.committed,
-            },
+            claims: after.claims.minus(&self.claims),
         }
     }
 }
@@ -163,11 +293,11 @@ mod tests {
             c.requirements(),
             Requirements {
                 on_hand: 3,
-                claims: Claims { committed: 3 },
+                claims: Claims::committed(3),
                 available: 0,
             }
         );
-        let before = StockState::new(5, Claims { committed: 4 });
+        let before = StockState::new(5, Claims::committed(4));
         let after = c.apply_to(&before);
         assert_eq!((after.on_hand, after.claims.committed), (2, 1));
         assert_eq!(after.available(), before.available());
@@ -184,10 +314,10 @@ mod tests {
 
     #[test]
     fn a_total_sums_every_state() {
-        let a = StockState::new(5, Claims { committed: 1 });
-        let b = StockState::new(2, Claims { committed: 2 });
+        let a = StockState::new(5, Claims::committed(1));
+        let b = StockState::new(2, Claims::committed(2));
         let total = StockState::total([&a, &b]);
-        assert_eq!(total, StockState::new(7, Claims { committed: 3 }));
+        assert_eq!(total, StockState::new(7, Claims::committed(3)));
         assert_eq!(total.available(), 4);
     }
 }
