@@ -44,6 +44,8 @@ pub enum DomainEvent {
         movement: Option<(MovementKind, MovementId)>,
         /// The order whose units were committed, released or sold, when there is one.
         order_id: Option<OrderId>,
+        /// The reservation whose hold the change placed, took, dropped or extended.
+        reservation_id: Option<ReservationId>,
         at: DateTime<Utc>,
     },
     /// A movement took the variant's total from above its reorder level to at or below it.

@@ -17,6 +17,7 @@ use crate::ids::TenantId;
 use crate::lock::LockGuard;
 use crate::stock::models::{Adjusted, LedgerWrite};
 use crate::stock::service::Adjustment;
+use crate::stock::state::UnitState;
 use crate::testing::{actor, committed, variant, MockPorts};
 use crate::values::{StockDelta, Text};
 
@@ -221,6 +222,7 @@ async fn a_ledger_write_carries_its_key_stamped_at_the_clocks_now_rendering_what
         reason: Text::long("breakage").unwrap(),
         expected_stock: None,
         location_id: None,
+        state: UnitState::Available,
     };
     services
         .stock

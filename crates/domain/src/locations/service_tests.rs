@@ -12,6 +12,7 @@ use crate::ids::{LocationId, VariantId};
 use crate::orders::models::{LineRequest, NewOrder};
 use crate::pagination::{Page, PageRequest};
 use crate::stock::service::Adjustment;
+use crate::stock::state::UnitState;
 use crate::testing::{actor, location, variant, MockPorts};
 use crate::values::{LocationCode, LocationPriority, Quantity, StockDelta, Text};
 
@@ -500,6 +501,7 @@ fn adjustment_at(location_id: LocationId) -> Adjustment {
         reason: Text::long("found in the back").unwrap(),
         expected_stock: None,
         location_id: Some(location_id),
+        state: UnitState::Available,
     }
 }
 

@@ -138,7 +138,14 @@ impl Order {
         self.require(OrderStatus::Cancelled)?;
         let back = self.committed_levels();
         let changes = if self.sold_at_placement {
-            returns(back, UnitState::Available, self.id, CANCEL_REASON, actor, now)
+            returns(
+                back,
+                UnitState::Available,
+                self.id,
+                CANCEL_REASON,
+                actor,
+                now,
+            )
         } else {
             back.into_iter()
                 .map(|(level, qty)| StockChange::release(level, qty, self.id, actor, now))
@@ -351,6 +358,7 @@ mod tests {
                 .collect(),
             reason: Text::long("damaged").unwrap(),
             location_id: None,
+            state: UnitState::Available,
         }
     }
 
@@ -506,6 +514,7 @@ mod tests {
             }],
             reason: Text::long("wrong").unwrap(),
             location_id: None,
+            state: UnitState::Available,
         };
         let err = fulfilled
             .return_items(&request, who.user_id, Utc::now())

@@ -20,6 +20,7 @@ use crate::lock::{LockError, LockGuard, LockKey};
 use crate::stock::models::{
     Committed, DocumentWrite, LedgerError, LedgerWrite, Level, MovementKind,
 };
+use crate::stock::state::UnitState;
 use crate::testing::{actor, home, location, stocked, variant, MockPorts};
 use crate::values::{Money, Quantity, Text};
 
@@ -769,6 +770,7 @@ async fn a_return_to_a_named_location_lands_there() {
         lines: vec![line(v.id, 2)],
         reason: Text::long("unwanted").unwrap(),
         location_id: Some(outlet_id),
+        state: UnitState::Available,
     };
     let returned = services
         .orders
@@ -849,6 +851,7 @@ async fn units_taken_from_a_location_deactivated_since_come_back_to_the_default(
         lines: vec![line(v.id, 5)],
         reason: Text::long("unwanted").unwrap(),
         location_id: None,
+        state: UnitState::Available,
     };
     let returned = services
         .orders

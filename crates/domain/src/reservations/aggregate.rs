@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::models::{
-    Confirmation, HoldAllocation, NewReservation, Reservation, ReservationLine,
-    ReservationStatus, Ttl,
+    Confirmation, HoldAllocation, NewReservation, Reservation, ReservationLine, ReservationStatus,
+    Ttl,
 };
 use crate::auth::models::Actor;
 use crate::catalog::models::Variant;
@@ -355,9 +355,7 @@ mod tests {
             Err(DomainError::Conflict(m)) if m.contains("EXPIRED")
         ));
         assert!(r.release(who.user_id, later).is_err());
-        assert!(r
-            .extend(who.user_id, Ttl::new(5).unwrap(), later)
-            .is_err());
+        assert!(r.extend(who.user_id, Ttl::new(5).unwrap(), later).is_err());
         let released = r.release(who.user_id, now).unwrap().next;
         assert!(matches!(
             released.confirm(&who, &Confirmation::default(), &variants, now),
@@ -380,9 +378,7 @@ mod tests {
         let now = Utc::now();
         let (r, _, who, _) = placed(5, now);
         let later = now + Duration::seconds(3);
-        let t = r
-            .extend(who.user_id, Ttl::new(10).unwrap(), later)
-            .unwrap();
+        let t = r.extend(who.user_id, Ttl::new(10).unwrap(), later).unwrap();
         assert_eq!(t.next.expires_at, later + Duration::seconds(10));
         assert_eq!(t.next.status, ReservationStatus::Active);
         assert!(t.changes[0].claims.is_zero());

@@ -33,9 +33,6 @@ pub trait ReservationRepository: Send + Sync {
 
     /// Up to `limit` reservations of any tenant stored ACTIVE whose `expires_at <= now`, the
     /// earliest expiry first: what a sweep stores as EXPIRED.
-    async fn expired(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Reservation>, StoreError>;
+    async fn expired(&self, now: DateTime<Utc>, limit: u32)
+        -> Result<Vec<Reservation>, StoreError>;
 }

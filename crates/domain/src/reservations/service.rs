@@ -60,7 +60,8 @@ impl ReservationService {
                 let groups = self.groups(&tenant, &new).await?;
                 let lines: Vec<LineRequest> = new.lines.iter().map(HoldRequest::line).collect();
                 let ids: Vec<VariantId> = lines.iter().map(|l| l.variant_id).collect();
-                let demand = Demand::from_lines(lines.iter().map(|l| (l.variant_id, l.quantity.get())));
+                let demand =
+                    Demand::from_lines(lines.iter().map(|l| (l.variant_id, l.quantity.get())));
                 let retry = groups.iter().any(|(s, _)| matches!(s, Sources::Any(_)));
                 let mut attempt = 1;
                 let reservation = loop {
@@ -79,7 +80,9 @@ impl ReservationService {
                     };
                     match self.deps.commit_stock(&tenant, write).await? {
                         Ok(_) => break next,
-                        Err(LedgerError::Insufficient(_)) if retry && attempt < ALLOCATION_ATTEMPTS => {
+                        Err(LedgerError::Insufficient(_))
+                            if retry && attempt < ALLOCATION_ATTEMPTS =>
+                        {
                             attempt += 1;
                         }
                         Err(LedgerError::Insufficient(short)) => {
@@ -321,7 +324,11 @@ impl ReservationService {
                 },
                 idempotency: None,
             };
-            match self.deps.commit_stock(&reservation.tenant_id, write).await? {
+            match self
+                .deps
+                .commit_stock(&reservation.tenant_id, write)
+                .await?
+            {
                 Ok(_) => swept.push(event(&next, ReservationEvent::Expired)),
                 // Confirmed, released or swept by someone else since it was read.
                 Err(LedgerError::Store(StoreError::VersionConflict)) => {}

@@ -202,6 +202,7 @@ impl Application {
             after: after.level,
             total_after: after.total,
             order_id: change.order_id,
+            reservation_id: change.hold.map(|h| h.reservation_id()),
             at: change.at.trunc_subsecs(3),
         });
     }
@@ -269,6 +270,7 @@ mod tests {
         let mut c = StockChange::adjustment(
             Level::new(VariantId::new(), LocationId::new()),
             delta,
+            UnitState::Available,
             expected,
             "count".into(),
             UserId::new(),
@@ -398,7 +400,7 @@ mod tests {
 
     #[test]
     fn committed_units_are_not_available_to_a_decrease() {
-        let level = Some(StockState::new(5, Claims { committed: 3 }));
+        let level = Some(StockState::new(5, Claims::committed(3)));
         let Err(Refusal::Short(short)) = change(-3, None).judge(level) else {
             panic!("expected a shortage");
         };
@@ -417,7 +419,7 @@ mod tests {
             Utc::now(),
         );
         let mut app = Application::new(&tenant, &write(vec![c.clone()]));
-        let level = StockState::new(4, Claims { committed: 2 });
+        let level = StockState::new(4, Claims::committed(2));
         app.applied(
             &c,
             VariantAfter {

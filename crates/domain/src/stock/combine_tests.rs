@@ -63,6 +63,7 @@ fn minus(units: i64) -> Adjustment {
         reason: Text::long("shrinkage").unwrap(),
         expected_stock: None,
         location_id: None,
+        state: crate::stock::state::UnitState::Available,
     }
 }
 

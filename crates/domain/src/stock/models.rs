@@ -536,6 +536,8 @@ pub struct AppliedChange {
     pub total_after: StockState,
     /// The order the change was for, when there is one.
     pub order_id: Option<OrderId>,
+    /// The reservation whose hold the change placed, took, dropped or extended.
+    pub reservation_id: Option<ReservationId>,
     pub at: DateTime<Utc>,
 }
 

@@ -89,6 +89,7 @@ pub fn stock_events(tenant: &TenantId, committed: &Committed) -> Vec<DomainEvent
             delta: applied.after.on_hand - applied.before.on_hand,
             movement: applied.movement.as_ref().map(|m| (m.kind, m.id)),
             order_id: applied.order_id,
+            reservation_id: applied.reservation_id,
             at: applied.at,
         });
         // The reorder level is the variant's: the event fires when its available total

@@ -8,6 +8,7 @@ use super::models::{
     StockChange, StockMovement,
 };
 use super::reserve::ledger_error;
+use super::state::{StockState, UnitState};
 use crate::auth::models::{Action, Actor};
 use crate::error::DomainError;
 use crate::idempotency::{Idempotency, Outcome};
@@ -15,7 +16,6 @@ use crate::ids::{LocationId, VariantId};
 use crate::locations::service::resolve;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use super::state::{StockState, UnitState};
 use crate::values::{Quantity, StockDelta, StockLevel, Text};
 
 /// A manual correction at one location: a signed quantity, why, and optionally the stock the

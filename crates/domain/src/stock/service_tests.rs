@@ -14,6 +14,7 @@ use crate::events::DomainEvent;
 use crate::ids::LocationId;
 use crate::locations::models::Location;
 use crate::lock::{LockGuard, LockKey};
+use crate::stock::state::UnitState;
 use crate::stock::state::{Claims, StockState};
 use crate::testing::{actor, committed, home, location, stocked, variant, MockPorts};
 use crate::values::{StockDelta, StockLevel, Text};
@@ -28,6 +29,7 @@ fn adjustment(quantity: i64, expected: Option<i64>) -> Adjustment {
         reason: Text::long("cycle count").unwrap(),
         expected_stock: expected.map(|e| StockLevel::new(e).unwrap()),
         location_id: None,
+        state: UnitState::Available,
     }
 }
 
@@ -233,6 +235,7 @@ async fn stock_events_describe_the_committed_movement_and_a_crossing_of_the_reor
                 delta: -1,
                 movement: Some((MovementKind::Adjustment, m.id)),
                 order_id: None,
+                reservation_id: None,
                 at: m.created_at,
             },
             DomainEvent::StockLow {

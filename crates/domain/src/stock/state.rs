@@ -261,6 +261,7 @@ mod tests {
     use super::*;
     use crate::ids::{LocationId, OrderId, UserId, VariantId};
     use crate::stock::models::Level;
+    use crate::stock::models::StockChange;
 
     fn level() -> Level {
         Level::new(VariantId::new(), LocationId::new())
@@ -319,5 +320,92 @@ mod tests {
         let total = StockState::total([&a, &b]);
         assert_eq!(total, StockState::new(7, Claims::committed(3)));
         assert_eq!(total.available(), 4);
+    }
+
+    fn damaged(units: i64) -> Claims {
+        Claims {
+            unavailable: Unavailable::of(UnitState::Damaged, units),
+            ..Claims::default()
+        }
+    }
+
+    #[test]
+    fn moving_to_damaged_takes_from_available_and_back_takes_from_damaged() {
+        let out = StockChange::state_move(
+            level(),
+            UnitState::Available,
+            UnitState::Damaged,
+            2,
+            "dropped".into(),
+            UserId::new(),
+            Utc::now(),
+        );
+        assert_eq!((out.delta, out.available_delta()), (0, -2));
+        assert_eq!(out.requirements().available, 2);
+        assert!(out.records_movement());
+        let back = StockChange::state_move(
+            level(),
+            UnitState::Damaged,
+            UnitState::Available,
+            2,
+            "repaired".into(),
+            UserId::new(),
+            Utc::now(),
+        );
+        assert_eq!(back.available_delta(), 2);
+        assert_eq!(back.requirements().claims, damaged(2));
+        assert_eq!(back.requirements().available, 0);
+        let before = StockState::new(5, damaged(0));
+        let moved = out.apply_to(&before);
+        assert_eq!((moved.claims, moved.available()), (damaged(2), 3));
+        assert_eq!(back.apply_to(&moved), before);
+        assert_eq!(out.undo_from(&moved), before);
+    }
+
+    #[test]
+    fn writing_off_damaged_units_takes_them_from_on_hand_and_damaged_alone() {
+        let c = StockChange::adjustment(
+            level(),
+            -3,
+            UnitState::Damaged,
+            None,
+            "scrapped".into(),
+            UserId::new(),
+            Utc::now(),
+        );
+        assert_eq!(c.available_delta(), 0);
+        let need = c.requirements();
+        assert_eq!(
+            (need.on_hand, need.claims, need.available),
+            (3, damaged(3), 0)
+        );
+        let after = c.apply_to(&StockState::new(10, damaged(4)));
+        assert_eq!(
+            (after.on_hand, after.claims, after.available()),
+            (7, damaged(1), 6)
+        );
+    }
+
+    #[test]
+    fn every_claim_reduces_available() {
+        let s = StockState::new(
+            20,
+            Claims {
+                committed: 3,
+                reserved: 4,
+                unavailable: Unavailable {
+                    damaged: 1,
+                    quality_control: 2,
+                    safety_stock: 5,
+                },
+            },
+        );
+        assert_eq!(s.available(), 5);
+        assert_eq!(s.claims.unavailable.sum(), 8);
+        assert_eq!(
+            UnitState::parse("qualityControl"),
+            Some(UnitState::QualityControl)
+        );
+        assert_eq!(UnitState::parse("broken"), None);
     }
 }

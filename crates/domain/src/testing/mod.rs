@@ -19,6 +19,7 @@ use crate::lock::{LockManager, MockLockManager};
 use crate::orders::ports::MockOrderRepository;
 use crate::purchasing::ports::{MockPurchaseOrderRepository, MockSupplierRepository};
 use crate::reports::ports::MockReportRepository;
+use crate::reservations::ports::MockReservationRepository;
 use crate::services::{Deps, Repositories, Services, Settings};
 use crate::stock::ports::MockLedgerRepository;
 use crate::stock::state::{Claims, StockState};
@@ -40,6 +41,7 @@ pub struct MockPorts {
     pub reports: MockReportRepository,
     pub locations: MockLocationRepository,
     pub transfers: MockTransferRepository,
+    pub reservations: MockReservationRepository,
     pub lock: MockLockManager,
     pub events: MockEventPublisher,
     pub hasher: MockPasswordHasher,
@@ -76,6 +78,7 @@ impl MockPorts {
             reports: Arc::new(self.reports),
             locations: Arc::new(self.locations),
             transfers: Arc::new(self.transfers),
+            reservations: Arc::new(self.reservations),
         };
         Deps::new(
             repos,
@@ -228,6 +231,7 @@ pub fn committed(
                     after,
                     total_after: after,
                     order_id: c.order_id,
+                    reservation_id: c.hold.map(|h| h.reservation_id()),
                     at: c.at.trunc_subsecs(3),
                 }
             })
