@@ -231,6 +231,7 @@ pub fn change(
         kind,
         delta,
         claims: Default::default(),
+        hold: None,
         expected_stock: None,
         // Units leaving on a transfer go into transit; units arriving come out of it.
         in_transit_delta: match kind {

@@ -13,7 +13,7 @@ use crate::fixtures::*;
 use crate::Stores;
 
 fn state(on_hand: i64, committed: i64) -> StockState {
-    StockState::new(on_hand, Claims { committed })
+    StockState::new(on_hand, Claims::committed(committed))
 }
 
 /// A write placing `order` with one commit per line, as the order service writes it.

@@ -158,6 +158,7 @@ pub async fn stock_at_a_location_replays_that_levels_movements(s: Stores) {
                 .stock_at(&l.t, &v, when, location)
                 .await
                 .expect("replay stock")
+                .on_hand
         }
     };
     let (main, annex) = (Some(l.main), Some(l.annex));
