@@ -27,7 +27,10 @@ pub async fn stock_at_replays_movements_up_to_and_including_the_instant(s: Store
         let reports = s.reports.clone();
         async move {
             let total = reports.stock_at(&t, &v, when, None).await.expect("replay");
-            assert!(total.unavailable.is_zero(), "no movement here moved a state");
+            assert!(
+                total.unavailable.is_zero(),
+                "no movement here moved a state"
+            );
             // Every movement here is at the default location: its level replays the same.
             let level = reports.stock_at(&t, &v, when, Some(main)).await;
             assert_eq!(level.expect("replay the level"), total);
