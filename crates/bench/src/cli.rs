@@ -70,7 +70,7 @@ pub struct Common {
     /// Also write the results as JSON here (for tests and scripts).
     #[arg(long, global = true)]
     pub json: Option<PathBuf>,
-    /// Run only these scenarios (comma-separated: hot-sku,spread,raw-store,read,hello).
+    /// Run only these scenarios (comma-separated: hot-sku,checkout,spread,raw-store,read,hello).
     #[arg(long, global = true, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -92,7 +92,14 @@ pub struct ReportsArgs {
 }
 
 /// The load scenarios, in the order they run.
-pub const SCENARIOS: [&str; 5] = ["hot-sku", "spread", "raw-store", "read", "hello"];
+pub const SCENARIOS: [&str; 6] = [
+    "hot-sku",
+    "checkout",
+    "spread",
+    "raw-store",
+    "read",
+    "hello",
+];
 
 /// Every size of a load run, with defaults (full or smoke) applied.
 #[derive(Debug, Clone)]

@@ -221,6 +221,60 @@ impl ApiClient {
         Ok(status)
     }
 
+    /// A checkout hold of `quantity` units of `variant` for `ttl_seconds`: the status, and the
+    /// reservation's id when it was placed.
+    pub async fn reserve(
+        &self,
+        variant: &str,
+        quantity: i64,
+        ttl_seconds: i64,
+    ) -> Result<(StatusCode, Option<String>), reqwest::Error> {
+        let body = format!(
+            r#"{{"lines":[{{"variantId":"{variant}","quantity":{quantity}}}],"ttlSeconds":{ttl_seconds}}}"#
+        );
+        let response = self
+            .http
+            .post(self.url("/v1/reservations"))
+            .header("authorization", &self.auth)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        let id = (status == StatusCode::CREATED)
+            .then(|| serde_json::from_slice::<Value>(&bytes).ok())
+            .flatten()
+            .and_then(|v| v["id"].as_str().map(str::to_owned));
+        Ok((status, id))
+    }
+
+    /// Confirms reservation `id` into an order; the status.
+    pub async fn confirm(&self, id: &str) -> Result<StatusCode, reqwest::Error> {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/reservations/{id}/confirm")))
+            .header("authorization", &self.auth)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await?;
+        let status = response.status();
+        response.bytes().await?;
+        Ok(status)
+    }
+
+    /// The variant's committed and reserved units.
+    pub async fn claims_of(&self, variant: &str) -> anyhow::Result<(i64, i64)> {
+        let v = self.get_json(&format!("/v1/variants/{variant}")).await?;
+        let field = |name: &str| {
+            v[name]
+                .as_i64()
+                .with_context(|| format!("no {name} in {v}"))
+        };
+        Ok((field("committed")?, field("reserved")?))
+    }
+
     /// A GET whose body is read and dropped; the status.
     pub async fn get_status(&self, path: &str) -> Result<StatusCode, reqwest::Error> {
         let response = self

@@ -1,8 +1,9 @@
-//! The scenarios that go through the api over HTTP: hot-sku, spread, read, and hello (the same
-//! client against the bare actix server).
+//! The scenarios that go through the api over HTTP: hot-sku, checkout, spread, read, and hello
+//! (the same client against the bare actix server).
 //!
 //! hot-sku is the invariant under the worst contention: every client wants the same unit, so the
-//! order path must sell exactly the stock — never one more — while staying fast. spread is the
+//! order path must sell exactly the stock — never one more — while staying fast. checkout is the
+//! same race through a checkout hold (reserve, then confirm into an order). spread is the
 //! everyday case of little contention; read and hello bound the cost of a plain read.
 
 use std::time::Duration;
@@ -74,6 +75,71 @@ pub async fn hot_sku(api: &ApiClient, clients: usize, stock: i64) -> anyhow::Res
         stock,
         final_stock,
         drift,
+    })
+}
+
+/// How long a checkout hold lasts: far longer than a run, so none expires under it.
+const CHECKOUT_TTL_SECONDS: i64 = 600;
+
+/// What a checkout sell-out left behind: the sell-out, and the variant's committed and reserved
+/// units afterwards.
+#[derive(Debug, Clone)]
+pub struct CheckoutSellOut {
+    pub sold: SellOut,
+    pub committed: i64,
+    pub reserved: i64,
+}
+
+/// checkout: `clients` clients each hold one unit of one variant holding `stock`, then confirm
+/// the hold into an order, until the variant is gone. A success is a confirmed order (two
+/// requests); its latency is that of both.
+pub async fn checkout(
+    api: &ApiClient,
+    clients: usize,
+    stock: i64,
+) -> anyhow::Result<CheckoutSellOut> {
+    let variant = create_variants(api, "CHECKOUT", 1, stock, 0, 1)
+        .await?
+        .remove(0);
+    let (a, v) = (api.clone(), variant.clone());
+    let driven = drive(
+        clients,
+        201,
+        Limits {
+            duration: None,
+            max_errors_in_a_row: MAX_ERRORS_IN_A_ROW,
+        },
+        move |_| {
+            let (api, variant) = (a.clone(), v.clone());
+            async move {
+                match api.reserve(&variant, 1, CHECKOUT_TTL_SECONDS).await {
+                    Ok((StatusCode::CREATED, Some(id))) => reply(api.confirm(&id).await),
+                    Ok((status, _)) => Reply::Status(status.as_u16()),
+                    Err(_) => Reply::Failed,
+                }
+            }
+        },
+        |reply| match reply {
+            Reply::Status(201) => (true, Next::Continue),
+            // Not enough stock to hold: the variant is sold out for good.
+            Reply::Status(409) => (true, Next::Stop),
+            Reply::Status(503) => (true, Next::Continue),
+            _ => (false, Next::Continue),
+        },
+    )
+    .await;
+    let final_stock = api.stock_of(&variant).await?;
+    let (committed, reserved) = api.claims_of(&variant).await?;
+    let (_, drift) = api.audit().await?;
+    Ok(CheckoutSellOut {
+        sold: SellOut {
+            driven,
+            stock,
+            final_stock,
+            drift,
+        },
+        committed,
+        reserved,
     })
 }
 

@@ -1,4 +1,4 @@
-//! The load run: starts the api, runs hot-sku, spread and read against it, raw-store against the
+//! The load run: starts the api, runs hot-sku, checkout, spread and read against it, raw-store against the
 //! store directly and hello against the bare actix server, then prints and records the figures.
 //!
 //! Scenarios run one after another, never together, so each one has the machine to itself. The
@@ -73,6 +73,14 @@ impl Row {
     }
 }
 
+/// A checkout sell-out's end state: the sell-out, and what is left committed and reserved.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckoutState {
+    pub sold: SellOutState,
+    pub committed: i64,
+    pub reserved: i64,
+}
+
 /// A sell-out's end state (hot-sku through the api, raw-store on the store).
 #[derive(Debug, Clone, Serialize)]
 pub struct SellOutState {
@@ -96,6 +104,7 @@ pub struct LoadResults {
     pub variants: usize,
     pub rows: Vec<Row>,
     pub hot_sku: Option<SellOutState>,
+    pub checkout: Option<CheckoutState>,
     pub raw_store: Option<SellOutState>,
     pub spread_drift: Option<usize>,
     pub peak_rss_after_hot_sku: Option<u64>,
@@ -165,6 +174,7 @@ pub async fn run(common: &Common) -> anyhow::Result<bool> {
         variants: params.variants,
         rows: Vec::new(),
         hot_sku: None,
+        checkout: None,
         raw_store: None,
         spread_drift: None,
         peak_rss_after_hot_sku: None,
@@ -175,7 +185,10 @@ pub async fn run(common: &Common) -> anyhow::Result<bool> {
     };
     println!("stockroom-bench: {}", results.machine.summary());
 
-    if ["hot-sku", "spread", "read"].iter().any(|s| params.runs(s)) {
+    if ["hot-sku", "checkout", "spread", "read"]
+        .iter()
+        .any(|s| params.runs(s))
+    {
         let bin = locate_api_bin(common.api_bin.as_deref())?;
         results.api_bin = Some(bin.display().to_string());
         let log = dir.path().join("api.log");
@@ -269,6 +282,21 @@ async fn http_scenarios(
             .push(Row::of("hot-sku", params.clients, 201, &sold.driven));
         results.hot_sku = Some((&sold).into());
     }
+    if params.runs("checkout") {
+        println!(
+            "checkout: {} clients, stock {}",
+            params.clients, params.stock
+        );
+        let run = scenario::checkout(&client, params.clients, params.stock).await?;
+        results
+            .rows
+            .push(Row::of("checkout", params.clients, 201, &run.sold.driven));
+        results.checkout = Some(CheckoutState {
+            sold: (&run.sold).into(),
+            committed: run.committed,
+            reserved: run.reserved,
+        });
+    }
     let mut variants = Vec::new();
     if params.runs("spread") {
         println!("spread: creating {} variants", params.variants);
@@ -341,6 +369,26 @@ fn checks(r: &LoadResults) -> Vec<Check> {
                 busy == 0,
             ));
         }
+    }
+    if let Some(c) = &r.checkout {
+        checks.push(Check::correctness(
+            "checkout confirmed orders",
+            "= stock",
+            format!("{} of {}", c.sold.successes, c.sold.stock),
+            c.sold.successes as i64 == c.sold.stock,
+        ));
+        checks.push(Check::correctness(
+            "checkout stock / committed / reserved / drift",
+            "0 / = stock / 0 / 0",
+            format!(
+                "{} / {} / {} / {}",
+                c.sold.final_stock, c.committed, c.reserved, c.sold.drift
+            ),
+            c.sold.final_stock == 0
+                && c.committed == c.sold.stock
+                && c.reserved == 0
+                && c.sold.drift == 0,
+        ));
     }
     if let Some(drift) = r.spread_drift {
         checks.push(Check::correctness(
@@ -450,6 +498,9 @@ fn render(r: &LoadResults, p: &LoadParams) -> String {
     let mut facts = Vec::new();
     if let Some(x) = r.hot_over_raw {
         facts.push(format!("hot-sku ÷ raw-store = **{x:.2}**"));
+    }
+    if let Some(x) = ratio(r, "checkout", "hot-sku") {
+        facts.push(format!("checkout ÷ hot-sku = **{x:.2}**"));
     }
     if let Some(x) = r.read_over_hello {
         facts.push(format!("read ÷ hello = **{x:.2}**"));

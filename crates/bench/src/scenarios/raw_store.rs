@@ -21,6 +21,7 @@ use domain::locations::models::Location;
 use domain::orders::models::{Allocation, Order, OrderLine, OrderStatus};
 use domain::stock::models::{DocumentWrite, LedgerError, LedgerWrite, Level, StockChange};
 use domain::stock::ports::LedgerRepository;
+use domain::stock::state::UnitState;
 use domain::values::{
     Attributes, EmailAddress, Money, PasswordHash, Sku, StockLevel, TenantSlug, Text,
 };
@@ -134,7 +135,15 @@ async fn open_shop<S: Store>(store: &S, stock: i64) -> anyhow::Result<Shop> {
     };
     VariantRepository::insert(store, &tenant.id, &variant, None).await?;
     let level = Level::new(variant.id, location.id);
-    let count_in = StockChange::adjustment(level, stock, None, "bench stock".into(), owner.id, at);
+    let count_in = StockChange::adjustment(
+        level,
+        stock,
+        UnitState::Available,
+        None,
+        "bench stock".into(),
+        owner.id,
+        at,
+    );
     store
         .commit(
             &tenant.id,
