@@ -169,5 +169,7 @@ mod tests {
         assert!(Role::Staff.allows(Action::ReadLowStock));
         assert!(!Role::Staff.allows(Action::ReadReports));
         assert!(Role::Manager.allows(Action::ReadReports));
+        assert!(Role::Staff.allows(Action::HoldStock));
+        assert!(Role::Staff.allows(Action::ReadReservations));
     }
 }
