@@ -19,15 +19,20 @@
 //! conditional update refuses to take stock below zero on its own (see `repo/ledger.rs`), which is
 //! what the contract suite's concurrency case proves.
 //!
-//! Stock is kept per level — one variant at one location, a row of `stock_levels` — and each
-//! variant's `stock` column is its total, changed in the same transaction by the same delta.
-//! Databases written before locations existed are migrated when opened (`0002_locations.sql`).
+//! Stock is kept per level — one variant at one location, a row of `stock_levels` holding on
+//! hand, committed and each unavailable state — and a variant's totals are Σ of its levels,
+//! derived on every read. Reserved units are not a kept number: they are the level's rows in
+//! `holds` that are live (not yet expired) at the instant of the read or the write, so a hold
+//! stops counting the moment it expires with nothing written. Databases written by older builds
+//! are migrated when opened (`migrations/`; `0002_locations.sql` moves pre-location data).
 //! Behind the `test-support` feature, `test_support` gives tests what the ports do not: a way to
 //! change a level behind the ledger and to write a pre-location database.
 
 mod connection;
 mod error;
 mod group;
+#[cfg(test)]
+mod holds_tests;
 mod migrate;
 #[cfg(test)]
 mod migrate_tests;

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_committed",
         include_str!("../migrations/0004_committed.sql"),
     ),
+    (
+        "0005_states_and_holds",
+        include_str!("../migrations/0005_states_and_holds.sql"),
+    ),
 ];
 
 /// The schema version this build expects.

@@ -1,6 +1,7 @@
-//! Migration 0002 on a database as a pre-location build left it: a tenant with stocked
-//! variants and their movements, an open purchase order and a fulfilled order with a return,
-//! migrated by opening the store, then read through the ports.
+//! Migrations on databases as older builds left them, migrated by opening the store, then read
+//! through the ports: 0002 on a pre-location database (a tenant with stocked variants and their
+//! movements, an open purchase order and a fulfilled order with a return), and 0005 on one at
+//! schema version 4 (levels and movements from before unavailable states and holds).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -292,4 +293,145 @@ fn a_fixture_is_refused_on_a_migrated_database() {
     drop(conn);
     let err = SqliteStore::legacy_fixture(&path, &legacy(Utc::now().trunc_subsecs(3))).unwrap_err();
     assert!(err.to_string().contains("schema version"), "{err:#}");
+}
+
+/// Every column of every movement, as SQL reads it, in id order.
+fn movement_rows(conn: &rusqlite::Connection) -> Vec<Vec<rusqlite::types::Value>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, tenant_id, variant_id, location_id, kind, quantity, stock_after, reason,
+                    order_id, purchase_order_id, transfer_id, unit_cost, actor, created_at
+               FROM stock_movements ORDER BY id",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            (0..14)
+                .map(|i| r.get(i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+/// Migration 0005 on a database as the build before it left it (schema version 4): levels gain
+/// unavailable states at 0, every movement is kept as it was with unavailable changes of 0,
+/// the ledger accepts MOVE, and the reservations and holds tables are there, indexed.
+#[tokio::test]
+async fn states_and_holds_migrate_existing_levels_and_movements_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    let born = (Utc::now() - Duration::days(3)).trunc_subsecs(3);
+    let rows = legacy(born);
+    let (tenant, stocked) = (rows.tenant.id, rows.variants[0].id);
+    SqliteStore::legacy_fixture(&path, &rows).unwrap();
+    let before = {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        crate::migrate::apply_through(&mut conn, 4).unwrap();
+        assert_eq!(crate::migrate::version(&conn).unwrap(), 4);
+        movement_rows(&conn)
+    };
+    assert_eq!(before.len(), 4);
+
+    let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(
+        crate::migrate::version(&conn).unwrap(),
+        crate::migrate::latest_version()
+    );
+    assert_eq!(movement_rows(&conn), before, "every movement as it was");
+    let unmoved: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM stock_movements
+              WHERE damaged = 0 AND quality_control = 0 AND safety_stock = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unmoved, 4);
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema
+              WHERE type = 'index' AND tbl_name IN ('holds', 'reservations', 'stock_movements')
+                AND name NOT LIKE 'sqlite_autoindex%'
+              ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "holds_by_level",
+            "movements_by_tenant",
+            "movements_by_time",
+            "movements_by_variant",
+            "reservations_by_expiry",
+            "reservations_by_status",
+            "reservations_by_tenant",
+        ]
+    );
+    // The CHECKs hold for the new states, as for on hand.
+    let negative = conn.execute(
+        "UPDATE stock_levels SET damaged = -1 WHERE variant_id = ?1",
+        params![stocked.to_string()],
+    );
+    assert!(negative.is_err());
+    drop(conn);
+
+    let main = store.all(&tenant).await.unwrap()[0].id;
+    let variant = VariantRepository::get(&store, &tenant, &stocked)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        variant.levels,
+        vec![VariantLevel::new(
+            main,
+            domain::stock::state::StockState::new(7, Default::default()),
+            0
+        )]
+    );
+    let movements = store
+        .list_movements(&tenant, &MovementFilter::default(), &PageRequest::first(50))
+        .await
+        .unwrap()
+        .items;
+    assert!(movements.iter().all(|m| m.unavailable.is_zero()));
+
+    // A MOVE, a kind the old ledger refused, is recorded.
+    let moved = store
+        .commit(
+            &tenant,
+            domain::stock::models::LedgerWrite {
+                changes: vec![domain::stock::models::StockChange::state_move(
+                    domain::stock::models::Level::new(stocked, main),
+                    domain::stock::state::UnitState::Available,
+                    domain::stock::state::UnitState::Damaged,
+                    2,
+                    "dropped".into(),
+                    UserId::new(),
+                    Utc::now(),
+                )],
+                document: domain::stock::models::DocumentWrite::None,
+                idempotency: None,
+            },
+        )
+        .await
+        .unwrap();
+    let movement = moved.applied[0].movement.as_ref().unwrap();
+    assert_eq!(
+        (
+            movement.kind,
+            movement.quantity,
+            movement.unavailable.damaged
+        ),
+        (MovementKind::Move, 0, 2)
+    );
+    let audit = store.audit(&tenant).await.unwrap();
+    assert_eq!(audit.drift, Vec::new());
 }

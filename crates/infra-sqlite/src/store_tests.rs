@@ -20,7 +20,7 @@ use domain::stock::models::{
     AuditedState, Committed, DocumentWrite, Drift, LedgerError, LedgerWrite, Level, StockChange,
 };
 use domain::stock::ports::LedgerRepository;
-use domain::stock::state::{Claims, StockState};
+use domain::stock::state::{Claims, StockState, UnitState};
 use domain::transfers::models::{Transfer, TransferLine, TransferStatus};
 use domain::transfers::ports::TransferRepository;
 use domain::values::{
@@ -31,25 +31,25 @@ use domain::StoreError;
 
 use crate::SqliteStore;
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
-fn unique() -> String {
+pub(crate) fn unique() -> String {
     let id = uuid::Uuid::now_v7().simple().to_string();
     id[id.len() - 10..].to_owned()
 }
 
 /// A memory store with one tenant (and its default location) and one product.
-struct Shop {
-    store: SqliteStore,
-    tenant: TenantId,
-    main: Location,
-    product: ProductId,
+pub(crate) struct Shop {
+    pub(crate) store: SqliteStore,
+    pub(crate) tenant: TenantId,
+    pub(crate) main: Location,
+    pub(crate) product: ProductId,
 }
 
 impl Shop {
-    async fn open() -> Shop {
+    pub(crate) async fn open() -> Shop {
         let store = SqliteStore::open("sqlite::memory:").await.unwrap();
         let at = now();
         let tenant = Tenant {
@@ -93,7 +93,7 @@ impl Shop {
         }
     }
 
-    async fn location(&self, code: &str) -> Location {
+    pub(crate) async fn location(&self, code: &str) -> Location {
         let at = now();
         let location = Location {
             id: LocationId::new(),
@@ -112,7 +112,7 @@ impl Shop {
         location
     }
 
-    async fn variant(&self, sku: &str) -> VariantId {
+    pub(crate) async fn variant(&self, sku: &str) -> VariantId {
         let at = now();
         let variant = Variant {
             id: VariantId::new(),
@@ -136,14 +136,14 @@ impl Shop {
         variant.id
     }
 
-    async fn read(&self, id: VariantId) -> Variant {
+    pub(crate) async fn read(&self, id: VariantId) -> Variant {
         VariantRepository::get(&self.store, &self.tenant, &id)
             .await
             .unwrap()
             .unwrap()
     }
 
-    async fn commit(
+    pub(crate) async fn commit(
         &self,
         changes: Vec<StockChange>,
         document: DocumentWrite,
@@ -156,7 +156,12 @@ impl Shop {
         self.store.commit(&self.tenant, write).await
     }
 
-    async fn adjust(&self, variant: VariantId, location: LocationId, delta: i64) -> Committed {
+    pub(crate) async fn adjust(
+        &self,
+        variant: VariantId,
+        location: LocationId,
+        delta: i64,
+    ) -> Committed {
         self.commit(
             vec![adjustment(variant, location, delta, None)],
             DocumentWrite::None,
@@ -166,7 +171,7 @@ impl Shop {
     }
 }
 
-fn adjustment(
+pub(crate) fn adjustment(
     variant: VariantId,
     location: LocationId,
     delta: i64,
@@ -175,6 +180,7 @@ fn adjustment(
     StockChange::adjustment(
         Level::new(variant, location),
         delta,
+        UnitState::Available,
         expected,
         "count".into(),
         UserId::new(),

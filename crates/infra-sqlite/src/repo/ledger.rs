@@ -1,32 +1,43 @@
 //! The ledger: the one transaction in which stock changes.
 //!
 //! Each change is a conditional write on its level (one variant at one location): a single
-//! `UPDATE stock_levels … WHERE stock >= … AND committed >= … AND stock - committed >= …
-//! RETURNING …` (the minimums are the change's requirements), which SQLite evaluates and writes
-//! in one step, so no reader-then-writer window exists even without the lock port. A level the
-//! variant never had reads as 0: when nothing matched and the change needs no stock, the level
-//! is created with `INSERT … SELECT FROM variants … ON CONFLICT DO NOTHING`, which also proves
-//! the variant exists. The variant's total is Σ of its levels, derived on every read, so nothing
-//! else is written for it. When a change is refused the level's stock is read (still inside the write
-//! transaction, so the reading is exact) and handed to the domain's [`Application`], which
-//! decides why — missing, not at the expected stock, or short — and builds the movements to
-//! insert. Any refusal returns an error, and the store's write helper rolls the transaction back.
+//! `UPDATE stock_levels … WHERE stock >= … AND committed >= … AND damaged >= … AND
+//! stock − committed − damaged − quality_control − safety_stock − (live holds) >= … RETURNING …`
+//! (the minimums are the change's requirements), which SQLite evaluates and writes in one step,
+//! so no reader-then-writer window exists even without the lock port. A level the variant never
+//! had reads as 0: when nothing matched and the change needs no stock, the level is created with
+//! `INSERT … SELECT FROM variants … ON CONFLICT DO NOTHING`, which also proves the variant
+//! exists. The variant's total is Σ of its levels, derived on every read, so nothing else is
+//! written for it.
+//!
+//! Reserved units are not kept as a number: they are the level's rows in `holds` whose
+//! `expires_at` is after the instant of the write, read by a subquery of the same conditional
+//! update (one range of `holds_by_level`), so a hold stops counting the instant it expires
+//! without anything writing it. That instant is read once per write, inside the transaction
+//! that holds the write lock. A change's hold is written after its level's update passed: placed,
+//! taken or extended (refused with `HoldGone` unless live then), or dropped.
+//!
+//! When a change is refused the level's states are read (still inside the write transaction, so
+//! the reading is exact) and handed to the domain's [`Application`], which decides why —
+//! missing, not at the expected stock, or short — and builds the movements to insert. Any
+//! refusal returns an error, and the store's write helper rolls the transaction back.
 
 use async_trait::async_trait;
+use chrono::Utc;
 use domain::ids::TenantId;
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::stock::apply::{Application, VariantAfter};
 use domain::stock::models::{
-    AuditReport, Committed, DocumentWrite, LedgerError, LedgerWrite, MovementFilter, MovementKind,
-    StockChange, StockMovement,
+    AuditReport, Committed, DocumentWrite, HoldChange, LedgerError, LedgerWrite, MovementFilter,
+    MovementKind, StockChange, StockMovement,
 };
 use domain::stock::ports::LedgerRepository;
-use domain::stock::state::{Claims, StockState};
+use domain::stock::state::{Claims, StockState, Unavailable};
 use domain::StoreError;
 use rusqlite::{params, Row, Transaction};
 
 use super::idempotency::{self, NewRecord};
-use super::{audit, orders, purchase_orders, transfers};
+use super::{audit, orders, purchase_orders, reservations, transfers};
 use crate::error::SqlResultExt;
 use crate::group::in_savepoint;
 use crate::row::{millis, optional_row, RowExt, Select};
@@ -34,7 +45,8 @@ use crate::SqliteStore;
 
 const SELECT_MOVEMENTS: &str =
     "SELECT id, tenant_id, variant_id, location_id, kind, quantity, stock_after, reason, order_id,
-            purchase_order_id, transfer_id, unit_cost, actor, created_at
+            purchase_order_id, transfer_id, unit_cost, actor, created_at, damaged,
+            quality_control, safety_stock
        FROM stock_movements WHERE tenant_id = ?";
 
 /// Applies one write of a batch inside a savepoint, so a refusal undoes that write only.
@@ -118,8 +130,11 @@ impl LedgerRepository for SqliteStore {
 
     async fn audit(&self, tenant: &TenantId) -> Result<AuditReport, StoreError> {
         let tenant = tenant.to_string();
-        self.read("auditing the ledger", move |tx| audit::run(tx, &tenant))
-            .await
+        let now = Utc::now().timestamp_millis();
+        self.read("auditing the ledger", move |tx| {
+            audit::run(tx, &tenant, now)
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -145,11 +160,15 @@ fn apply(
     // The document first: a transition decided from a stale version is a conflict, whatever its
     // stock changes would have found.
     apply_document(tx, tenant, &write.document)?;
+    // The instant holds are judged live at, for every change of this write. Taken here, inside
+    // the write transaction, which holds the database's write lock: no other write can place,
+    // take or extend a hold between this reading of the clock and the commit.
+    let now = Utc::now().timestamp_millis();
     let mut application = Application::new(tenant, write);
     for change in &write.changes {
-        match conditional_update(tx, tenant, change)? {
+        match conditional_update(tx, tenant, change, now)? {
             Some(after) => application.applied(change, after),
-            None => application.refused(change, level_state(tx, tenant, change)?)?,
+            None => application.refused(change, level_state(tx, tenant, change, now)?)?,
         }
     }
     let committed = application.finish()?;
@@ -162,49 +181,76 @@ fn apply(
     Ok(committed)
 }
 
-/// The atomic conditional write on the change's level — the one row a stock change writes — and
-/// the variant's units in transit by the change's `in_transit_delta` when it has one. `None` when
-/// refused: the level is not at the expected on hand (when one is given) or holds less than the
-/// change requires of its on hand, committed or available units, or the variant does not exist
-/// in the tenant.
+/// The numbers a level keeps, as the conditional write returns them: on hand, committed and
+/// each unavailable state (reserved is derived from the level's holds, never kept).
+fn kept_state(row: &Row<'_>, first: usize) -> rusqlite::Result<StockState> {
+    Ok(StockState::new(
+        row.get(first)?,
+        Claims {
+            committed: row.get(first + 1)?,
+            reserved: 0,
+            unavailable: Unavailable {
+                damaged: row.get(first + 2)?,
+                quality_control: row.get(first + 3)?,
+                safety_stock: row.get(first + 4)?,
+            },
+        },
+    ))
+}
+
+/// The atomic conditional write on the change's level — the one row a stock change writes —
+/// then the change's hold, and the variant's units in transit by the change's
+/// `in_transit_delta` when it has one. `Ok(None)` when refused: the level is not at the
+/// expected on hand (when one is given) or holds less than the change requires of its on hand,
+/// committed, unavailable or available units (available counting every hold of the level live
+/// at `now`), or the variant does not exist in the tenant. `Err(HoldGone)` when the change takes
+/// or extends a hold that is not there or not live at `now`.
 fn conditional_update(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     change: &StockChange,
-) -> Result<Option<VariantAfter>, StoreError> {
+    now: i64,
+) -> Result<Option<VariantAfter>, LedgerError> {
     let (tenant, variant, location) = (
         tenant.to_string(),
         change.variant_id.to_string(),
         change.location_id.to_string(),
     );
     let need = change.requirements();
-    let read_state = |row: &Row<'_>| -> rusqlite::Result<StockState> {
-        Ok(StockState::new(
-            row.get(0)?,
-            Claims {
-                committed: row.get(1)?,
-            },
-        ))
-    };
+    let (claims, kept) = (&change.claims, &change.claims.unavailable);
     let mut level: Option<StockState> = optional_row(
         tx,
-        "UPDATE stock_levels SET stock = stock + ?1, committed = committed + ?2
-          WHERE tenant_id = ?3 AND variant_id = ?4 AND location_id = ?5
-            AND stock >= ?6 AND committed >= ?7 AND stock - committed >= ?8
-            AND (?9 IS NULL OR stock = ?9)
-         RETURNING stock, committed",
+        "UPDATE stock_levels
+            SET stock = stock + ?1, committed = committed + ?2, damaged = damaged + ?3,
+                quality_control = quality_control + ?4, safety_stock = safety_stock + ?5
+          WHERE tenant_id = ?6 AND variant_id = ?7 AND location_id = ?8
+            AND stock >= ?9 AND committed >= ?10 AND damaged >= ?11
+            AND quality_control >= ?12 AND safety_stock >= ?13
+            AND stock - committed - damaged - quality_control - safety_stock
+                - (SELECT COALESCE(SUM(h.quantity), 0) FROM holds h
+                    WHERE h.tenant_id = ?6 AND h.variant_id = ?7 AND h.location_id = ?8
+                      AND h.expires_at > ?14) >= ?15
+            AND (?16 IS NULL OR stock = ?16)
+         RETURNING stock, committed, damaged, quality_control, safety_stock",
         params![
             change.delta,
-            change.claims.committed,
+            claims.committed,
+            kept.damaged,
+            kept.quality_control,
+            kept.safety_stock,
             tenant,
             variant,
             location,
             need.on_hand,
             need.claims.committed,
+            need.claims.unavailable.damaged,
+            need.claims.unavailable.quality_control,
+            need.claims.unavailable.safety_stock,
+            now,
             need.available,
             change.expected_stock,
         ],
-        read_state,
+        |row| kept_state(row, 0),
     )
     .or_store("changing a level's stock")?;
     if level.is_none() && need.met_by_nothing() && change.expected_stock.unwrap_or(0) == 0 {
@@ -212,24 +258,32 @@ fn conditional_update(
         // conflict means the level exists and refused the change; no row means no such variant.
         level = optional_row(
             tx,
-            "INSERT INTO stock_levels (tenant_id, variant_id, location_id, stock, committed)
-             SELECT tenant_id, id, ?3, ?4, ?5 FROM variants WHERE tenant_id = ?1 AND id = ?2
+            "INSERT INTO stock_levels (tenant_id, variant_id, location_id, stock, committed,
+                                       damaged, quality_control, safety_stock)
+             SELECT tenant_id, id, ?3, ?4, ?5, ?6, ?7, ?8
+               FROM variants WHERE tenant_id = ?1 AND id = ?2
              ON CONFLICT DO NOTHING
-             RETURNING stock, committed",
+             RETURNING stock, committed, damaged, quality_control, safety_stock",
             params![
                 tenant,
                 variant,
                 location,
                 change.delta,
-                change.claims.committed
+                claims.committed,
+                kept.damaged,
+                kept.quality_control,
+                kept.safety_stock,
             ],
-            read_state,
+            |row| kept_state(row, 0),
         )
         .or_store("creating a level")?;
     }
-    let Some(level) = level else {
+    let Some(kept_after) = level else {
         return Ok(None);
     };
+    if let Some(hold) = &change.hold {
+        apply_hold(tx, &tenant, &variant, &location, change, hold, now)?;
+    }
     if change.in_transit_delta != 0 {
         tx.prepare_cached(
             "UPDATE variants SET in_transit = in_transit + ?1 WHERE tenant_id = ?2 AND id = ?3",
@@ -238,37 +292,128 @@ fn conditional_update(
         .or_store("changing a variant's units in transit")?;
     }
     // The totals are Σ levels (migration 0003): read, with what events need of the variant,
-    // from the pages the level's write just touched.
-    optional_row(
+    // from the pages the level's write just touched; reserved, of the level and in total, from
+    // the holds live at `now`, the change's own hold as it just left it.
+    let after = optional_row(
         tx,
-        "SELECT SUM(sl.stock), SUM(sl.committed), v.sku, v.reorder_level
+        "SELECT SUM(sl.stock), SUM(sl.committed), SUM(sl.damaged), SUM(sl.quality_control),
+                SUM(sl.safety_stock), v.sku, v.reorder_level,
+                (SELECT COALESCE(SUM(h.quantity), 0) FROM holds h
+                  WHERE h.tenant_id = ?1 AND h.variant_id = ?2 AND h.expires_at > ?4),
+                (SELECT COALESCE(SUM(h.quantity), 0) FROM holds h
+                  WHERE h.tenant_id = ?1 AND h.variant_id = ?2 AND h.location_id = ?3
+                    AND h.expires_at > ?4)
            FROM variants v
            JOIN stock_levels sl ON sl.tenant_id = v.tenant_id AND sl.variant_id = v.id
           WHERE v.tenant_id = ?1 AND v.id = ?2
           GROUP BY v.id",
-        params![tenant, variant],
+        params![tenant, variant, location, now],
         |row| {
+            let mut total = kept_state(row, 0)?;
+            total.claims.reserved = row.get(7)?;
+            let mut level = kept_after;
+            level.claims.reserved = row.get(8)?;
             Ok(VariantAfter {
                 level,
-                total: read_state(row)?,
-                sku: row.sku(2)?,
-                reorder_level: row.get(3)?,
+                total,
+                sku: row.sku(5)?,
+                reorder_level: row.get(6)?,
             })
         },
     )
-    .or_store("reading a changed variant's total")
+    .or_store("reading a changed variant's total")?;
+    Ok(after)
 }
 
-/// The states of a change's level, read in the write transaction: all 0 for a level the variant
-/// never had, `None` when the variant is missing.
+/// Applies the change's hold at its level, once the level's conditional write has passed (so a
+/// hold taken counted as live in that write): `Place` stores it with the change's reserved
+/// units; `Take` and `Extend` require it there and live at `now`, else `HoldGone`; `Drop`
+/// removes it if present.
+fn apply_hold(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    variant: &str,
+    location: &str,
+    change: &StockChange,
+    hold: &HoldChange,
+    now: i64,
+) -> Result<(), LedgerError> {
+    let reservation = hold.reservation_id().to_string();
+    let changed = match hold {
+        HoldChange::Place { expires_at, .. } => tx
+            .prepare_cached(
+                "INSERT INTO holds (tenant_id, reservation_id, variant_id, location_id, quantity,
+                                    expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    tenant,
+                    reservation,
+                    variant,
+                    location,
+                    change.claims.reserved,
+                    millis(expires_at),
+                ])
+            })
+            .or_store("placing a hold")?,
+        HoldChange::Take { .. } => tx
+            .prepare_cached(
+                "DELETE FROM holds
+                  WHERE reservation_id = ?1 AND variant_id = ?2 AND location_id = ?3
+                    AND tenant_id = ?4 AND expires_at > ?5",
+            )
+            .and_then(|mut stmt| stmt.execute(params![reservation, variant, location, tenant, now]))
+            .or_store("taking a hold")?,
+        HoldChange::Drop { .. } => {
+            tx.prepare_cached(
+                "DELETE FROM holds
+                  WHERE reservation_id = ?1 AND variant_id = ?2 AND location_id = ?3
+                    AND tenant_id = ?4",
+            )
+            .and_then(|mut stmt| stmt.execute(params![reservation, variant, location, tenant]))
+            .or_store("dropping a hold")?;
+            return Ok(());
+        }
+        HoldChange::Extend { expires_at, .. } => tx
+            .prepare_cached(
+                "UPDATE holds SET expires_at = ?1
+                  WHERE reservation_id = ?2 AND variant_id = ?3 AND location_id = ?4
+                    AND tenant_id = ?5 AND expires_at > ?6",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    millis(expires_at),
+                    reservation,
+                    variant,
+                    location,
+                    tenant,
+                    now
+                ])
+            })
+            .or_store("extending a hold")?,
+    };
+    if changed == 0 {
+        return Err(LedgerError::HoldGone(hold.reservation_id()));
+    }
+    Ok(())
+}
+
+/// The states of a change's level, read in the write transaction (reserved: its holds live at
+/// `now`): all 0 for a level the variant never had, `None` when the variant is missing.
 fn level_state(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     change: &StockChange,
+    now: i64,
 ) -> Result<Option<StockState>, StoreError> {
     optional_row(
         tx,
-        "SELECT COALESCE(s.stock, 0), COALESCE(s.committed, 0)
+        "SELECT COALESCE(s.stock, 0), COALESCE(s.committed, 0), COALESCE(s.damaged, 0),
+                COALESCE(s.quality_control, 0), COALESCE(s.safety_stock, 0),
+                (SELECT COALESCE(SUM(h.quantity), 0) FROM holds h
+                  WHERE h.tenant_id = ?1 AND h.variant_id = ?2 AND h.location_id = ?3
+                    AND h.expires_at > ?4)
            FROM variants v
            LEFT JOIN stock_levels s
              ON s.tenant_id = v.tenant_id AND s.variant_id = v.id AND s.location_id = ?3
@@ -276,15 +421,13 @@ fn level_state(
         params![
             tenant.to_string(),
             change.variant_id.to_string(),
-            change.location_id.to_string()
+            change.location_id.to_string(),
+            now,
         ],
         |r| {
-            Ok(StockState::new(
-                r.get(0)?,
-                Claims {
-                    committed: r.get(1)?,
-                },
-            ))
+            let mut state = kept_state(r, 0)?;
+            state.claims.reserved = r.get(5)?;
+            Ok(state)
         },
     )
     .or_store("reading the stock of a refused change")
@@ -294,8 +437,9 @@ fn insert_movement(tx: &Transaction<'_>, m: &StockMovement) -> Result<(), StoreE
     tx.prepare_cached(
         "INSERT INTO stock_movements (id, tenant_id, variant_id, location_id, kind, quantity,
                                       stock_after, reason, order_id, purchase_order_id,
-                                      transfer_id, unit_cost, actor, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                      transfer_id, unit_cost, actor, created_at, damaged,
+                                      quality_control, safety_stock)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -313,6 +457,9 @@ fn insert_movement(tx: &Transaction<'_>, m: &StockMovement) -> Result<(), StoreE
             m.unit_cost.map(|c| c.minor_units()),
             m.actor.to_string(),
             millis(&m.created_at),
+            m.unavailable.damaged,
+            m.unavailable.quality_control,
+            m.unavailable.safety_stock,
         ])
     })
     .or_store("inserting a movement")?;
@@ -341,6 +488,21 @@ fn apply_document(
             transfer,
             expected_version,
         } => transfers::replace(tx, tenant, transfer, *expected_version),
+        DocumentWrite::InsertReservation(reservation) => {
+            reservations::insert(tx, tenant, reservation)
+        }
+        DocumentWrite::UpdateReservation {
+            reservation,
+            expected_version,
+        } => reservations::replace(tx, tenant, reservation, *expected_version),
+        DocumentWrite::ConfirmReservation {
+            reservation,
+            expected_version,
+            order,
+        } => {
+            reservations::replace(tx, tenant, reservation, *expected_version)?;
+            orders::insert(tx, tenant, order)
+        }
     }
 }
 
@@ -354,6 +516,11 @@ fn movement_from_row(row: &Row<'_>) -> rusqlite::Result<StockMovement> {
             MovementKind::parse(&s).ok_or("unknown movement kind")
         })?,
         quantity: row.get("quantity")?,
+        unavailable: Unavailable {
+            damaged: row.get("damaged")?,
+            quality_control: row.get("quality_control")?,
+            safety_stock: row.get("safety_stock")?,
+        },
         stock_after: row.get("stock_after")?,
         reason: row.get("reason")?,
         order_id: row.opt_id("order_id")?,

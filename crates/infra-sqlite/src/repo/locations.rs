@@ -14,7 +14,7 @@ use domain::locations::models::{Holdings, LevelFilter, Location, LocationLevel};
 use domain::locations::ports::LocationRepository;
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
-use domain::stock::state::{Claims, StockState};
+use domain::stock::state::{Claims, StockState, Unavailable};
 use domain::transfers::models::TransferStatus;
 use domain::values::{LocationCode, LocationPriority};
 use domain::StoreError;
@@ -22,7 +22,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Row, Transaction};
 
 use super::idempotency;
-use super::variants::{status_list, transfer_status_list};
+use super::variants::{read_instant, status_list, transfer_status_list};
 use crate::error::SqlResultExt;
 use crate::row::{millis, optional_row, RowExt, Select};
 use crate::SqliteStore;
@@ -70,12 +70,14 @@ pub(crate) fn insert_row(
 }
 
 /// A page of the levels at one location (binds: tenant, location, the cursor or NULL, the row
-/// limit), ordered by variant id: every variant with a level row there or units on open
+/// limit, the instant of the read in milliseconds, at which holds are judged live), ordered by
+/// variant id: every variant with a level row there or units on open
 /// purchase orders bound for it. `{low}` is replaced by the low-stock condition or nothing.
 /// The cursor is applied inside both branches, so each is a range of its index, and the
 /// `CROSS JOIN` keeps SQLite from driving the query by a scan of the tenant's variants instead.
 static LEVELS_PAGE: LazyLock<String> = LazyLock::new(|| {
     let incoming = status_list(&PurchaseOrderStatus::INCOMING);
+    let reserved = RESERVED_HERE;
     format!(
         "WITH held(variant_id) AS (
              SELECT variant_id FROM stock_levels
@@ -89,7 +91,10 @@ static LEVELS_PAGE: LazyLock<String> = LazyLock::new(|| {
               GROUP BY l.variant_id
              HAVING SUM(l.quantity - l.received) > 0)
          SELECT h.variant_id, v.sku, v.reorder_level, COALESCE(s.stock, 0) AS stock,
-                COALESCE(s.committed, 0) AS committed,
+                COALESCE(s.committed, 0) AS committed, COALESCE(s.damaged, 0) AS damaged,
+                COALESCE(s.quality_control, 0) AS quality_control,
+                COALESCE(s.safety_stock, 0) AS safety_stock,
+                {reserved} AS reserved,
                 (SELECT COALESCE(SUM(l.quantity - l.received), 0)
                    FROM purchase_order_lines l
                    JOIN purchase_orders p ON p.id = l.purchase_order_id
@@ -103,6 +108,20 @@ static LEVELS_PAGE: LazyLock<String> = LazyLock::new(|| {
           WHERE 1 = 1 {{low}}
           ORDER BY h.variant_id
           LIMIT ?4"
+    )
+});
+
+/// The units of the live holds (at `?5`) of the variant `h.variant_id` at the location `?2`.
+const RESERVED_HERE: &str = "(SELECT COALESCE(SUM(r.quantity), 0) FROM holds r
+                               WHERE r.tenant_id = ?1 AND r.variant_id = h.variant_id
+                                 AND r.location_id = ?2 AND r.expires_at > ?5)";
+
+/// The low-stock condition of [`LEVELS_PAGE`]: available here (on hand less every claim, reserved
+/// counted at the instant of the read) at or below the reorder level.
+static LOW_HERE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "AND COALESCE(s.stock - s.committed - s.damaged - s.quality_control - s.safety_stock, 0)
+                 - {RESERVED_HERE} <= v.reorder_level"
     )
 });
 
@@ -259,7 +278,7 @@ impl LocationRepository for SqliteStore {
         let sql = LEVELS_PAGE.replace(
             "{low}",
             if filter.low_stock {
-                "AND COALESCE(s.stock - s.committed, 0) <= v.reorder_level"
+                LOW_HERE.as_str()
             } else {
                 ""
             },
@@ -270,6 +289,7 @@ impl LocationRepository for SqliteStore {
             page.after
                 .map_or(Value::Null, |c| Value::from(c.hyphenated().to_string())),
             Value::from(i64::from(limit) + 1),
+            Value::from(read_instant()),
         ]);
         let rows = self
             .read("listing a location's levels", move |tx| {
@@ -279,13 +299,19 @@ impl LocationRepository for SqliteStore {
                         row.get(3)?,
                         Claims {
                             committed: row.get(4)?,
+                            reserved: row.get(8)?,
+                            unavailable: Unavailable {
+                                damaged: row.get(5)?,
+                                quality_control: row.get(6)?,
+                                safety_stock: row.get(7)?,
+                            },
                         },
                     );
                     Ok(LocationLevel::new(
                         row.id(0)?,
                         row.sku(1)?,
                         state,
-                        row.get(5)?,
+                        row.get(9)?,
                         row.get(2)?,
                     ))
                 })?;

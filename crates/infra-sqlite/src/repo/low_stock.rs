@@ -1,9 +1,10 @@
 //! The low-stock report's rows: the low variants, then their sales since the window start, in
 //! one read transaction.
 //!
-//! Without a location a variant is low when its total is at or below its reorder level; with
-//! one, when its level there is (a variant with no level row there is not listed), and the
-//! stock, incoming units and sales reported are that location's.
+//! Without a location a variant is low when its available total — on hand less committed,
+//! reserved (live holds at the instant of the read) and unavailable units — is at or below its
+//! reorder level; with one, when its level there is (a variant with no level row there is not
+//! listed), and the stock, incoming units and sales reported are that location's.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,9 @@ use domain::ids::LocationId;
 use domain::reports::models::LowStockRow;
 use rusqlite::{params, Transaction};
 
-use super::variants::{column, variant_from_row, SELECT_VARIANTS, TOTAL_STOCK, VARIANT_COLUMNS};
+use super::variants::{
+    variant_from_row, LEVEL_AVAILABLE, SELECT_VARIANTS, TOTAL_AVAILABLE, VARIANT_COLUMNS,
+};
 use crate::row::id_list;
 
 /// Σ −quantity of the SALE movements of the variants in a JSON array of ids since a moment, at
@@ -23,21 +26,23 @@ const SOLD: &str = "SELECT variant_id, -SUM(quantity) FROM stock_movements
                        AND (?4 IS NULL OR location_id = ?4)
                      GROUP BY variant_id";
 
-/// The report's rows for `tenant`, by variant id.
+/// The report's rows for `tenant`, by variant id, judged at `now` (milliseconds: the holds
+/// live then are reserved).
 pub(crate) fn rows(
     tx: &Transaction<'_>,
     tenant: &str,
+    now: i64,
     since: i64,
     location: Option<LocationId>,
 ) -> rusqlite::Result<Vec<LowStockRow>> {
-    // Each low variant with the stock judged low.
+    // Each low variant with the stock judged low: available, in total or at the location.
     let found: Vec<(Variant, i64)> = match location {
         None => {
             let mut stmt = tx.prepare_cached(&format!(
-                "{} AND {TOTAL_STOCK} <= v.reorder_level ORDER BY v.id",
+                "{} AND {TOTAL_AVAILABLE} <= v.reorder_level ORDER BY v.id",
                 *SELECT_VARIANTS
             ))?;
-            let rows = stmt.query_map(params![tenant], |row| {
+            let rows = stmt.query_map(params![now, tenant], |row| {
                 let variant = variant_from_row(row)?;
                 let stock = variant.stock;
                 Ok((variant, stock))
@@ -46,16 +51,19 @@ pub(crate) fn rows(
         }
         Some(location) => {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {}, s.stock - s.committed
+                "SELECT {}
                    FROM variants v
                    JOIN stock_levels s
-                     ON s.tenant_id = v.tenant_id AND s.variant_id = v.id AND s.location_id = ?2
-                  WHERE v.tenant_id = ?1 AND s.stock - s.committed <= v.reorder_level
+                     ON s.tenant_id = v.tenant_id AND s.variant_id = v.id AND s.location_id = ?3
+                  WHERE v.tenant_id = ?2 AND {} <= v.reorder_level
                   ORDER BY v.id",
-                *VARIANT_COLUMNS
+                *VARIANT_COLUMNS, *LEVEL_AVAILABLE
             ))?;
-            let rows = stmt.query_map(params![tenant, location.to_string()], |row| {
-                Ok((variant_from_row(row)?, row.get(column::NEXT)?))
+            let rows = stmt.query_map(params![now, tenant, location.to_string()], |row| {
+                let variant = variant_from_row(row)?;
+                // The level the statement judged, as the same snapshot and instant read it.
+                let stock = variant.stock_at(&location);
+                Ok((variant, stock))
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         }

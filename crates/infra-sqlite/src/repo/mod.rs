@@ -1,6 +1,6 @@
 //! One module per repository port, each implemented on [`crate::SqliteStore`]. Modules that
-//! write documents through the ledger (orders, purchase orders, transfers) also expose the row
-//! writers the ledger calls inside its transaction.
+//! write documents through the ledger (orders, purchase orders, transfers, reservations) also
+//! expose the row writers the ledger calls inside its transaction.
 
 mod audit;
 mod idempotency;
@@ -11,6 +11,7 @@ mod orders;
 mod products;
 mod purchase_orders;
 mod reports;
+mod reservations;
 mod suppliers;
 mod tenants;
 mod transfers;

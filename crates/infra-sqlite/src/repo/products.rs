@@ -1,5 +1,6 @@
-//! Products. Deleting one removes its variants and their levels in the same transaction, and
-//! is refused while any of them holds stock or has units in transit; movements stay.
+//! Products. Deleting one removes its variants, their levels and their expired holds in the
+//! same transaction, and is refused while any of them holds stock, a live hold or units in
+//! transit; movements stay.
 
 use std::sync::LazyLock;
 
@@ -13,16 +14,17 @@ use domain::StoreError;
 use rusqlite::{params, Row};
 
 use super::idempotency;
-use super::variants::HOLDS_STOCK;
+use super::variants::{read_instant, HOLDS_STOCK};
 use crate::error::SqlResultExt;
 use crate::row::{millis, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
-/// Finds one variant of the product that keeps it from being deleted.
+/// Finds one variant of the product that keeps it from being deleted (binds: the instant of the
+/// write in milliseconds, at which holds are judged live; the tenant; the product).
 static HELD_VARIANT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT 1 FROM variants v
-          WHERE v.tenant_id = ?1 AND v.product_id = ?2 AND (v.in_transit <> 0 OR {HOLDS_STOCK})
+          WHERE v.tenant_id = ?2 AND v.product_id = ?3 AND (v.in_transit <> 0 OR {HOLDS_STOCK})
           LIMIT 1"
     )
 });
@@ -140,8 +142,13 @@ impl ProductRepository for SqliteStore {
             if exists.is_none() {
                 return Err(StoreError::NotFound);
             }
-            let held = optional_row(tx, &HELD_VARIANT, params![tenant, id], |_| Ok(()))
-                .or_store("checking the product's stock")?;
+            let held = optional_row(
+                tx,
+                &HELD_VARIANT,
+                params![read_instant(), tenant, id],
+                |_| Ok(()),
+            )
+            .or_store("checking the product's stock")?;
             if held.is_some() {
                 return Err(StoreError::InUse);
             }
@@ -153,6 +160,16 @@ impl ProductRepository for SqliteStore {
                 params![tenant, id],
             )
             .or_store("deleting the levels of the product's variants")?;
+            // Only expired holds can be left (a live one keeps the product): they go with the
+            // levels they were at.
+            tx.execute(
+                "DELETE FROM holds
+                  WHERE tenant_id = ?1
+                    AND variant_id IN (SELECT id FROM variants
+                                        WHERE tenant_id = ?1 AND product_id = ?2)",
+                params![tenant, id],
+            )
+            .or_store("deleting the expired holds of the product's variants")?;
             tx.execute(
                 "DELETE FROM variants WHERE tenant_id = ?1 AND product_id = ?2",
                 params![tenant, id],

@@ -6,15 +6,18 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ids::{LocationId, TenantId, VariantId};
-use domain::reports::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
+use domain::reports::models::{
+    BucketCount, LowStockRow, MoverRow, Replayed, SeriesFilter, ValuationRow,
+};
 use domain::reports::ports::ReportRepository;
 use domain::stock::models::MovementKind;
+use domain::stock::state::Unavailable;
 use domain::StoreError;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 
 use super::low_stock;
-use super::variants::TOTAL_ON_HAND;
+use super::variants::{read_instant, TOTAL_ON_HAND};
 use crate::row::{millis, RowExt};
 use crate::SqliteStore;
 
@@ -82,8 +85,9 @@ impl ReportRepository for SqliteStore {
     ) -> Result<Vec<LowStockRow>, StoreError> {
         let tenant = tenant.to_string();
         let since = millis(&since);
+        let now = read_instant();
         self.read("reading low-stock variants", move |tx| {
-            low_stock::rows(tx, &tenant, since, location)
+            low_stock::rows(tx, &tenant, now, since, location)
         })
         .await
     }
@@ -177,17 +181,27 @@ impl ReportRepository for SqliteStore {
         variant: &VariantId,
         at: DateTime<Utc>,
         location: Option<LocationId>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Replayed, StoreError> {
         let (tenant, variant, at) = (tenant.to_string(), variant.to_string(), millis(&at));
         let location = location.map(|l| l.to_string());
         self.read("replaying stock", move |tx| {
-            tx.query_row(
-                "SELECT COALESCE(SUM(quantity), 0) FROM stock_movements
+            tx.prepare_cached(
+                "SELECT COALESCE(SUM(quantity), 0), COALESCE(SUM(damaged), 0),
+                        COALESCE(SUM(quality_control), 0), COALESCE(SUM(safety_stock), 0)
+                   FROM stock_movements
                   WHERE tenant_id = ?1 AND variant_id = ?2 AND created_at <= ?3
                     AND (?4 IS NULL OR location_id = ?4)",
-                params![tenant, variant, at, location],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![tenant, variant, at, location], |r| {
+                Ok(Replayed {
+                    on_hand: r.get(0)?,
+                    unavailable: Unavailable {
+                        damaged: r.get(1)?,
+                        quality_control: r.get(2)?,
+                        safety_stock: r.get(3)?,
+                    },
+                })
+            })
         })
         .await
     }

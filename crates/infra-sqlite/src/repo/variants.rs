@@ -1,22 +1,25 @@
-//! Variants: unique SKU per tenant, stock changed only by the ledger (the `stock` column is the
-//! total over the variant's levels, `in_transit` its units on shipped transfers, both kept by
-//! the ledger's writes), `levels` and `incoming` computed in SQL.
+//! Variants: unique SKU per tenant, stock changed only by the ledger (`in_transit`, the units
+//! on shipped transfers, is kept by the ledger's writes beside the levels), `levels`, their
+//! totals and `incoming` computed in SQL.
 //!
-//! A page of variants, like a set of ids, is one statement: each variant row carries its levels
-//! and the units incoming per location (from the purchase orders' destinations) as two short
-//! lists read by correlated subqueries, one index probe each.
+//! A page of variants, like a set of ids, is one statement: each variant row carries its levels,
+//! its live holds and the units incoming per location (from the purchase orders' destinations)
+//! as three short lists read by correlated subqueries, one index probe each. A level's reserved
+//! units are its holds whose expiry is after the instant of the read, so every statement here
+//! binds that instant as `?1`.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use chrono::Utc;
 use domain::catalog::models::{Variant, VariantFilter, VariantLevel};
 use domain::catalog::ports::VariantRepository;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{LocationId, TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
-use domain::stock::state::{Claims, StockState};
+use domain::stock::state::{StockState, Unavailable};
 use domain::transfers::models::TransferStatus;
 use domain::values::Attributes;
 use domain::StoreError;
@@ -44,17 +47,42 @@ fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
-/// The columns of a variant row (table alias `v`), in the order of [`column`], with its levels
-/// and the units incoming per location in two correlated subqueries: one index probe each per
-/// variant, so a page or a set of ids is one statement. Each subquery answers
-/// `location:units,location:units…` (or NULL), decoded by [`levels_from`].
+/// The units of the live holds (`expires_at` after `?1`, the instant of the read in
+/// milliseconds) of the level aliased `s`: one range of the `holds_by_level` index.
+pub(crate) const LEVEL_RESERVED: &str = "(SELECT COALESCE(SUM(h.quantity), 0) FROM holds h
+                                          WHERE h.tenant_id = s.tenant_id
+                                            AND h.variant_id = s.variant_id
+                                            AND h.location_id = s.location_id
+                                            AND h.expires_at > ?1)";
+
+/// The units of the level aliased `s` that are claimed by nothing: on hand less committed,
+/// unavailable and reserved (live at `?1`).
+pub(crate) static LEVEL_AVAILABLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(s.stock - s.committed - s.damaged - s.quality_control - s.safety_stock
+          - {LEVEL_RESERVED})"
+    )
+});
+
+/// The columns of a variant row (table alias `v`), in the order of [`column`], with its levels,
+/// its live holds and the units incoming per location in three correlated subqueries: one
+/// index probe each per variant, so a page or a set of ids is one statement. Binds `?1`: the
+/// instant of the read (milliseconds), at which holds are judged live. The levels answer
+/// `location:on_hand:committed:damaged:quality_control:safety_stock,…`, the holds and the
+/// incoming units `location:units,…` (or NULL each), decoded by [`levels_from`].
 pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "v.id, v.tenant_id, v.product_id, v.sku, v.attributes, v.price, v.reorder_level,
          v.created_at, v.updated_at, v.in_transit,
-         (SELECT group_concat(sl.location_id || ':' || sl.stock || ':' || sl.committed, ',')
+         (SELECT group_concat(sl.location_id || ':' || sl.stock || ':' || sl.committed || ':'
+                              || sl.damaged || ':' || sl.quality_control || ':'
+                              || sl.safety_stock, ',')
             FROM stock_levels sl
            WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id) AS levels,
+         (SELECT group_concat(h.location_id || ':' || h.quantity, ',')
+            FROM holds h
+           WHERE h.tenant_id = v.tenant_id AND h.variant_id = v.id
+             AND h.expires_at > ?1) AS held,
          (SELECT group_concat(p.location_id || ':' || (l.quantity - l.received), ',')
             FROM purchase_order_lines l
             JOIN purchase_orders p ON p.id = l.purchase_order_id
@@ -64,56 +92,94 @@ pub(crate) static VARIANT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A variant's available total (table alias `v`): Σ of its levels' on hand less committed, one
-/// primary-key range.
-pub(crate) const TOTAL_STOCK: &str = "(SELECT COALESCE(SUM(sl.stock - sl.committed), 0)
-                                         FROM stock_levels sl
-                                        WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id)";
+/// A variant's available total (table alias `v`): Σ of its levels' on hand less committed and
+/// unavailable, one primary-key range, less its holds live at `?1`, one index range.
+pub(crate) const TOTAL_AVAILABLE: &str =
+    "((SELECT COALESCE(SUM(sl.stock - sl.committed - sl.damaged - sl.quality_control
+                            - sl.safety_stock), 0)
+         FROM stock_levels sl
+        WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id)
+      - (SELECT COALESCE(SUM(h.quantity), 0) FROM holds h
+          WHERE h.tenant_id = v.tenant_id AND h.variant_id = v.id AND h.expires_at > ?1))";
 
 /// A variant's total on hand (table alias `v`): Σ of its levels' on hand.
 pub(crate) const TOTAL_ON_HAND: &str = "(SELECT COALESCE(SUM(sl.stock), 0) FROM stock_levels sl
                                           WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id)";
 
-/// Whether the variant (table alias `v`) holds stock at any of its levels.
-pub(crate) const HOLDS_STOCK: &str = "EXISTS (SELECT 1 FROM stock_levels sl
-                                       WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id
-                                         AND sl.stock <> 0)";
+/// Whether the variant (table alias `v`) holds stock at any of its levels — on hand, which
+/// every committed, reserved and unavailable unit is part of — or a hold live at `?1` (the
+/// instant of the write, in milliseconds).
+pub(crate) const HOLDS_STOCK: &str = "(EXISTS (SELECT 1 FROM stock_levels sl
+                                        WHERE sl.tenant_id = v.tenant_id AND sl.variant_id = v.id
+                                          AND sl.stock <> 0)
+                                      OR EXISTS (SELECT 1 FROM holds h
+                                        WHERE h.tenant_id = v.tenant_id AND h.variant_id = v.id
+                                          AND h.expires_at > ?1))";
 
-/// Variant rows of a tenant; ends in a `WHERE` on the tenant, so callers append conditions.
+/// Variant rows of a tenant (binds `?1` the instant of the read in milliseconds, `?2` the
+/// tenant); ends in a `WHERE` on the tenant, so callers append conditions with plain `?`
+/// placeholders (numbered from 3).
 pub(crate) static SELECT_VARIANTS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {} FROM variants v WHERE v.tenant_id = ?",
+        "SELECT {} FROM variants v WHERE v.tenant_id = ?2",
         *VARIANT_COLUMNS
     )
 });
 
-/// A variant's levels, by location id, from the two lists [`VARIANT_COLUMNS`] reads: on hand and
-/// committed per level row (`location:on_hand:committed`), and units incoming per open
-/// purchase-order line (`location:units`, summed per location).
+/// The instant of a read, in milliseconds: what holds are judged live at.
+pub(crate) fn read_instant() -> i64 {
+    millis(&Utc::now())
+}
+
+/// A variant's levels, by location id, from the three lists [`VARIANT_COLUMNS`] reads: the kept
+/// numbers per level row (`location:on_hand:committed:damaged:quality_control:safety_stock`),
+/// the units of each live hold (`location:units`, summed per location into reserved) and the
+/// units incoming per open purchase-order line (`location:units`, summed per location).
 fn levels_from(
     stock: Option<String>,
+    held: Option<String>,
     incoming: Option<String>,
 ) -> Result<Vec<VariantLevel>, String> {
-    let number = |units: &str| {
-        units
-            .parse::<i64>()
-            .map_err(|_| format!("malformed level units '{units}'"))
-    };
+    #[derive(Clone, Copy)]
+    enum List {
+        Levels,
+        Held,
+        Incoming,
+    }
     let mut by_location: BTreeMap<LocationId, (StockState, i64)> = BTreeMap::new();
-    for (list, is_level) in [(stock, true), (incoming, false)] {
+    for (list, which) in [
+        (stock, List::Levels),
+        (held, List::Held),
+        (incoming, List::Incoming),
+    ] {
         for entry in list.iter().flat_map(|l| l.split(',')) {
             let mut parts = entry.split(':');
             let location: LocationId = parts
                 .next()
                 .and_then(|l| l.parse().ok())
                 .ok_or_else(|| format!("malformed level entry '{entry}'"))?;
-            let first = number(parts.next().unwrap_or_default())?;
+            let mut number = || {
+                let units = parts.next().unwrap_or_default();
+                units
+                    .parse::<i64>()
+                    .map_err(|_| format!("malformed level units '{units}' in '{entry}'"))
+            };
             let level = by_location.entry(location).or_default();
-            if is_level {
-                let committed = number(parts.next().unwrap_or_default())?;
-                level.0 = StockState::new(first, Claims { committed });
-            } else {
-                level.1 += first;
+            match which {
+                List::Levels => {
+                    let on_hand = number()?;
+                    let committed = number()?;
+                    let unavailable = Unavailable {
+                        damaged: number()?,
+                        quality_control: number()?,
+                        safety_stock: number()?,
+                    };
+                    level.0.on_hand = on_hand;
+                    level.0.claims.committed = committed;
+                    level.0.claims.unavailable = unavailable;
+                }
+                List::Held => level.0.claims.reserved += number()?,
+                List::Incoming => level.1 += number()?,
             }
         }
     }
@@ -137,16 +203,16 @@ pub(crate) mod column {
     pub const UPDATED_AT: usize = 8;
     pub const IN_TRANSIT: usize = 9;
     pub const LEVELS: usize = 10;
-    pub const INCOMING: usize = 11;
-    /// The first column a caller may add after the variant's own.
-    pub const NEXT: usize = 12;
+    pub const HELD: usize = 11;
+    pub const INCOMING: usize = 12;
 }
 
 /// A row of [`VARIANT_COLUMNS`], without its levels and `incoming` (see [`attach_levels`]).
 pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
     let stock: Option<String> = row.get(column::LEVELS)?;
+    let held: Option<String> = row.get(column::HELD)?;
     let incoming: Option<String> = row.get(column::INCOMING)?;
-    let levels = levels_from(stock, incoming).map_err(|e| {
+    let levels = levels_from(stock, held, incoming).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(
             column::LEVELS,
             rusqlite::types::Type::Text,
@@ -176,11 +242,12 @@ pub(crate) fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
     .with_levels(levels))
 }
 
-/// Deletes the variant only if it may go: it holds no stock and no units of it are in transit.
+/// Deletes the variant only if it may go: it holds no stock, no live hold (at `?1`) and no
+/// units of it are in transit.
 static DELETABLE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "DELETE FROM variants AS v
-          WHERE v.tenant_id = ?1 AND v.id = ?2 AND v.in_transit = 0 AND NOT {HOLDS_STOCK}"
+          WHERE v.tenant_id = ?2 AND v.id = ?3 AND v.in_transit = 0 AND NOT {HOLDS_STOCK}"
     )
 });
 
@@ -232,6 +299,7 @@ impl VariantRepository for SqliteStore {
     async fn get(&self, tenant: &TenantId, id: &VariantId) -> Result<Option<Variant>, StoreError> {
         let tenant = tenant.to_string();
         let query = Select::new(&SELECT_VARIANTS)
+            .bind(read_instant())
             .bind(tenant.clone())
             .and("v.id = ?", id.to_string());
         let mut found = self
@@ -252,6 +320,7 @@ impl VariantRepository for SqliteStore {
         }
         let tenant = tenant.to_string();
         let query = Select::new(&SELECT_VARIANTS)
+            .bind(read_instant())
             .bind(tenant.clone())
             .and("v.id IN (SELECT value FROM json_each(?))", id_list(ids));
         self.read("reading variants", move |tx| {
@@ -268,7 +337,9 @@ impl VariantRepository for SqliteStore {
     ) -> Result<Page<Variant>, StoreError> {
         let limit = page.limit;
         let tenant = tenant.to_string();
-        let mut query = Select::new(&SELECT_VARIANTS).bind(tenant.clone());
+        let mut query = Select::new(&SELECT_VARIANTS)
+            .bind(read_instant())
+            .bind(tenant.clone());
         if let Some(product) = &filter.product_id {
             query = query.and("v.product_id = ?", product.to_string());
         }
@@ -276,7 +347,7 @@ impl VariantRepository for SqliteStore {
             query = query.and("v.sku = ?", sku.as_str().to_owned());
         }
         if filter.low_stock {
-            query = query.and_raw(&format!("{TOTAL_STOCK} <= v.reorder_level"));
+            query = query.and_raw(&format!("{TOTAL_AVAILABLE} <= v.reorder_level"));
         }
         let query = query.page("v.id", page, Direction::Ascending);
         let rows = self
@@ -318,8 +389,10 @@ impl VariantRepository for SqliteStore {
     async fn delete(&self, tenant: &TenantId, id: &VariantId) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write("deleting a variant", move |tx| {
+            // Holds are judged live at the instant of the write, taken under the write lock.
+            let now = read_instant();
             let deleted = tx
-                .execute(&DELETABLE, params![tenant, id])
+                .execute(&DELETABLE, params![now, tenant, id])
                 .or_store("deleting a variant")?;
             if deleted == 1 {
                 tx.execute(
@@ -327,6 +400,13 @@ impl VariantRepository for SqliteStore {
                     params![tenant, id],
                 )
                 .or_store("deleting a variant's levels")?;
+                // Only expired holds can be left (a live one keeps the variant): they count for
+                // nothing, and go with the levels they were at.
+                tx.execute(
+                    "DELETE FROM holds WHERE tenant_id = ?1 AND variant_id = ?2",
+                    params![tenant, id],
+                )
+                .or_store("deleting a variant's expired holds")?;
                 return Ok(());
             }
             let exists = optional_row(
@@ -354,7 +434,6 @@ mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         crate::migrate::apply(&mut conn).unwrap();
         let statement = conn.prepare(&SELECT_VARIANTS).unwrap();
-        assert_eq!(statement.column_count(), column::NEXT);
         let expected = [
             (column::ID, "id"),
             (column::TENANT_ID, "tenant_id"),
@@ -367,6 +446,7 @@ mod tests {
             (column::UPDATED_AT, "updated_at"),
             (column::IN_TRANSIT, "in_transit"),
             (column::LEVELS, "levels"),
+            (column::HELD, "held"),
             (column::INCOMING, "incoming"),
         ];
         assert_eq!(statement.column_count(), expected.len());
