@@ -125,6 +125,21 @@ fn specs() -> Vec<IndexSpec> {
             "tenant_status_id",
             doc! { "tenantId": 1, "status": 1, "_id": 1 },
         ),
+        // Every tenant query of reservations leads with the tenant: by id, and filtered lists
+        // (newest first) by status.
+        index(RESERVATIONS, "tenant_id", doc! { "tenantId": 1, "_id": 1 }),
+        index(
+            RESERVATIONS,
+            "tenant_status_id",
+            doc! { "tenantId": 1, "status": 1, "_id": 1 },
+        ),
+        // The sweep's query — reservations stored ACTIVE whose expiry has passed, earliest
+        // first — is the only one across tenants, so it alone does not lead with the tenant.
+        index(
+            RESERVATIONS,
+            "status_expires",
+            doc! { "status": 1, "expiresAt": 1, "_id": 1 },
+        ),
         unique(
             IDEMPOTENCY,
             "tenant_key_unique",

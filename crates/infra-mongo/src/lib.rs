@@ -3,14 +3,20 @@
 //!
 //! Why it is built this way:
 //! - Stock is kept per level (variant × location) inside the variant document, one map per
-//!   state beside its total: `levels: {"<location id>": on hand}` and `stock`, `committed:
-//!   {"<location id>": units}` and `committedTotal`. A stock change is one conditional `$inc` of a
-//!   level's states and the totals together, its filter asking what the change needs of the level
-//!   (on hand, committed, and available — on hand less committed — at least what it takes), so the
-//!   store itself refuses to oversell a level, and the hot path still writes one document per
-//!   change; the domain's lock only reduces contention.
-//! - Everything a use case writes together (stock, movements, the order, purchase order or
-//!   transfer, the idempotency record)
+//!   kept state beside its total: `levels: {"<location id>": on hand}` and `stock`, `committed:
+//!   {"<location id>": units}` and `committedTotal`, and likewise `damaged`, `qualityControl` and
+//!   `safetyStock`. The reservations' holds are embedded in the same document as an array
+//!   `holds: [{r, l, q, e}]` (reservation, location, units, expiry); a level's reserved units are
+//!   the units of its holds live at the instant of the read or write, never a stored number, so
+//!   a hold stops counting the moment it expires without any write. A stock change is one
+//!   conditional `findOneAndUpdate` of a level's states, the totals and the change's hold
+//!   together, its filter asking what the change needs of the level (each state, and available
+//!   — on hand less every claim, live holds summed in an `$expr` — at least what it takes; the
+//!   hold live, when it takes or extends one), so the store itself refuses to oversell a level,
+//!   and the hot path still writes one document per change; the domain's lock only reduces
+//!   contention.
+//! - Everything a use case writes together (stock, movements, the order, purchase order,
+//!   transfer or reservation, the idempotency record)
 //!   goes through one multi-document transaction, so MongoDB must run as a replica set — even of
 //!   one node. [`MongoStore::connect`] refuses a standalone server instead of silently losing
 //!   atomicity.

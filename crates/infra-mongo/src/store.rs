@@ -13,8 +13,8 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
 use crate::documents::{
-    IdempotencyDoc, LocationDoc, MovementDoc, OrderDoc, ProductDoc, PurchaseOrderDoc, SupplierDoc,
-    TenantDoc, TransferDoc, UserDoc, VariantDoc,
+    IdempotencyDoc, LocationDoc, MovementDoc, OrderDoc, ProductDoc, PurchaseOrderDoc,
+    ReservationDoc, SupplierDoc, TenantDoc, TransferDoc, UserDoc, VariantDoc,
 };
 
 /// The database used when the URL names none.
@@ -37,6 +37,7 @@ pub(crate) mod collections {
     pub const IDEMPOTENCY: &str = "idempotencyRecords";
     pub const LOCATIONS: &str = "locations";
     pub const TRANSFERS: &str = "transfers";
+    pub const RESERVATIONS: &str = "reservations";
     /// One document per completed data migration (see `migrate`).
     pub const MIGRATIONS: &str = "migrations";
 }
@@ -144,6 +145,10 @@ impl MongoStore {
 
     pub(crate) fn transfers(&self) -> Collection<TransferDoc> {
         self.db.collection(collections::TRANSFERS)
+    }
+
+    pub(crate) fn reservations(&self) -> Collection<ReservationDoc> {
+        self.db.collection(collections::RESERVATIONS)
     }
 
     /// A collection read or written as plain documents (migrations, raw test data).

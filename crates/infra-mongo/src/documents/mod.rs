@@ -12,14 +12,16 @@ mod location;
 mod movement;
 mod order;
 mod purchasing;
+mod reservation;
 mod tenancy;
 
-pub(crate) use catalog::{attributes_bson, ProductDoc, VariantDoc};
+pub(crate) use catalog::{attributes_bson, level_path, HoldDoc, KeptClaim, ProductDoc, VariantDoc};
 pub(crate) use idempotency::IdempotencyDoc;
 pub(crate) use location::{LocationDoc, TransferDoc};
 pub(crate) use movement::MovementDoc;
 pub(crate) use order::OrderDoc;
 pub(crate) use purchasing::{PurchaseOrderDoc, SupplierDoc};
+pub(crate) use reservation::ReservationDoc;
 pub(crate) use tenancy::{TenantDoc, UserDoc};
 
 use std::str::FromStr;

@@ -1,6 +1,12 @@
 //! Stock movements as stored: the append-only ledger.
+//!
+//! A movement that moved an unavailable state (a MOVE between states, an adjustment or a return
+//! of damaged units, …) carries how each moved in `unavailable`; one that moved none — most of
+//! them, and every movement written before unit states — has no such field, which reads as 0 of
+//! each, so the common movement stays as small as it was.
 
 use domain::stock::models::{MovementKind, StockMovement};
+use domain::stock::state::Unavailable;
 use domain::values::Money;
 use domain::StoreError;
 use mongodb::bson;
@@ -21,6 +27,9 @@ pub(crate) struct MovementDoc {
     pub kind: String,
     /// Signed: negative for units leaving.
     pub quantity: i64,
+    /// How the level's unavailable states moved; absent when none did.
+    #[serde(default, skip_serializing_if = "UnavailableDoc::is_zero")]
+    pub unavailable: UnavailableDoc,
     /// The level's stock after the movement.
     pub stock_after: i64,
     pub reason: Option<String>,
@@ -33,6 +42,44 @@ pub(crate) struct MovementDoc {
     pub created_at: bson::DateTime,
 }
 
+/// Units by unavailable state, as a movement stores how each moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UnavailableDoc {
+    #[serde(default)]
+    pub damaged: i64,
+    #[serde(default)]
+    pub quality_control: i64,
+    #[serde(default)]
+    pub safety_stock: i64,
+}
+
+impl UnavailableDoc {
+    fn is_zero(&self) -> bool {
+        *self == UnavailableDoc::default()
+    }
+}
+
+impl From<Unavailable> for UnavailableDoc {
+    fn from(u: Unavailable) -> Self {
+        Self {
+            damaged: u.damaged,
+            quality_control: u.quality_control,
+            safety_stock: u.safety_stock,
+        }
+    }
+}
+
+impl From<UnavailableDoc> for Unavailable {
+    fn from(u: UnavailableDoc) -> Self {
+        Unavailable {
+            damaged: u.damaged,
+            quality_control: u.quality_control,
+            safety_stock: u.safety_stock,
+        }
+    }
+}
+
 impl From<&StockMovement> for MovementDoc {
     fn from(m: &StockMovement) -> Self {
         Self {
@@ -42,6 +89,7 @@ impl From<&StockMovement> for MovementDoc {
             location_id: m.location_id.to_string(),
             kind: m.kind.as_str().to_owned(),
             quantity: m.quantity,
+            unavailable: m.unavailable.into(),
             stock_after: m.stock_after,
             reason: m.reason.clone(),
             order_id: m.order_id.map(|id| id.to_string()),
@@ -65,6 +113,7 @@ impl TryFrom<MovementDoc> for StockMovement {
             location_id: parse(&d.location_id, "movement location id")?,
             kind: MovementKind::parse(&d.kind).ok_or_else(|| corrupt("movement kind", &d.kind))?,
             quantity: d.quantity,
+            unavailable: d.unavailable.into(),
             stock_after: d.stock_after,
             reason: d.reason,
             order_id: d

@@ -1,5 +1,6 @@
-//! Products. Deleting one deletes its variants (and so their levels) in the same transaction,
-//! and only when none of them holds stock or has units in transit.
+//! Products. Deleting one deletes its variants (and so their levels and expired holds) in the
+//! same transaction, and only when none of them holds stock, has units in transit or committed,
+//! or has a live hold.
 
 use async_trait::async_trait;
 use domain::catalog::models::Product;
@@ -10,6 +11,7 @@ use domain::pagination::{Direction, Page, PageRequest};
 use domain::StoreError;
 use mongodb::bson::doc;
 
+use super::catalog_variants::instant;
 use crate::documents::{bson_time, ProductDoc};
 use crate::errors::StoreResult;
 use crate::paging::read_page;
@@ -98,8 +100,8 @@ impl ProductRepository for MongoStore {
                 if found.is_none() {
                     return Err(Abort::Refuse(StoreError::NotFound));
                 }
-                // A variant holding stock, or with units in transit (the ledger's counter on its
-                // document), keeps the product.
+                // A variant holding stock, with units in transit or committed (the ledger's
+                // counters on its document), or with a live hold keeps the product.
                 let held = store
                     .variants()
                     .count_documents(doc! {
@@ -107,6 +109,8 @@ impl ProductRepository for MongoStore {
                         "$or": [
                             { "stock": { "$ne": 0_i64 } },
                             { "inTransit": { "$gt": 0_i64 } },
+                            { "committedTotal": { "$gt": 0_i64 } },
+                            { "holds": { "$elemMatch": { "e": { "$gt": instant() } } } },
                         ],
                     })
                     .session(&mut *session)

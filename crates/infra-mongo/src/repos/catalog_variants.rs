@@ -1,6 +1,7 @@
-//! Variants, unique by SKU within a tenant. Their stock and levels (on hand and committed, with
-//! the totals of each) are written only by the ledger; what is available (on hand less committed)
-//! is derived, and the low-stock filter compares it with the reorder level in an `$expr`;
+//! Variants, unique by SKU within a tenant. Their stock and levels (on hand and each kept claim,
+//! with the totals of each, and the reservations' holds) are written only by the ledger; what is
+//! available (on hand less every claim, the holds live at the instant of the read included) is
+//! derived, and the low-stock filter compares it with the reorder level in an `$expr`;
 //! their `incoming` (units still due on open purchase orders, per destination) and `in_transit`
 //! (units shipped on transfers, not yet received) are computed by the server on every read — one
 //! aggregation each per request, however many variants it reads.
@@ -8,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
+use chrono::Utc;
 use domain::catalog::models::{Variant, VariantFilter};
 use domain::catalog::ports::VariantRepository;
 use domain::idempotency::IdempotencyWrite;
@@ -16,10 +18,9 @@ use domain::pagination::{Direction, Page, PageRequest};
 use domain::purchasing::models::PurchaseOrderStatus;
 use domain::StoreError;
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
+use mongodb::bson::{self, doc, Bson, Document};
 
-use super::locations::{committed_path, level_path};
-use crate::documents::{attributes_bson, bson_time, VariantDoc};
+use crate::documents::{attributes_bson, bson_time, level_path, KeptClaim, VariantDoc};
 use crate::errors::{corrupt, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
@@ -86,12 +87,13 @@ impl MongoStore {
         Ok(incoming)
     }
 
-    /// Domain variants from their documents, each with its incoming units per location: one
-    /// aggregation for all of them.
+    /// Domain variants from their documents as they are at `now` (their live holds), each with
+    /// its incoming units per location: one aggregation for all of them.
     pub(crate) async fn with_details(
         &self,
         tenant: &TenantId,
         docs: Vec<VariantDoc>,
+        now: bson::DateTime,
     ) -> Result<Vec<Variant>, StoreError> {
         if docs.is_empty() {
             return Ok(Vec::new());
@@ -102,7 +104,7 @@ impl MongoStore {
         docs.into_iter()
             .map(|d| {
                 let incoming = incoming.get(&d.id).unwrap_or(&none);
-                d.into_variant(incoming)
+                d.into_variant(incoming, now)
             })
             .collect()
     }
@@ -124,19 +126,50 @@ impl MongoStore {
     }
 }
 
-/// The expression of a variant document's units available in total: on hand less committed
-/// (no `committedTotal`: nothing committed).
-pub(crate) fn available_total() -> Document {
-    doc! { "$subtract": ["$stock", { "$ifNull": ["$committedTotal", 0_i64] }] }
+/// `$<path>`, or 0 where the document has no such field.
+fn field_or_zero(path: &str) -> Bson {
+    Bson::Document(doc! { "$ifNull": [format!("${path}"), 0_i64] })
 }
 
-/// The expression of a variant document's units available at `location`: on hand less committed
-/// there, each 0 where the level has no entry.
-pub(crate) fn available_at(location: &str) -> Document {
-    doc! { "$subtract": [
-        { "$ifNull": [format!("${}", level_path(location)), 0_i64] },
-        { "$ifNull": [format!("${}", committed_path(location)), 0_i64] },
-    ]}
+/// The expression of Σ units of a variant document's holds live at `now` — `e` after it — at
+/// `location`, or at every level when `None`.
+pub(crate) fn live_reserved(location: Option<&str>, now: bson::DateTime) -> Document {
+    let mut live = vec![Bson::Document(doc! { "$gt": ["$$this.e", now] })];
+    if let Some(location) = location {
+        live.push(Bson::Document(doc! { "$eq": ["$$this.l", location] }));
+    }
+    doc! { "$reduce": {
+        "input": { "$ifNull": ["$holds", []] },
+        "initialValue": 0_i64,
+        "in": { "$add": ["$$value", { "$cond": [{ "$and": live }, "$$this.q", 0_i64] }] },
+    }}
+}
+
+/// The expression of a variant document's units available in total at `now`: on hand less
+/// every kept claim's total and the live holds (a missing total: none of it).
+pub(crate) fn available_total(now: bson::DateTime) -> Document {
+    let mut claims: Vec<Bson> = KeptClaim::ALL
+        .iter()
+        .map(|c| field_or_zero(c.total_field()))
+        .collect();
+    claims.push(Bson::Document(live_reserved(None, now)));
+    doc! { "$subtract": ["$stock", { "$add": claims }] }
+}
+
+/// The expression of a variant document's units available at `location` at `now`: on hand less
+/// every kept claim and the live holds there, each 0 where the level has no entry.
+pub(crate) fn available_at(location: &str, now: bson::DateTime) -> Document {
+    let mut claims: Vec<Bson> = KeptClaim::ALL
+        .iter()
+        .map(|c| field_or_zero(&c.path(location)))
+        .collect();
+    claims.push(Bson::Document(live_reserved(Some(location), now)));
+    doc! { "$subtract": [field_or_zero(&level_path(location)), { "$add": claims }] }
+}
+
+/// The instant reads and writes judge holds at: now, at the store's millisecond precision.
+pub(crate) fn instant() -> bson::DateTime {
+    bson_time(Utc::now())
 }
 
 /// A numeric aggregation result as i64, whichever integer width the server chose.
@@ -170,13 +203,14 @@ impl VariantRepository for MongoStore {
     }
 
     async fn get(&self, tenant: &TenantId, id: &VariantId) -> Result<Option<Variant>, StoreError> {
+        let now = instant();
         let found = self
             .variants()
             .find_one(doc! { "_id": id.to_string(), "tenantId": tenant.to_string() })
             .await
             .store("reading a variant")?;
         Ok(self
-            .with_details(tenant, found.into_iter().collect())
+            .with_details(tenant, found.into_iter().collect(), now)
             .await?
             .pop())
     }
@@ -190,6 +224,7 @@ impl VariantRepository for MongoStore {
             return Ok(Vec::new());
         }
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let now = instant();
         let docs: Vec<VariantDoc> = self
             .variants()
             .find(doc! { "_id": { "$in": ids }, "tenantId": tenant.to_string() })
@@ -198,7 +233,7 @@ impl VariantRepository for MongoStore {
             .try_collect()
             .await
             .store("reading variants")?;
-        self.with_details(tenant, docs).await
+        self.with_details(tenant, docs, now).await
     }
 
     async fn list(
@@ -207,6 +242,7 @@ impl VariantRepository for MongoStore {
         filter: &VariantFilter,
         page: &PageRequest,
     ) -> Result<Page<Variant>, StoreError> {
+        let now = instant();
         let mut query = doc! { "tenantId": tenant.to_string() };
         if let Some(product) = &filter.product_id {
             query.insert("productId", product.to_string());
@@ -217,7 +253,7 @@ impl VariantRepository for MongoStore {
         if filter.low_stock {
             query.insert(
                 "$expr",
-                doc! { "$lte": [available_total(), "$reorderLevel"] },
+                doc! { "$lte": [available_total(now), "$reorderLevel"] },
             );
         }
         let docs = read_page(
@@ -230,7 +266,7 @@ impl VariantRepository for MongoStore {
         )
         .await?;
         let next_cursor = docs.next_cursor;
-        let items = self.with_details(tenant, docs.items).await?;
+        let items = self.with_details(tenant, docs.items, now).await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -266,6 +302,7 @@ impl VariantRepository for MongoStore {
             let id = id.clone();
             Box::pin(async move {
                 let variant = doc! { "_id": &id, "tenantId": &tenant };
+                let now = instant();
                 let found = store
                     .variants()
                     .find_one(variant.clone())
@@ -275,15 +312,24 @@ impl VariantRepository for MongoStore {
                 let Some(found) = found else {
                     return Err(Abort::Refuse(StoreError::NotFound));
                 };
-                // Units in transit are the ledger's counter on the document itself.
-                if found.stock != 0 || found.in_transit != 0 {
+                // Units in transit are the ledger's counter on the document itself, and so are
+                // its committed units and holds; a hold that has expired holds nothing.
+                if found.stock != 0
+                    || found.in_transit != 0
+                    || found.committed_total != 0
+                    || found.holds.iter().any(|h| h.is_live(now))
+                {
                     return Err(Abort::Refuse(StoreError::InUse));
                 }
-                // Conditional on the stock read: a stock change racing this delete either
+                // Conditional on what was read: a stock change racing this delete either
                 // collides with it (and one of them is retried) or finds no variant. Its levels
-                // are inside the document and go with it.
+                // and expired holds are inside the document and go with it.
                 let mut empty = variant;
                 empty.insert("stock", 0_i64);
+                empty.insert(
+                    "holds",
+                    doc! { "$not": { "$elemMatch": { "e": { "$gt": now } } } },
+                );
                 let deleted = store
                     .variants()
                     .delete_one(empty)

@@ -1,20 +1,28 @@
 //! The ledger port: commits run as one retried transaction (their body is in `ledger_write`);
-//! movements are listed newest first; the audit compares every level's on hand with its movements
-//! and its committed units with the open allocations of the orders that committed them (both
+//! movements are listed newest first; the audit compares every level's on hand and unavailable
+//! states with its movements, its committed units with the open allocations of the orders that
+//! committed them, and its live holds with the allocations of the reservations live now (each
 //! summed by the server, grouped by variant and location), and every variant's stored totals
 //! with its levels.
+//!
+//! The audit judges holds and reservations at one instant taken when it starts: a hold counts
+//! while its expiry is after it, a reservation while it is stored ACTIVE and expires after it —
+//! the same instant for both, so a reservation expiring during the audit is no drift. Reading
+//! the reservations and the variants is not one snapshot (neither is reading the orders), so a
+//! reservation placed or ended while the audit runs may show as drift for that run.
 //!
 //! The orders counted are the tenant's PLACED orders with `soldAtPlacement: false`: an order sold
 //! at placement (every order stored before orders committed units, whose documents lack the
 //! field and so do not match `false`) holds no committed units. Each allocation counts its
 //! quantity less what came back. The orders' `{tenantId, status}` index serves that match.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use domain::ids::TenantId;
 use domain::orders::models::OrderStatus;
 use domain::pagination::{Direction, Page, PageRequest};
+use domain::reservations::models::ReservationStatus;
 use domain::stock::models::{
     AuditReport, AuditedState, Committed, Drift, LedgerError, LedgerWrite, MovementFilter,
     StockMovement,
@@ -24,24 +32,37 @@ use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
-use super::catalog_variants::{integer, ByLevel};
-use crate::documents::{bson_time, parse};
+use super::catalog_variants::{instant, integer};
+use crate::documents::{bson_time, parse, KeptClaim};
 use crate::errors::{corrupt, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
 
-/// Aggregated rows `{_id: {variant, location}, sum}` as Σ per variant id, then per location id.
-fn by_level(rows: Vec<Document>, what: &str) -> Result<ByLevel, StoreError> {
-    let mut sums = ByLevel::new();
+/// Named sums per location id.
+type Sums = BTreeMap<String, BTreeMap<&'static str, i64>>;
+
+/// Aggregated rows `{_id: {variant, location}, <field>…}` as each field's sum per variant id,
+/// then per location id.
+fn by_level(
+    rows: Vec<Document>,
+    fields: &[&'static str],
+    what: &str,
+) -> Result<HashMap<String, Sums>, StoreError> {
+    let mut sums: HashMap<String, Sums> = HashMap::new();
     for row in rows {
         let key = row.get_document("_id").map_err(|e| corrupt(what, e))?;
         let text = |field: &str| match key.get(field) {
             Some(Bson::String(id)) => Ok(id.clone()),
             other => Err(corrupt(what, format!("{field}: {other:?}"))),
         };
-        sums.entry(text("variant")?)
+        let at = sums
+            .entry(text("variant")?)
             .or_default()
-            .insert(text("location")?, integer(row.get("sum"), what)?);
+            .entry(text("location")?)
+            .or_default();
+        for field in fields {
+            at.insert(*field, integer(row.get(*field), what)?);
+        }
     }
     Ok(sums)
 }
@@ -101,6 +122,9 @@ impl LedgerRepository for MongoStore {
 
     async fn audit(&self, tenant: &TenantId) -> Result<AuditReport, StoreError> {
         let tenant_id = tenant.to_string();
+        let now = instant();
+        // Σ per level of each movement's on hand and unavailable states (a movement without
+        // `unavailable` moved none: `$sum` skips the missing field).
         let movements = self
             .aggregate_rows(
                 self.movements(),
@@ -108,13 +132,20 @@ impl LedgerRepository for MongoStore {
                     doc! { "$match": { "tenantId": &tenant_id } },
                     doc! { "$group": {
                         "_id": { "variant": "$variantId", "location": "$locationId" },
-                        "sum": { "$sum": "$quantity" },
+                        "onHand": { "$sum": "$quantity" },
+                        "damaged": { "$sum": "$unavailable.damaged" },
+                        "qualityControl": { "$sum": "$unavailable.qualityControl" },
+                        "safetyStock": { "$sum": "$unavailable.safetyStock" },
                     }},
                 ],
                 "summing movements",
             )
             .await?;
-        let mut on_hand = by_level(movements, "movement level")?;
+        let mut moved = by_level(
+            movements,
+            &["onHand", "damaged", "qualityControl", "safetyStock"],
+            "movement level",
+        )?;
         let allocations = self
             .aggregate_rows(
                 self.orders(),
@@ -140,7 +171,31 @@ impl LedgerRepository for MongoStore {
                 "summing committed allocations",
             )
             .await?;
-        let mut committed = by_level(allocations, "order allocation level")?;
+        let mut committed = by_level(allocations, &["sum"], "order allocation level")?;
+        // What the holds must add up to: the allocations of the reservations live now.
+        let held = self
+            .aggregate_rows(
+                self.reservations(),
+                vec![
+                    doc! { "$match": {
+                        "tenantId": &tenant_id,
+                        "status": ReservationStatus::Active.as_str(),
+                        "expiresAt": { "$gt": now },
+                    }},
+                    doc! { "$unwind": "$lines" },
+                    doc! { "$unwind": "$lines.allocations" },
+                    doc! { "$group": {
+                        "_id": {
+                            "variant": "$lines.variantId",
+                            "location": "$lines.allocations.locationId",
+                        },
+                        "sum": { "$sum": "$lines.allocations.quantity" },
+                    }},
+                ],
+                "summing held allocations",
+            )
+            .await?;
+        let mut reserved = by_level(held, &["sum"], "reservation allocation level")?;
 
         let mut variants = self
             .variants()
@@ -153,12 +208,14 @@ impl LedgerRepository for MongoStore {
             levels_checked: 0,
             drift: Vec::new(),
         };
+        let none = BTreeMap::new();
         while let Some(v) = variants.try_next().await.store("reading stock levels")? {
             report.variants_checked += 1;
             let variant_id = parse(&v.id, "variant id")?;
-            let movements = on_hand.remove(&v.id).unwrap_or_default();
+            let moved = moved.remove(&v.id).unwrap_or_default();
             let orders = committed.remove(&v.id).unwrap_or_default();
-            let stored: BTreeSet<&String> = v.levels.keys().chain(v.committed.keys()).collect();
+            let reservations = reserved.remove(&v.id).unwrap_or_default();
+            let stored = v.stored_locations();
             report.levels_checked += stored.len() as u64;
             let mut drift = |location_id, state, stock, ledger_sum| {
                 if stock != ledger_sum {
@@ -172,34 +229,67 @@ impl LedgerRepository for MongoStore {
                     });
                 }
             };
-            // Every location the variant has a level, movements or committing orders at, by
-            // location id; any of those at a location without a level mean the level was
-            // removed behind the ledger.
+            // Every location the variant has a level, live holds, movements, committing orders
+            // or live reservations at, by location id; any of those at a location without a
+            // level mean the level was removed behind the ledger.
+            let live_holds = v.holds.iter().filter(|h| h.is_live(now)).map(|h| &h.l);
             let locations: BTreeSet<&String> = stored
                 .iter()
                 .copied()
-                .chain(movements.keys())
+                .chain(live_holds)
+                .chain(moved.keys())
                 .chain(orders.keys())
+                .chain(reservations.keys())
                 .collect();
             for location in locations {
                 let at = Some(parse(location, "level location id")?);
-                let state = v.state_at(location);
-                let sum = |sums: &BTreeMap<String, i64>| sums.get(location).copied().unwrap_or(0);
-                drift(at, AuditedState::OnHand, state.on_hand, sum(&movements));
+                let state = v.state_at(location, now);
+                let sums = moved.get(location).unwrap_or(&none);
+                let sum = |field: &str| sums.get(field).copied().unwrap_or(0);
+                let single = |sums: &Sums| {
+                    sums.get(location)
+                        .and_then(|s| s.get("sum"))
+                        .copied()
+                        .unwrap_or(0)
+                };
+                drift(at, AuditedState::OnHand, state.on_hand, sum("onHand"));
                 drift(
                     at,
                     AuditedState::Committed,
                     state.claims.committed,
-                    sum(&orders),
+                    single(&orders),
+                );
+                drift(
+                    at,
+                    AuditedState::Reserved,
+                    state.claims.reserved,
+                    single(&reservations),
+                );
+                let u = &state.claims.unavailable;
+                drift(at, AuditedState::Damaged, u.damaged, sum("damaged"));
+                drift(
+                    at,
+                    AuditedState::QualityControl,
+                    u.quality_control,
+                    sum("qualityControl"),
+                );
+                drift(
+                    at,
+                    AuditedState::SafetyStock,
+                    u.safety_stock,
+                    sum("safetyStock"),
                 );
             }
+            // The stored totals against Σ of the levels (reserved has none: it is Σ the holds).
             drift(None, AuditedState::OnHand, v.stock, v.levels.values().sum());
-            drift(
-                None,
-                AuditedState::Committed,
-                v.committed_total,
-                v.committed.values().sum(),
-            );
+            for claim in KeptClaim::ALL {
+                drift(
+                    None,
+                    claim.audited(),
+                    v.kept_total(claim),
+                    v.kept(claim).values().sum(),
+                );
+            }
         }
         report.drift.sort_by_key(Drift::report_order);
         Ok(report)

@@ -1,10 +1,11 @@
 //! Locations, unique by code within a tenant, and what they hold.
 //!
 //! A location's levels live inside the variant documents (`levels.<location id>` on hand,
-//! `committed.<location id>` committed), so listing a location's levels is a query on the
-//! variants that have a level there — or units incoming there — each listed with what is
-//! available (on hand less committed, which the low-stock filter compares with the reorder
-//! level), and its holdings sum the units on hand: committed units are still there. Making a
+//! `committed.<location id>` and the other kept claims, and the holds naming the location), so
+//! listing a location's levels is a query on the variants that have a level there — or units
+//! incoming there — each listed by state at the instant of the read, with what is available (on
+//! hand less every claim, live holds included, which the low-stock filter compares with the
+//! reorder level), and its holdings sum the units on hand: claimed units are still there. Making a
 //! location the default is one transaction that clears the old default and sets the new one, so
 //! no reader sees two defaults or none.
 
@@ -24,22 +25,12 @@ use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson};
 
-use super::catalog_variants::{available_at, integer};
-use crate::documents::{bson_time, parse, valid, LocationDoc, VariantDoc};
+use super::catalog_variants::{available_at, instant, integer};
+use crate::documents::{bson_time, level_path, parse, valid, LocationDoc, VariantDoc};
 use crate::errors::StoreResult;
 use crate::paging::read_page;
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
-
-/// The field path of a location's level (its units on hand) inside a variant document.
-pub(crate) fn level_path(location: &str) -> String {
-    format!("levels.{location}")
-}
-
-/// The field path of a location's committed units inside a variant document.
-pub(crate) fn committed_path(location: &str) -> String {
-    format!("committed.{location}")
-}
 
 /// Statuses as their stored words.
 fn statuses<S: Copy>(all: &[S], word: fn(S) -> &'static str) -> Vec<&'static str> {
@@ -183,6 +174,7 @@ impl LocationRepository for MongoStore {
     ) -> Result<Page<LocationLevel>, StoreError> {
         let location = id.to_string();
         let field = level_path(&location);
+        let now = instant();
         // Units incoming at the location, by variant: those variants are listed even before
         // their first unit arrives.
         let incoming: BTreeMap<String, i64> = self
@@ -202,7 +194,7 @@ impl LocationRepository for MongoStore {
             // The units available here (a variant with no level here has none).
             query.insert(
                 "$expr",
-                doc! { "$lte": [available_at(&location), "$reorderLevel"] },
+                doc! { "$lte": [available_at(&location, now), "$reorderLevel"] },
             );
         }
         let docs = read_page(
@@ -221,7 +213,7 @@ impl LocationRepository for MongoStore {
                 Ok(LocationLevel::new(
                     parse(&d.id, "variant id")?,
                     valid(Sku::new(&d.sku), "variant SKU")?,
-                    d.state_at(&location),
+                    d.state_at(&location, now),
                     incoming.get(&d.id).copied().unwrap_or(0),
                     d.reorder_level,
                 ))

@@ -10,6 +10,7 @@ mod locations;
 mod orders;
 mod purchase_orders;
 mod reports;
+mod reservations;
 mod suppliers;
 mod tenants;
 mod transfers;

@@ -6,7 +6,7 @@
 //! - The movement series uses `$bucket` over `createdAt` with the domain's boundaries (time zones
 //!   and daylight-saving days are the domain's business, not the store's). `$bucket` groups by
 //!   one key only, so each bucket carries a count and Σ quantity per movement kind (the kinds are
-//!   a closed set of six), plus a total count that proves no movement had an unknown kind.
+//!   a closed set of seven), plus a total count that proves no movement had an unknown kind.
 //!   A product filter is first resolved to the product's current variant ids (a product has
 //!   few), so the movements are still matched on the `{tenantId, createdAt}` index instead of
 //!   each being joined to its variant.
@@ -14,10 +14,12 @@
 //!   movements carrying that `locationId`, and reads the level at it (`levels.<location id>` and
 //!   `committed.<location id>` of the variant document) instead of the totals (`stock`,
 //!   `committedTotal`).
-//! - Low stock judges what is available — on hand less committed, computed in an `$expr` since it
-//!   compares fields — against the reorder level: committed units are promised to orders and
-//!   cannot be sold again. Valuation counts what is on hand, committed units included: they are
-//!   still the tenant's until they leave. A replay of stock sums movements, so it is on hand too.
+//! - Low stock judges what is available — on hand less every claim (committed, the unavailable
+//!   states, and the holds live at the instant of the report), computed in an `$expr` since it
+//!   compares fields and sums the holds — against the reorder level: claimed units cannot be
+//!   sold again. Valuation counts what is on hand, claimed units included: they are still the
+//!   tenant's until they leave. A replay of stock sums movements, so it is on hand too, with the
+//!   unavailable states their movements moved.
 //! - Variant-side reports (low stock, valuation) run one grouped aggregation per source — the
 //!   tenant's movements grouped by variant, the tenant's open purchase-order lines grouped by
 //!   variant and destination — each starting with an indexed `$match` on the tenant, and join the (one row per
@@ -37,26 +39,29 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ids::{LocationId, ProductId, TenantId, VariantId};
-use domain::reports::models::{BucketCount, LowStockRow, MoverRow, SeriesFilter, ValuationRow};
+use domain::reports::models::{
+    BucketCount, LowStockRow, MoverRow, Replayed, SeriesFilter, ValuationRow,
+};
 use domain::reports::ports::ReportRepository;
 use domain::stock::models::MovementKind;
+use domain::stock::state::Unavailable;
 use domain::StoreError;
 use mongodb::bson::{self, doc, Bson, Document};
 
-use super::catalog_variants::{available_at, available_total, integer};
-use super::locations::level_path;
-use crate::documents::{bson_time, parse, VariantDoc};
+use super::catalog_variants::{available_at, available_total, instant, integer};
+use crate::documents::{bson_time, level_path, parse, VariantDoc};
 use crate::errors::{corrupt, StoreResult};
 use crate::store::MongoStore;
 
 /// Every movement kind, in the order the series reports them.
-const KINDS: [MovementKind; 6] = [
+const KINDS: [MovementKind; 7] = [
     MovementKind::Purchase,
     MovementKind::Sale,
     MovementKind::Adjustment,
     MovementKind::Return,
     MovementKind::TransferOut,
     MovementKind::TransferIn,
+    MovementKind::Move,
 ];
 
 /// The bucket output field holding the count of movements of `kind`.
@@ -254,11 +259,15 @@ impl ReportRepository for MongoStore {
     ) -> Result<Vec<LowStockRow>, StoreError> {
         let tenant_id = tenant.to_string();
         let location = location.map(|l| l.to_string());
+        let now = instant();
         // The stock judged: what is available at the location (only variants holding a level
-        // there), or in total.
+        // there), or in total, at the instant of the read.
         let (held, judged) = match &location {
-            Some(l) => (doc! { level_path(l): { "$exists": true } }, available_at(l)),
-            None => (Document::new(), available_total()),
+            Some(l) => (
+                doc! { level_path(l): { "$exists": true } },
+                available_at(l, now),
+            ),
+            None => (Document::new(), available_total(now)),
         };
         let mut tenant_match = doc! { "tenantId": &tenant_id };
         tenant_match.extend(held);
@@ -300,13 +309,13 @@ impl ReportRepository for MongoStore {
             .iter()
             .map(|d| {
                 let stock = match &location {
-                    Some(l) => d.state_at(l).available(),
-                    None => d.total().available(),
+                    Some(l) => d.state_at(l, now).available(),
+                    None => d.total(now).available(),
                 };
                 (d.id.clone(), stock)
             })
             .collect();
-        let variants = self.with_details(tenant, low).await?;
+        let variants = self.with_details(tenant, low, now).await?;
         variants
             .into_iter()
             .zip(judged)
@@ -471,7 +480,7 @@ impl ReportRepository for MongoStore {
         variant: &VariantId,
         at: DateTime<Utc>,
         location: Option<LocationId>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Replayed, StoreError> {
         let mut movements = doc! {
             "tenantId": tenant.to_string(),
             "variantId": variant.to_string(),
@@ -480,16 +489,31 @@ impl ReportRepository for MongoStore {
         if let Some(l) = location {
             movements.insert("locationId", l.to_string());
         }
+        // A movement without `unavailable` moved none: `$sum` skips the missing field.
         let pipeline = vec![
             doc! { "$match": movements },
-            doc! { "$group": { "_id": Bson::Null, "quantity": { "$sum": "$quantity" } } },
+            doc! { "$group": {
+                "_id": Bson::Null,
+                "quantity": { "$sum": "$quantity" },
+                "damaged": { "$sum": "$unavailable.damaged" },
+                "qualityControl": { "$sum": "$unavailable.qualityControl" },
+                "safetyStock": { "$sum": "$unavailable.safetyStock" },
+            }},
         ];
         let rows = self
             .aggregate_rows(self.movements(), pipeline, "replaying stock")
             .await?;
-        match rows.first() {
-            Some(row) => integer(row.get("quantity"), "stock at a time"),
-            None => Ok(0),
-        }
+        let Some(row) = rows.first() else {
+            return Ok(Replayed::default());
+        };
+        let sum = |field: &str| integer(row.get(field), "stock at a time");
+        Ok(Replayed {
+            on_hand: sum("quantity")?,
+            unavailable: Unavailable {
+                damaged: sum("damaged")?,
+                quality_control: sum("qualityControl")?,
+                safety_stock: sum("safetyStock")?,
+            },
+        })
     }
 }

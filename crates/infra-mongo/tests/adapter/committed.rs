@@ -20,9 +20,9 @@ use domain::stock::ports::LedgerRepository;
 use domain::stock::state::{Claims, StockState};
 use domain::values::{Money, Sku};
 use domain::StoreError;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::doc;
 
-use crate::support::{change, changes, now, Shop, TestDb};
+use crate::support::{change, changes, collection, now, raw_variant, set, Shop, TestDb};
 
 /// A PLACED order of `quantity` units of `variant`, allocated at `at`.
 fn order(shop: &Shop, variant: VariantId, at: LocationId, quantity: i64, sold: bool) -> Order {
@@ -89,33 +89,6 @@ async fn place(db: &TestDb, shop: &Shop, order: &Order) -> Result<(), LedgerErro
         .map(drop)
 }
 
-async fn collection(db: &TestDb, name: &str) -> mongodb::Collection<Document> {
-    mongodb::Client::with_uri_str(db.url())
-        .await
-        .unwrap()
-        .default_database()
-        .unwrap()
-        .collection::<Document>(name)
-}
-
-async fn raw_variant(db: &TestDb, id: &VariantId) -> Document {
-    collection(db, "variants")
-        .await
-        .find_one(doc! { "_id": id.to_string() })
-        .await
-        .unwrap()
-        .expect("the variant document")
-}
-
-/// `$set` of fields of a variant document behind the ledger's back.
-async fn set(db: &TestDb, id: &VariantId, fields: Document) {
-    collection(db, "variants")
-        .await
-        .update_one(doc! { "_id": id.to_string() }, doc! { "$set": fields })
-        .await
-        .unwrap();
-}
-
 fn committed_drift(
     v: VariantId,
     at: Option<LocationId>,
@@ -173,7 +146,7 @@ async fn placing_commits_units_without_a_movement_and_fulfilling_sells_them() {
         .await
         .expect("3 of 5 can be committed");
     let applied = &committed.applied[0];
-    let five_three = StockState::new(5, Claims { committed: 3 });
+    let five_three = StockState::new(5, Claims::committed(3));
     assert_eq!(applied.movement, None, "a commitment moves nothing");
     assert_eq!(
         (applied.before, applied.after, applied.total_after),
@@ -508,7 +481,7 @@ async fn low_stock_judges_what_is_available_and_valuation_what_is_on_hand() {
             .iter()
             .map(|l| (l.variant_id, l.stock, l.state))
             .collect::<Vec<_>>(),
-        vec![(v, 1, StockState::new(5, Claims { committed: 4 }))]
+        vec![(v, 1, StockState::new(5, Claims::committed(4)))]
     );
     for at in [None, Some(shop.main)] {
         let valued = store.valuation(&shop.tenant, at).await.unwrap();

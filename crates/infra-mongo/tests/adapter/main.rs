@@ -1,5 +1,6 @@
 //! Focused tests of the MongoDB adapter against a real server: the ledger's conditional writes,
-//! tenant scoping, unique indexes, levels (on hand and committed) inside the variant document,
+//! tenant scoping, unique indexes, levels (on hand, committed and the unavailable states, with
+//! the reservations' holds) inside the variant document, the reservations repository,
 //! the start-up migration to locations and the start-up refusal of a standalone server.
 
 #[path = "../common/mod.rs"]
@@ -7,8 +8,11 @@ mod common;
 
 mod catalog;
 mod committed;
+mod holds;
 mod ledger;
 mod locations;
 mod migration;
+mod reservations;
 mod startup;
+mod states;
 mod support;

@@ -5,13 +5,20 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use domain::auth::models::{Role, Tenant, User};
 use domain::catalog::models::{Product, Variant};
-use domain::ids::{LocationId, MovementId, ProductId, TenantId, UserId, VariantId};
+use domain::ids::{
+    LocationId, MovementId, OrderId, ProductId, ReservationId, TenantId, UserId, VariantId,
+};
 use domain::locations::models::Location;
+use domain::orders::models::{Allocation, Order, OrderLine, OrderStatus};
+use domain::reservations::models::{
+    HoldAllocation, Reservation, ReservationLine, ReservationStatus,
+};
 use domain::stock::models::{DocumentWrite, LedgerWrite, MovementKind, StockChange};
 use domain::values::{
     Attributes, EmailAddress, Money, PasswordHash, Sku, StockLevel, TenantSlug, Text,
 };
 use infra_mongo::MongoStore;
+use mongodb::bson::{doc, Document};
 
 pub use crate::common::TestDb;
 
@@ -90,6 +97,7 @@ pub fn change(
         kind,
         delta,
         claims: Default::default(),
+        hold: None,
         expected_stock: None,
         // Units leaving on a transfer go into transit; units arriving come out of it.
         in_transit_delta: match kind {
@@ -175,5 +183,98 @@ impl Shop {
             .expect("read variant")
             .expect("variant exists")
             .stock
+    }
+}
+
+/// A collection of the test's database, read and written as plain documents (behind the
+/// store's back).
+pub async fn collection(db: &TestDb, name: &str) -> mongodb::Collection<Document> {
+    mongodb::Client::with_uri_str(db.url())
+        .await
+        .unwrap()
+        .default_database()
+        .unwrap()
+        .collection::<Document>(name)
+}
+
+/// The variant's document as stored.
+pub async fn raw_variant(db: &TestDb, id: &VariantId) -> Document {
+    collection(db, "variants")
+        .await
+        .find_one(doc! { "_id": id.to_string() })
+        .await
+        .unwrap()
+        .expect("the variant document")
+}
+
+/// `$set` of fields of a variant document behind the ledger's back.
+pub async fn set(db: &TestDb, id: &VariantId, fields: Document) {
+    collection(db, "variants")
+        .await
+        .update_one(doc! { "_id": id.to_string() }, doc! { "$set": fields })
+        .await
+        .unwrap();
+}
+
+/// An ACTIVE reservation of the tenant holding `quantity` units of `variant` at `at` until
+/// `expires_at`.
+pub fn reservation(
+    tenant: &TenantId,
+    variant: VariantId,
+    at: LocationId,
+    quantity: i64,
+    expires_at: DateTime<Utc>,
+) -> Reservation {
+    Reservation {
+        id: ReservationId::new(),
+        tenant_id: *tenant,
+        status: ReservationStatus::Active,
+        lines: vec![ReservationLine {
+            variant_id: variant,
+            sku: Sku::new("TS-1").unwrap(),
+            quantity,
+            allocations: vec![HoldAllocation {
+                location_id: at,
+                quantity,
+            }],
+        }],
+        reference: Some(Text::new("cart-7", 100).unwrap()),
+        expires_at,
+        order_id: None,
+        created_by: UserId::new(),
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    }
+}
+
+/// A PLACED order of the tenant committing `quantity` units of `variant` at `at`.
+pub fn placed_order(tenant: &TenantId, variant: VariantId, at: LocationId, quantity: i64) -> Order {
+    Order {
+        id: OrderId::new(),
+        tenant_id: *tenant,
+        status: OrderStatus::Placed,
+        lines: vec![OrderLine {
+            variant_id: variant,
+            sku: Sku::new("TS-1").unwrap(),
+            quantity,
+            unit_price: Money::new(100).unwrap(),
+            line_total: Money::new(100 * quantity).unwrap(),
+            returned: 0,
+            allocations: vec![Allocation {
+                location_id: at,
+                quantity,
+                returned: 0,
+            }],
+        }],
+        customer: None,
+        note: None,
+        location_id: None,
+        sold_at_placement: false,
+        total: Money::new(100 * quantity).unwrap(),
+        placed_by: UserId::new(),
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
     }
 }

@@ -174,6 +174,12 @@ impl Pair {
             self.mongo.reports.stock_at(&tenant, &variant, at, location),
         )
         .await;
-        (a, b)
+        // The plan moves no units between states: both replay none unavailable.
+        assert_eq!(
+            (a.unavailable, b.unavailable),
+            Default::default(),
+            "unavailable units replayed where none moved"
+        );
+        (a.on_hand, b.on_hand)
     }
 }
