@@ -8,6 +8,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::events::DomainEvent;
 use domain::ids::TenantId;
+use domain::stock::state::Unavailable;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -24,6 +25,15 @@ fn timestamp(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Units on hand but not for sale, by state: `{damaged, qualityControl, safetyStock}`.
+fn unavailable_by(u: &Unavailable) -> Value {
+    json!({
+        "damaged": u.damaged,
+        "qualityControl": u.quality_control,
+        "safetyStock": u.safety_stock,
+    })
+}
+
 /// Translates a domain event into the event clients receive.
 pub fn to_wire(event: &DomainEvent) -> WireEvent {
     let payload = match event {
@@ -37,6 +47,7 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
             delta,
             movement,
             order_id,
+            reservation_id,
             at,
         } => json!({
             "tenantId": tenant_id,
@@ -46,13 +57,20 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
             "stock": total.available(),
             "onHand": total.on_hand,
             "committed": total.claims.committed,
+            "reserved": total.claims.reserved,
+            "unavailable": total.claims.unavailable.sum(),
+            "unavailableBy": unavailable_by(&total.claims.unavailable),
             "levelStock": level.available(),
             "levelOnHand": level.on_hand,
             "levelCommitted": level.claims.committed,
+            "levelReserved": level.claims.reserved,
+            "levelUnavailable": level.claims.unavailable.sum(),
+            "levelUnavailableBy": unavailable_by(&level.claims.unavailable),
             "delta": delta,
             "movementType": movement.map(|(kind, _)| kind.as_str()),
             "movementId": movement.map(|(_, id)| id),
             "orderId": order_id,
+            "reservationId": reservation_id,
             "at": timestamp(at),
         }),
         DomainEvent::StockLow {
@@ -142,6 +160,61 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
             "status": status,
             "at": timestamp(at),
         }),
+        DomainEvent::ReservationCreated {
+            tenant_id,
+            reservation_id,
+            units,
+            expires_at,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "reservationId": reservation_id,
+            "units": units,
+            "expiresAt": timestamp(expires_at),
+            "at": timestamp(at),
+        }),
+        DomainEvent::ReservationConfirmed {
+            tenant_id,
+            reservation_id,
+            order_id,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "reservationId": reservation_id,
+            "orderId": order_id,
+            "at": timestamp(at),
+        }),
+        DomainEvent::ReservationReleased {
+            tenant_id,
+            reservation_id,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "reservationId": reservation_id,
+            "at": timestamp(at),
+        }),
+        DomainEvent::ReservationExtended {
+            tenant_id,
+            reservation_id,
+            expires_at,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "reservationId": reservation_id,
+            "expiresAt": timestamp(expires_at),
+            "at": timestamp(at),
+        }),
+        DomainEvent::ReservationExpired {
+            tenant_id,
+            reservation_id,
+            expired_at,
+            at,
+        } => json!({
+            "tenantId": tenant_id,
+            "reservationId": reservation_id,
+            "expiredAt": timestamp(expired_at),
+            "at": timestamp(at),
+        }),
     };
     WireEvent {
         name: event.name().to_owned(),
@@ -153,7 +226,9 @@ pub fn to_wire(event: &DomainEvent) -> WireEvent {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use domain::ids::{LocationId, MovementId, OrderId, PurchaseOrderId, TransferId, VariantId};
+    use domain::ids::{
+        LocationId, MovementId, OrderId, PurchaseOrderId, ReservationId, TransferId, VariantId,
+    };
     use domain::stock::models::MovementKind;
     use domain::stock::state::{Claims, StockState};
     use domain::values::{Money, Sku};
@@ -168,16 +243,39 @@ mod tests {
     fn stock_changed_carries_every_field_in_camel_case() {
         let (tenant, variant, movement) = (TenantId::new(), VariantId::new(), MovementId::new());
         let (location, order) = (LocationId::new(), OrderId::new());
+        let unavailable = Unavailable {
+            damaged: 1,
+            quality_control: 2,
+            safety_stock: 0,
+        };
         let wire = to_wire(&DomainEvent::StockChanged {
             tenant_id: tenant,
             variant_id: variant,
             location_id: location,
             sku: Sku::new("TSHIRT-RED-M").unwrap(),
-            total: StockState::new(9, Claims { committed: 2 }),
-            level: StockState::new(6, Claims { committed: 2 }),
+            total: StockState::new(
+                12,
+                Claims {
+                    committed: 2,
+                    reserved: 1,
+                    unavailable,
+                },
+            ),
+            level: StockState::new(
+                6,
+                Claims {
+                    committed: 2,
+                    reserved: 0,
+                    unavailable: Unavailable {
+                        damaged: 1,
+                        ..Unavailable::default()
+                    },
+                },
+            ),
             delta: -3,
             movement: Some((MovementKind::Sale, movement)),
             order_id: Some(order),
+            reservation_id: None,
             at: at(),
         });
         assert_eq!(wire.name, "stock.changed");
@@ -189,18 +287,97 @@ mod tests {
                 "variantId": variant.to_string(),
                 "locationId": location.to_string(),
                 "sku": "TSHIRT-RED-M",
-                "stock": 7,
-                "onHand": 9,
+                "stock": 6,
+                "onHand": 12,
                 "committed": 2,
-                "levelStock": 4,
+                "reserved": 1,
+                "unavailable": 3,
+                "unavailableBy": {"damaged": 1, "qualityControl": 2, "safetyStock": 0},
+                "levelStock": 3,
                 "levelOnHand": 6,
                 "levelCommitted": 2,
+                "levelReserved": 0,
+                "levelUnavailable": 1,
+                "levelUnavailableBy": {"damaged": 1, "qualityControl": 0, "safetyStock": 0},
                 "delta": -3,
                 "movementType": "SALE",
                 "movementId": movement.to_string(),
                 "orderId": order.to_string(),
+                "reservationId": null,
                 "at": "2024-06-01T12:00:00.123Z",
             })
+        );
+    }
+
+    #[test]
+    fn a_hold_is_a_change_without_a_movement_naming_its_reservation() {
+        let reservation = ReservationId::new();
+        let held = StockState::new(
+            10,
+            Claims {
+                reserved: 4,
+                ..Claims::default()
+            },
+        );
+        let wire = to_wire(&DomainEvent::StockChanged {
+            tenant_id: TenantId::new(),
+            variant_id: VariantId::new(),
+            location_id: LocationId::new(),
+            sku: Sku::new("MUG").unwrap(),
+            total: held,
+            level: held,
+            delta: 0,
+            movement: None,
+            order_id: None,
+            reservation_id: Some(reservation),
+            at: at(),
+        });
+        assert_eq!(wire.payload["stock"], json!(6));
+        assert_eq!(wire.payload["reserved"], json!(4));
+        assert_eq!(wire.payload["levelReserved"], json!(4));
+        assert_eq!(wire.payload["unavailable"], json!(0));
+        assert_eq!(wire.payload["movementType"], json!(null));
+        assert_eq!(wire.payload["orderId"], json!(null));
+        assert_eq!(
+            wire.payload["reservationId"],
+            json!(reservation.to_string())
+        );
+    }
+
+    #[test]
+    fn a_move_between_states_shows_each_state_it_left_and_entered() {
+        let level = StockState::new(
+            10,
+            Claims {
+                unavailable: Unavailable {
+                    damaged: 0,
+                    quality_control: 3,
+                    safety_stock: 2,
+                },
+                ..Claims::default()
+            },
+        );
+        let wire = to_wire(&DomainEvent::StockChanged {
+            tenant_id: TenantId::new(),
+            variant_id: VariantId::new(),
+            location_id: LocationId::new(),
+            sku: Sku::new("MUG").unwrap(),
+            total: level,
+            level,
+            delta: 0,
+            movement: Some((MovementKind::Move, MovementId::new())),
+            order_id: None,
+            reservation_id: None,
+            at: at(),
+        });
+        assert_eq!(wire.payload["movementType"], json!("MOVE"));
+        assert_eq!(wire.payload["delta"], json!(0));
+        assert_eq!(wire.payload["onHand"], json!(10));
+        assert_eq!(wire.payload["stock"], json!(5));
+        assert_eq!(wire.payload["unavailable"], json!(5));
+        assert_eq!(
+            wire.payload["levelUnavailableBy"],
+            json!({"damaged": 0, "qualityControl": 3, "safetyStock": 2})
         );
     }
 
@@ -216,6 +393,7 @@ mod tests {
             delta: -4,
             movement: Some((MovementKind::TransferOut, MovementId::new())),
             order_id: None,
+            reservation_id: None,
             at: at(),
         });
         assert_eq!(wire.payload["movementType"], json!("TRANSFER_OUT"));
@@ -232,11 +410,12 @@ mod tests {
             variant_id: VariantId::new(),
             location_id: LocationId::new(),
             sku: Sku::new("MUG").unwrap(),
-            total: StockState::new(10, Claims { committed: 3 }),
-            level: StockState::new(10, Claims { committed: 3 }),
+            total: StockState::new(10, Claims::committed(3)),
+            level: StockState::new(10, Claims::committed(3)),
             delta: 0,
             movement: None,
             order_id: Some(order),
+            reservation_id: None,
             at: at(),
         });
         assert_eq!(wire.payload["stock"], json!(7));
@@ -377,6 +556,100 @@ mod tests {
                 "units": 5,
                 "status": "PARTIALLY_RECEIVED",
                 "at": "2024-06-01T12:00:00.123Z",
+            })
+        );
+    }
+
+    #[test]
+    fn reservation_events_name_the_reservation_and_what_happened_to_it() {
+        let (tenant, reservation, order) = (TenantId::new(), ReservationId::new(), OrderId::new());
+        let expires = Utc.timestamp_millis_opt(1_717_244_100_456).unwrap();
+        let stamp = "2024-06-01T12:00:00.123Z";
+        let expiry = "2024-06-01T12:15:00.456Z";
+
+        let created = to_wire(&DomainEvent::ReservationCreated {
+            tenant_id: tenant,
+            reservation_id: reservation,
+            units: 3,
+            expires_at: expires,
+            at: at(),
+        });
+        assert_eq!(created.name, "reservation.created");
+        assert_eq!(created.tenant_id, tenant);
+        assert_eq!(
+            created.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "reservationId": reservation.to_string(),
+                "units": 3,
+                "expiresAt": expiry,
+                "at": stamp,
+            })
+        );
+
+        let confirmed = to_wire(&DomainEvent::ReservationConfirmed {
+            tenant_id: tenant,
+            reservation_id: reservation,
+            order_id: order,
+            at: at(),
+        });
+        assert_eq!(confirmed.name, "reservation.confirmed");
+        assert_eq!(
+            confirmed.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "reservationId": reservation.to_string(),
+                "orderId": order.to_string(),
+                "at": stamp,
+            })
+        );
+
+        let released = to_wire(&DomainEvent::ReservationReleased {
+            tenant_id: tenant,
+            reservation_id: reservation,
+            at: at(),
+        });
+        assert_eq!(released.name, "reservation.released");
+        assert_eq!(
+            released.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "reservationId": reservation.to_string(),
+                "at": stamp,
+            })
+        );
+
+        let extended = to_wire(&DomainEvent::ReservationExtended {
+            tenant_id: tenant,
+            reservation_id: reservation,
+            expires_at: expires,
+            at: at(),
+        });
+        assert_eq!(extended.name, "reservation.extended");
+        assert_eq!(
+            extended.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "reservationId": reservation.to_string(),
+                "expiresAt": expiry,
+                "at": stamp,
+            })
+        );
+
+        let expired = to_wire(&DomainEvent::ReservationExpired {
+            tenant_id: tenant,
+            reservation_id: reservation,
+            expired_at: expires,
+            at: at(),
+        });
+        assert_eq!(expired.name, "reservation.expired");
+        assert_eq!(
+            expired.payload,
+            json!({
+                "tenantId": tenant.to_string(),
+                "reservationId": reservation.to_string(),
+                "expiredAt": expiry,
+                "at": stamp,
             })
         );
     }

@@ -230,6 +230,7 @@ pub fn stock_changed(tenant: TenantId, stock: i64) -> DomainEvent {
         delta: -1,
         movement: Some((MovementKind::Sale, MovementId::new())),
         order_id: None,
+        reservation_id: None,
         at: Utc.timestamp_millis_opt(1_717_243_200_123).unwrap(),
     }
 }
