@@ -45,6 +45,10 @@ pub struct Cli {
     /// Longest wait, in milliseconds, for the stock locks of one write.
     #[arg(long, env = "STOCKROOM_LOCK_WAIT_MS", default_value = "5000")]
     pub lock_wait_ms: String,
+    /// Seconds between sweeps that store expired checkout holds as EXPIRED (expiry itself never
+    /// waits for a sweep).
+    #[arg(long, env = "STOCKROOM_RESERVATION_SWEEP_SECS", default_value = "5")]
+    pub reservation_sweep_secs: String,
     /// Tracing filter, e.g. `info` or `api=debug,info`.
     #[arg(long, env = "STOCKROOM_LOG", default_value = "info")]
     pub log: String,
@@ -85,6 +89,8 @@ pub struct Config {
     pub token_ttl: Duration,
     pub cors_origins: Vec<String>,
     pub lock_wait: Duration,
+    /// How often this instance sweeps expired reservations.
+    pub reservation_sweep: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
 }
@@ -204,6 +210,10 @@ impl Config {
                 "STOCKROOM_LOCK_WAIT_MS",
                 &cli.lock_wait_ms,
             )?),
+            reservation_sweep: Duration::from_secs(positive(
+                "STOCKROOM_RESERVATION_SWEEP_SECS",
+                &cli.reservation_sweep_secs,
+            )?),
             log_filter: cli.log,
             log_format,
         })
@@ -220,6 +230,7 @@ impl Config {
             token_ttl: Duration::from_secs(3600),
             cors_origins: Vec::new(),
             lock_wait: Duration::from_secs(5),
+            reservation_sweep: Duration::from_secs(5),
             log_filter: "warn".into(),
             log_format: LogFormat::Pretty,
         }
@@ -244,6 +255,8 @@ mod tests {
         assert_eq!(e.variable, "STOCKROOM_DATABASE_URL");
         let e = Config::from_cli(cli(&["--jwt-secret", "short"])).unwrap_err();
         assert_eq!(e.variable, "STOCKROOM_JWT_SECRET");
+        let e = Config::from_cli(cli(&["--reservation-sweep-secs", "0"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_RESERVATION_SWEEP_SECS");
         let e = Config::from_cli(cli(&["--log-format", "xml"])).unwrap_err();
         assert_eq!(e.variable, "STOCKROOM_LOG_FORMAT");
         assert!(e.to_string().starts_with("STOCKROOM_LOG_FORMAT: "));
@@ -259,6 +272,14 @@ mod tests {
             DatabaseUrl::parse("mongodb://localhost/stockroom"),
             Ok(DatabaseUrl::Mongo(_))
         ));
+    }
+
+    #[test]
+    fn expired_holds_are_swept_every_five_seconds_unless_told_otherwise() {
+        let config = Config::from_cli(cli(&[])).unwrap();
+        assert_eq!(config.reservation_sweep, Duration::from_secs(5));
+        let config = Config::from_cli(cli(&["--reservation-sweep-secs", "60"])).unwrap();
+        assert_eq!(config.reservation_sweep, Duration::from_secs(60));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "Stockroom API",
-        description = "Multi-tenant inventory: catalog, stock per location, the stock ledger, transfers between locations, suppliers, purchase orders and customer orders.\n\nAuthenticate with `POST /v1/auth/register` or `POST /v1/auth/login` and send `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`. Money is in integer minor units. Lists page with `?limit` and `?cursor`. Every creating or changing POST accepts an `Idempotency-Key` header.",
+        description = "Multi-tenant inventory: catalog, stock per location and by state, the stock ledger, transfers between locations, suppliers, purchase orders, checkout reservations and customer orders.\n\nAuthenticate with `POST /v1/auth/register` or `POST /v1/auth/login` and send `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`. Money is in integer minor units. Lists page with `?limit` and `?cursor`. Every creating or changing POST accepts an `Idempotency-Key` header.",
         license(name = "Apache-2.0")
     ),
     components(schemas(Problem, FieldProblem, ShortageProblem)),
@@ -29,11 +29,12 @@ use crate::routes;
         (name = "products", description = "Products group variants"),
         (name = "variants", description = "Sellable SKUs with stock"),
         (name = "locations", description = "Warehouses, shops and sites that hold stock, and their levels"),
-        (name = "stock", description = "Adjustments, the movement ledger, the audit"),
+        (name = "stock", description = "Adjustments, moves between states, the movement ledger, the audit"),
         (name = "transfers", description = "Stock moved between locations"),
         (name = "suppliers", description = "Who stock comes from"),
         (name = "purchase-orders", description = "Stock coming in"),
         (name = "orders", description = "Customer orders: stock going out"),
+        (name = "reservations", description = "Checkout holds: units set aside while a customer pays, confirmed into an order, released, or expired"),
         (name = "reports", description = "Dashboard analytics from the ledger"),
         (name = "health", description = "Probes"),
     )

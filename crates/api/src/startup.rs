@@ -11,12 +11,14 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use rand::RngCore;
 use secrecy::SecretString;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use utoipa_actix_web::AppExt;
 
 use domain::clock::SystemClock;
 use domain::events::{CompositePublisher, EventFanout, EventPublisher, LogPublisher};
 use domain::lock::LockManager;
+use domain::reservations::service::ReservationService;
+use domain::reservations::sweeper;
 use domain::{Deps, Services, Settings};
 use infra_local::InProcessLock;
 use infra_redis::{RedisFanout, RedisLock};
@@ -47,6 +49,9 @@ pub struct Application {
     server: Server,
     socket_listener: tokio::net::TcpListener,
     socket_service: RealtimeService,
+    /// What the background sweep of expired reservations runs, and how often.
+    reservations: ReservationService,
+    sweep_every: Duration,
 }
 
 /// Test hooks: replace adapters the configuration would pick.
@@ -139,6 +144,7 @@ impl Application {
             })?;
         let socket_port = socket_listener.local_addr()?.port();
 
+        let reservations = services.reservations.clone();
         let state = web::Data::new(AppState {
             services,
             tokens,
@@ -175,6 +181,8 @@ impl Application {
             server,
             socket_listener,
             socket_service,
+            reservations,
+            sweep_every: config.reservation_sweep,
         })
     }
 
@@ -186,9 +194,11 @@ impl Application {
         self.socket_port
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests (up to 30 s) and closes
-    /// the Socket.IO server.
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests (up to 30 s), stops the
+    /// sweep of expired reservations and closes the Socket.IO server.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let (stop_sweeping, sweeping) = watch::channel(false);
+        let sweeps = tokio::spawn(sweeper::run(self.reservations, self.sweep_every, sweeping));
         let (stop_sockets, stopped) = oneshot::channel::<()>();
         let sockets = tokio::spawn(realtime::serve(
             self.socket_listener,
@@ -198,7 +208,9 @@ impl Application {
             },
         ));
         let result = self.server.await;
+        let _ = stop_sweeping.send(true);
         let _ = stop_sockets.send(());
+        sweeps.await?;
         sockets.await??;
         result?;
         Ok(())

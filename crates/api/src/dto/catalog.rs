@@ -14,6 +14,7 @@ use domain::error::{DomainError, FieldErrors};
 use domain::ids::ProductId;
 use domain::values::{Attributes, Money, Sku, StockLevel, Text};
 
+use super::stock::UnavailableByDto;
 use super::{double_option, id, optional_text};
 use crate::http::query::optional;
 use crate::page_dto;
@@ -195,9 +196,9 @@ pub struct VariantDto {
     pub price: i64,
     #[schema(example = 5)]
     pub reorder_level: i64,
-    /// Read-only. Units available to new orders over every location (Σ `levels[].stock`):
-    /// `onHand − committed`.
-    #[schema(example = 42)]
+    /// Read-only. Units available to new orders and holds over every location (Σ
+    /// `levels[].stock`): `onHand − committed − reserved − unavailable`.
+    #[schema(example = 37)]
     pub stock: i64,
     /// Read-only: units physically held over every location, Σ of the movements.
     #[schema(example = 45)]
@@ -206,10 +207,19 @@ pub struct VariantDto {
     /// is fulfilled).
     #[schema(example = 3)]
     pub committed: i64,
+    /// Read-only: units held by live checkout reservations (a hold stops counting the instant
+    /// it expires).
+    #[schema(example = 2)]
+    pub reserved: i64,
+    /// Read-only: units on hand but not for sale, Σ of `unavailableBy`.
+    #[schema(example = 3)]
+    pub unavailable: i64,
+    /// Read-only: the unavailable units by state (changed with `POST /v1/variants/{id}/moves`).
+    pub unavailable_by: UnavailableByDto,
     /// Units still expected on open purchase orders, to every location.
     #[schema(example = 20)]
     pub incoming: i64,
-    /// `stock <= reorderLevel`.
+    /// `stock <= reorderLevel` (what is available, not what is on hand).
     #[schema(example = false)]
     pub low_stock: bool,
     /// Stock per location: every location where the variant has had stock or has units
@@ -235,6 +245,9 @@ impl From<&Variant> for VariantDto {
             stock: v.stock,
             on_hand: v.state.on_hand,
             committed: v.state.claims.committed,
+            reserved: v.state.claims.reserved,
+            unavailable: v.state.claims.unavailable.sum(),
+            unavailable_by: (&v.state.claims.unavailable).into(),
             incoming: v.incoming,
             low_stock: v.is_low(),
             levels: v.levels.iter().map(VariantLevelDto::from).collect(),
@@ -251,8 +264,8 @@ impl From<&Variant> for VariantDto {
 pub struct VariantLevelDto {
     #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
     pub location_id: String,
-    /// Units available here: `onHand − committed`.
-    #[schema(example = 30)]
+    /// Units available here: `onHand − committed − reserved − unavailable`.
+    #[schema(example = 27)]
     pub stock: i64,
     /// Units physically here.
     #[schema(example = 32)]
@@ -260,6 +273,13 @@ pub struct VariantLevelDto {
     /// Units here committed to placed orders not fulfilled yet.
     #[schema(example = 2)]
     pub committed: i64,
+    /// Units here held by live checkout reservations.
+    #[schema(example = 2)]
+    pub reserved: i64,
+    /// Units here on hand but not for sale, Σ of `unavailableBy`.
+    #[schema(example = 1)]
+    pub unavailable: i64,
+    pub unavailable_by: UnavailableByDto,
     /// Units on open purchase orders bound for this location.
     #[schema(example = 20)]
     pub incoming: i64,
@@ -272,6 +292,9 @@ impl From<&VariantLevel> for VariantLevelDto {
             stock: l.stock,
             on_hand: l.state.on_hand,
             committed: l.state.claims.committed,
+            reserved: l.state.claims.reserved,
+            unavailable: l.state.claims.unavailable.sum(),
+            unavailable_by: (&l.state.claims.unavailable).into(),
             incoming: l.incoming,
         }
     }

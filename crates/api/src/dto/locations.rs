@@ -12,6 +12,7 @@ use domain::error::{DomainError, FieldErrors};
 use domain::locations::models::{LevelFilter, Location, LocationLevel, LocationPatch, NewLocation};
 use domain::values::{LocationCode, LocationPriority, Text};
 
+use super::stock::UnavailableByDto;
 use crate::http::query::optional;
 use crate::page_dto;
 
@@ -133,8 +134,8 @@ pub struct LocationLevelDto {
     pub variant_id: String,
     #[schema(example = "TS-RED-M")]
     pub sku: String,
-    /// Units available here: `onHand − committed`.
-    #[schema(example = 12)]
+    /// Units available here: `onHand − committed − reserved − unavailable`.
+    #[schema(example = 10)]
     pub stock: i64,
     /// Units physically here.
     #[schema(example = 14)]
@@ -142,6 +143,13 @@ pub struct LocationLevelDto {
     /// Units here committed to placed orders not fulfilled yet.
     #[schema(example = 2)]
     pub committed: i64,
+    /// Units here held by live checkout reservations.
+    #[schema(example = 1)]
+    pub reserved: i64,
+    /// Units here on hand but not for sale, Σ of `unavailableBy`.
+    #[schema(example = 1)]
+    pub unavailable: i64,
+    pub unavailable_by: UnavailableByDto,
     /// Units on open purchase orders bound for here.
     #[schema(example = 20)]
     pub incoming: i64,
@@ -158,6 +166,9 @@ impl From<&LocationLevel> for LocationLevelDto {
             stock: l.stock,
             on_hand: l.state.on_hand,
             committed: l.state.claims.committed,
+            reserved: l.state.claims.reserved,
+            unavailable: l.state.claims.unavailable.sum(),
+            unavailable_by: (&l.state.claims.unavailable).into(),
             incoming: l.incoming,
             reorder_level: l.reorder_level,
         }

@@ -9,6 +9,7 @@ pub mod locations;
 pub mod orders;
 pub mod purchasing;
 pub mod reports;
+pub mod reservations;
 pub mod stock;
 pub mod transfers;
 

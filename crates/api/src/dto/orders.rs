@@ -9,6 +9,7 @@ use domain::ids::{LocationId, VariantId};
 use domain::orders::models::{
     Allocation, Customer, LineRequest, NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest,
 };
+use domain::stock::state::UnitState;
 use domain::values::{EmailAddress, Quantity, Text};
 
 use super::{id, optional_text};
@@ -73,20 +74,28 @@ fn location(e: &mut FieldErrors, raw: Option<&str>) -> Option<LocationId> {
     raw.and_then(|l| id::<LocationId>(e, "locationId", l))
 }
 
+/// Validates an optional `customer` of a request body, naming its bad fields.
+pub fn customer_into_domain(
+    e: &mut FieldErrors,
+    customer: Option<&CustomerDto>,
+) -> Option<Customer> {
+    customer.and_then(|c| {
+        let name = e.check("customer.name", Text::name(&c.name));
+        let email = match c.email.as_deref() {
+            Some(m) if !m.trim().is_empty() => {
+                Some(e.check("customer.email", EmailAddress::new(m))?)
+            }
+            _ => None,
+        };
+        Some(Customer { name: name?, email })
+    })
+}
+
 impl PlaceOrderRequest {
     pub fn into_domain(self) -> Result<NewOrder, DomainError> {
         let mut e = FieldErrors::new();
         let lines = lines_into_domain(&mut e, &self.lines);
-        let customer = self.customer.as_ref().and_then(|c| {
-            let name = e.check("customer.name", Text::name(&c.name));
-            let email = match c.email.as_deref() {
-                Some(m) if !m.trim().is_empty() => {
-                    Some(e.check("customer.email", EmailAddress::new(m))?)
-                }
-                _ => None,
-            };
-            Some(Customer { name: name?, email })
-        });
+        let customer = customer_into_domain(&mut e, self.customer.as_ref());
         let note = optional_text(&mut e, "note", self.note.as_deref(), Text::long);
         let location_id = location(&mut e, self.location_id.as_deref());
         e.finish()?;
@@ -108,7 +117,14 @@ pub struct ReturnItemsRequest {
     /// The active location the units are put back at. Absent: where they were taken from.
     #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
     pub location_id: Option<String>,
+    /// The state the units come back into: `available` (default), `damaged` or
+    /// `qualityControl`. Never `safetyStock`, which is set aside deliberately with a move.
+    #[schema(example = "available")]
+    pub state: Option<String>,
 }
+
+/// What a bad return state is told.
+const RETURN_STATES: &str = "must be available, damaged or qualityControl";
 
 impl ReturnItemsRequest {
     pub fn into_domain(self) -> Result<ReturnRequest, DomainError> {
@@ -116,11 +132,22 @@ impl ReturnItemsRequest {
         let lines = lines_into_domain(&mut e, &self.lines);
         let reason = e.check("reason", Text::long(&self.reason));
         let location_id = location(&mut e, self.location_id.as_deref());
+        let state = match self.state.as_deref() {
+            None => Some(UnitState::Available),
+            Some(raw) => match UnitState::parse(raw) {
+                Some(state) if state != UnitState::SafetyStock => Some(state),
+                _ => {
+                    e.add("state", RETURN_STATES);
+                    None
+                }
+            },
+        };
         e.finish()?;
         Ok(ReturnRequest {
             lines,
             reason: reason.expect("checked"),
             location_id,
+            state: state.expect("checked"),
         })
     }
 }

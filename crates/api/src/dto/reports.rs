@@ -9,13 +9,13 @@ use domain::error::{DomainError, FieldErrors};
 use domain::ids::{LocationId, ProductId, SupplierId, VariantId};
 use domain::reports::buckets::Bucket;
 use domain::reports::models::{
-    LowStockLine, MoverRow, MoversLimit, SeriesBucket, SeriesFilter, Valuation,
+    LowStockLine, MoverRow, MoversLimit, SeriesBucket, SeriesFilter, StockAt, Valuation,
 };
 use domain::stock::models::MovementKind;
 
 use super::catalog::VariantDto;
 use super::id;
-use super::stock::{MovementTypeDto, MOVEMENT_TYPES};
+use super::stock::{MovementTypeDto, UnavailableByDto, MOVEMENT_TYPES};
 use crate::http::query::{optional, timestamp};
 
 /// An optional `locationId` query parameter, named in the error when it is not an id.
@@ -186,7 +186,7 @@ impl SeriesResponse {
 #[serde(rename_all = "camelCase")]
 pub struct LowStockLineDto {
     pub variant: VariantDto,
-    /// The available units judged low (on hand − committed): at the location asked about, else
+    /// The available units judged low (on hand − committed − reserved − unavailable): at the location asked about, else
     /// the variant's total.
     #[schema(example = 4)]
     pub stock: i64,
@@ -435,4 +435,27 @@ pub struct StockAtResponse {
     /// Units on hand at `at`: Σ of the movements until then.
     #[schema(example = 17)]
     pub stock: i64,
+    /// The same number as `stock`, named as on the variant.
+    #[schema(example = 17)]
+    pub on_hand: i64,
+    /// Of those, the units not for sale at `at` (Σ of `unavailableBy`). Commitments and
+    /// reservations are not replayed: they are not movements.
+    #[schema(example = 3)]
+    pub unavailable: i64,
+    /// The units not for sale at `at`, by state: Σ of the movements' change of each state.
+    pub unavailable_by: UnavailableByDto,
+}
+
+impl StockAtResponse {
+    pub fn new(variant: VariantId, location: Option<LocationId>, found: &StockAt) -> Self {
+        Self {
+            variant_id: variant.to_string(),
+            location_id: location.map(|l| l.to_string()),
+            at: found.at,
+            stock: found.stock,
+            on_hand: found.stock,
+            unavailable: found.unavailable.sum(),
+            unavailable_by: (&found.unavailable).into(),
+        }
+    }
 }

@@ -7,8 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use domain::error::{DomainError, FieldErrors};
 use domain::ids::{LocationId, VariantId};
 use domain::stock::models::{Adjusted, AuditReport, MovementFilter, MovementKind, StockMovement};
-use domain::stock::service::Adjustment;
-use domain::values::{StockDelta, StockLevel, Text};
+use domain::stock::service::{Adjustment, Moved, StateMove};
+use domain::stock::state::{StockState, Unavailable, UnitState};
+use domain::values::{Quantity, StockDelta, StockLevel, Text};
 
 use super::id;
 
@@ -26,11 +27,14 @@ pub enum MovementTypeDto {
     TransferOut,
     /// Units of a transfer arriving at its destination.
     TransferIn,
+    /// Units moved between states at one location (available, damaged, quality control, safety
+    /// stock): `quantity` 0, `unavailable` says how each state moved.
+    Move,
 }
 
 /// What a bad movement type is told.
 pub const MOVEMENT_TYPES: &str =
-    "must be PURCHASE, SALE, ADJUSTMENT, RETURN, TRANSFER_OUT or TRANSFER_IN";
+    "must be PURCHASE, SALE, ADJUSTMENT, RETURN, TRANSFER_OUT, TRANSFER_IN or MOVE";
 
 impl From<MovementKind> for MovementTypeDto {
     fn from(k: MovementKind) -> Self {
@@ -41,6 +45,87 @@ impl From<MovementKind> for MovementTypeDto {
             MovementKind::Return => MovementTypeDto::Return,
             MovementKind::TransferOut => MovementTypeDto::TransferOut,
             MovementKind::TransferIn => MovementTypeDto::TransferIn,
+            MovementKind::Move => MovementTypeDto::Move,
+        }
+    }
+}
+
+/// What a bad unit state is told.
+pub const UNIT_STATES: &str = "must be available, damaged, qualityControl or safetyStock";
+
+/// An optional unit state of a request body (`available` when absent), named `field` when bad.
+pub fn unit_state(e: &mut FieldErrors, field: &str, raw: Option<&str>) -> Option<UnitState> {
+    match raw {
+        None => Some(UnitState::Available),
+        Some(raw) => required_state(e, field, raw),
+    }
+}
+
+fn required_state(e: &mut FieldErrors, field: &str, raw: &str) -> Option<UnitState> {
+    let state = UnitState::parse(raw);
+    if state.is_none() {
+        e.add(field, UNIT_STATES);
+    }
+    state
+}
+
+/// Units on hand but not for sale, by state; on a movement, how each state moved.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct UnavailableByDto {
+    /// Damaged: waiting to be written off or repaired.
+    #[schema(example = 1)]
+    pub damaged: i64,
+    /// Held for a quality check.
+    #[schema(example = 0)]
+    pub quality_control: i64,
+    /// Set aside deliberately, never sold.
+    #[schema(example = 2)]
+    pub safety_stock: i64,
+}
+
+impl From<&Unavailable> for UnavailableByDto {
+    fn from(u: &Unavailable) -> Self {
+        Self {
+            damaged: u.damaged,
+            quality_control: u.quality_control,
+            safety_stock: u.safety_stock,
+        }
+    }
+}
+
+/// Units by state, of one location or of a variant in total: `stock` (available) is
+/// `onHand − committed − reserved − unavailable`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StockStatesDto {
+    /// Available to new orders and holds.
+    #[schema(example = 37)]
+    pub stock: i64,
+    /// Physically held: Σ of the movements.
+    #[schema(example = 45)]
+    pub on_hand: i64,
+    /// Committed to placed orders not fulfilled yet.
+    #[schema(example = 3)]
+    pub committed: i64,
+    /// Held by live checkout reservations.
+    #[schema(example = 2)]
+    pub reserved: i64,
+    /// On hand but not for sale: Σ of `unavailableBy`.
+    #[schema(example = 3)]
+    pub unavailable: i64,
+    pub unavailable_by: UnavailableByDto,
+}
+
+impl From<&StockState> for StockStatesDto {
+    fn from(s: &StockState) -> Self {
+        Self {
+            stock: s.available(),
+            on_hand: s.on_hand,
+            committed: s.claims.committed,
+            reserved: s.claims.reserved,
+            unavailable: s.claims.unavailable.sum(),
+            unavailable_by: (&s.claims.unavailable).into(),
         }
     }
 }
@@ -59,6 +144,11 @@ pub struct AdjustmentRequest {
     /// The active location whose stock is adjusted (default: the tenant's default location).
     #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
     pub location_id: Option<String>,
+    /// The state the units are found in or written off from: `available` (default), `damaged`,
+    /// `qualityControl` or `safetyStock`. On hand moves with it: −2 `damaged` writes off two
+    /// damaged units.
+    #[schema(example = "available")]
+    pub state: Option<String>,
 }
 
 impl AdjustmentRequest {
@@ -73,13 +163,76 @@ impl AdjustmentRequest {
             .location_id
             .as_deref()
             .and_then(|l| id::<LocationId>(&mut e, "locationId", l));
+        let state = unit_state(&mut e, "state", self.state.as_deref());
         e.finish()?;
         Ok(Adjustment {
             quantity: quantity.expect("checked"),
             reason: reason.expect("checked"),
             expected_stock,
             location_id,
+            state: state.expect("checked"),
         })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MoveRequest {
+    /// The active location whose units move (default: the tenant's default location).
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    pub location_id: Option<String>,
+    /// `available`, `damaged`, `qualityControl` or `safetyStock`.
+    #[schema(example = "available")]
+    pub from: String,
+    /// Another of those states.
+    #[schema(example = "damaged")]
+    pub to: String,
+    #[schema(example = 2)]
+    pub quantity: i64,
+    #[schema(example = "dropped in the stockroom")]
+    pub reason: String,
+}
+
+impl MoveRequest {
+    pub fn into_domain(self) -> Result<StateMove, DomainError> {
+        let mut e = FieldErrors::new();
+        let location_id = self
+            .location_id
+            .as_deref()
+            .and_then(|l| id::<LocationId>(&mut e, "locationId", l));
+        let from = required_state(&mut e, "from", &self.from);
+        let to = required_state(&mut e, "to", &self.to);
+        let quantity = e.check("quantity", Quantity::new(self.quantity));
+        let reason = e.check("reason", Text::long(&self.reason));
+        e.finish()?;
+        Ok(StateMove {
+            from: from.expect("checked"),
+            to: to.expect("checked"),
+            quantity: quantity.expect("checked"),
+            reason: reason.expect("checked"),
+            location_id,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveResponse {
+    /// The MOVE movement: `quantity` 0, `unavailable` how each state moved.
+    pub movement: MovementDto,
+    /// The location's units by state after the move.
+    pub level: StockStatesDto,
+    /// The variant's units by state over every location after the move.
+    pub total: StockStatesDto,
+}
+
+impl From<&Moved> for MoveResponse {
+    fn from(m: &Moved) -> Self {
+        Self {
+            movement: (&m.movement).into(),
+            level: (&m.level).into(),
+            total: (&m.total).into(),
+        }
     }
 }
 
@@ -95,10 +248,13 @@ pub struct MovementDto {
     pub location_id: String,
     #[serde(rename = "type")]
     pub kind: MovementTypeDto,
-    /// Signed: negative when units leave.
+    /// How on hand moved. Signed: negative when units leave; 0 for a MOVE.
     #[schema(example = 10)]
     pub quantity: i64,
-    /// The stock at `locationId` after the movement.
+    /// How the location's unavailable states moved with it: a MOVE's units between states, or
+    /// the state an adjustment or a return took units from or put them into (all 0 otherwise).
+    pub unavailable: UnavailableByDto,
+    /// The units on hand at `locationId` after the movement.
     #[schema(example = 52)]
     pub stock_after: i64,
     #[schema(example = "initial count")]
@@ -123,6 +279,7 @@ impl From<&StockMovement> for MovementDto {
             location_id: m.location_id.to_string(),
             kind: m.kind.into(),
             quantity: m.quantity,
+            unavailable: (&m.unavailable).into(),
             stock_after: m.stock_after,
             reason: m.reason.clone(),
             order_id: m.order_id.map(|o| o.to_string()),
@@ -168,7 +325,7 @@ pub struct MovementQuery {
     pub variant_id: Option<String>,
     /// Only movements at this location.
     pub location_id: Option<String>,
-    /// PURCHASE, SALE, ADJUSTMENT, RETURN, TRANSFER_OUT or TRANSFER_IN.
+    /// PURCHASE, SALE, ADJUSTMENT, RETURN, TRANSFER_OUT, TRANSFER_IN or MOVE.
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub kind: Option<String>,
@@ -234,8 +391,11 @@ pub struct DriftDto {
     /// The level that drifted; null when it is the variant's stored total that differs from the
     /// sum of its levels.
     pub location_id: Option<String>,
-    /// Which number drifted: `onHand` (must equal Σ of the level's movements) or `committed`
-    /// (must equal Σ of the open allocations of placed orders at the level).
+    /// Which number drifted: `onHand` (must equal Σ of the level's movements), `committed`
+    /// (must equal Σ of the open allocations of placed orders at the level), `reserved` (the
+    /// level's live holds must equal Σ of the allocations of live ACTIVE reservations there), or
+    /// `damaged`, `qualityControl`, `safetyStock` (each must equal Σ of the level's movements'
+    /// change of that state).
     #[schema(example = "onHand")]
     pub state: String,
     pub sku: String,
@@ -254,9 +414,10 @@ pub struct AuditResponse {
     /// Levels (a variant at a location) checked.
     #[schema(example = 256)]
     pub levels_checked: u64,
-    /// Levels whose on hand differs from the sum of their movements or whose committed units
-    /// differ from their placed orders' allocations, and variants whose totals differ from the
-    /// sums of their levels: always empty.
+    /// Levels whose on hand or unavailable states differ from the sums of their movements,
+    /// whose committed units differ from their placed orders' allocations or whose reserved
+    /// units differ from their live reservations, and variants whose totals differ from the sums
+    /// of their levels: always empty.
     pub drift: Vec<DriftDto>,
 }
 

@@ -8,6 +8,7 @@ pub mod orders;
 pub mod products;
 pub mod purchase_orders;
 pub mod reports;
+pub mod reservations;
 pub mod stock;
 pub mod suppliers;
 pub mod transfers;
@@ -66,6 +67,7 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(locations::update)
         .service(locations::levels)
         .service(stock::adjust)
+        .service(stock::move_units)
         .service(stock::movements)
         .service(stock::audit)
         .service(suppliers::list)
@@ -86,6 +88,12 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(orders::fulfil)
         .service(orders::cancel)
         .service(orders::return_items)
+        .service(reservations::list)
+        .service(reservations::create)
+        .service(reservations::get)
+        .service(reservations::confirm)
+        .service(reservations::release)
+        .service(reservations::extend)
         .service(transfers::list)
         .service(transfers::create)
         .service(transfers::get)

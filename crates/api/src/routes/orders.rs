@@ -133,13 +133,14 @@ pub async fn cancel(
 }
 
 /// Return items of a fulfilled order (RETURN movements), put back where they were taken from or
-/// at `locationId`.
+/// at `locationId`, into `state`: `available` (default), or straight into `damaged` or
+/// `qualityControl` (then on hand, not for sale).
 #[utoipa::path(tag = "orders", params(("id" = String, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     request_body = ReturnItemsRequest, responses(
         (status = 201, body = OrderDto),
         (status = 409, description = "More than sold − returned, or not fulfilled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`state` `safetyStock` among others), or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/orders/{id}/returns")]
 pub async fn return_items(

@@ -124,7 +124,8 @@ pub async fn valuation(
 }
 
 /// A variant's units on hand at a past moment, replayed from the ledger: its total, or with
-/// `locationId` its units on hand at that location.
+/// `locationId` its units on hand at that location — and of those, the units that were damaged,
+/// in quality control or safety stock then.
 #[utoipa::path(tag = "reports", params(("id" = String, Path), StockAtQuery), responses(
     (status = 200, body = StockAtResponse),
     (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -144,10 +145,5 @@ pub async fn stock_at(
         .reports
         .stock_at(&actor, &id, at, location)
         .await?;
-    Ok(HttpResponse::Ok().json(StockAtResponse {
-        variant_id: id.to_string(),
-        location_id: location.map(|l| l.to_string()),
-        at: found.at,
-        stock: found.stock,
-    }))
+    Ok(HttpResponse::Ok().json(StockAtResponse::new(id, location, &found)))
 }

@@ -8,7 +8,8 @@ use domain::ids::VariantId;
 use super::{path_id, AppState};
 use crate::auth::extractor::Authenticated;
 use crate::dto::stock::{
-    AdjustmentRequest, AdjustmentResponse, AuditResponse, MovementPage, MovementQuery,
+    AdjustmentRequest, AdjustmentResponse, AuditResponse, MoveRequest, MoveResponse, MovementPage,
+    MovementQuery,
 };
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
@@ -16,13 +17,17 @@ use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
 
 /// Record an ADJUSTMENT movement at one location (the default unless `locationId` names
-/// another): a signed change with a reason, optionally compare-and-set on that location's stock.
+/// another): a signed change with a reason, optionally compare-and-set on that location's units
+/// on hand. `state` says which units it counts: `available` (default) or an unavailable state,
+/// which moves with on hand — `{"quantity": -2, "state": "damaged"}` writes off two damaged
+/// units. MANAGER or OWNER.
 #[utoipa::path(tag = "stock", params(("id" = String, Path),
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     request_body = AdjustmentRequest, responses(
         (status = 201, body = AdjustmentResponse),
+        (status = 403, description = "STAFF", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Stock at the location would go below zero, or expectedStock differs", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The units of `state` (or those available) at the location would go below zero, or expectedStock differs", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input, or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
@@ -44,6 +49,42 @@ pub async fn adjust(
         .services
         .stock
         .adjust(&actor, &id, body.value.into_domain()?, idem)
+        .await?;
+    Ok(respond(outcome, &render))
+}
+
+/// Move units between states at one location (the default unless `locationId` names another):
+/// between `available` and `damaged`, `qualityControl` or `safetyStock`, or between two of those.
+/// On hand is unchanged; a MOVE movement records how each state moved. Refused with 409 when the
+/// source state holds too few units (for `available`: too few not committed or reserved).
+/// MANAGER or OWNER.
+#[utoipa::path(tag = "stock", params(("id" = String, Path),
+    ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    request_body = MoveRequest, responses(
+        (status = 201, body = MoveResponse),
+        (status = 403, description = "STAFF", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The source state holds too few units at the location", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`from` equal to `to`, an unknown state), or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+#[post("/variants/{id}/moves")]
+pub async fn move_units(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<MoveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id: VariantId = path_id(&id, "variant")?;
+    let render = render(StatusCode::CREATED, |x: &domain::stock::service::Moved| {
+        MoveResponse::from(x)
+    });
+    let idem = idempotency::from_request(&req, &body.raw, &render)?;
+    let outcome = state
+        .services
+        .stock
+        .move_units(&actor, &id, body.value.into_domain()?, idem)
         .await?;
     Ok(respond(outcome, &render))
 }

@@ -93,21 +93,33 @@ pub async fn spawn_app_with_lock(lock: Arc<dyn LockManager>) -> Option<TestApp> 
 }
 
 pub async fn spawn_app_with(overrides: Overrides) -> Option<TestApp> {
+    Some(spawn_app_configured(overrides, |_| {}).await?.0)
+}
+
+/// The app with its test configuration changed by `configure` (e.g. how often it sweeps
+/// expired reservations), and the port of its Socket.IO server.
+pub async fn spawn_app_configured(
+    overrides: Overrides,
+    configure: impl FnOnce(&mut Config),
+) -> Option<(TestApp, u16)> {
     let (database, dir) = fresh_database()?;
     if std::env::var("TEST_LOG").is_ok() {
         api::telemetry::init("info", api::config::LogFormat::Pretty);
     }
-    let config = Config::for_tests(database);
+    let mut config = Config::for_tests(database);
+    configure(&mut config);
     let app = Application::build_with(config, overrides)
         .await
         .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.http_port());
+    let socket_port = app.socket_port();
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp {
+    let app = TestApp {
         address,
         client: http_client(),
         _dir: dir,
-    })
+    };
+    Some((app, socket_port))
 }
 
 impl TestApp {
@@ -419,6 +431,19 @@ impl TestApp {
         assert_eq!(body["status"], "DRAFT", "{body}");
         body["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// `level` (a variant's level or a location's, as JSON) as the API shows it when nothing there is
+/// reserved or unavailable: with `reserved` and `unavailable` 0 and `unavailableBy` all zeros.
+pub fn unclaimed(mut level: Value) -> Value {
+    let fields = level.as_object_mut().expect("a level is a JSON object");
+    fields.insert("reserved".into(), json!(0));
+    fields.insert("unavailable".into(), json!(0));
+    fields.insert(
+        "unavailableBy".into(),
+        json!({"damaged": 0, "qualityControl": 0, "safetyStock": 0}),
+    );
+    level
 }
 
 /// The stock of `variant` (its JSON) at `location`: its level there, 0 without one.

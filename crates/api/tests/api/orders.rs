@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{assert_problem, slug, spawn_app};
+use crate::helpers::{assert_problem, slug, spawn_app, unclaimed};
 
 #[tokio::test]
 async fn placing_captures_prices_and_commits_units_that_fulfilment_sells() {
@@ -52,7 +52,9 @@ async fn placing_captures_prices_and_commits_units_that_fulfilment_sells() {
     let (_, read) = app.get(&format!("/v1/variants/{a}"), &t.token).await;
     assert_eq!(
         read["levels"],
-        json!([{"locationId": main, "stock": 3, "onHand": 5, "committed": 2, "incoming": 0}])
+        json!([unclaimed(
+            json!({"locationId": main, "stock": 3, "onHand": 5, "committed": 2, "incoming": 0})
+        )])
     );
     let sales = |movements: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
         movements

@@ -20,6 +20,9 @@ enum Row {
     WriteCatalog,
     ReadStock,
     AdjustStock,
+    MoveUnits,
+    ReadReservations,
+    HoldStock,
     ReadOrders,
     PlaceAndCancelOrders,
     FulfilAndReturnOrders,
@@ -40,13 +43,16 @@ enum Row {
 }
 
 impl Row {
-    const ALL: [Row; 23] = [
+    const ALL: [Row; 26] = [
         Row::ReadProfile,
         Row::Users,
         Row::ReadCatalog,
         Row::WriteCatalog,
         Row::ReadStock,
         Row::AdjustStock,
+        Row::MoveUnits,
+        Row::ReadReservations,
+        Row::HoldStock,
         Row::ReadOrders,
         Row::PlaceAndCancelOrders,
         Row::FulfilAndReturnOrders,
@@ -75,6 +81,13 @@ impl Row {
             "Create, change, delete products and variants" => Row::WriteCatalog,
             "Read movements, stock audit" => Row::ReadStock,
             "Adjust stock (`POST /v1/variants/{id}/adjustments`)" => Row::AdjustStock,
+            "Move units between states (`POST /v1/variants/{id}/moves`)" => Row::MoveUnits,
+            "Read reservations (`GET /v1/reservations`, `GET /v1/reservations/{id}`)" => {
+                Row::ReadReservations
+            }
+            "Reserve, confirm, release and extend checkout holds (`/v1/reservations`)" => {
+                Row::HoldStock
+            }
             "Read orders" => Row::ReadOrders,
             "Place orders, cancel placed orders" => Row::PlaceAndCancelOrders,
             "Fulfil orders, take returns" => Row::FulfilAndReturnOrders,
@@ -238,6 +251,15 @@ impl Setup<'_> {
         .await
     }
 
+    /// A checkout hold of `quantity` units of `variant`, live for an hour.
+    async fn reservation(&self, variant: &str, quantity: i64) -> String {
+        self.created(
+            "/v1/reservations",
+            json!({"lines": [{"variantId": variant, "quantity": quantity}], "ttlSeconds": 3600}),
+        )
+        .await
+    }
+
     async fn supplier(&self) -> String {
         self.created("/v1/suppliers", json!({"name": unique("Supplier")}))
             .await
@@ -339,6 +361,39 @@ impl Setup<'_> {
                     format!("/v1/variants/{variant}/adjustments"),
                     json!({"quantity": -1, "reason": "broken"}),
                 )]
+            }
+            Row::MoveUnits => {
+                let variant = self.variant(3).await;
+                vec![post(
+                    format!("/v1/variants/{variant}/moves"),
+                    json!({"from": "available", "to": "damaged", "quantity": 1, "reason": "dropped"}),
+                )]
+            }
+            Row::ReadReservations => {
+                let variant = self.variant(3).await;
+                let reservation = self.reservation(&variant, 1).await;
+                vec![
+                    get("/v1/reservations"),
+                    get(format!("/v1/reservations/{reservation}")),
+                ]
+            }
+            Row::HoldStock => {
+                let variant = self.variant(4).await;
+                let to_confirm = self.reservation(&variant, 1).await;
+                let to_release = self.reservation(&variant, 1).await;
+                let to_extend = self.reservation(&variant, 1).await;
+                vec![
+                    post(
+                        "/v1/reservations",
+                        json!({"lines": [{"variantId": variant, "quantity": 1}], "ttlSeconds": 3600}),
+                    ),
+                    post(format!("/v1/reservations/{to_confirm}/confirm"), json!({})),
+                    post(format!("/v1/reservations/{to_release}/release"), json!({})),
+                    post(
+                        format!("/v1/reservations/{to_extend}/extend"),
+                        json!({"ttlSeconds": 600}),
+                    ),
+                ]
             }
             Row::ReadOrders => {
                 let variant = self.variant(3).await;
@@ -527,6 +582,7 @@ async fn snapshot(app: &TestApp, owner: &str) -> Vec<Value> {
         "users",
         "locations",
         "transfers",
+        "reservations",
     ] {
         let (status, body) = app.get(format!("/v1/{list}?limit=200"), owner).await;
         assert_eq!(status, StatusCode::OK, "{list}: {body}");

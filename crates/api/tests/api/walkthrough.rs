@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{slug, spawn_app};
+use crate::helpers::{slug, spawn_app, unclaimed};
 
 #[tokio::test]
 async fn register_product_variant_adjustment_movements() {
@@ -76,7 +76,9 @@ async fn register_product_variant_adjustment_movements() {
     let (_, read) = app.get(format!("/v1/variants/{id}"), &t.token).await;
     assert_eq!(
         read["levels"],
-        json!([{"locationId": main, "stock": 7, "onHand": 7, "committed": 0, "incoming": 0}])
+        json!([unclaimed(
+            json!({"locationId": main, "stock": 7, "onHand": 7, "committed": 0, "incoming": 0})
+        )])
     );
 
     // The ledger filters by type and time.
@@ -202,7 +204,8 @@ async fn a_product_with_stocked_variants_cannot_be_deleted_until_emptied() {
 
 /// The README's second half: a shop beside the default location, a transfer shipped and
 /// received in two parts, a sale served from the shop — committed when placed, sold when
-/// fulfilled — and what the variant shows before and after.
+/// fulfilled — a checkout hold confirmed into an order and fulfilled, and what the variant shows
+/// before and after each.
 #[tokio::test]
 async fn a_second_location_and_a_transfer_as_the_readme_walks_them() {
     let Some(app) = spawn_app().await else {
@@ -314,9 +317,64 @@ async fn a_second_location_and_a_transfer_as_the_readme_walks_them() {
         (&at_shop["stock"], &at_shop["onHand"], &at_shop["committed"]),
         (&json!(9), &json!(9), &json!(0))
     );
-    assert_eq!(read["stock"], 19, "{read}");
+
+    // A checkout hold, retry-safe, allocated default first: held, then confirmed into an order,
+    // then fulfilled — the variant's states after each step.
+    let variant_states = |read: &Value| {
+        (
+            read["onHand"].as_i64().unwrap(),
+            read["committed"].as_i64().unwrap(),
+            read["reserved"].as_i64().unwrap(),
+            read["stock"].as_i64().unwrap(),
+        )
+    };
+    let hold = crate::helpers::Call::post(
+        "/v1/reservations",
+        json!({"lines": [{"variantId": variant, "quantity": 2}], "ttlSeconds": 900,
+               "reference": "cart-7f3a"}),
+    )
+    .with_key("checkout-2026-0001");
+    let held = app.send(&t.token, &hold).await;
+    assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
+    assert_eq!(held.body["status"], "ACTIVE");
+    assert_eq!(
+        held.body["lines"][0]["allocations"],
+        json!([{"locationId": main, "quantity": 2}])
+    );
+    assert!(
+        app.send(&t.token, &hold).await.replayed,
+        "a retry holds nothing more"
+    );
+    let read = app.variant(&t.token, &variant).await;
+    assert_eq!(variant_states(&read), (19, 0, 2, 17), "held: {read}");
+    let hold_id = held.body["id"].as_str().unwrap();
+    let (status, checkout) = app
+        .post(
+            format!("/v1/reservations/{hold_id}/confirm"),
+            &t.token,
+            json!({"customer": {"name": "Grace"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{checkout}");
+    assert_eq!(checkout["status"], "PLACED");
+    let read = app.variant(&t.token, &variant).await;
+    assert_eq!(variant_states(&read), (19, 2, 0, 17), "confirmed: {read}");
+    let checkout = checkout["id"].as_str().unwrap().to_owned();
+    app.fulfil_all(&t.token, std::slice::from_ref(&checkout))
+        .await;
+    let read = app.variant(&t.token, &variant).await;
+    assert_eq!(variant_states(&read), (17, 0, 0, 17), "fulfilled: {read}");
+    let (_, reservation) = app
+        .get(format!("/v1/reservations/{hold_id}"), &t.token)
+        .await;
+    assert_eq!(
+        (&reservation["status"], &reservation["orderId"]),
+        (&json!("CONFIRMED"), &json!(checkout))
+    );
+
+    assert_eq!(read["stock"], 17, "{read}");
     assert_eq!(read["inTransit"], 0);
-    assert_eq!(crate::helpers::level_in(&read, &main), 10);
+    assert_eq!(crate::helpers::level_in(&read, &main), 8);
     assert_eq!(crate::helpers::level_in(&read, &shop), 9);
     let (_, levels) = app
         .get(format!("/v1/locations/{shop}/levels"), &t.token)
