@@ -313,26 +313,35 @@ impl ReservationService {
         let due = self.deps.reservations.expired(now, limit).await?;
         let mut swept = Vec::new();
         for reservation in due {
-            let Some(ReservationTransition { next, changes }) = reservation.sweep(now) else {
+            let Some(ReservationTransition { next, mut changes }) = reservation.sweep(now) else {
                 continue;
             };
-            let write = LedgerWrite {
-                changes,
-                document: DocumentWrite::UpdateReservation {
-                    reservation: next.clone(),
-                    expected_version: reservation.version,
-                },
-                idempotency: None,
-            };
-            match self
-                .deps
-                .commit_stock(&reservation.tenant_id, write)
-                .await?
-            {
-                Ok(_) => swept.push(event(&next, ReservationEvent::Expired)),
-                // Confirmed, released or swept by someone else since it was read.
-                Err(LedgerError::Store(StoreError::VersionConflict)) => {}
-                Err(e) => return Err(ledger_error(e)),
+            loop {
+                let write = LedgerWrite {
+                    changes: changes.clone(),
+                    document: DocumentWrite::UpdateReservation {
+                        reservation: next.clone(),
+                        expected_version: reservation.version,
+                    },
+                    idempotency: None,
+                };
+                match self
+                    .deps
+                    .commit_stock(&reservation.tenant_id, write)
+                    .await?
+                {
+                    Ok(_) => swept.push(event(&next, ReservationEvent::Expired)),
+                    // Confirmed, released or swept by someone else since it was read.
+                    Err(LedgerError::Store(StoreError::VersionConflict)) => {}
+                    // A variant deleted once its hold had expired took the hold with it: there
+                    // is nothing left to drop there.
+                    Err(LedgerError::VariantMissing(gone)) => {
+                        changes.retain(|c| c.variant_id != gone);
+                        continue;
+                    }
+                    Err(e) => return Err(ledger_error(e)),
+                }
+                break;
             }
         }
         let count = swept.len();

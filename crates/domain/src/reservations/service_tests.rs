@@ -379,3 +379,35 @@ async fn another_tenants_reservation_is_not_found() {
         .unwrap_err();
     assert!(matches!(err, DomainError::NotFound("reservation")));
 }
+
+#[tokio::test]
+async fn a_sweep_stores_an_expiry_whose_variant_was_deleted_since() {
+    let who = actor(Role::Staff);
+    let v = variant(who.tenant_id, 5, 0);
+    let gone = stored(&who, &v, now() - Duration::seconds(2));
+    let mut ports = MockPorts::default();
+    let due = vec![gone.clone()];
+    ports
+        .reservations
+        .expect_expired()
+        .returning(move |_, _| Ok(due.clone()));
+    let variant_id = v.id;
+    let writes = record_commits(&mut ports, move |write| {
+        if write.changes.iter().any(|c| c.variant_id == variant_id) {
+            Err(LedgerError::VariantMissing(variant_id))
+        } else {
+            Ok(Committed::default())
+        }
+    });
+    published(&mut ports);
+    let services = ports.build();
+
+    assert_eq!(services.reservations.sweep(100).await.unwrap(), 1);
+    let writes = writes.lock().unwrap();
+    assert_eq!(writes.len(), 2);
+    assert!(writes[1].changes.is_empty());
+    assert!(matches!(
+        &writes[1].document,
+        DocumentWrite::UpdateReservation { reservation, .. } if reservation.status == ReservationStatus::Expired
+    ));
+}
