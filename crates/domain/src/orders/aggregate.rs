@@ -182,6 +182,12 @@ impl Order {
         now: DateTime<Utc>,
     ) -> Result<OrderTransition, DomainError> {
         self.require(OrderStatus::Returned)?;
+        if request.state == UnitState::SafetyStock {
+            return Err(DomainError::invalid(
+                "state",
+                "returned units go back available, damaged or in quality control",
+            ));
+        }
         let lines: HashMap<VariantId, &OrderLine> =
             self.lines.iter().map(|l| (l.variant_id, l)).collect();
         require_known(&request.lines, |v| lines.contains_key(v))?;
@@ -581,5 +587,23 @@ mod tests {
             .allocations
             .iter()
             .all(|al| al.returned == al.quantity));
+    }
+
+    #[test]
+    fn returns_go_back_available_damaged_or_in_quality_control_but_not_to_safety_stock() {
+        let (order, who) = placed(&[3]);
+        let fulfilled = order.fulfil(who.user_id, Utc::now()).unwrap().next;
+        let mut request = returning(&fulfilled, &[2]);
+        request.state = UnitState::Damaged;
+        let back = fulfilled
+            .return_items(&request, who.user_id, Utc::now())
+            .unwrap();
+        assert_eq!(back.changes[0].claims.unavailable.damaged, 2);
+        assert_eq!(back.changes[0].available_delta(), 0);
+        request.state = UnitState::SafetyStock;
+        assert!(matches!(
+            fulfilled.return_items(&request, who.user_id, Utc::now()),
+            Err(DomainError::Validation(f)) if f[0].field == "state"
+        ));
     }
 }
