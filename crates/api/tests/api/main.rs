@@ -7,6 +7,7 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 mod concurrency;
 mod errors;
 mod helpers;
+mod holds_races;
 #[path = "../common/http_client.rs"]
 mod http_client;
 mod idempotency;

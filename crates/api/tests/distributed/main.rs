@@ -7,6 +7,7 @@
 //! line, except under `CI`, where they fail.
 
 mod events;
+mod holds;
 #[path = "../common/http_client.rs"]
 mod http_client;
 mod instances;

@@ -10,6 +10,8 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Mongo;
 mod concurrency;
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/holds_races.rs"]
+mod holds_races;
 #[path = "../common/http_client.rs"]
 mod http_client;
 #[path = "../api/idempotency.rs"]
