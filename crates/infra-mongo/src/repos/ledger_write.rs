@@ -156,6 +156,12 @@ impl MongoStore {
                 }
                 HoldChange::Take { .. } => {
                     filter.extend(live_hold);
+                    // The level must not be over-claimed counting the taken hold itself (live at
+                    // `now`), so an instance whose clock runs behind another's cannot confirm a
+                    // hold whose units an order on the other already took.
+                    filter.entry("$expr".to_owned()).or_insert_with(|| {
+                        doc! { "$gte": [available_at(&location, now), 0_i64] }.into()
+                    });
                     update.insert("$pull", doc! { "holds": this_hold });
                 }
                 HoldChange::Drop { .. } => {
