@@ -97,7 +97,9 @@ impl ReservationService {
                 self.deps
                     .publish(vec![event(&reservation, ReservationEvent::Created)])
                     .await;
-                Ok(reservation)
+                // Its time runs from when it was decided, lock wait included: a hold whose time
+                // ran out while it waited to be written answers as what it is by now.
+                Ok(reservation.as_of(self.deps.clock.now()))
             })
             .await
     }
