@@ -1,7 +1,8 @@
 //! The store-sensitive API tests again, against the MongoDB adapter (SecantusDB in the test
 //! script): the last-item races, opposite-order two-line orders, mixed races, idempotency, the
 //! walk-through, order and purchase flows, a restart of the binary on the same database, and
-//! everything about locations: levels, transfers, allocation across locations, and their races.
+//! everything about locations: levels, transfers, allocation across locations, and their races;
+//! checkout holds, their expiry and their races, and the unavailable states.
 
 /// The store these tests run against.
 pub const BACKEND: helpers::Backend = helpers::Backend::Mongo;
@@ -33,10 +34,14 @@ mod purchasing;
 mod refusal;
 #[path = "../api/reports.rs"]
 mod reports;
+#[path = "../api/reservations.rs"]
+mod reservations;
 #[path = "../api/restart.rs"]
 mod restart;
 #[path = "../api/roles.rs"]
 mod roles;
+#[path = "../api/states.rs"]
+mod states;
 #[path = "../api/tenancy.rs"]
 mod tenancy;
 #[path = "../api/transfers.rs"]
