@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::aggregate::{require_known, OrderTransition};
+use super::aggregate::OrderTransition;
 use super::models::{NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest};
 use crate::auth::models::{Action, Actor};
 use crate::catalog::models::Variant;
@@ -20,13 +20,9 @@ use crate::locations::service::resolve;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
 use crate::stock::allocate::{allocate, Sources};
-use crate::stock::models::{
-    DocumentWrite, LedgerError, LedgerWrite, Level, MovementKind, StockChange,
-};
-use crate::stock::reserve::{ledger_error, Demand};
-
-/// How many times an order naming no location is allocated before a shortage is final.
-pub const ALLOCATION_ATTEMPTS: u32 = 3;
+use crate::stock::models::{DocumentWrite, LedgerWrite, Level, MovementKind, StockChange};
+use crate::stock::placing::Placing;
+use crate::stock::reserve::Demand;
 
 #[derive(Clone)]
 pub struct OrderService {
@@ -44,7 +40,7 @@ impl OrderService {
     /// An order naming a location is served from it alone. One naming none is allocated across
     /// the active locations ([`crate::stock::allocate`]) from a fresh reading; if the ledger
     /// refuses it because the reading went stale (another writer took the units first), it is
-    /// allocated again from a new reading, at most [`ALLOCATION_ATTEMPTS`] times in all.
+    /// allocated again from a new reading ([`crate::stock::placing`]).
     pub async fn place(
         &self,
         actor: &Actor,
@@ -57,51 +53,37 @@ impl OrderService {
             .idempotent(&tenant, idem, |scope| async move {
                 let demand =
                     Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
-                let ids: Vec<VariantId> = demand.iter().map(|(id, _)| *id).collect();
                 let sources = self.sources(&tenant, new.location_id).await?;
-                let mut attempt = 1;
-                let order = loop {
-                    let variants: HashMap<VariantId, Variant> = self
-                        .deps
-                        .variants
-                        .get_many(&tenant, &ids)
-                        .await?
-                        .into_iter()
-                        .map(|v| (v.id, v))
-                        .collect();
-                    require_known(&new.lines, |id| variants.contains_key(id))?;
-                    // Refuse from the current reading without taking locks when stock is
-                    // clearly short; the ledger's conditional write below remains the guard.
-                    let allocations = allocate(&demand, &variants, &sources)
-                        .map_err(DomainError::InsufficientStock)?;
-                    let now = self.deps.clock.now();
-                    let OrderTransition {
-                        next: order,
-                        changes,
-                    } = Order::place(actor, &new, &demand, &variants, &allocations, now);
-                    let placed = order.clone();
-                    let write = LedgerWrite {
-                        changes,
-                        document: DocumentWrite::InsertOrder(order.clone()),
-                        idempotency: scope.as_ref().map(|s| s.ledger(move |_| placed.clone())),
-                    };
-                    match self.deps.commit_stock(&tenant, write).await? {
-                        Ok(_) => break order,
-                        Err(LedgerError::Insufficient(_))
-                            if matches!(sources, Sources::Any(_))
-                                && attempt < ALLOCATION_ATTEMPTS =>
-                        {
-                            attempt += 1;
-                        }
-                        Err(LedgerError::Insufficient(short)) => {
-                            return Err(DomainError::InsufficientStock(
-                                self.shortages(&tenant, &demand, &sources, short).await?,
-                            ))
-                        }
-                        Err(LedgerError::VariantMissing(id)) => {
-                            return Err(require_known(&new.lines, |v| *v != id).unwrap_err())
-                        }
-                        Err(e) => return Err(ledger_error(e)),
+                let placing = Placing {
+                    deps: &self.deps,
+                    tenant,
+                    lines: &new.lines,
+                    retry: matches!(sources, Sources::Any(_)),
+                };
+                let placed = placing
+                    .run(
+                        |variants| allocate(&demand, variants, &sources),
+                        |variants, allocations, now| {
+                            let OrderTransition { next, changes } =
+                                Order::place(actor, &new, &demand, variants, allocations, now);
+                            let placed = next.clone();
+                            let write = LedgerWrite {
+                                changes,
+                                document: DocumentWrite::InsertOrder(next.clone()),
+                                idempotency: scope
+                                    .as_ref()
+                                    .map(|s| s.ledger(move |_| placed.clone())),
+                            };
+                            (next, write)
+                        },
+                    )
+                    .await?;
+                let order = match placed {
+                    Ok(order) => order,
+                    Err(short) => {
+                        return Err(DomainError::InsufficientStock(
+                            self.shortages(&tenant, &demand, &sources, short).await?,
+                        ))
                     }
                 };
                 self.deps

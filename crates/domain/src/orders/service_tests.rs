@@ -9,7 +9,6 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::models::{
     Allocation, LineRequest, NewOrder, Order, OrderLine, OrderStatus, ReturnRequest,
 };
-use super::service::ALLOCATION_ATTEMPTS;
 use crate::auth::models::{Actor, Role};
 use crate::catalog::models::Variant;
 use crate::error::{DomainError, Shortage};
@@ -20,6 +19,7 @@ use crate::lock::{LockError, LockGuard, LockKey};
 use crate::stock::models::{
     Committed, DocumentWrite, LedgerError, LedgerWrite, Level, MovementKind,
 };
+use crate::stock::placing::ALLOCATION_ATTEMPTS;
 use crate::stock::state::UnitState;
 use crate::testing::{actor, home, location, stocked, variant, MockPorts};
 use crate::values::{Money, Quantity, Text};

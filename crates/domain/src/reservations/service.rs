@@ -20,13 +20,13 @@ use crate::events::DomainEvent;
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{LocationId, ReservationId, TenantId, VariantId};
 use crate::locations::service::resolve;
-use crate::orders::aggregate::require_known;
 use crate::orders::models::{LineRequest, Order};
-use crate::orders::service::{OrderService, ALLOCATION_ATTEMPTS};
+use crate::orders::service::OrderService;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
 use crate::stock::allocate::{allocate, Allocations, Sources};
 use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
+use crate::stock::placing::Placing;
 use crate::stock::reserve::{ledger_error, Demand};
 
 #[derive(Clone)]
@@ -46,7 +46,7 @@ impl ReservationService {
     /// Holds every line or none, like placing an order: refused with every short line listed.
     /// A line naming a location is held there alone; the others are allocated across the
     /// active locations, again from a fresh reading when the ledger found the reading stale
-    /// (another writer took the units first), at most [`ALLOCATION_ATTEMPTS`] times in all.
+    /// (another writer took the units first; see [`crate::stock::placing`]).
     pub async fn reserve(
         &self,
         actor: &Actor,
@@ -62,36 +62,40 @@ impl ReservationService {
                 let ids: Vec<VariantId> = lines.iter().map(|l| l.variant_id).collect();
                 let demand =
                     Demand::from_lines(lines.iter().map(|l| (l.variant_id, l.quantity.get())));
-                let retry = groups.iter().any(|(s, _)| matches!(s, Sources::Any(_)));
-                let mut attempt = 1;
-                let reservation = loop {
-                    let variants = self.variants(&tenant, &ids).await?;
-                    require_known(&lines, |id| variants.contains_key(id))?;
-                    let allocations = allocate_groups(&groups, &variants)
-                        .map_err(DomainError::InsufficientStock)?;
-                    let now = self.deps.clock.now();
-                    let ReservationTransition { next, changes } =
-                        Reservation::place(actor, &new, &demand, &variants, &allocations, now);
-                    let placed = next.clone();
-                    let write = LedgerWrite {
-                        changes,
-                        document: DocumentWrite::InsertReservation(next.clone()),
-                        idempotency: scope.as_ref().map(|s| s.ledger(move |_| placed.clone())),
-                    };
-                    match self.deps.commit_stock(&tenant, write).await? {
-                        Ok(_) => break next,
-                        Err(LedgerError::Insufficient(_))
-                            if retry && attempt < ALLOCATION_ATTEMPTS =>
-                        {
-                            attempt += 1;
-                        }
-                        Err(LedgerError::Insufficient(short)) => {
-                            return Err(self.shortages(&tenant, &ids, &groups, short).await?)
-                        }
-                        Err(LedgerError::VariantMissing(id)) => {
-                            return Err(require_known(&lines, |v| *v != id).unwrap_err())
-                        }
-                        Err(e) => return Err(ledger_error(e)),
+                let placing = Placing {
+                    deps: &self.deps,
+                    tenant,
+                    lines: &lines,
+                    retry: groups.iter().any(|(s, _)| matches!(s, Sources::Any(_))),
+                };
+                let placed = placing
+                    .run(
+                        |variants| allocate_groups(&groups, variants),
+                        |variants, allocations, now| {
+                            let ReservationTransition { next, changes } = Reservation::place(
+                                actor,
+                                &new,
+                                &demand,
+                                variants,
+                                allocations,
+                                now,
+                            );
+                            let placed = next.clone();
+                            let write = LedgerWrite {
+                                changes,
+                                document: DocumentWrite::InsertReservation(next.clone()),
+                                idempotency: scope
+                                    .as_ref()
+                                    .map(|s| s.ledger(move |_| placed.clone())),
+                            };
+                            (next, write)
+                        },
+                    )
+                    .await?;
+                let reservation = match placed {
+                    Ok(reservation) => reservation,
+                    Err(short) => {
+                        return Err(self.shortages(&tenant, &ids, &groups, short).await?)
                     }
                 };
                 self.deps

@@ -6,6 +6,7 @@ pub mod combine;
 #[cfg(test)]
 mod combine_tests;
 pub mod models;
+pub mod placing;
 pub mod ports;
 pub(crate) mod receipt;
 pub mod reserve;
