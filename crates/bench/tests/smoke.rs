@@ -79,6 +79,21 @@ fn the_smoke_load_run_sells_exactly_the_stock_without_drift() {
     assert_eq!(hot["drift"], 0);
     assert_eq!(results["spread_drift"], 0);
 
+    let checkout = &results["checkout"];
+    assert_eq!(
+        checkout["sold"]["successes"], checkout["sold"]["stock"],
+        "checkout must confirm exactly the stock"
+    );
+    assert_eq!(
+        (
+            checkout["sold"]["final_stock"].as_i64(),
+            checkout["committed"].as_i64(),
+            checkout["reserved"].as_i64(),
+            checkout["sold"]["drift"].as_i64()
+        ),
+        (Some(0), checkout["sold"]["stock"].as_i64(), Some(0), Some(0))
+    );
+
     let raw = &results["raw_store"];
     assert_eq!(raw["successes"], raw["stock"]);
     assert_eq!(
@@ -98,7 +113,7 @@ fn the_smoke_load_run_sells_exactly_the_stock_without_drift() {
         .collect();
     assert_eq!(
         scenarios,
-        ["hot-sku", "spread", "read", "raw-store", "hello"]
+        ["hot-sku", "checkout", "spread", "read", "raw-store", "hello"]
     );
     for row in results["rows"].as_array().unwrap() {
         assert!(row["successes"].as_u64().unwrap() > 0, "{row}");
@@ -107,6 +122,7 @@ fn the_smoke_load_run_sells_exactly_the_stock_without_drift() {
     assert!(results["read_over_hello"].as_f64().unwrap() > 0.0);
     assert!(results["peak_rss_after_hot_sku"].as_u64().unwrap() > 1024 * 1024);
     assert!(check_passed(&results, "hot-sku oversell"));
+    assert!(check_passed(&results, "checkout confirmed orders"));
 
     assert!(
         markdown.contains("· load run ·") && markdown.contains("| hot-sku | 4 | 40 |"),
