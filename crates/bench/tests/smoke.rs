@@ -91,7 +91,12 @@ fn the_smoke_load_run_sells_exactly_the_stock_without_drift() {
             checkout["reserved"].as_i64(),
             checkout["sold"]["drift"].as_i64()
         ),
-        (Some(0), checkout["sold"]["stock"].as_i64(), Some(0), Some(0))
+        (
+            Some(0),
+            checkout["sold"]["stock"].as_i64(),
+            Some(0),
+            Some(0)
+        )
     );
 
     let raw = &results["raw_store"];
@@ -113,13 +118,25 @@ fn the_smoke_load_run_sells_exactly_the_stock_without_drift() {
         .collect();
     assert_eq!(
         scenarios,
-        ["hot-sku", "checkout", "spread", "read", "raw-store", "hello"]
+        [
+            "hot-sku",
+            "checkout",
+            "spread",
+            "read",
+            "read-one",
+            "raw-store",
+            "hello"
+        ]
     );
     for row in results["rows"].as_array().unwrap() {
         assert!(row["successes"].as_u64().unwrap() > 0, "{row}");
     }
     assert!(results["hot_over_raw"].as_f64().unwrap() > 0.0);
     assert!(results["read_over_hello"].as_f64().unwrap() > 0.0);
+    assert!(results["read_one_over_hello"].as_f64().unwrap() > 0.0);
+    assert!(results["hot_over_hello"].as_f64().unwrap() > 0.0);
+    // MongoDB's own ceilings are not measured on SQLite.
+    assert!(results["raw_op"].is_null() && results["hot_over_raw_op"].is_null());
     assert!(results["peak_rss_after_hot_sku"].as_u64().unwrap() > 1024 * 1024);
     assert!(check_passed(&results, "hot-sku oversell"));
     assert!(check_passed(&results, "checkout confirmed orders"));

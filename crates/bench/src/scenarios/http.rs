@@ -1,10 +1,11 @@
-//! The scenarios that go through the api over HTTP: hot-sku, checkout, spread, read, and hello
-//! (the same client against the bare actix server).
+//! The scenarios that go through the api over HTTP: hot-sku, checkout, spread, read, read-one,
+//! and hello (the same client against the bare actix server).
 //!
 //! hot-sku is the invariant under the worst contention: every client wants the same unit, so the
 //! order path must sell exactly the stock — never one more — while staying fast. checkout is the
 //! same race through a checkout hold (reserve, then confirm into an order). spread is the
-//! everyday case of little contention; read and hello bound the cost of a plain read.
+//! everyday case of little contention; read (a page), read-one (one variant by id) and hello bound
+//! the cost of a plain read.
 
 use std::time::Duration;
 
@@ -199,6 +200,32 @@ pub async fn read(api: &ApiClient, clients: usize, duration: Duration) -> Driven
         move |_| {
             let api = a.clone();
             async move { reply(api.get_status("/v1/variants?limit=50").await) }
+        },
+        |reply| (reply == Reply::Status(200), Next::Continue),
+    )
+    .await
+}
+
+/// read-one: `GET /v1/variants/{id}` of one of `variants` picked at random, for `duration`.
+pub async fn read_one(
+    api: &ApiClient,
+    variants: Vec<String>,
+    clients: usize,
+    duration: Duration,
+) -> Driven {
+    let a = api.clone();
+    let variants = std::sync::Arc::new(variants);
+    drive(
+        clients,
+        200,
+        Limits {
+            duration: Some(duration),
+            max_errors_in_a_row: MAX_ERRORS_IN_A_ROW,
+        },
+        move |_| {
+            let api = a.clone();
+            let variant = variants[rand::thread_rng().gen_range(0..variants.len())].clone();
+            async move { reply(api.get_status(&format!("/v1/variants/{variant}")).await) }
         },
         |reply| (reply == Reply::Status(200), Next::Continue),
     )

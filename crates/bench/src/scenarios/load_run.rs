@@ -1,5 +1,7 @@
-//! The load run: starts the api, runs hot-sku, checkout, spread and read against it, raw-store against the
-//! store directly and hello against the bare actix server, then prints and records the figures.
+//! The load run: starts the api, runs hot-sku, checkout, spread, read and read-one against it,
+//! raw-store against the store through its adapter, raw-op and raw-find against MongoDB itself
+//! (when that is the store), and hello against the bare actix server, then prints and records
+//! the figures.
 //!
 //! Scenarios run one after another, never together, so each one has the machine to itself. The
 //! api's peak memory is read right after hot-sku (the scenario the target is about) and again at
@@ -21,12 +23,21 @@ use crate::load::{Driven, Percentiles};
 use crate::machine::Machine;
 use crate::report::{append_section, checks_table, mib, ms, rate, Check, Table};
 use crate::scenarios::http::{self as scenario, SellOut};
+use crate::scenarios::raw_mongo;
 use crate::scenarios::raw_store::{self, RawStoreRun};
 
 /// Targets the run is measured against.
 const HOT_OVER_RAW_TARGET: f64 = 0.5;
 const P99_TARGET_MS: f64 = 50.0;
 const READ_OVER_HELLO_TARGET: f64 = 0.4;
+/// MongoDB: hot-sku at least the store's own conditional update (only batching goes past it),
+/// spread half of it, a read by id 0.6 of the store's own find.
+const HOT_OVER_RAW_OP_TARGET: f64 = 1.0;
+const SPREAD_OVER_RAW_OP_TARGET: f64 = 0.5;
+const READ_ONE_OVER_RAW_FIND_TARGET: f64 = 0.6;
+/// SQLite: a read by id 0.4 of the bare server, an order 0.2 of it.
+const READ_ONE_OVER_HELLO_TARGET: f64 = 0.4;
+const HOT_OVER_HELLO_TARGET: f64 = 0.2;
 const RSS_TARGET_BYTES: u64 = 100 * 1024 * 1024;
 
 /// One scenario's row.
@@ -111,6 +122,12 @@ pub struct LoadResults {
     pub peak_rss_at_end: Option<u64>,
     pub hot_over_raw: Option<f64>,
     pub read_over_hello: Option<f64>,
+    pub raw_op: Option<SellOutState>,
+    pub hot_over_raw_op: Option<f64>,
+    pub spread_over_raw_op: Option<f64>,
+    pub read_one_over_raw_find: Option<f64>,
+    pub read_one_over_hello: Option<f64>,
+    pub hot_over_hello: Option<f64>,
     pub checks: Vec<Check>,
 }
 
@@ -181,11 +198,17 @@ pub async fn run(common: &Common) -> anyhow::Result<bool> {
         peak_rss_at_end: None,
         hot_over_raw: None,
         read_over_hello: None,
+        raw_op: None,
+        hot_over_raw_op: None,
+        spread_over_raw_op: None,
+        read_one_over_raw_find: None,
+        read_one_over_hello: None,
+        hot_over_hello: None,
         checks: Vec::new(),
     };
     println!("stockroom-bench: {}", results.machine.summary());
 
-    if ["hot-sku", "checkout", "spread", "read"]
+    if ["hot-sku", "checkout", "spread", "read", "read-one"]
         .iter()
         .any(|s| params.runs(s))
     {
@@ -236,6 +259,43 @@ pub async fn run(common: &Common) -> anyhow::Result<bool> {
         results.raw_store = Some(raw_state(params.stock, &raw));
     }
 
+    for scenario in ["raw-op", "raw-find"] {
+        if !params.runs(scenario) {
+            continue;
+        }
+        let StoreUrl::Mongo { .. } = &store else {
+            println!(
+                "{scenario}: MongoDB's own ceiling, not measured on {}",
+                store.kind()
+            );
+            continue;
+        };
+        let raw = StoreUrl::fresh(common.database_url.as_deref(), dir.path(), "raw.db")?;
+        if scenario == "raw-op" {
+            println!("raw-op: {} tasks, stock {}", params.clients, params.stock);
+            let run = raw_mongo::raw_op(raw.url(), params.clients, params.stock).await?;
+            results.rows.push(Row::of(
+                "raw-op",
+                params.clients,
+                raw_store::COMMITTED,
+                &run.driven,
+            ));
+            results.raw_op = Some(sell_out_state(
+                params.stock,
+                run.driven.tally.count(raw_store::COMMITTED),
+                run.final_stock,
+                0,
+            ));
+        } else {
+            println!("raw-find: {} tasks for {:?}", params.clients, duration);
+            let driven = raw_mongo::raw_find(raw.url(), params.clients, duration).await?;
+            results
+                .rows
+                .push(Row::of("raw-find", params.clients, 200, &driven));
+        }
+        raw.discard().await.ok();
+    }
+
     if params.runs("hello") {
         let server = hello::start(&dir.path().join("hello.log"))?;
         println!(
@@ -253,6 +313,13 @@ pub async fn run(common: &Common) -> anyhow::Result<bool> {
     raw_store_url.discard().await.ok();
     results.hot_over_raw = ratio(&results, "hot-sku", "raw-store");
     results.read_over_hello = ratio(&results, "read", "hello");
+    results.hot_over_raw_op = ratio(&results, "hot-sku", "raw-op");
+    results.spread_over_raw_op = ratio(&results, "spread", "raw-op");
+    results.read_one_over_raw_find = ratio(&results, "read-one", "raw-find");
+    if matches!(store, StoreUrl::Sqlite(_)) {
+        results.read_one_over_hello = ratio(&results, "read-one", "hello");
+        results.hot_over_hello = ratio(&results, "hot-sku", "hello");
+    }
     results.checks = checks(&results);
 
     let section = render(&results, &params);
@@ -318,6 +385,16 @@ async fn http_scenarios(
         results
             .rows
             .push(Row::of("read", params.clients, 200, &driven));
+    }
+    if params.runs("read-one") {
+        if variants.is_empty() {
+            variants = scenario::stocked_variants(&client, "ONE", 50, 16).await?;
+        }
+        println!("read-one: {} clients for {:?}", params.clients, duration);
+        let driven = scenario::read_one(&client, variants, params.clients, duration).await;
+        results
+            .rows
+            .push(Row::of("read-one", params.clients, 200, &driven));
     }
     Ok(())
 }
@@ -428,6 +505,46 @@ fn checks(r: &LoadResults) -> Vec<Check> {
             x >= READ_OVER_HELLO_TARGET,
         ));
     }
+    if let Some(raw) = &r.raw_op {
+        checks.push(Check::correctness(
+            "raw-op decrements / final stock",
+            "= stock / 0",
+            format!("{} of {} / {}", raw.successes, raw.stock, raw.final_stock),
+            raw.successes as i64 == raw.stock && raw.final_stock == 0,
+        ));
+    }
+    for (name, value, target) in [
+        (
+            "hot-sku ÷ raw-op",
+            r.hot_over_raw_op,
+            HOT_OVER_RAW_OP_TARGET,
+        ),
+        (
+            "spread ÷ raw-op",
+            r.spread_over_raw_op,
+            SPREAD_OVER_RAW_OP_TARGET,
+        ),
+        (
+            "read-one ÷ raw-find",
+            r.read_one_over_raw_find,
+            READ_ONE_OVER_RAW_FIND_TARGET,
+        ),
+        (
+            "read-one ÷ hello",
+            r.read_one_over_hello,
+            READ_ONE_OVER_HELLO_TARGET,
+        ),
+        ("hot-sku ÷ hello", r.hot_over_hello, HOT_OVER_HELLO_TARGET),
+    ] {
+        if let Some(x) = value {
+            checks.push(Check::new(
+                name,
+                &format!("≥ {target}"),
+                format!("{x:.2}"),
+                x >= target,
+            ));
+        }
+    }
     if let Some(rss) = r.peak_rss_after_hot_sku {
         checks.push(Check::new(
             "api peak RSS after hot-sku",
@@ -504,6 +621,17 @@ fn render(r: &LoadResults, p: &LoadParams) -> String {
     }
     if let Some(x) = r.read_over_hello {
         facts.push(format!("read ÷ hello = **{x:.2}**"));
+    }
+    for (name, value) in [
+        ("hot-sku ÷ raw-op", r.hot_over_raw_op),
+        ("spread ÷ raw-op", r.spread_over_raw_op),
+        ("read-one ÷ raw-find", r.read_one_over_raw_find),
+        ("read-one ÷ hello", r.read_one_over_hello),
+        ("hot-sku ÷ hello", r.hot_over_hello),
+    ] {
+        if let Some(x) = value {
+            facts.push(format!("{name} = **{x:.2}**"));
+        }
     }
     if let Some(rss) = r.peak_rss_after_hot_sku {
         facts.push(format!("api peak RSS {} after hot-sku", mib(rss)));

@@ -1,7 +1,8 @@
-//! The scenarios, and the two runs that combine them: the load run (hot-sku, spread, raw-store,
-//! read, hello) and the reports run.
+//! The scenarios, and the two runs that combine them: the load run (hot-sku, checkout, spread,
+//! read, read-one, raw-store, raw-op, raw-find, hello) and the reports run.
 
 pub mod http;
 pub mod load_run;
+pub mod raw_mongo;
 pub mod raw_store;
 pub mod reports;
