@@ -70,7 +70,8 @@ pub struct Common {
     /// Also write the results as JSON here (for tests and scripts).
     #[arg(long, global = true)]
     pub json: Option<PathBuf>,
-    /// Run only these scenarios (comma-separated: hot-sku,checkout,spread,read,read-one,raw-store,raw-op,raw-find,hello; raw-op and raw-find run on MongoDB only).
+    /// Run only these scenarios (comma-separated: hot-sku, checkout, spread, read, read-one,
+    /// raw-store, raw-op, raw-find, hello; raw-op and raw-find run on MongoDB only).
     #[arg(long, global = true, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -92,12 +93,15 @@ pub struct ReportsArgs {
 }
 
 /// The load scenarios, in the order they run.
-pub const SCENARIOS: [&str; 6] = [
+pub const SCENARIOS: [&str; 9] = [
     "hot-sku",
     "checkout",
     "spread",
-    "raw-store",
     "read",
+    "read-one",
+    "raw-store",
+    "raw-op",
+    "raw-find",
     "hello",
 ];
 
