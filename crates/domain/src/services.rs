@@ -2,13 +2,14 @@
 //! write takes — the idempotency protocol ([`crate::idempotency`]) and the lock-and-commit path
 //! of stock writes ([`crate::stock::writer`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::ports::{PasswordHasher, TenantRepository, UserRepository};
 use crate::auth::service::AuthService;
+use crate::catalog::models::Variant;
 use crate::catalog::ports::{ProductRepository, VariantRepository};
 use crate::catalog::service::CatalogService;
 use crate::clock::Clock;
@@ -240,6 +241,22 @@ impl Deps {
             }
             Err(e) => Err(ledger_error(e)),
         }
+    }
+
+    /// The variants among `ids` that exist in `tenant`, by id: the reading every write that
+    /// judges stock before committing starts from.
+    pub(crate) async fn variants_by_id(
+        &self,
+        tenant: &TenantId,
+        ids: &[VariantId],
+    ) -> Result<HashMap<VariantId, Variant>, DomainError> {
+        Ok(self
+            .variants
+            .get_many(tenant, ids)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect())
     }
 
     /// Records in `errors` every line of a request naming a variant the tenant does not have

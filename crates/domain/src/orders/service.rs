@@ -2,7 +2,7 @@
 //! ([`super::aggregate`]), commits it through the ledger — the order guarded by its version, its
 //! stock changes by the reserve-stock invariant — and publishes what happened.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use super::aggregate::OrderTransition;
 use super::models::{NewOrder, Order, OrderFilter, OrderStatus, ReturnRequest};
 use crate::auth::models::{Action, Actor};
-use crate::catalog::models::Variant;
 use crate::error::{DomainError, Shortage};
 use crate::events::DomainEvent;
 use crate::idempotency::{Idempotency, Outcome};
@@ -135,14 +134,7 @@ impl OrderService {
             return Ok(ledger);
         }
         let ids: Vec<VariantId> = demand.iter().map(|(id, _)| *id).collect();
-        let variants: HashMap<VariantId, Variant> = self
-            .deps
-            .variants
-            .get_many(tenant, &ids)
-            .await?
-            .into_iter()
-            .map(|v| (v.id, v))
-            .collect();
+        let variants = self.deps.variants_by_id(tenant, &ids).await?;
         match allocate(demand, &variants, sources) {
             Err(short) => Ok(short),
             // Every attempt lost its units to another writer, yet the stock is there now: the

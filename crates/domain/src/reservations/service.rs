@@ -161,7 +161,7 @@ impl ReservationService {
         groups: &[(Sources, Demand)],
         ledger: Vec<Shortage>,
     ) -> Result<DomainError, DomainError> {
-        let variants = self.variants(tenant, ids).await?;
+        let variants = self.deps.variants_by_id(tenant, ids).await?;
         let mut short = Vec::new();
         for (sources, demand) in groups {
             match sources {
@@ -202,7 +202,7 @@ impl ReservationService {
             .idempotent(&tenant, idem, |scope| async move {
                 let current = self.stored(&tenant, id).await?;
                 let ids: Vec<VariantId> = current.lines.iter().map(|l| l.variant_id).collect();
-                let variants = self.variants(&tenant, &ids).await?;
+                let variants = self.deps.variants_by_id(&tenant, &ids).await?;
                 if let Some(line) = current
                     .lines
                     .iter()
@@ -414,21 +414,6 @@ impl ReservationService {
             .get(tenant, id)
             .await?
             .ok_or(DomainError::NotFound("reservation"))
-    }
-
-    async fn variants(
-        &self,
-        tenant: &TenantId,
-        ids: &[VariantId],
-    ) -> Result<HashMap<VariantId, Variant>, DomainError> {
-        Ok(self
-            .deps
-            .variants
-            .get_many(tenant, ids)
-            .await?
-            .into_iter()
-            .map(|v| (v.id, v))
-            .collect())
     }
 }
 

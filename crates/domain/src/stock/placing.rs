@@ -50,14 +50,7 @@ impl Placing<'_> {
         let ids: Vec<VariantId> = self.lines.iter().map(|l| l.variant_id).collect();
         let mut attempt = 1;
         loop {
-            let variants: HashMap<VariantId, Variant> = self
-                .deps
-                .variants
-                .get_many(&self.tenant, &ids)
-                .await?
-                .into_iter()
-                .map(|v| (v.id, v))
-                .collect();
+            let variants = self.deps.variants_by_id(&self.tenant, &ids).await?;
             require_known(self.lines, |id| variants.contains_key(id))?;
             // Refuse from the current reading without taking locks when stock is clearly short;
             // the ledger's conditional write below remains the guard.

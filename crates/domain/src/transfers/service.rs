@@ -1,13 +1,11 @@
 //! Transfer use cases: each loads the transfer, asks the aggregate for the transition, commits
 //! it through the ledger guarded by the version read, and publishes what happened.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::aggregate::TransferTransition;
 use super::models::{NewTransfer, Transfer, TransferFilter, TransferPatch};
 use crate::auth::models::{Action, Actor};
-use crate::catalog::models::Variant;
 use crate::error::{DomainError, FieldErrors};
 use crate::events::DomainEvent;
 use crate::idempotency::{IdemScope, Idempotency, Outcome};
@@ -125,14 +123,7 @@ impl TransferService {
                 let now = self.deps.clock.now();
                 let transition = current.ship(actor.user_id, now)?;
                 let ids: Vec<VariantId> = current.lines.iter().map(|l| l.variant_id).collect();
-                let variants: HashMap<VariantId, Variant> = self
-                    .deps
-                    .variants
-                    .get_many(&tenant, &ids)
-                    .await?
-                    .into_iter()
-                    .map(|v| (v.id, v))
-                    .collect();
+                let variants = self.deps.variants_by_id(&tenant, &ids).await?;
                 // Refuse from the current reading without taking locks when the source is
                 // clearly short; the ledger's conditional write stays the guard.
                 precheck(&transition.changes, |level| {
