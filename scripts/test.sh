@@ -46,4 +46,5 @@ need "MongoDB test server (standalone)" secantus_start --standalone
 need "Redis (install)" redis_install
 need "Redis" redis_start
 
+python3 docker/check_compose.py
 cargo test --workspace --locked "$@"

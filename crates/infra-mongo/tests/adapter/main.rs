@@ -13,6 +13,7 @@ mod ledger;
 mod locations;
 mod migration;
 mod reservations;
+mod shard_ready;
 mod startup;
 mod states;
 mod support;
