@@ -18,6 +18,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use domain::ids::TenantId;
 use domain::orders::models::OrderStatus;
@@ -33,6 +35,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
 use super::catalog_variants::{instant, integer};
+use super::ledger_batch::{batchable, BatchEnd};
 use crate::documents::{bson_time, parse, KeptClaim};
 use crate::errors::{corrupt, StoreResult};
 use crate::paging::read_page;
@@ -67,6 +70,21 @@ fn by_level(
     Ok(sums)
 }
 
+impl MongoStore {
+    /// Each write committed on its own, in order.
+    async fn commit_each(
+        &self,
+        tenant: &TenantId,
+        writes: Vec<LedgerWrite>,
+    ) -> Vec<Result<Committed, LedgerError>> {
+        let mut answers = Vec::with_capacity(writes.len());
+        for write in writes {
+            answers.push(self.commit(tenant, write).await);
+        }
+        answers
+    }
+}
+
 #[async_trait]
 impl LedgerRepository for MongoStore {
     async fn commit(
@@ -81,6 +99,36 @@ impl LedgerRepository for MongoStore {
             Box::pin(async move { store.apply_ledger_write(session, &tenant, &write).await })
         })
         .await
+    }
+
+    /// One transaction for the whole batch when every write is of the shape `ledger_batch`
+    /// writes (placing orders and holds); otherwise, or when the store disagrees with the
+    /// batch's reading, each write is committed on its own.
+    async fn commit_batch(
+        &self,
+        tenant: &TenantId,
+        writes: Vec<LedgerWrite>,
+    ) -> Result<Vec<Result<Committed, LedgerError>>, StoreError> {
+        if writes.len() > 1 && writes.iter().all(batchable) {
+            let tenant = *tenant;
+            let shared = Arc::new(writes);
+            let batch = shared.clone();
+            let outcome = self
+                .in_transaction(move |session| {
+                    let store = self.clone();
+                    let batch = batch.clone();
+                    Box::pin(async move { store.apply_batch(session, &tenant, &batch).await })
+                })
+                .await;
+            match outcome {
+                Ok(answers) => return Ok(answers),
+                Err(BatchEnd::Failed(e)) => return Err(e),
+                Err(BatchEnd::OneByOne) => {}
+            }
+            let writes = Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone());
+            return Ok(self.commit_each(&tenant, writes).await);
+        }
+        Ok(self.commit_each(tenant, writes).await)
     }
 
     async fn list_movements(

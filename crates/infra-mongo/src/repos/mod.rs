@@ -5,6 +5,7 @@ mod catalog_products;
 mod catalog_variants;
 mod idempotency;
 mod ledger;
+mod ledger_batch;
 mod ledger_write;
 mod locations;
 mod orders;
