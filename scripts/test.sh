@@ -46,5 +46,21 @@ need "MongoDB test server (standalone)" secantus_start --standalone
 need "Redis (install)" redis_install
 need "Redis" redis_start
 
-python3 docker/check_compose.py
+# The compose file is checked without a Docker engine, by a script that needs PyYAML.
+yaml_python() {
+    local py
+    for py in python3 /usr/bin/python3; do
+        if "$py" -c 'import yaml' 2>/dev/null; then
+            echo "$py"
+            return 0
+        fi
+    done
+    apt-get install -y -qq python3-yaml >/dev/null 2>&1 && /usr/bin/python3 -c 'import yaml' &&
+        echo /usr/bin/python3
+}
+if py=$(yaml_python); then
+    "$py" docker/check_compose.py
+else
+    need "PyYAML (to check docker/compose.yaml)" false
+fi
 cargo test --workspace --locked "$@"
