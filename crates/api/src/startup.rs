@@ -21,7 +21,7 @@ use domain::reservations::service::ReservationService;
 use domain::reservations::sweeper;
 use domain::{Deps, Services, Settings};
 use infra_local::InProcessLock;
-use infra_redis::{RedisFanout, RedisLock};
+use infra_redis::{RedisFanout, RedisLock, RedisLockConfig};
 use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService};
 
 use crate::auth::jwt::TokenService;
@@ -41,6 +41,18 @@ use crate::stores;
 /// the idle timeouts of the clients and proxies that usually sit in front (load balancers default
 /// to 60 s): they close first. Clients written against Stockroom should idle out sooner.
 pub const HTTP_KEEP_ALIVE: Duration = Duration::from_secs(75);
+
+/// The Redis lock's tuning. A key outlives a holder that died (killed, lost) by its TTL, and
+/// every writer of that variant waits for it meanwhile, so the TTL bounds how long a dead
+/// instance blocks a hot variant: 3 s, beside the MongoDB side's bound on its open transactions
+/// (`infra-mongo`'s `liveness`). A live holder needs milliseconds; one that outlives its key only
+/// loses exclusivity, never correctness — the store's conditional write is the guard.
+const REDIS_LOCK: RedisLockConfig = RedisLockConfig {
+    ttl: Duration::from_secs(3),
+    retry_min: Duration::from_millis(5),
+    retry_max: Duration::from_millis(100),
+    command_timeout: Duration::from_secs(1),
+};
 
 /// A built, not yet running, Stockroom.
 pub struct Application {
@@ -95,8 +107,9 @@ impl Application {
         // to this instance's sockets.
         let (redis_lock, fanout) = match &config.redis_url {
             Some(url) => {
-                let lock: Arc<dyn LockManager> =
-                    Arc::new(RedisLock::connect(url).context("STOCKROOM_REDIS_URL")?);
+                let lock: Arc<dyn LockManager> = Arc::new(
+                    RedisLock::connect_with(url, REDIS_LOCK).context("STOCKROOM_REDIS_URL")?,
+                );
                 let fanout: Arc<dyn EventFanout> =
                     Arc::new(RedisFanout::connect(url).context("STOCKROOM_REDIS_URL")?);
                 (Some(lock), Some(fanout))

@@ -34,6 +34,7 @@ mod errors;
 mod indexes;
 #[cfg(feature = "test-support")]
 mod legacy;
+mod liveness;
 mod migrate;
 mod paging;
 mod repos;

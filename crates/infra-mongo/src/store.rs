@@ -16,6 +16,7 @@ use crate::documents::{
     IdempotencyDoc, LocationDoc, MovementDoc, OrderDoc, ProductDoc, PurchaseOrderDoc,
     ReservationDoc, SupplierDoc, TenantDoc, TransferDoc, UserDoc, VariantDoc,
 };
+use crate::liveness::{Sessions, Watch};
 
 /// The database used when the URL names none.
 pub const DEFAULT_DATABASE: &str = "stockroom";
@@ -40,13 +41,21 @@ pub(crate) mod collections {
     pub const RESERVATIONS: &str = "reservations";
     /// One document per completed data migration (see `migrate`).
     pub const MIGRATIONS: &str = "migrations";
+    /// One document per running instance: its beat and its session ids (see `liveness`).
+    pub const INSTANCES: &str = "instances";
 }
 
 /// A connection to Stockroom's MongoDB database. Cheap to clone: clones share one connection pool.
 #[derive(Clone, Debug)]
 pub struct MongoStore {
+    /// The driver's client; transactions take their sessions from `sessions`, never from here.
+    #[allow(dead_code)]
     pub(crate) client: Client,
     pub(crate) db: Database,
+    /// The sessions every transaction runs on, known to the other instances.
+    pub(crate) sessions: Sessions,
+    /// Keeps this store's beat and its watch for stopped instances running.
+    _watch: Watch,
 }
 
 impl MongoStore {
@@ -90,7 +99,14 @@ impl MongoStore {
             );
         }
 
-        let store = MongoStore { client, db };
+        let sessions = Sessions::new(client.clone(), db.collection(collections::INSTANCES));
+        let watch = sessions.watch();
+        let store = MongoStore {
+            client,
+            db,
+            sessions,
+            _watch: watch,
+        };
         store
             .create_indexes()
             .await

@@ -7,6 +7,13 @@
 //! attempts and time, so concurrent writers spread out instead of colliding in lock-step; past
 //! the bound the write is reported as `Unavailable` (retryable by the client) rather than hanging.
 //!
+//! Each attempt is bounded too: its body must finish within [`BODY_DEADLINE`] and the server may
+//! spend at most [`MAX_COMMIT_TIME`] on the commit, else the transaction is aborted and run again,
+//! so a live instance never keeps the documents it writes locked for long. Transactions run on
+//! the store's own sessions (`liveness`), whose ids the other instances know: the transactions
+//! of an instance that died are aborted by the others within seconds, not when the server's
+//! transaction lifetime (60 s by default) runs out.
+//!
 //! The body is given a fresh transaction on every attempt and must therefore be re-runnable: it
 //! owns clones of what it writes. It separates *refusals* (a domain answer such as "not enough
 //! stock", which aborts without retry) from *driver errors* (which may be retried).
@@ -23,6 +30,7 @@ use mongodb::ClientSession;
 use rand::Rng;
 
 use crate::errors::{describe, store_error};
+use crate::liveness::Lease;
 use crate::store::MongoStore;
 
 /// Most attempts of one transaction (first run included). Generous: without the lock port in
@@ -34,6 +42,13 @@ const RETRY_BUDGET: Duration = Duration::from_secs(15);
 /// First backoff ceiling; doubles on each retry up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_millis(250);
+/// Longest one attempt's body may keep its transaction open before it is aborted and run again.
+/// A body writes a handful of documents (a batch of orders, a few dozen): milliseconds, or
+/// a few hundred under load. Every document it wrote is locked against all other writers until
+/// it ends, so a body that stalls (a slow server, a lost reply) must not hold them longer.
+const BODY_DEADLINE: Duration = Duration::from_secs(3);
+/// Longest the server may spend on one `commitTransaction` (sent as its `maxTimeMS`).
+const MAX_COMMIT_TIME: Duration = Duration::from_secs(2);
 
 /// Why a transaction body stopped.
 pub(crate) enum Abort<E> {
@@ -118,8 +133,8 @@ impl MongoStore {
     {
         let mut backoff = Backoff::new();
         let mut session = self
-            .client
-            .start_session()
+            .sessions
+            .lease()
             .await
             .map_err(|e| E::from(store_error(e, "starting a session")))?;
         loop {
@@ -127,21 +142,38 @@ impl MongoStore {
                 .start_transaction()
                 .read_concern(ReadConcern::snapshot())
                 .write_concern(WriteConcern::majority())
+                .max_commit_time(MAX_COMMIT_TIME)
                 .await
                 .map_err(|e| E::from(store_error(e, "starting a transaction")))?;
-            let (error, doing) = match body(&mut session).await {
-                Ok(value) => match commit(&mut session, &mut backoff).await {
-                    Ok(()) => return Ok(value),
-                    Err(CommitFailure::Final(e)) => return Err(E::from(e)),
-                    Err(CommitFailure::Transient(error)) => (error, "committing a transaction"),
-                },
+            session.set_open(true);
+            let ran = tokio::time::timeout(BODY_DEADLINE, body(&mut session)).await;
+            let overran = ran.is_err();
+            let ran = ran.unwrap_or_else(|_| {
+                Err(Abort::Driver {
+                    error: Error::custom(format!(
+                        "the transaction ran past its {} ms deadline",
+                        BODY_DEADLINE.as_millis()
+                    )),
+                    doing: "running a transaction",
+                })
+            });
+            let (error, doing) = match ran {
+                Ok(value) => {
+                    let committed = commit(&mut session, &mut backoff).await;
+                    session.set_open(false);
+                    match committed {
+                        Ok(()) => return Ok(value),
+                        Err(CommitFailure::Final(e)) => return Err(E::from(e)),
+                        Err(CommitFailure::Transient(error)) => (error, "committing a transaction"),
+                    }
+                }
                 Err(Abort::Refuse(refusal)) => {
                     abort(&mut session).await;
                     return Err(refusal);
                 }
                 Err(Abort::Driver { error, doing }) => {
                     abort(&mut session).await;
-                    if !error.contains_label(TRANSIENT_TRANSACTION_ERROR) {
+                    if !overran && !error.contains_label(TRANSIENT_TRANSACTION_ERROR) {
                         return Err(E::from(store_error(error, doing)));
                     }
                     (error, doing)
@@ -161,7 +193,7 @@ impl MongoStore {
 }
 
 /// Commits, re-committing while the outcome is unknown.
-async fn commit(session: &mut ClientSession, backoff: &mut Backoff) -> Result<(), CommitFailure> {
+async fn commit(session: &mut Lease, backoff: &mut Backoff) -> Result<(), CommitFailure> {
     loop {
         match session.commit_transaction().await {
             Ok(()) => return Ok(()),
@@ -187,10 +219,11 @@ async fn commit(session: &mut ClientSession, backoff: &mut Backoff) -> Result<()
 
 /// Aborts after a failed body. The server may already have aborted it (a write conflict does),
 /// so a failure here changes nothing and is only logged.
-async fn abort(session: &mut ClientSession) {
+async fn abort(session: &mut Lease) {
     if let Err(e) = session.abort_transaction().await {
         tracing::debug!(error = %describe(&e), "aborting a transaction failed");
     }
+    session.set_open(false);
 }
 
 #[cfg(test)]

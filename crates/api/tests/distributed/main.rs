@@ -6,6 +6,7 @@
 //! `STOCKROOM_TEST_MONGO_URL` (both set by `scripts/test.sh`); without them they skip with a loud
 //! line, except under `CI`, where they fail.
 
+mod crash;
 mod events;
 mod holds;
 #[path = "../common/http_client.rs"]
