@@ -128,7 +128,7 @@ impl Application {
             Arc::new(CompositePublisher(vec![Arc::new(LogPublisher), sockets]));
 
         let repositories = stores::open(&config.database).await?;
-        let services = Services::new(Deps::new(
+        let mut services = Services::new(Deps::new(
             repositories,
             lock.clone(),
             events,
@@ -139,6 +139,13 @@ impl Application {
                 ..Settings::default()
             },
         ));
+        // Changed sessions are announced over Redis when there is one; without it each instance
+        // trusts the sessions it resolved for one second only (see domain::auth::cache).
+        if let Some(url) = &config.redis_url {
+            let channel = infra_redis::RedisSessionInvalidation::connect(url)
+                .context("STOCKROOM_REDIS_URL")?;
+            services.auth.invalidate_through(Arc::new(channel));
+        }
 
         let listener = TcpListener::bind(config.http_addr).with_context(|| {
             format!(

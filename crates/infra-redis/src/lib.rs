@@ -19,6 +19,8 @@ mod fanout;
 mod held;
 mod lock;
 mod pool;
+mod sessions;
 
 pub use fanout::{RedisFanout, Subscription, EVENTS_CHANNEL};
 pub use lock::{RedisLock, RedisLockConfig, KEY_PREFIX, RELEASE_SCRIPT};
+pub use sessions::{RedisSessionInvalidation, SESSIONS_CHANNEL};

@@ -1,7 +1,10 @@
 //! `Authenticated`: the verified caller of a request.
 //!
-//! The tenant comes only from a token signed by this server; the user is then re-read so that a
-//! deactivated user or a changed role takes effect at once, not when the token expires.
+//! The tenant comes only from a token signed by this server; the user's current role and active
+//! flag then come from `AuthService::authenticate`, so that a deactivated user or a changed role
+//! takes effect within a second on every instance, not when the token expires. That use case
+//! keeps what it read for a bounded moment (see `domain::auth::cache`), so most requests cost no
+//! store round trip for it.
 
 use std::future::Future;
 use std::pin::Pin;

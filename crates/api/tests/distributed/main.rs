@@ -14,4 +14,5 @@ mod http_client;
 mod instances;
 mod outage;
 mod races;
+mod sessions;
 mod support;

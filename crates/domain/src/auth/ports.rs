@@ -1,9 +1,12 @@
-//! Ports for tenants, users and password hashing.
+//! Ports for tenants, users, password hashing and the announcement of changed sessions.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::models::{Tenant, User};
 use crate::error::StoreError;
+use crate::events::FanoutSubscription;
 use crate::idempotency::IdempotencyWrite;
 use crate::ids::{TenantId, UserId};
 use crate::locations::models::Location;
@@ -61,4 +64,42 @@ pub trait PasswordHasher: Send + Sync {
     async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash>;
     /// `false` for a wrong password or a malformed hash.
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> bool;
+}
+
+/// Why an invalidation could not be announced.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidationError {
+    /// The channel between instances cannot be reached or did not answer in time.
+    #[error("session invalidation unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where a subscription to the [`SessionInvalidation`] channel hands what it hears.
+pub trait SessionSink: Send + Sync {
+    /// Forgets whatever is kept of `user` in `tenant`. Called for every announcement heard, this
+    /// instance's own included; must be quick (it runs on the subscription's task).
+    fn forget(&self, tenant: &TenantId, user: &UserId);
+}
+
+/// The channel on which instances announce that a user's session changed (role, active flag),
+/// so that every instance forgets what it kept of that user (see [`super::cache`]).
+///
+/// Announcements are best effort: one made while an instance is not subscribed is lost to it,
+/// which is why an instance that is not subscribed trusts what it keeps for one second only.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionInvalidation: Send + Sync {
+    /// Tells every subscribed instance, this one included, to forget `user` in `tenant`.
+    ///
+    /// MUST return `Unavailable` within the adapter's own timeout, never hang, when the channel
+    /// cannot take the announcement.
+    async fn publish(&self, tenant: &TenantId, user: &UserId) -> Result<(), InvalidationError>;
+
+    /// Starts handing every announcement of the channel to `sink` until the returned
+    /// subscription is dropped.
+    ///
+    /// MUST return at once (subscribing happens in the background), MUST re-subscribe by itself
+    /// after losing the channel, and MUST keep the subscription's state current: `true` only
+    /// while announcements published now would be heard. Must be called within a Tokio runtime.
+    fn subscribe(&self, sink: Arc<dyn SessionSink>) -> FanoutSubscription;
 }

@@ -1,8 +1,15 @@
 //! Sign-up, log-in, resolving a token's session to an actor, and managing a tenant's users.
+//!
+//! Resolving a session reads through this instance's [`SessionCache`]; a change of a user's role
+//! or active flag made here forgets the user at once and announces it to the other instances
+//! (see [`super::cache`] for the bounds that keeps).
 
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
+use super::cache::{NoSessionInvalidation, SessionCache, LONG_BOUND};
 use super::models::{Action, Actor, Role, Session, Tenant, User};
+use super::ports::SessionInvalidation;
 use crate::error::{DomainError, StoreError};
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{TenantId, UserId};
@@ -41,14 +48,60 @@ pub struct AuthService {
     /// A hash of a throw-away password, verified when the tenant or email is unknown so that a
     /// wrong tenant, a wrong email and a wrong password all take the same time.
     decoy: Arc<OnceLock<PasswordHash>>,
+    /// The acting users resolved a moment ago.
+    sessions: Arc<SessionCache>,
+    /// Where changed sessions are announced to the other instances.
+    invalidation: Arc<dyn SessionInvalidation>,
 }
+
+/// How long to wait between attempts to announce a change that the channel refused.
+const ANNOUNCE_RETRY: Duration = Duration::from_millis(200);
 
 impl AuthService {
     pub fn new(deps: Arc<Deps>) -> Self {
         Self {
             deps,
             decoy: Arc::new(OnceLock::new()),
+            sessions: Arc::new(SessionCache::new()),
+            invalidation: Arc::new(NoSessionInvalidation),
         }
+    }
+
+    /// Announces changed sessions on `channel` and forgets the users announced there. Until
+    /// this is called (a single instance, or instances sharing no channel) nothing is announced
+    /// and a resolved session is trusted for one second only. Must be called within a Tokio
+    /// runtime, before the service is cloned.
+    pub fn invalidate_through(&mut self, channel: Arc<dyn SessionInvalidation>) {
+        self.sessions = Arc::new(SessionCache::new());
+        self.sessions.listen(channel.as_ref());
+        self.invalidation = channel;
+    }
+
+    /// Whether changes made on other instances are heard now (else resolved sessions are
+    /// trusted for one second only).
+    pub fn hears_invalidations(&self) -> bool {
+        self.sessions.is_hearing()
+    }
+
+    /// Forgets `user` here and tells the other instances to. A refused announcement is retried
+    /// in the background for as long as another instance may trust what it kept.
+    async fn announce(&self, tenant: TenantId, user: UserId) {
+        self.sessions.forget(&tenant, &user);
+        let Err(error) = self.invalidation.publish(&tenant, &user).await else {
+            return;
+        };
+        tracing::warn!(%tenant, %user, %error, "cannot announce a changed session; retrying");
+        let channel = self.invalidation.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            while started.elapsed() < LONG_BOUND {
+                tokio::time::sleep(ANNOUNCE_RETRY).await;
+                if channel.publish(&tenant, &user).await.is_ok() {
+                    return;
+                }
+            }
+            tracing::error!(%tenant, %user, "gave up announcing a changed session");
+        });
     }
 
     async fn decoy_hash(&self) -> Result<PasswordHash, DomainError> {
@@ -139,18 +192,29 @@ impl AuthService {
 
     /// Resolves a verified token's session to the acting user, with the role they have *now*:
     /// a deactivated user or a user that no longer exists is unauthenticated at once.
+    ///
+    /// What was read is kept for a bounded moment (see [`super::cache`]); only active users are.
     pub async fn authenticate(&self, session: &Session) -> Result<Actor, DomainError> {
+        let now = Instant::now();
+        if let Some(actor) = self.sessions.get(&session.tenant_id, &session.user_id, now) {
+            return Ok(actor);
+        }
+        let ticket = self.sessions.fill_ticket();
         match self
             .deps
             .users
             .get(&session.tenant_id, &session.user_id)
             .await?
         {
-            Some(user) if user.active => Ok(Actor {
-                tenant_id: user.tenant_id,
-                user_id: user.id,
-                role: user.role,
-            }),
+            Some(user) if user.active => {
+                let actor = Actor {
+                    tenant_id: user.tenant_id,
+                    user_id: user.id,
+                    role: user.role,
+                };
+                self.sessions.keep(ticket, actor.clone(), now);
+                Ok(actor)
+            }
             _ => Err(DomainError::Unauthenticated),
         }
     }
@@ -246,6 +310,8 @@ impl AuthService {
                 "you cannot change your own role or deactivate yourself".into(),
             ));
         }
+        let session_changes = patch.role.is_some_and(|r| r != user.role)
+            || patch.active.is_some_and(|a| a != user.active);
         if let Some(name) = patch.name {
             user.name = name;
         }
@@ -257,7 +323,12 @@ impl AuthService {
         }
         user.updated_at = self.deps.clock.now();
         match self.deps.users.update(&actor.tenant_id, &user).await {
-            Ok(()) => Ok(user),
+            Ok(()) => {
+                if session_changes {
+                    self.announce(actor.tenant_id, user.id).await;
+                }
+                Ok(user)
+            }
             Err(StoreError::NotFound) => Err(DomainError::NotFound("user")),
             Err(e) => Err(e.into()),
         }
