@@ -1,6 +1,6 @@
 //! Redis adapters for Stockroom.
 //!
-//! Two things need Redis once the API runs as more than one instance:
+//! Three things need Redis once the API runs as more than one instance:
 //! - [`RedisLock`], the distributed [`domain::lock::LockManager`]: it orders writers of the same
 //!   variants (and requests with the same `Idempotency-Key`) across instances. It is a contention
 //!   reducer, never the guard of correctness — the store's conditional write is — so it favours
@@ -8,10 +8,13 @@
 //! - [`RedisFanout`], the cross-instance [`domain::events::EventFanout`]: every instance publishes
 //!   the events it caused and hears every other instance's, so a client connected anywhere sees
 //!   them all. It carries opaque bytes so it knows nothing of Socket.IO or of the wire format.
+//! - [`RedisSessionInvalidation`], the [`domain::auth::ports::SessionInvalidation`] channel: an
+//!   instance that changes a user's role or active flag announces it, and every instance forgets
+//!   the session it kept of that user. It runs on the fan-out's connections, on its own channel.
 //!
-//! Both build their connections lazily and re-create them after Redis comes back, so a restart of
-//! Redis never needs a restart of the API, and both answer the ports' readiness `ping` with a
-//! Redis PING. They implement domain ports only: nothing else in Stockroom depends on this crate
+//! All build their connections lazily and re-create them after Redis comes back, so a restart of
+//! Redis never needs a restart of the API, and the lock and the fan-out answer the ports'
+//! readiness `ping` with a Redis PING. They implement domain ports only: nothing else in Stockroom depends on this crate
 //! but `api`, which wires it.
 
 mod backoff;

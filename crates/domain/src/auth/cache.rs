@@ -14,7 +14,7 @@
 //!   because an announcement may have been missed in between. The port's adapter must therefore
 //!   report a lost channel promptly (the Redis one proves delivery with heartbeats).
 //! - A read from the store that was under way while something was forgotten is not kept: it
-//!   may hold what was true before the change (see [`SessionCache::fill_ticket`]).
+//!   may hold what was true before the change (see `SessionCache::fill_ticket`).
 //!
 //! Only active users are kept; a refusal is read again each time, so a reactivation needs no
 //! announcement to take effect. The map is capped at [`CAPACITY`] entries.

@@ -1,6 +1,6 @@
 //! Sign-up, log-in, resolving a token's session to an actor, and managing a tenant's users.
 //!
-//! Resolving a session reads through this instance's [`SessionCache`]; a change of a user's role
+//! Resolving a session reads through this instance's `SessionCache`; a change of a user's role
 //! or active flag made here forgets the user at once and announces it to the other instances
 //! (see [`super::cache`] for the bounds that keeps).
 
