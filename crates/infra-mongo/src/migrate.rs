@@ -20,6 +20,15 @@
 //!
 //! While it runs, no instance of a version before locations may write: its stock changes would
 //! land in no level. Stop those instances first.
+//!
+//! A second step, with its own marker, gives every variant document the units incoming it keeps
+//! since purchase-order writes count them (`repos::incoming`): each variant named on a purchase
+//! order whose status counts as incoming, or whose map an instance already moved, has its map
+//! recounted from the purchase orders in one transaction with the write, so a purchase-order
+//! write racing it conflicts and is retried, and the map is exact when it commits. It runs after
+//! the locations step (purchase orders need their destination first), and on its own on a
+//! database whose locations were migrated before. Instances of a version before it must be
+//! stopped first too: their purchase-order writes would not move the map.
 
 use std::collections::HashMap;
 
@@ -36,6 +45,9 @@ use crate::store::{collections, MongoStore};
 
 /// The `_id` of the marker recording that this migration completed.
 const MARKER: &str = "locations";
+
+/// The `_id` of the marker recording that every variant's units incoming were counted.
+const INCOMING_MARKER: &str = "incoming";
 
 /// Attempts at writing one variant's levels while its stock keeps changing under the migration.
 const LEVEL_ATTEMPTS: u32 = 100;
@@ -61,22 +73,67 @@ pub fn default_location_id(tenant: &TenantId) -> LocationId {
 }
 
 impl MongoStore {
-    /// Runs [`MongoStore::migrate_locations`] unless a completed run is recorded.
+    /// Runs [`MongoStore::migrate_locations`] unless a completed run is recorded, else
+    /// [`MongoStore::migrate_incoming`] unless a completed run of it is recorded.
     pub(crate) async fn migrate_locations_once(&self) -> anyhow::Result<()> {
-        let done = self
-            .raw(collections::MIGRATIONS)
-            .find_one(doc! { "_id": MARKER })
-            .await
-            .context("reading the migration marker")?;
-        if done.is_some() {
-            return Ok(());
+        if !self.migrated(MARKER).await? {
+            return self.migrate_locations().await;
         }
-        self.migrate_locations().await
+        if !self.migrated(INCOMING_MARKER).await? {
+            return self.migrate_incoming().await;
+        }
+        Ok(())
+    }
+
+    /// Whether the migration recorded as `marker` completed.
+    async fn migrated(&self, marker: &str) -> anyhow::Result<bool> {
+        Ok(self
+            .raw(collections::MIGRATIONS)
+            .find_one(doc! { "_id": marker })
+            .await
+            .context("reading the migration marker")?
+            .is_some())
+    }
+
+    /// Records that the migration `marker` names completed.
+    async fn record_migration(&self, marker: &str) -> anyhow::Result<()> {
+        self.raw(collections::MIGRATIONS)
+            .update_one(
+                doc! { "_id": marker },
+                doc! { "$setOnInsert": { "completedAt": bson_time(Utc::now()) } },
+            )
+            .upsert(true)
+            .await
+            .context("recording the migration")?;
+        Ok(())
+    }
+
+    /// Counts every variant's units incoming from the purchase orders into its document (see
+    /// the module docs), then records that it ran. Safe to run concurrently and again.
+    pub async fn migrate_incoming(&self) -> anyhow::Result<()> {
+        let variants = self
+            .variants_to_recount()
+            .await
+            .context("listing the variants to count incoming units of")?;
+        for (tenant, variant) in &variants {
+            self.recount_incoming(tenant, variant)
+                .await
+                .with_context(|| format!("counting variant {variant}'s incoming units"))?;
+        }
+        self.record_migration(INCOMING_MARKER).await?;
+        if !variants.is_empty() {
+            tracing::info!(
+                variants = variants.len(),
+                "counted incoming units on variants"
+            );
+        }
+        Ok(())
     }
 
     /// Migrates data written before locations existed (see the module docs): a default location
     /// per tenant, levels at it from the variants' stock, the location on movements and purchase
-    /// orders, allocations on order lines; then records that it ran. Safe to run concurrently on
+    /// orders, allocations on order lines, and the units incoming
+    /// ([`MongoStore::migrate_incoming`]); then records that it ran. Safe to run concurrently on
     /// several instances and to run again; run by [`MongoStore::connect`] until it has completed
     /// once.
     pub async fn migrate_locations(&self) -> anyhow::Result<()> {
@@ -86,14 +143,9 @@ impl MongoStore {
         for (tenant, location) in &defaults {
             moved += self.migrate_documents(tenant, location).await?;
         }
-        self.raw(collections::MIGRATIONS)
-            .update_one(
-                doc! { "_id": MARKER },
-                doc! { "$setOnInsert": { "completedAt": bson_time(Utc::now()) } },
-            )
-            .upsert(true)
-            .await
-            .context("recording the migration")?;
+        // Purchase orders have their destination now: what they have due can be counted.
+        self.migrate_incoming().await?;
+        self.record_migration(MARKER).await?;
         if levels + moved > 0 {
             tracing::info!(
                 tenants = defaults.len(),

@@ -238,6 +238,13 @@ pub(crate) struct VariantDoc {
     /// in the same write as the TRANSFER_OUT or TRANSFER_IN that moves them. Absent reads as 0.
     #[serde(default)]
     pub in_transit: i64,
+    /// Units still due on the tenant's purchase orders whose status counts as incoming, per
+    /// destination location id; moved by every purchase-order write in its own transaction (see
+    /// `repos::incoming`), so a read needs no purchase order. An entry may be 0 (an order
+    /// received or cancelled), which reads as no entry; a document written before the map
+    /// existed gets it from the migration.
+    #[serde(default)]
+    pub incoming: BTreeMap<String, i64>,
     pub created_at: bson::DateTime,
     pub updated_at: bson::DateTime,
 }
@@ -265,6 +272,7 @@ impl VariantDoc {
             safety_stock_total: 0,
             holds: Vec::new(),
             in_transit: 0,
+            incoming: BTreeMap::new(),
             created_at: bson_time(v.created_at),
             updated_at: bson_time(v.updated_at),
         }
@@ -337,23 +345,26 @@ impl VariantDoc {
         )
     }
 
-    /// The domain variant at `now`, with what the caller computed from the purchase orders: the
-    /// units incoming per location id. Its levels are every location with an entry in any kept
-    /// state or incoming units, by location id ([`Variant::with_levels`]); its totals by state
-    /// are the stored ones (and its live holds), which the ledger reports after every change and
-    /// the audit checks against the levels, so a read and a write never disagree about them.
-    pub(crate) fn into_variant(
-        self,
-        incoming: &BTreeMap<String, i64>,
-        now: bson::DateTime,
-    ) -> Result<Variant, StoreError> {
+    /// Units incoming at `location` (0 where the variant has no entry).
+    pub(crate) fn incoming_at(&self, location: &str) -> i64 {
+        self.incoming.get(location).copied().unwrap_or(0)
+    }
+
+    /// The domain variant at `now`, from this document alone. Its levels are every location with
+    /// an entry in any kept state or units incoming, by location id ([`Variant::with_levels`]);
+    /// its totals by state are the stored ones (and its live holds), which the ledger reports
+    /// after every change and the audit checks against the levels, so a read and a write never
+    /// disagree about them.
+    pub(crate) fn into_variant(self, now: bson::DateTime) -> Result<Variant, StoreError> {
         let mut by_location: BTreeMap<&str, i64> = self
             .stored_locations()
             .into_iter()
             .map(|l| (l.as_str(), 0))
             .collect();
-        for (location, units) in incoming {
-            *by_location.entry(location).or_default() = *units;
+        for (location, units) in &self.incoming {
+            if *units != 0 {
+                *by_location.entry(location).or_default() = *units;
+            }
         }
         let levels = by_location
             .into_iter()

@@ -2,11 +2,10 @@
 //! with the totals of each, and the reservations' holds) are written only by the ledger; what is
 //! available (on hand less every claim, the holds live at the instant of the read included) is
 //! derived, and the low-stock filter compares it with the reorder level in an `$expr`;
-//! their `incoming` (units still due on open purchase orders, per destination) and `in_transit`
-//! (units shipped on transfers, not yet received) are computed by the server on every read — one
-//! aggregation each per request, however many variants it reads.
-
-use std::collections::{BTreeMap, HashMap};
+//! their `incoming` (units still due on open purchase orders, per destination) is kept in the
+//! document by every purchase-order write (see `incoming`), and `in_transit` (units shipped on
+//! transfers, not yet received) by the ledger's transfer movements — so reading a variant is one
+//! `find` of its document, and a list one `find` of a page.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -15,7 +14,6 @@ use domain::catalog::ports::VariantRepository;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
-use domain::purchasing::models::PurchaseOrderStatus;
 use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
@@ -26,89 +24,7 @@ use crate::paging::read_page;
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
 
-/// Units per variant id and location id.
-pub(crate) type ByLevel = HashMap<String, BTreeMap<String, i64>>;
-
 impl MongoStore {
-    /// Σ (quantity − received) per variant and destination location over this tenant's purchase
-    /// orders that are ORDERED or PARTIALLY_RECEIVED, for the variants `ids` (every variant when
-    /// `None`) and, when given, bound for `location` only; absent variants have none incoming.
-    /// Variant reads, level listings and the low-stock report all count it here, with one
-    /// aggregation however many variants are read.
-    pub(crate) async fn incoming(
-        &self,
-        tenant: &TenantId,
-        ids: Option<&[String]>,
-        location: Option<&str>,
-    ) -> Result<ByLevel, StoreError> {
-        if ids.is_some_and(<[String]>::is_empty) {
-            return Ok(HashMap::new());
-        }
-        let open: Vec<&str> = PurchaseOrderStatus::INCOMING
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        let mut orders = doc! { "tenantId": tenant.to_string(), "status": { "$in": open } };
-        if let Some(location) = location {
-            orders.insert("locationId", location);
-        }
-        if let Some(ids) = ids {
-            orders.insert("lines.variantId", doc! { "$in": ids });
-        }
-        let mut pipeline = vec![doc! { "$match": orders }, doc! { "$unwind": "$lines" }];
-        if let Some(ids) = ids {
-            pipeline.push(doc! { "$match": { "lines.variantId": { "$in": ids } } });
-        }
-        pipeline.push(doc! { "$group": {
-            "_id": { "variant": "$lines.variantId", "location": "$locationId" },
-            "incoming": { "$sum": { "$subtract": ["$lines.quantity", "$lines.received"] } },
-        }});
-        let rows = self
-            .aggregate_rows(self.purchase_orders(), pipeline, "computing incoming stock")
-            .await?;
-        let mut incoming = ByLevel::new();
-        for row in rows {
-            let key = row
-                .get_document("_id")
-                .map_err(|e| corrupt("incoming stock row", e))?;
-            let text = |field: &str| {
-                key.get_str(field)
-                    .map(str::to_owned)
-                    .map_err(|e| corrupt("incoming stock row", e))
-            };
-            let units = integer(row.get("incoming"), "incoming stock")?;
-            if units != 0 {
-                incoming
-                    .entry(text("variant")?)
-                    .or_default()
-                    .insert(text("location")?, units);
-            }
-        }
-        Ok(incoming)
-    }
-
-    /// Domain variants from their documents as they are at `now` (their live holds), each with
-    /// its incoming units per location: one aggregation for all of them.
-    pub(crate) async fn with_details(
-        &self,
-        tenant: &TenantId,
-        docs: Vec<VariantDoc>,
-        now: bson::DateTime,
-    ) -> Result<Vec<Variant>, StoreError> {
-        if docs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
-        let incoming = self.incoming(tenant, Some(&ids), None).await?;
-        let none = BTreeMap::new();
-        docs.into_iter()
-            .map(|d| {
-                let incoming = incoming.get(&d.id).unwrap_or(&none);
-                d.into_variant(incoming, now)
-            })
-            .collect()
-    }
-
     /// Runs `pipeline` on `collection` and collects its (small, aggregated) rows.
     pub(crate) async fn aggregate_rows<T: Send + Sync>(
         &self,
@@ -124,6 +40,15 @@ impl MongoStore {
             .await
             .store(doing)
     }
+}
+
+/// Domain variants from their documents as they are at `now` (their live holds and the units
+/// incoming they keep).
+pub(crate) fn with_details(
+    docs: Vec<VariantDoc>,
+    now: bson::DateTime,
+) -> Result<Vec<Variant>, StoreError> {
+    docs.into_iter().map(|d| d.into_variant(now)).collect()
 }
 
 /// `$<path>`, or 0 where the document has no such field.
@@ -204,15 +129,12 @@ impl VariantRepository for MongoStore {
 
     async fn get(&self, tenant: &TenantId, id: &VariantId) -> Result<Option<Variant>, StoreError> {
         let now = instant();
-        let found = self
-            .variants()
+        self.variants()
             .find_one(doc! { "_id": id.to_string(), "tenantId": tenant.to_string() })
             .await
-            .store("reading a variant")?;
-        Ok(self
-            .with_details(tenant, found.into_iter().collect(), now)
-            .await?
-            .pop())
+            .store("reading a variant")?
+            .map(|d| d.into_variant(now))
+            .transpose()
     }
 
     async fn get_many(
@@ -233,7 +155,7 @@ impl VariantRepository for MongoStore {
             .try_collect()
             .await
             .store("reading variants")?;
-        self.with_details(tenant, docs, now).await
+        with_details(docs, now)
     }
 
     async fn list(
@@ -266,7 +188,7 @@ impl VariantRepository for MongoStore {
         )
         .await?;
         let next_cursor = docs.next_cursor;
-        let items = self.with_details(tenant, docs.items, now).await?;
+        let items = with_details(docs.items, now)?;
         Ok(Page { items, next_cursor })
     }
 

@@ -48,8 +48,8 @@ use serde::Serialize;
 
 use super::catalog_variants::{available_at, instant};
 use crate::documents::{
-    bson_time, level_path, valid, HoldDoc, KeptClaim, MovementDoc, OrderDoc, PurchaseOrderDoc,
-    ReservationDoc, TransferDoc, VariantDoc,
+    bson_time, level_path, valid, HoldDoc, KeptClaim, MovementDoc, OrderDoc, ReservationDoc,
+    TransferDoc, VariantDoc,
 };
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
@@ -237,15 +237,8 @@ impl MongoStore {
             DocumentWrite::None => Ok(()),
             DocumentWrite::InsertOrder(order) => self.insert_order(session, tenant, order).await,
             DocumentWrite::InsertPurchaseOrder(po) => {
-                let mut doc = PurchaseOrderDoc::from(po);
-                doc.tenant_id = tenant.to_string();
-                insert(
-                    session,
-                    self.purchase_orders(),
-                    doc,
-                    "inserting a purchase order",
-                )
-                .await
+                // With its units due counted into its variants' incoming (see `incoming`).
+                self.insert_purchase_order(session, tenant, po).await
             }
             DocumentWrite::InsertTransfer(transfer) => {
                 let doc = TransferDoc::of(tenant, transfer);
@@ -276,17 +269,9 @@ impl MongoStore {
                 purchase_order,
                 expected_version,
             } => {
-                let mut doc = PurchaseOrderDoc::from(purchase_order);
-                doc.tenant_id = tenant.to_string();
-                let to = Guarded::new(tenant, &doc.id, *expected_version);
-                replace(
-                    session,
-                    self.purchase_orders(),
-                    to,
-                    doc,
-                    "updating a purchase order",
-                )
-                .await
+                // Version-guarded, moving its variants' incoming by what changed (see `incoming`).
+                self.replace_purchase_order(session, tenant, purchase_order, *expected_version)
+                    .await
             }
             DocumentWrite::UpdateReservation {
                 reservation,

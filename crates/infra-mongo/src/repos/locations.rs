@@ -3,13 +3,11 @@
 //! A location's levels live inside the variant documents (`levels.<location id>` on hand,
 //! `committed.<location id>` and the other kept claims, and the holds naming the location), so
 //! listing a location's levels is a query on the variants that have a level there — or units
-//! incoming there — each listed by state at the instant of the read, with what is available (on
+//! incoming there, which the variant document keeps per location too — each listed by state at the instant of the read, with what is available (on
 //! hand less every claim, live holds included, which the low-stock filter compares with the
 //! reorder level), and its holdings sum the units on hand: claimed units are still there. Making a
 //! location the default is one transaction that clears the old default and sets the new one, so
 //! no reader sees two defaults or none.
-
-use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -26,6 +24,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson};
 
 use super::catalog_variants::{available_at, instant, integer};
+use super::incoming::incoming_path;
 use crate::documents::{bson_time, level_path, parse, valid, LocationDoc, VariantDoc};
 use crate::errors::StoreResult;
 use crate::paging::read_page;
@@ -175,20 +174,14 @@ impl LocationRepository for MongoStore {
         let location = id.to_string();
         let field = level_path(&location);
         let now = instant();
-        // Units incoming at the location, by variant: those variants are listed even before
-        // their first unit arrives.
-        let incoming: BTreeMap<String, i64> = self
-            .incoming(tenant, None, Some(&location))
-            .await?
-            .into_iter()
-            .filter_map(|(variant, mut by_location)| {
-                by_location.remove(&location).map(|units| (variant, units))
-            })
-            .collect();
-        let expecting: Vec<&String> = incoming.keys().collect();
+        // A variant with units incoming here is listed even before its first unit arrives.
+        let incoming = incoming_path(&location);
         let mut query = doc! {
             "tenantId": tenant.to_string(),
-            "$or": [ { &field: { "$exists": true } }, { "_id": { "$in": expecting } } ],
+            "$or": [
+                { &field: { "$exists": true } },
+                { &incoming: { "$exists": true, "$ne": 0_i64 } },
+            ],
         };
         if filter.low_stock {
             // The units available here (a variant with no level here has none).
@@ -214,7 +207,7 @@ impl LocationRepository for MongoStore {
                     parse(&d.id, "variant id")?,
                     valid(Sku::new(&d.sku), "variant SKU")?,
                     d.state_at(&location, now),
-                    incoming.get(&d.id).copied().unwrap_or(0),
+                    d.incoming_at(&location),
                     d.reorder_level,
                 ))
             })

@@ -4,6 +4,7 @@
 mod catalog_products;
 mod catalog_variants;
 mod idempotency;
+mod incoming;
 mod ledger;
 mod ledger_batch;
 mod ledger_write;

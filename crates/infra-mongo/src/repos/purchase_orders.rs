@@ -1,4 +1,5 @@
-//! Reading purchase orders; they are written only by the ledger.
+//! Reading purchase orders; they are written only by the ledger, whose purchase-order writes
+//! also move the units incoming their variants keep (see `incoming`).
 
 use async_trait::async_trait;
 use domain::ids::{PurchaseOrderId, TenantId};

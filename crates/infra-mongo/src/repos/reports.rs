@@ -21,9 +21,9 @@
 //!   tenant's until they leave. A replay of stock sums movements, so it is on hand too, with the
 //!   unavailable states their movements moved.
 //! - Variant-side reports (low stock, valuation) run one grouped aggregation per source — the
-//!   tenant's movements grouped by variant, the tenant's open purchase-order lines grouped by
-//!   variant and destination — each starting with an indexed `$match` on the tenant, and join the (one row per
-//!   variant) results to the variants in the process. A per-variant `$lookup` into movements
+//!   tenant's movements grouped by variant — starting with an indexed `$match` on the tenant,
+//!   and join the (one row per variant) results to the variants in the process; the units
+//!   incoming are the ones each variant document keeps. A per-variant `$lookup` into movements
 //!   was measured to scan the whole collection per variant on the test server, making a
 //!   tenant's report grow with every other tenant's ledger; grouping first keeps it bounded by
 //!   the tenant's own data on any server.
@@ -48,7 +48,7 @@ use domain::stock::state::Unavailable;
 use domain::StoreError;
 use mongodb::bson::{self, doc, Bson, Document};
 
-use super::catalog_variants::{available_at, available_total, instant, integer};
+use super::catalog_variants::{available_at, available_total, instant, integer, with_details};
 use crate::documents::{bson_time, level_path, parse, VariantDoc};
 use crate::errors::{corrupt, StoreResult};
 use crate::store::MongoStore;
@@ -315,7 +315,7 @@ impl ReportRepository for MongoStore {
                 (d.id.clone(), stock)
             })
             .collect();
-        let variants = self.with_details(tenant, low, now).await?;
+        let variants = with_details(low, now)?;
         variants
             .into_iter()
             .zip(judged)

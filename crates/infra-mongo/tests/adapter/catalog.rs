@@ -334,3 +334,180 @@ async fn incoming_low_stock_and_pages_are_computed_by_the_server() {
     assert_eq!(second.next_cursor, None);
     db.drop().await;
 }
+
+/// The units incoming are kept on the variant document by every purchase-order write (ordering,
+/// a line edit, a receipt, a stale write that changes nothing, a cancel of a partly received
+/// order), read from it alone, and counted again from the purchase orders by the migration.
+#[tokio::test]
+async fn incoming_is_kept_by_every_purchase_order_write_and_recounted_by_the_migration() {
+    use domain::locations::models::LevelFilter;
+    use domain::locations::ports::LocationRepository;
+    use mongodb::bson::doc;
+
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = &db.store;
+    let shop = Shop::open(store, "kept-incoming").await;
+    let (a, b) = (
+        shop.variant(store, "KEPT-A", 0).await,
+        shop.variant(store, "KEPT-B", 0).await,
+    );
+    let line = |v, quantity, received| PurchaseOrderLine {
+        variant_id: v,
+        quantity,
+        unit_cost: Money::new(500).unwrap(),
+        received,
+    };
+    let mut po = PurchaseOrder {
+        id: PurchaseOrderId::new(),
+        tenant_id: shop.tenant,
+        supplier_id: SupplierId::new(),
+        location_id: shop.main,
+        status: PurchaseOrderStatus::Draft,
+        lines: vec![line(a, 5, 0), line(b, 3, 0)],
+        expected_at: None,
+        created_by: UserId::new(),
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    };
+    let write = |document| LedgerWrite {
+        changes: vec![],
+        document,
+        idempotency: None,
+    };
+    let incoming = |id| async move {
+        VariantRepository::get(store, &shop.tenant, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .incoming
+    };
+    store
+        .commit(
+            &shop.tenant,
+            write(DocumentWrite::InsertPurchaseOrder(po.clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!((incoming(a).await, incoming(b).await), (0, 0), "a draft");
+
+    // Each step replaces the order at its version and moves the variants by what changed.
+    let step = |po: &mut PurchaseOrder, status, lines| {
+        po.status = status;
+        po.lines = lines;
+        po.version += 1;
+        write(DocumentWrite::UpdatePurchaseOrder {
+            purchase_order: po.clone(),
+            expected_version: po.version - 1,
+        })
+    };
+    let ordered = step(
+        &mut po,
+        PurchaseOrderStatus::Ordered,
+        vec![line(a, 5, 0), line(b, 3, 0)],
+    );
+    store.commit(&shop.tenant, ordered).await.unwrap();
+    assert_eq!((incoming(a).await, incoming(b).await), (5, 3), "ordered");
+
+    let edited = step(&mut po, PurchaseOrderStatus::Ordered, vec![line(a, 8, 0)]);
+    store.commit(&shop.tenant, edited).await.unwrap();
+    assert_eq!(
+        (incoming(a).await, incoming(b).await),
+        (8, 0),
+        "b's line removed"
+    );
+
+    let received = step(
+        &mut po,
+        PurchaseOrderStatus::PartiallyReceived,
+        vec![line(a, 8, 3)],
+    );
+    store.commit(&shop.tenant, received).await.unwrap();
+    assert_eq!(incoming(a).await, 5, "3 of 8 received");
+
+    let stale = write(DocumentWrite::UpdatePurchaseOrder {
+        purchase_order: PurchaseOrder {
+            status: PurchaseOrderStatus::Cancelled,
+            ..po.clone()
+        },
+        expected_version: po.version - 1,
+    });
+    let refused = store.commit(&shop.tenant, stale).await;
+    assert!(
+        matches!(
+            refused,
+            Err(LedgerError::Store(StoreError::VersionConflict))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(incoming(a).await, 5, "a refused write moves nothing");
+
+    let cancelled = step(&mut po, PurchaseOrderStatus::Cancelled, vec![line(a, 8, 3)]);
+    store.commit(&shop.tenant, cancelled).await.unwrap();
+    let read = VariantRepository::get(store, &shop.tenant, &a)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.incoming, 0);
+    assert!(
+        read.levels.is_empty(),
+        "an entry at 0 is no level: {:?}",
+        read.levels
+    );
+    let listed = LocationRepository::levels(
+        store,
+        &shop.tenant,
+        &shop.main,
+        &LevelFilter::default(),
+        &PageRequest::first(10),
+    )
+    .await
+    .unwrap();
+    assert!(listed.items.is_empty(), "{:?}", listed.items);
+    let stored = crate::support::raw_variant(&db, &a).await;
+    assert_eq!(
+        stored.get_document("incoming").unwrap(),
+        &doc! { shop.main.to_string(): 0_i64 },
+        "kept in the document"
+    );
+
+    // A database from before the map: a variant without it, another with a wrong count.
+    let open = PurchaseOrder {
+        id: PurchaseOrderId::new(),
+        status: PurchaseOrderStatus::Ordered,
+        lines: vec![line(a, 4, 0)],
+        version: 1,
+        ..po.clone()
+    };
+    store
+        .commit(
+            &shop.tenant,
+            write(DocumentWrite::InsertPurchaseOrder(open)),
+        )
+        .await
+        .unwrap();
+    crate::support::collection(&db, "variants")
+        .await
+        .update_one(
+            doc! { "_id": a.to_string() },
+            doc! { "$unset": { "incoming": "" } },
+        )
+        .await
+        .unwrap();
+    crate::support::set(
+        &db,
+        &b,
+        doc! { "incoming": { shop.main.to_string(): 99_i64 } },
+    )
+    .await;
+    assert_eq!((incoming(a).await, incoming(b).await), (0, 99));
+    store.migrate_incoming().await.unwrap();
+    assert_eq!(
+        (incoming(a).await, incoming(b).await),
+        (4, 0),
+        "counted again"
+    );
+    db.drop().await;
+}
