@@ -155,7 +155,7 @@ fn the_smoke_reports_run_seeds_a_clean_ledger_and_times_every_report() {
     assert_eq!(results["movements_large"], 1500);
     assert!(check_passed(&results, "measured tenant audit drift"));
     let timings = results["timings"].as_array().unwrap();
-    assert_eq!(timings.len(), 4);
+    assert_eq!(timings.len(), 5, "a variant read and four reports");
     for t in timings {
         assert!(
             t["small"]["p50"].as_f64().unwrap() > 0.0 && t["large"]["p50"].as_f64().unwrap() > 0.0,
@@ -163,7 +163,9 @@ fn the_smoke_reports_run_seeds_a_clean_ledger_and_times_every_report() {
         );
     }
     assert!(
-        markdown.contains("· reports run ·") && markdown.contains("| valuation |"),
+        markdown.contains("· reports run ·")
+            && markdown.contains("| valuation |")
+            && markdown.contains("| variant read |"),
         "{markdown}"
     );
 }

@@ -1,4 +1,4 @@
-//! The reports benchmark: does a tenant's report time depend on other tenants' data?
+//! The reports benchmark: do a tenant's reads and reports slow down with other tenants' data?
 //!
 //! One tenant (signed up over HTTP, its variants created over HTTP) gets the same ledger in two
 //! stores: first alone (`movements_per_tenant` movements in total), then beside `tenants − 1`
@@ -29,9 +29,10 @@ const RATIO_TARGET: f64 = 1.5;
 /// Days of history the ledger spans (and the movement series covers).
 const DAYS: i64 = 30;
 
-/// The timed reports: (name, path and query).
-fn reports(from: &str, to: &str) -> Vec<(&'static str, String)> {
+/// The timed reads: one variant of the tenant, then each report (name, path and query).
+fn reports(from: &str, to: &str, variant: &str) -> Vec<(&'static str, String)> {
     vec![
+        ("variant read", format!("/v1/variants/{variant}")),
         (
             "movements (day buckets, 30 days)",
             format!("/v1/reports/movements?from={from}&to={to}&bucket=day"),
@@ -43,6 +44,14 @@ fn reports(from: &str, to: &str) -> Vec<(&'static str, String)> {
         ("valuation", "/v1/reports/valuation".to_owned()),
         ("low-stock", "/v1/reports/low-stock".to_owned()),
     ]
+}
+
+/// What each store size is timed on: one variant of the measured tenant, and the reports' window.
+#[derive(Clone, Copy)]
+struct Reads<'a> {
+    variant: &'a str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
 }
 
 /// One report's latencies in one store.
@@ -130,7 +139,12 @@ pub async fn run(common: &Common, args: &ReportsArgs) -> anyhow::Result<bool> {
     );
     seed_tenants(&seeder, Some(&measured), 1, &p, from, to).await?;
     let mut seed_seconds = seed_started.elapsed().as_secs_f64();
-    let small = measure(&settings, api, &seeder, &client, &p, from, to).await?;
+    let reads = Reads {
+        variant: &measured.variants[0],
+        from,
+        to,
+    };
+    let small = measure(&settings, api, &seeder, &client, &p, &reads).await?;
 
     let seed_started = Instant::now();
     let others = p.tenants - 1;
@@ -141,7 +155,7 @@ pub async fn run(common: &Common, args: &ReportsArgs) -> anyhow::Result<bool> {
     let api = stop_for_seeding(small.api, &seeder)?;
     seed_tenants(&seeder, None, others, &p, from, to).await?;
     seed_seconds += seed_started.elapsed().as_secs_f64();
-    let large = measure(&settings, api, &seeder, &client, &p, from, to).await?;
+    let large = measure(&settings, api, &seeder, &client, &p, &reads).await?;
     large.api.stop()?;
     store.discard().await.ok();
 
@@ -293,9 +307,9 @@ async fn measure(
     seeder: &Seeder,
     client: &ApiClient,
     p: &ReportParams,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    reads: &Reads<'_>,
 ) -> anyhow::Result<Measured> {
+    let Reads { variant, from, to } = *reads;
     let api = match running {
         Some(api) => api,
         None => start_api(settings)?,
@@ -314,7 +328,7 @@ async fn measure(
         to.to_rfc3339_opts(SecondsFormat::Secs, true),
     );
     let mut timings = Vec::new();
-    for (name, path) in reports(&from, &to) {
+    for (name, path) in reports(&from, &to, variant) {
         for _ in 0..2 {
             client.get_json(&path).await?;
         }
@@ -402,12 +416,13 @@ mod tests {
 
     #[test]
     fn every_report_is_timed_over_the_window() {
-        let list = reports("2026-01-01T00:00:00Z", "2026-01-31T00:00:00Z");
-        assert_eq!(list.len(), 4);
+        let list = reports("2026-01-01T00:00:00Z", "2026-01-31T00:00:00Z", "v-1");
+        assert_eq!(list.len(), 5);
+        assert_eq!(list[0].1, "/v1/variants/v-1");
         assert!(
-            list[0].1.contains("bucket=day") && list[0].1.contains("from=2026-01-01T00:00:00Z")
+            list[1].1.contains("bucket=day") && list[1].1.contains("from=2026-01-01T00:00:00Z")
         );
-        assert!(list
+        assert!(list[1..]
             .iter()
             .all(|(_, path)| path.starts_with("/v1/reports/")));
     }
