@@ -39,7 +39,8 @@ use domain::values::{Sku, StockLevel};
 use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
-use mongodb::ClientSession;
+use mongodb::{ClientSession, Collection};
+use serde::Serialize;
 
 use super::catalog_variants::instant;
 use super::ledger_write::level_condition;
@@ -162,27 +163,15 @@ impl MongoStore {
         for (variant, sum) in &sums {
             self.write_sum(session, tenant, variant, sum, now).await?;
         }
-        if !orders.is_empty() {
-            self.orders()
-                .insert_many(orders)
-                .session(&mut *session)
-                .await
-                .or_abort("inserting orders")?;
-        }
-        if !reservations.is_empty() {
-            self.reservations()
-                .insert_many(reservations)
-                .session(&mut *session)
-                .await
-                .or_abort("inserting reservations")?;
-        }
-        if !movements.is_empty() {
-            self.movements()
-                .insert_many(movements)
-                .session(&mut *session)
-                .await
-                .or_abort("recording movements")?;
-        }
+        insert_all(session, self.orders(), orders, "inserting orders").await?;
+        insert_all(
+            session,
+            self.reservations(),
+            reservations,
+            "inserting reservations",
+        )
+        .await?;
+        insert_all(session, self.movements(), movements, "recording movements").await?;
         for record in &records {
             match self
                 .store_idempotency::<BatchEnd>(session, tenant, record)
@@ -318,6 +307,23 @@ impl MongoStore {
         }
         Ok(())
     }
+}
+
+/// Inserts `docs` into `collection` in the transaction, in one `insertMany` (none when empty).
+async fn insert_all<D: Serialize + Send + Sync>(
+    session: &mut ClientSession,
+    collection: Collection<D>,
+    docs: Vec<D>,
+    doing: &'static str,
+) -> Result<(), Abort<BatchEnd>> {
+    if !docs.is_empty() {
+        collection
+            .insert_many(docs)
+            .session(&mut *session)
+            .await
+            .or_abort(doing)?;
+    }
+    Ok(())
 }
 
 /// The domain's answer to one write against the batch's reading as the writes before it left it.
