@@ -34,7 +34,7 @@ use domain::stock::apply::{Application, VariantAfter};
 use domain::stock::models::{
     Committed, DocumentWrite, HoldChange, LedgerError, LedgerWrite, StockChange,
 };
-use domain::stock::state::{Requirements, StockState};
+use domain::stock::state::{Claims, Requirements, StockState};
 use domain::values::{Sku, StockLevel};
 use domain::StoreError;
 use futures::TryStreamExt;
@@ -97,11 +97,18 @@ struct Reading {
     total: StockState,
 }
 
+/// How one level's on hand and claims move over the batch's applied changes.
+#[derive(Default)]
+struct Moved {
+    delta: i64,
+    claims: Claims,
+}
+
 /// What the applied changes of the batch do to one variant, summed per level.
 #[derive(Default)]
 struct Sum {
-    /// Per location: the summed requirements, on hand delta and claims.
-    levels: BTreeMap<String, (Requirements, StockChange)>,
+    /// Per location: the summed requirements, and how on hand and the claims move in all.
+    levels: BTreeMap<String, (Requirements, Moved)>,
     in_transit: i64,
     holds: Vec<Bson>,
 }
@@ -198,7 +205,9 @@ impl MongoStore {
             .iter()
             .flat_map(|w| w.changes.iter().map(|c| c.variant_id))
             .collect();
-        let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let by_name: BTreeMap<String, VariantId> =
+            ids.iter().map(|id| (id.to_string(), *id)).collect();
+        let names: Vec<&String> = by_name.keys().collect();
         let docs: Vec<VariantDoc> = self
             .variants()
             .find(doc! { "_id": { "$in": names }, "tenantId": tenant.to_string() })
@@ -211,13 +220,9 @@ impl MongoStore {
             .or_abort("reading the batch's variants")?;
         let mut readings = BTreeMap::new();
         for doc in docs {
-            let id = ids
-                .iter()
-                .find(|id| id.to_string() == doc.id)
-                .copied()
-                .ok_or_else(|| {
-                    StoreError::Other(anyhow::anyhow!("variant {} was not asked for", doc.id))
-                })?;
+            let id = by_name.get(&doc.id).copied().ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!("variant {} was not asked for", doc.id))
+            })?;
             let locations: BTreeSet<String> = writes
                 .iter()
                 .flat_map(|w| w.changes.iter())
@@ -363,13 +368,9 @@ fn judge_write(
 
 /// Adds an applied change to its variant's sum.
 fn add_change(sum: &mut Sum, location: String, change: &StockChange) -> Result<(), StoreError> {
-    if let Some(HoldChange::Place { expires_at, .. }) = &change.hold {
+    if let Some(hold @ HoldChange::Place { expires_at, .. }) = &change.hold {
         let placed = HoldDoc {
-            r: change
-                .hold
-                .as_ref()
-                .map(|h| h.reservation_id().to_string())
-                .unwrap_or_default(),
+            r: hold.reservation_id().to_string(),
             l: location.clone(),
             q: change.claims.reserved,
             e: bson_time(*expires_at),
@@ -381,24 +382,11 @@ fn add_change(sum: &mut Sum, location: String, change: &StockChange) -> Result<(
     }
     sum.in_transit += change.in_transit_delta;
     let need = change.requirements();
-    let (summed, moved) = sum
-        .levels
-        .entry(location)
-        .or_insert_with(|| (Requirements::default(), zeroed(change)));
+    let (summed, moved) = sum.levels.entry(location).or_default();
     summed.on_hand += need.on_hand;
     summed.claims = summed.claims.plus(&need.claims);
     summed.available += need.available;
     moved.delta += change.delta;
     moved.claims = moved.claims.plus(&change.claims);
     Ok(())
-}
-
-/// A change of the same level that moves nothing, to sum changes into.
-fn zeroed(change: &StockChange) -> StockChange {
-    let mut zero = change.clone();
-    zero.delta = 0;
-    zero.claims = Default::default();
-    zero.in_transit_delta = 0;
-    zero.hold = None;
-    zero
 }
