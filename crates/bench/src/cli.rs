@@ -26,6 +26,10 @@ pub enum Command {
     /// Report latency for one tenant with a small and with a large store (default: the load
     /// scenarios hot-sku, spread, raw-store, read and hello).
     Reports(ReportsArgs),
+    /// A hot-SKU storm on Redis with Redis cut away and restored in the middle: 503s, their
+    /// Retry-After, no oversell, and how soon orders sell at full rate again (needs
+    /// `--redis-url`).
+    Outage,
     /// Serve an empty route with actix-web (the HTTP ceiling the `hello` scenario measures).
     #[command(hide = true)]
     HelloServer {

@@ -7,12 +7,14 @@
 //! with the limit it should be compared against. Runs are appended to docs/benchmarks.md.
 //!
 //! - [`scenarios::load_run`]: hot-sku, spread, raw-store, read and hello;
-//! - [`scenarios::reports`]: report latency for one tenant in a small and a large store.
+//! - [`scenarios::reports`]: report latency for one tenant in a small and a large store;
+//! - [`scenarios::outage`]: a hot-SKU storm with Redis cut away and restored in the middle.
 
 pub mod api;
 pub mod child;
 pub mod cli;
 pub mod client;
+pub mod cut;
 pub mod hello;
 pub mod load;
 pub mod machine;

@@ -169,3 +169,36 @@ fn the_smoke_reports_run_seeds_a_clean_ledger_and_times_every_report() {
         "{markdown}"
     );
 }
+
+/// The outage run needs a real Redis (the test script starts one; CI must have it).
+fn test_redis_url() -> Option<String> {
+    match std::env::var("STOCKROOM_TEST_REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("STOCKROOM_TEST_REDIS_URL is not set: CI must run the outage smoke run")
+        }
+        _ => {
+            eprintln!("\n********** SKIPPED outage smoke run: STOCKROOM_TEST_REDIS_URL is not set **********\n");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_smoke_outage_run_refuses_with_retry_after_never_oversells_and_sells_again() {
+    let Some(redis) = test_redis_url() else {
+        return;
+    };
+    let (results, markdown) = smoke(&["outage", "--redis-url", &redis]);
+
+    assert!(results["refused_503"].as_u64().unwrap() > 0, "{results}");
+    assert_eq!(results["refused_without_retry_after"], 0);
+    assert_eq!(results["other_answers"], 0);
+    assert_eq!(results["stock_fell_by"], results["acknowledged"]);
+    assert_eq!(results["drift"], 0);
+    assert!(
+        results["first_sale_after_restore_ms"].as_f64().is_some(),
+        "{results}"
+    );
+    assert!(markdown.contains("· outage run ·"), "{markdown}");
+}

@@ -20,7 +20,7 @@ use redis::Script;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
-use crate::held::{HeldLocks, Releaser};
+use crate::held::{HeldLocks, Releaser, Unreleased};
 use crate::pool::{self, build_pool};
 
 /// Prefix of every lock key in Redis; the rest is the [`LockKey`] text.
@@ -66,6 +66,7 @@ pub struct RedisLock {
     pool: Pool,
     release_script: Arc<Script>,
     config: RedisLockConfig,
+    unreleased: Unreleased,
 }
 
 impl std::fmt::Debug for RedisLock {
@@ -91,6 +92,7 @@ impl RedisLock {
             pool: build_pool(url, config.command_timeout)?,
             release_script: Arc::new(Script::new(RELEASE_SCRIPT)),
             config,
+            unreleased: Unreleased::default(),
         })
     }
 
@@ -99,13 +101,18 @@ impl RedisLock {
         format!("{KEY_PREFIX}{}", key.as_str())
     }
 
-    /// One `SET NX PX` attempt: `Ok(true)` when the key is now ours.
-    async fn try_take(&self, redis_key: &str, token: &str) -> Result<bool, LockError> {
+    /// One `SET NX PX` attempt: `Ok(true)` when the key is now ours. A failure says whether
+    /// the command may have reached Redis (and so may have taken the key).
+    async fn try_take(&self, redis_key: &str, token: &str) -> Result<bool, (Sent, LockError)> {
         let ttl_ms = u64::try_from(self.config.ttl.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
         let work = async {
-            let mut conn = self.pool.get().await.map_err(unavailable)?;
+            let mut conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| (Sent::No, unavailable(e)))?;
             redis::cmd("SET")
                 .arg(redis_key)
                 .arg(token)
@@ -115,11 +122,16 @@ impl RedisLock {
                 .query_async::<Option<String>>(&mut conn)
                 .await
                 .map(|reply| reply.is_some())
-                .map_err(unavailable)
+                .map_err(|e| (Sent::Maybe, unavailable(e)))
         };
         tokio::time::timeout(self.config.command_timeout, work)
             .await
-            .map_err(|_| LockError::Unavailable("Redis did not answer in time".into()))?
+            .map_err(|_| {
+                (
+                    Sent::Maybe,
+                    LockError::Unavailable("Redis did not answer in time".into()),
+                )
+            })?
     }
 
     fn releaser(&self) -> Releaser {
@@ -127,8 +139,19 @@ impl RedisLock {
             self.pool.clone(),
             self.release_script.clone(),
             self.config.command_timeout,
+            self.config.ttl,
+            self.unreleased.clone(),
         )
     }
+}
+
+/// Whether a failed command may have reached Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// No connection could be had: nothing was sent.
+    No,
+    /// Sent, or perhaps sent, with no answer.
+    Maybe,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> LockError {
@@ -144,6 +167,12 @@ fn new_token() -> String {
 impl LockManager for RedisLock {
     async fn acquire(&self, keys: &[LockKey], wait: Duration) -> Result<LockGuard, LockError> {
         let deadline = Instant::now() + wait;
+        if !self.unreleased.is_empty() {
+            // Keys an outage kept us from giving back may still block their variants (perhaps
+            // the ones wanted now): give them back first. While Redis is still away this fails
+            // at once and they stay listed.
+            self.releaser().release_unreleased().await;
+        }
         // Dropping `held` (also when this future is cancelled) releases what it lists, so a key
         // is listed *before* the attempt to take it: releasing a key we never got is harmless
         // because the script compares tokens.
@@ -157,7 +186,10 @@ impl LockManager for RedisLock {
                 match self.try_take(&redis_key, &token).await {
                     Ok(true) => break,
                     Ok(false) => held.pop(),
-                    Err(error) => {
+                    Err((sent, error)) => {
+                        if sent == Sent::No {
+                            held.pop();
+                        }
                         held.release_now().await;
                         return Err(error);
                     }
