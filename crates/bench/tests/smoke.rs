@@ -155,7 +155,11 @@ fn the_smoke_reports_run_seeds_a_clean_ledger_and_times_every_report() {
     assert_eq!(results["movements_large"], 1500);
     assert!(check_passed(&results, "measured tenant audit drift"));
     let timings = results["timings"].as_array().unwrap();
-    assert_eq!(timings.len(), 5, "a variant read and four reports");
+    assert_eq!(
+        timings.len(),
+        6,
+        "a variant read, four reports and an order"
+    );
     for t in timings {
         assert!(
             t["small"]["p50"].as_f64().unwrap() > 0.0 && t["large"]["p50"].as_f64().unwrap() > 0.0,
@@ -165,7 +169,8 @@ fn the_smoke_reports_run_seeds_a_clean_ledger_and_times_every_report() {
     assert!(
         markdown.contains("· reports run ·")
             && markdown.contains("| valuation |")
-            && markdown.contains("| variant read |"),
+            && markdown.contains("| variant read |")
+            && markdown.contains("| order (one unit) |"),
         "{markdown}"
     );
 }

@@ -2,8 +2,8 @@
 //!
 //! One tenant (signed up over HTTP, its variants created over HTTP) gets the same ledger in two
 //! stores: first alone (`movements_per_tenant` movements in total), then beside `tenants − 1`
-//! other tenants with as many movements each (10k vs 1M by default). Each report is timed with
-//! one client, one request at a time, in both; the ratio large ÷ small should stay near 1, since
+//! other tenants with as many movements each (10k vs 1M by default). Each report, a variant
+//! read and an order of one unit are timed with one client, one request at a time, in both; the ratio large ÷ small should stay near 1, since
 //! every report query is bounded by the tenant's own index range. Seeding writes straight into the
 //! store (see [`crate::seed`]); the api is stopped while SQLite is being written.
 
@@ -156,6 +156,9 @@ pub async fn run(common: &Common, args: &ReportsArgs) -> anyhow::Result<bool> {
     seed_tenants(&seeder, None, others, &p, from, to).await?;
     seed_seconds += seed_started.elapsed().as_secs_f64();
     let large = measure(&settings, api, &seeder, &client, &p, &reads).await?;
+    // Leaves out the adjustment the small store's timed orders took their stock from: it was
+    // written after the small store was counted.
+    let large_movements = large.movements - ORDER_STOCK_MOVEMENTS;
     large.api.stop()?;
     store.discard().await.ok();
 
@@ -190,9 +193,9 @@ pub async fn run(common: &Common, args: &ReportsArgs) -> anyhow::Result<bool> {
                 p.movements_per_tenant,
                 p.movements_per_tenant * p.tenants
             ),
-            format!("{} / {}", small.movements, large.movements),
+            format!("{} / {}", small.movements, large_movements),
             small.movements == p.movements_per_tenant as i64
-                && large.movements == (p.movements_per_tenant * p.tenants) as i64,
+                && large_movements == (p.movements_per_tenant * p.tenants) as i64,
         ),
     ];
     for t in &timings {
@@ -211,7 +214,7 @@ pub async fn run(common: &Common, args: &ReportsArgs) -> anyhow::Result<bool> {
         variants: p.variants,
         iterations: p.iterations,
         movements_small: small.movements,
-        movements_large: large.movements,
+        movements_large: large_movements,
         seed_seconds,
         timings,
         checks,
@@ -345,12 +348,43 @@ async fn measure(
         println!("  {name}: p50 {} ms", ms(p50));
         timings.push((name.to_owned(), micros));
     }
+    let micros = time_orders(&client, variant, p.iterations).await?;
+    println!(
+        "  {ORDER}: p50 {} ms",
+        ms(Percentiles::of(&mut micros.clone()).p50)
+    );
+    timings.push((ORDER.to_owned(), micros));
     Ok(Measured {
         api,
         timings,
         drift,
         movements,
     })
+}
+
+/// The write timed beside the reads: one order of one unit of the measured variant.
+const ORDER: &str = "order (one unit)";
+/// Movements each measurement writes (after counting the store): the stock for its orders.
+const ORDER_STOCK_MOVEMENTS: i64 = 1;
+
+/// Places `iterations` orders of one unit (after two untimed), each alone, on stock added for
+/// them first so none is refused; their latencies in µs.
+async fn time_orders(
+    client: &ApiClient,
+    variant: &str,
+    iterations: usize,
+) -> anyhow::Result<Vec<u32>> {
+    client.add_stock(variant, iterations as i64 + 2).await?;
+    let mut micros = Vec::with_capacity(iterations);
+    for i in 0..iterations + 2 {
+        let started = Instant::now();
+        let status = client.order(variant, 1).await.context("timing an order")?;
+        anyhow::ensure!(status.as_u16() == 201, "timing an order: answered {status}");
+        if i >= 2 {
+            micros.push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        }
+    }
+    Ok(micros)
 }
 
 fn mean(micros: &[u32]) -> f64 {
