@@ -29,7 +29,7 @@ pub enum Command {
     /// A hot-SKU storm on Redis with Redis cut away and restored in the middle: 503s, their
     /// Retry-After, no oversell, and how soon orders sell at full rate again (needs
     /// `--redis-url`).
-    Outage,
+    Outage(OutageArgs),
     /// Serve an empty route with actix-web (the HTTP ceiling the `hello` scenario measures).
     #[command(hide = true)]
     HelloServer {
@@ -78,6 +78,14 @@ pub struct Common {
     /// raw-store, raw-op, raw-find, hello; raw-op and raw-find run on MongoDB only).
     #[arg(long, global = true, value_delimiter = ',')]
     pub only: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutageArgs {
+    /// Seconds Redis stays away (default 4, longer than the api's 3 s lock TTL; shorter shows
+    /// what happens to a key whose holder could not release it).
+    #[arg(long)]
+    pub outage_secs: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]

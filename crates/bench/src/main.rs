@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match &cli.command {
             Some(Command::Reports(args)) => bench::scenarios::reports::run(&cli.common, args).await,
-            Some(Command::Outage) => bench::scenarios::outage::run(&cli.common).await,
+            Some(Command::Outage(args)) => bench::scenarios::outage::run(&cli.common, args).await,
             _ => bench::scenarios::load_run::run(&cli.common).await,
         }
     });

@@ -185,7 +185,14 @@ impl LockManager for RedisLock {
                 held.push(redis_key.clone(), token.clone());
                 match self.try_take(&redis_key, &token).await {
                     Ok(true) => break,
-                    Ok(false) => held.pop(),
+                    Ok(false) => {
+                        held.pop();
+                        if !self.unreleased.is_empty() {
+                            // The key may be one an outage kept us from giving back; while we
+                            // wait for it, nobody else on this instance may come to free it.
+                            self.releaser().release_unreleased().await;
+                        }
+                    }
                     Err((sent, error)) => {
                         if sent == Sent::No {
                             held.pop();

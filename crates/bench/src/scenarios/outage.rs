@@ -19,7 +19,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::api::{locate_api_bin, random_secret, start_api, workspace_root, ApiSettings, StoreUrl};
-use crate::cli::Common;
+use crate::cli::{Common, OutageArgs};
 use crate::client::{create_variants, http_client, register, ApiClient};
 use crate::cut::CutRelay;
 use crate::machine::Machine;
@@ -79,14 +79,14 @@ pub struct OutageResults {
 }
 
 /// Runs the outage scenario; `Ok(false)` when a correctness check failed.
-pub async fn run(common: &Common) -> anyhow::Result<bool> {
+pub async fn run(common: &Common, args: &OutageArgs) -> anyhow::Result<bool> {
     let redis = common
         .redis_url
         .as_deref()
         .context("the outage run needs --redis-url (it takes Redis away from the api)")?;
     let target = redis_addr(redis)?;
     let clients = common.clients.unwrap_or(if common.smoke { 8 } else { 64 });
-    let phases = if common.smoke {
+    let mut phases = if common.smoke {
         Phases {
             before: 2.0,
             outage: 1.5,
@@ -99,6 +99,10 @@ pub async fn run(common: &Common) -> anyhow::Result<bool> {
             after: 6.0,
         }
     };
+    if let Some(secs) = args.outage_secs {
+        anyhow::ensure!(secs > 0.0, "--outage-secs must be positive");
+        phases.outage = secs;
+    }
     let machine = Machine::describe();
     println!("stockroom-bench outage: {}", machine.summary());
     let dir = tempfile::Builder::new()
