@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
+use crate::auth::password::HashingLimits;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "stockroom",
@@ -49,6 +51,13 @@ pub struct Cli {
     /// waits for a sweep).
     #[arg(long, env = "STOCKROOM_RESERVATION_SWEEP_SECS", default_value = "5")]
     pub reservation_sweep_secs: String,
+    /// Password hashes (argon2id) run at once; unset = one per core.
+    #[arg(long, env = "STOCKROOM_PASSWORD_HASHES")]
+    pub password_hashes: Option<String>,
+    /// Longest wait, in milliseconds, for a hashing slot before a log-in or sign-up is refused
+    /// with a retryable 503.
+    #[arg(long, env = "STOCKROOM_PASSWORD_HASH_WAIT_MS", default_value = "2000")]
+    pub password_hash_wait_ms: String,
     /// Tracing filter, e.g. `info` or `api=debug,info`.
     #[arg(long, env = "STOCKROOM_LOG", default_value = "info")]
     pub log: String,
@@ -93,6 +102,8 @@ pub struct Config {
     pub reservation_sweep: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// How many password hashes run at once, and how long a call waits for a slot.
+    pub hashing: HashingLimits,
 }
 
 /// A configuration value that cannot be used, naming its variable.
@@ -216,6 +227,16 @@ impl Config {
             )?),
             log_filter: cli.log,
             log_format,
+            hashing: HashingLimits {
+                concurrency: match cli.password_hashes.filter(|s| !s.is_empty()) {
+                    Some(raw) => positive("STOCKROOM_PASSWORD_HASHES", &raw)? as usize,
+                    None => HashingLimits::default().concurrency,
+                },
+                max_wait: Duration::from_millis(positive(
+                    "STOCKROOM_PASSWORD_HASH_WAIT_MS",
+                    &cli.password_hash_wait_ms,
+                )?),
+            },
         })
     }
 
@@ -233,6 +254,7 @@ impl Config {
             reservation_sweep: Duration::from_secs(5),
             log_filter: "warn".into(),
             log_format: LogFormat::Pretty,
+            hashing: HashingLimits::default(),
         }
     }
 }

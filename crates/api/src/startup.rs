@@ -133,7 +133,7 @@ impl Application {
             lock.clone(),
             events,
             Arc::new(SystemClock),
-            Arc::new(Argon2Hasher),
+            Arc::new(Argon2Hasher::new(config.hashing)),
             Settings {
                 lock_wait: config.lock_wait,
                 ..Settings::default()

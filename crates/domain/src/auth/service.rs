@@ -54,6 +54,10 @@ pub struct AuthService {
     invalidation: Arc<dyn SessionInvalidation>,
 }
 
+fn slug_taken(slug: &TenantSlug) -> DomainError {
+    DomainError::Conflict(format!("tenant slug '{}' is taken", slug.as_str()))
+}
+
 /// How long to wait between attempts to announce a change that the channel refused.
 const ANNOUNCE_RETRY: Duration = Duration::from_millis(200);
 
@@ -115,7 +119,20 @@ impl AuthService {
     }
 
     /// Creates a tenant and its OWNER.
+    ///
+    /// A taken slug is refused before the password is hashed, so a client retrying a taken
+    /// slug costs a read, not a hash; the store's unique slug still decides a race between two
+    /// registrations of the same free slug.
     pub async fn register(&self, reg: Registration) -> Result<(Tenant, User), DomainError> {
+        if self
+            .deps
+            .tenants
+            .find_by_slug(&reg.tenant_slug)
+            .await?
+            .is_some()
+        {
+            return Err(slug_taken(&reg.tenant_slug));
+        }
         let now = self.deps.clock.now();
         let tenant = Tenant {
             id: TenantId::new(),
@@ -142,10 +159,7 @@ impl AuthService {
             .await
         {
             Ok(()) => Ok((tenant, owner)),
-            Err(StoreError::Duplicate) => Err(DomainError::Conflict(format!(
-                "tenant slug '{}' is taken",
-                tenant.slug.as_str()
-            ))),
+            Err(StoreError::Duplicate) => Err(slug_taken(&tenant.slug)),
             Err(e) => Err(e.into()),
         }
     }
@@ -175,7 +189,7 @@ impl AuthService {
                     .deps
                     .hasher
                     .verify(&password, &user.password_hash)
-                    .await
+                    .await?
                 {
                     Ok(user)
                 } else {
@@ -184,7 +198,7 @@ impl AuthService {
             }
             _ => {
                 let decoy = self.decoy_hash().await?;
-                let _ = self.deps.hasher.verify(&password, &decoy).await;
+                let _ = self.deps.hasher.verify(&password, &decoy).await?;
                 Err(DomainError::InvalidCredentials)
             }
         }
