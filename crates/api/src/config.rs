@@ -9,7 +9,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
+use domain::rate_limit::{AuthLimits, Window};
+
 use crate::auth::password::HashingLimits;
+use crate::http::client_addr::TrustedProxies;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -58,6 +61,18 @@ pub struct Cli {
     /// with a retryable 503.
     #[arg(long, env = "STOCKROOM_PASSWORD_HASH_WAIT_MS", default_value = "2000")]
     pub password_hash_wait_ms: String,
+    /// Log-in attempts per tenant and email in one window; a success resets the count.
+    #[arg(long, env = "STOCKROOM_AUTH_ACCOUNT_LIMIT", default_value = "10")]
+    pub auth_account_limit: String,
+    /// Log-ins and sign-ups per client address in one window.
+    #[arg(long, env = "STOCKROOM_AUTH_ADDRESS_LIMIT", default_value = "300")]
+    pub auth_address_limit: String,
+    /// Length of the log-in and sign-up rate-limit windows, in seconds.
+    #[arg(long, env = "STOCKROOM_AUTH_WINDOW_SECS", default_value = "900")]
+    pub auth_window_secs: String,
+    /// Proxy addresses whose X-Forwarded-For is believed, comma-separated; empty = none.
+    #[arg(long, env = "STOCKROOM_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     /// Tracing filter, e.g. `info` or `api=debug,info`.
     #[arg(long, env = "STOCKROOM_LOG", default_value = "info")]
     pub log: String,
@@ -104,6 +119,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How many password hashes run at once, and how long a call waits for a slot.
     pub hashing: HashingLimits,
+    /// The log-in and sign-up budgets.
+    pub auth_limits: AuthLimits,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// A configuration value that cannot be used, naming its variable.
@@ -199,6 +218,35 @@ impl Config {
                 format!("'{}' is not a valid tracing filter", cli.log),
             ));
         }
+        let auth_window = Duration::from_secs(positive(
+            "STOCKROOM_AUTH_WINDOW_SECS",
+            &cli.auth_window_secs,
+        )?);
+        let auth_limits = AuthLimits {
+            per_account: Window {
+                limit: positive("STOCKROOM_AUTH_ACCOUNT_LIMIT", &cli.auth_account_limit)?,
+                period: auth_window,
+            },
+            per_address: Window {
+                limit: positive("STOCKROOM_AUTH_ADDRESS_LIMIT", &cli.auth_address_limit)?,
+                period: auth_window,
+            },
+        };
+        let trusted_proxies = cli
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    bad(
+                        "STOCKROOM_TRUSTED_PROXIES",
+                        format!("'{raw}' is not an IP address"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)?;
         let cors_origins = cli
             .cors_origins
             .split(',')
@@ -237,6 +285,8 @@ impl Config {
                     &cli.password_hash_wait_ms,
                 )?),
             },
+            auth_limits,
+            trusted_proxies,
         })
     }
 
@@ -255,6 +305,15 @@ impl Config {
             log_filter: "warn".into(),
             log_format: LogFormat::Pretty,
             hashing: HashingLimits::default(),
+            // Every test client is 127.0.0.1, and tests on one Redis share its counters.
+            auth_limits: AuthLimits {
+                per_address: Window {
+                    limit: 1_000_000,
+                    ..AuthLimits::default().per_address
+                },
+                ..AuthLimits::default()
+            },
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -302,6 +361,23 @@ mod tests {
         assert_eq!(config.reservation_sweep, Duration::from_secs(5));
         let config = Config::from_cli(cli(&["--reservation-sweep-secs", "60"])).unwrap();
         assert_eq!(config.reservation_sweep, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_auth_budgets_default_to_ten_per_account_and_300_per_address_in_15_minutes() {
+        let config = Config::from_cli(cli(&[])).unwrap();
+        assert_eq!(config.auth_limits, AuthLimits::default());
+        assert_eq!(config.auth_limits.per_account.limit, 10);
+        assert_eq!(config.auth_limits.per_address.limit, 300);
+        assert_eq!(
+            config.auth_limits.per_account.period,
+            Duration::from_secs(900)
+        );
+        assert!(config.trusted_proxies.0.is_empty());
+        let e = Config::from_cli(cli(&["--trusted-proxies", "10.0.0.1,nope"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_TRUSTED_PROXIES");
+        let e = Config::from_cli(cli(&["--auth-account-limit", "0"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_AUTH_ACCOUNT_LIMIT");
     }
 
     #[test]

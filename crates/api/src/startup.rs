@@ -17,11 +17,12 @@ use utoipa_actix_web::AppExt;
 use domain::clock::SystemClock;
 use domain::events::{CompositePublisher, EventFanout, EventPublisher, LogPublisher};
 use domain::lock::LockManager;
+use domain::rate_limit::{AuthThrottle, RateLimiter};
 use domain::reservations::service::ReservationService;
 use domain::reservations::sweeper;
 use domain::{Deps, Services, Settings};
-use infra_local::InProcessLock;
-use infra_redis::{RedisFanout, RedisLock, RedisLockConfig};
+use infra_local::{InMemoryRateLimiter, InProcessLock};
+use infra_redis::{RedisFanout, RedisLock, RedisLockConfig, RedisRateLimiter};
 use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService};
 
 use crate::auth::jwt::TokenService;
@@ -146,6 +147,7 @@ impl Application {
                 .context("STOCKROOM_REDIS_URL")?;
             services.auth.invalidate_through(Arc::new(channel));
         }
+        services.auth.limit_through(auth_throttle(&config)?);
 
         let listener = TcpListener::bind(config.http_addr).with_context(|| {
             format!(
@@ -171,6 +173,7 @@ impl Application {
             lock,
             fanout,
         });
+        let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
         let known = web::Data::new(
             KnownRoutes::from_openapi(&openapi::document())
                 .with_get(openapi::DOCUMENT_PATH)
@@ -180,6 +183,7 @@ impl Application {
             let app = App::new()
                 .app_data(state.clone())
                 .app_data(known.clone())
+                .app_data(trusted_proxies.clone())
                 .into_utoipa_app();
             openapi::mount(app)
                 .openapi_service(openapi::swagger_ui)
@@ -235,6 +239,23 @@ impl Application {
         result?;
         Ok(())
     }
+}
+
+/// The log-in and sign-up budgets: counted in Redis when it is configured (shared by every
+/// instance; this instance's own counters stand in while Redis does not answer), else here.
+fn auth_throttle(config: &Config) -> anyhow::Result<AuthThrottle> {
+    let local: Arc<dyn RateLimiter> = Arc::new(InMemoryRateLimiter::new());
+    Ok(match &config.redis_url {
+        Some(url) => AuthThrottle::new(
+            Arc::new(
+                RedisRateLimiter::connect(url, REDIS_LOCK.command_timeout)
+                    .context("STOCKROOM_REDIS_URL")?,
+            ),
+            Some(local),
+            config.auth_limits,
+        ),
+        None => AuthThrottle::new(local, None, config.auth_limits),
+    })
 }
 
 fn random_secret() -> SecretString {

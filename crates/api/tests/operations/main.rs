@@ -4,4 +4,5 @@
 mod helpers;
 #[path = "../common/http_client.rs"]
 mod http_client;
+mod limits;
 mod ready;
