@@ -73,6 +73,19 @@ pub struct Cli {
     /// Proxy addresses whose X-Forwarded-For is believed, comma-separated; empty = none.
     #[arg(long, env = "STOCKROOM_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Seconds a client may take to send a request head, on the HTTP and Socket.IO listeners.
+    #[arg(long, env = "STOCKROOM_HEADER_READ_TIMEOUT_SECS", default_value = "10")]
+    pub header_read_timeout_secs: String,
+    /// Seconds a client may take to send a request body; a slower one is cut with 408.
+    #[arg(long, env = "STOCKROOM_BODY_READ_TIMEOUT_SECS", default_value = "30")]
+    pub body_read_timeout_secs: String,
+    /// Connections the Socket.IO listener serves at once; one more is refused with 503.
+    #[arg(
+        long,
+        env = "STOCKROOM_SOCKET_MAX_CONNECTIONS",
+        default_value = "10000"
+    )]
+    pub socket_max_connections: String,
     /// Tracing filter, e.g. `info` or `api=debug,info`.
     #[arg(long, env = "STOCKROOM_LOG", default_value = "info")]
     pub log: String,
@@ -123,6 +136,12 @@ pub struct Config {
     pub auth_limits: AuthLimits,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// Longest a request head may take to arrive (both listeners).
+    pub header_read_timeout: Duration,
+    /// Longest a request body may take to arrive.
+    pub body_read_timeout: Duration,
+    /// Connections served at once by the Socket.IO listener.
+    pub socket_max_connections: usize,
 }
 
 /// A configuration value that cannot be used, naming its variable.
@@ -287,6 +306,18 @@ impl Config {
             },
             auth_limits,
             trusted_proxies,
+            header_read_timeout: Duration::from_secs(positive(
+                "STOCKROOM_HEADER_READ_TIMEOUT_SECS",
+                &cli.header_read_timeout_secs,
+            )?),
+            body_read_timeout: Duration::from_secs(positive(
+                "STOCKROOM_BODY_READ_TIMEOUT_SECS",
+                &cli.body_read_timeout_secs,
+            )?),
+            socket_max_connections: positive(
+                "STOCKROOM_SOCKET_MAX_CONNECTIONS",
+                &cli.socket_max_connections,
+            )? as usize,
         })
     }
 
@@ -314,6 +345,9 @@ impl Config {
                 ..AuthLimits::default()
             },
             trusted_proxies: TrustedProxies::default(),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            socket_max_connections: 10_000,
         }
     }
 }

@@ -23,11 +23,12 @@ use domain::reservations::sweeper;
 use domain::{Deps, Services, Settings};
 use infra_local::{InMemoryRateLimiter, InProcessLock};
 use infra_redis::{RedisFanout, RedisLock, RedisLockConfig, RedisRateLimiter};
-use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService};
+use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService, ServeLimits};
 
 use crate::auth::jwt::TokenService;
 use crate::auth::password::Argon2Hasher;
 use crate::config::Config;
+use crate::http::body::BodyReadTimeout;
 use crate::http::fallback::{self, KnownRoutes};
 use crate::http::request_id;
 use crate::openapi;
@@ -65,6 +66,8 @@ pub struct Application {
     /// What the background sweep of expired reservations runs, and how often.
     reservations: ReservationService,
     sweep_every: Duration,
+    /// What the Socket.IO listener serves at most.
+    socket_limits: ServeLimits,
 }
 
 /// Test hooks: replace adapters the configuration would pick.
@@ -174,6 +177,7 @@ impl Application {
             fanout,
         });
         let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
+        let body_deadline = web::Data::new(BodyReadTimeout(config.body_read_timeout));
         let known = web::Data::new(
             KnownRoutes::from_openapi(&openapi::document())
                 .with_get(openapi::DOCUMENT_PATH)
@@ -184,6 +188,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(known.clone())
                 .app_data(trusted_proxies.clone())
+                .app_data(body_deadline.clone())
                 .into_utoipa_app();
             openapi::mount(app)
                 .openapi_service(openapi::swagger_ui)
@@ -194,6 +199,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(30)
         .keep_alive(HTTP_KEEP_ALIVE)
+        .client_request_timeout(config.header_read_timeout)
         .run();
         tracing::info!(
             "Stockroom listening on http://{}:{http_port} (docs at /docs/, OpenAPI at /openapi.json); Socket.IO on port {socket_port}",
@@ -207,6 +213,10 @@ impl Application {
             socket_service,
             reservations,
             sweep_every: config.reservation_sweep,
+            socket_limits: ServeLimits {
+                header_read_timeout: config.header_read_timeout,
+                max_connections: config.socket_max_connections,
+            },
         })
     }
 
@@ -224,9 +234,10 @@ impl Application {
         let (stop_sweeping, sweeping) = watch::channel(false);
         let sweeps = tokio::spawn(sweeper::run(self.reservations, self.sweep_every, sweeping));
         let (stop_sockets, stopped) = oneshot::channel::<()>();
-        let sockets = tokio::spawn(realtime::serve(
+        let sockets = tokio::spawn(realtime::serve_with(
             self.socket_listener,
             self.socket_service,
+            self.socket_limits,
             async move {
                 let _ = stopped.await;
             },

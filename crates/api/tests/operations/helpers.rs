@@ -8,9 +8,7 @@ pub use crate::http_client::http_client;
 pub struct Running {
     /// `http://127.0.0.1:port`
     pub address: String,
-    #[allow(dead_code)]
     pub http_port: u16,
-    #[allow(dead_code)]
     pub socket_port: u16,
     pub client: reqwest::Client,
     pub _dir: tempfile::TempDir,

@@ -6,3 +6,4 @@ mod helpers;
 mod http_client;
 mod limits;
 mod ready;
+mod slow;
