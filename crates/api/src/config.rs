@@ -86,6 +86,9 @@ pub struct Cli {
         default_value = "10000"
     )]
     pub socket_max_connections: String,
+    /// Address of the Prometheus metrics listener (`GET /metrics`); unset = no metrics.
+    #[arg(long, env = "STOCKROOM_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
     /// Tracing filter, e.g. `info` or `api=debug,info`.
     #[arg(long, env = "STOCKROOM_LOG", default_value = "info")]
     pub log: String,
@@ -142,6 +145,8 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// Connections served at once by the Socket.IO listener.
     pub socket_max_connections: usize,
+    /// Where Prometheus scrapes `/metrics`; `None` = metrics off.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// A configuration value that cannot be used, naming its variable.
@@ -318,6 +323,10 @@ impl Config {
                 "STOCKROOM_SOCKET_MAX_CONNECTIONS",
                 &cli.socket_max_connections,
             )? as usize,
+            metrics_addr: match cli.metrics_addr.filter(|s| !s.is_empty()) {
+                Some(raw) => Some(socket_addr("STOCKROOM_METRICS_ADDR", &raw)?),
+                None => None,
+            },
         })
     }
 
@@ -348,6 +357,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             socket_max_connections: 10_000,
+            metrics_addr: None,
         }
     }
 }

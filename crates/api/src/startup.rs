@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use rand::RngCore;
@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::http::body::BodyReadTimeout;
 use crate::http::fallback::{self, KnownRoutes};
 use crate::http::request_id;
+use crate::metrics;
 use crate::openapi;
 use crate::routes::AppState;
 use crate::stores;
@@ -68,6 +69,8 @@ pub struct Application {
     sweep_every: Duration,
     /// What the Socket.IO listener serves at most.
     socket_limits: ServeLimits,
+    /// The metrics listener's port and server, when `STOCKROOM_METRICS_ADDR` is set.
+    metrics: Option<(u16, Server)>,
 }
 
 /// Test hooks: replace adapters the configuration would pick.
@@ -120,10 +123,18 @@ impl Application {
             }
             None => (None, None),
         };
-        let lock: Arc<dyn LockManager> = overrides
+        let mut lock: Arc<dyn LockManager> = overrides
             .lock
             .or(redis_lock)
             .unwrap_or_else(|| Arc::new(InProcessLock::new()));
+        // With metrics on, the lock and the ledger the use cases are handed record what they do.
+        let metrics = match config.metrics_addr {
+            Some(_) => Some(metrics::handle()?),
+            None => None,
+        };
+        if metrics.is_some() {
+            lock = Arc::new(metrics::TimedLock(lock));
+        }
         let sockets: Arc<dyn EventPublisher> = match &fanout {
             Some(fanout) => Arc::new(FanoutPublisher::start_shared(&realtime, fanout.clone())),
             None => Arc::new(realtime.publisher()),
@@ -131,13 +142,17 @@ impl Application {
         let events: Arc<dyn EventPublisher> =
             Arc::new(CompositePublisher(vec![Arc::new(LogPublisher), sockets]));
 
-        let repositories = stores::open(&config.database).await?;
+        let hasher = Argon2Hasher::new(config.hashing);
+        let mut repositories = stores::open(&config.database).await?;
+        if metrics.is_some() {
+            repositories.ledger = Arc::new(metrics::MeasuredLedger(repositories.ledger));
+        }
         let mut services = Services::new(Deps::new(
             repositories,
             lock.clone(),
             events,
             Arc::new(SystemClock),
-            Arc::new(Argon2Hasher::new(config.hashing)),
+            Arc::new(hasher.clone()),
             Settings {
                 lock_wait: config.lock_wait,
                 ..Settings::default()
@@ -183,6 +198,7 @@ impl Application {
                 .with_get(openapi::DOCUMENT_PATH)
                 .with_get_under(openapi::DOCS_FOLDER),
         );
+        let with_metrics = metrics.is_some();
         let server = HttpServer::new(move || {
             let app = App::new()
                 .app_data(state.clone())
@@ -194,6 +210,7 @@ impl Application {
                 .openapi_service(openapi::swagger_ui)
                 .into_app()
                 .default_service(web::to(fallback::not_matched))
+                .wrap(Condition::new(with_metrics, from_fn(metrics::middleware)))
                 .wrap(from_fn(request_id::middleware))
         })
         .listen(listener)?
@@ -201,6 +218,23 @@ impl Application {
         .keep_alive(HTTP_KEEP_ALIVE)
         .client_request_timeout(config.header_read_timeout)
         .run();
+        let metrics_server = match (config.metrics_addr, metrics) {
+            (Some(addr), Some(handle)) => {
+                let listener = TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on {addr} (STOCKROOM_METRICS_ADDR)"))?;
+                let port = listener.local_addr()?.port();
+                let gauge = hasher.gauge();
+                let sockets = realtime.clone();
+                let gauges: metrics::Gauges = Arc::new(move || {
+                    ::metrics::gauge!(metrics::SOCKETS_OPEN)
+                        .set(sockets.connected_sockets() as f64);
+                    ::metrics::gauge!(metrics::HASHES_RUNNING).set(gauge.running() as f64);
+                });
+                tracing::info!("metrics at http://{}:{port}/metrics", addr.ip());
+                Some((port, metrics::serve(listener, handle, gauges)?))
+            }
+            _ => None,
+        };
         tracing::info!(
             "Stockroom listening on http://{}:{http_port} (docs at /docs/, OpenAPI at /openapi.json); Socket.IO on port {socket_port}",
             config.http_addr.ip()
@@ -217,6 +251,7 @@ impl Application {
                 header_read_timeout: config.header_read_timeout,
                 max_connections: config.socket_max_connections,
             },
+            metrics: metrics_server,
         })
     }
 
@@ -226,6 +261,11 @@ impl Application {
 
     pub fn socket_port(&self) -> u16 {
         self.socket_port
+    }
+
+    /// The metrics listener's port, when metrics are on.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests (up to 30 s), stops the
@@ -242,7 +282,15 @@ impl Application {
                 let _ = stopped.await;
             },
         ));
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, served)) = metrics {
+            handle.stop(true).await;
+            let _ = served.await;
+        }
         let _ = stop_sweeping.send(true);
         let _ = stop_sockets.send(());
         sweeps.await?;

@@ -340,7 +340,11 @@ impl From<DomainError> for ApiError {
             DomainError::IdempotencyMismatch => ApiError::new(C::IdempotencyMismatch, detail),
             DomainError::IdempotencyInProgress => ApiError::new(C::IdempotencyInProgress, detail),
             DomainError::LockTimeout => ApiError::new(C::LockTimeout, detail),
-            DomainError::RateLimited { retry_after, .. } => {
+            DomainError::RateLimited {
+                retry_after,
+                budget,
+            } => {
+                crate::metrics::rate_limited(budget);
                 let seconds = retry_after.as_secs().max(1);
                 ApiError {
                     retry_after: Some(seconds),
@@ -352,10 +356,12 @@ impl From<DomainError> for ApiError {
             }
             DomainError::Unavailable(cause) => {
                 tracing::warn!(%cause, "dependency unavailable");
+                crate::metrics::dependency_failed("unavailable");
                 ApiError::new(C::Unavailable, "a dependency is unavailable; retry shortly")
             }
             DomainError::Unknown(cause) => {
                 tracing::error!(error = ?cause, "internal error");
+                crate::metrics::dependency_failed("internal");
                 ApiError::new(
                     C::Internal,
                     "an internal error occurred; it has been logged",
