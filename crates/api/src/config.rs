@@ -9,6 +9,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
+use domain::rate_limit::{AuthLimits, Window};
+
+use crate::auth::password::HashingLimits;
+use crate::http::client_addr::TrustedProxies;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "stockroom",
@@ -49,6 +54,41 @@ pub struct Cli {
     /// waits for a sweep).
     #[arg(long, env = "STOCKROOM_RESERVATION_SWEEP_SECS", default_value = "5")]
     pub reservation_sweep_secs: String,
+    /// Password hashes (argon2id) run at once; unset = one per core.
+    #[arg(long, env = "STOCKROOM_PASSWORD_HASHES")]
+    pub password_hashes: Option<String>,
+    /// Longest wait, in milliseconds, for a hashing slot before a log-in or sign-up is refused
+    /// with a retryable 503.
+    #[arg(long, env = "STOCKROOM_PASSWORD_HASH_WAIT_MS", default_value = "2000")]
+    pub password_hash_wait_ms: String,
+    /// Log-in attempts per tenant and email in one window; a success resets the count.
+    #[arg(long, env = "STOCKROOM_AUTH_ACCOUNT_LIMIT", default_value = "10")]
+    pub auth_account_limit: String,
+    /// Log-ins and sign-ups per client address in one window.
+    #[arg(long, env = "STOCKROOM_AUTH_ADDRESS_LIMIT", default_value = "300")]
+    pub auth_address_limit: String,
+    /// Length of the log-in and sign-up rate-limit windows, in seconds.
+    #[arg(long, env = "STOCKROOM_AUTH_WINDOW_SECS", default_value = "900")]
+    pub auth_window_secs: String,
+    /// Proxy addresses whose X-Forwarded-For is believed, comma-separated; empty = none.
+    #[arg(long, env = "STOCKROOM_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Seconds a client may take to send a request head, on the HTTP and Socket.IO listeners.
+    #[arg(long, env = "STOCKROOM_HEADER_READ_TIMEOUT_SECS", default_value = "10")]
+    pub header_read_timeout_secs: String,
+    /// Seconds a client may take to send a request body; a slower one is cut with 408.
+    #[arg(long, env = "STOCKROOM_BODY_READ_TIMEOUT_SECS", default_value = "30")]
+    pub body_read_timeout_secs: String,
+    /// Connections the Socket.IO listener serves at once; one more is refused with 503.
+    #[arg(
+        long,
+        env = "STOCKROOM_SOCKET_MAX_CONNECTIONS",
+        default_value = "10000"
+    )]
+    pub socket_max_connections: String,
+    /// Address of the Prometheus metrics listener (`GET /metrics`); unset = no metrics.
+    #[arg(long, env = "STOCKROOM_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
     /// Tracing filter, e.g. `info` or `api=debug,info`.
     #[arg(long, env = "STOCKROOM_LOG", default_value = "info")]
     pub log: String,
@@ -93,6 +133,20 @@ pub struct Config {
     pub reservation_sweep: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// How many password hashes run at once, and how long a call waits for a slot.
+    pub hashing: HashingLimits,
+    /// The log-in and sign-up budgets.
+    pub auth_limits: AuthLimits,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Longest a request head may take to arrive (both listeners).
+    pub header_read_timeout: Duration,
+    /// Longest a request body may take to arrive.
+    pub body_read_timeout: Duration,
+    /// Connections served at once by the Socket.IO listener.
+    pub socket_max_connections: usize,
+    /// Where Prometheus scrapes `/metrics`; `None` = metrics off.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// A configuration value that cannot be used, naming its variable.
@@ -188,6 +242,35 @@ impl Config {
                 format!("'{}' is not a valid tracing filter", cli.log),
             ));
         }
+        let auth_window = Duration::from_secs(positive(
+            "STOCKROOM_AUTH_WINDOW_SECS",
+            &cli.auth_window_secs,
+        )?);
+        let auth_limits = AuthLimits {
+            per_account: Window {
+                limit: positive("STOCKROOM_AUTH_ACCOUNT_LIMIT", &cli.auth_account_limit)?,
+                period: auth_window,
+            },
+            per_address: Window {
+                limit: positive("STOCKROOM_AUTH_ADDRESS_LIMIT", &cli.auth_address_limit)?,
+                period: auth_window,
+            },
+        };
+        let trusted_proxies = cli
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    bad(
+                        "STOCKROOM_TRUSTED_PROXIES",
+                        format!("'{raw}' is not an IP address"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)?;
         let cors_origins = cli
             .cors_origins
             .split(',')
@@ -216,6 +299,34 @@ impl Config {
             )?),
             log_filter: cli.log,
             log_format,
+            hashing: HashingLimits {
+                concurrency: match cli.password_hashes.filter(|s| !s.is_empty()) {
+                    Some(raw) => positive("STOCKROOM_PASSWORD_HASHES", &raw)? as usize,
+                    None => HashingLimits::default().concurrency,
+                },
+                max_wait: Duration::from_millis(positive(
+                    "STOCKROOM_PASSWORD_HASH_WAIT_MS",
+                    &cli.password_hash_wait_ms,
+                )?),
+            },
+            auth_limits,
+            trusted_proxies,
+            header_read_timeout: Duration::from_secs(positive(
+                "STOCKROOM_HEADER_READ_TIMEOUT_SECS",
+                &cli.header_read_timeout_secs,
+            )?),
+            body_read_timeout: Duration::from_secs(positive(
+                "STOCKROOM_BODY_READ_TIMEOUT_SECS",
+                &cli.body_read_timeout_secs,
+            )?),
+            socket_max_connections: positive(
+                "STOCKROOM_SOCKET_MAX_CONNECTIONS",
+                &cli.socket_max_connections,
+            )? as usize,
+            metrics_addr: match cli.metrics_addr.filter(|s| !s.is_empty()) {
+                Some(raw) => Some(socket_addr("STOCKROOM_METRICS_ADDR", &raw)?),
+                None => None,
+            },
         })
     }
 
@@ -233,6 +344,20 @@ impl Config {
             reservation_sweep: Duration::from_secs(5),
             log_filter: "warn".into(),
             log_format: LogFormat::Pretty,
+            hashing: HashingLimits::default(),
+            // Every test client is 127.0.0.1, and tests on one Redis share its counters.
+            auth_limits: AuthLimits {
+                per_address: Window {
+                    limit: 1_000_000,
+                    ..AuthLimits::default().per_address
+                },
+                ..AuthLimits::default()
+            },
+            trusted_proxies: TrustedProxies::default(),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            socket_max_connections: 10_000,
+            metrics_addr: None,
         }
     }
 }
@@ -280,6 +405,23 @@ mod tests {
         assert_eq!(config.reservation_sweep, Duration::from_secs(5));
         let config = Config::from_cli(cli(&["--reservation-sweep-secs", "60"])).unwrap();
         assert_eq!(config.reservation_sweep, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_auth_budgets_default_to_ten_per_account_and_300_per_address_in_15_minutes() {
+        let config = Config::from_cli(cli(&[])).unwrap();
+        assert_eq!(config.auth_limits, AuthLimits::default());
+        assert_eq!(config.auth_limits.per_account.limit, 10);
+        assert_eq!(config.auth_limits.per_address.limit, 300);
+        assert_eq!(
+            config.auth_limits.per_account.period,
+            Duration::from_secs(900)
+        );
+        assert!(config.trusted_proxies.0.is_empty());
+        let e = Config::from_cli(cli(&["--trusted-proxies", "10.0.0.1,nope"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_TRUSTED_PROXIES");
+        let e = Config::from_cli(cli(&["--auth-account-limit", "0"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_AUTH_ACCOUNT_LIMIT");
     }
 
     #[test]

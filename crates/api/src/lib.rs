@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod dto;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use rand::RngCore;
@@ -17,18 +17,21 @@ use utoipa_actix_web::AppExt;
 use domain::clock::SystemClock;
 use domain::events::{CompositePublisher, EventFanout, EventPublisher, LogPublisher};
 use domain::lock::LockManager;
+use domain::rate_limit::{AuthThrottle, RateLimiter};
 use domain::reservations::service::ReservationService;
 use domain::reservations::sweeper;
 use domain::{Deps, Services, Settings};
-use infra_local::InProcessLock;
-use infra_redis::{RedisFanout, RedisLock, RedisLockConfig};
-use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService};
+use infra_local::{InMemoryRateLimiter, InProcessLock};
+use infra_redis::{RedisFanout, RedisLock, RedisLockConfig, RedisRateLimiter};
+use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService, ServeLimits};
 
 use crate::auth::jwt::TokenService;
 use crate::auth::password::Argon2Hasher;
 use crate::config::Config;
+use crate::http::body::BodyReadTimeout;
 use crate::http::fallback::{self, KnownRoutes};
 use crate::http::request_id;
+use crate::metrics;
 use crate::openapi;
 use crate::routes::AppState;
 use crate::stores;
@@ -64,6 +67,10 @@ pub struct Application {
     /// What the background sweep of expired reservations runs, and how often.
     reservations: ReservationService,
     sweep_every: Duration,
+    /// What the Socket.IO listener serves at most.
+    socket_limits: ServeLimits,
+    /// The metrics listener's port and server, when `STOCKROOM_METRICS_ADDR` is set.
+    metrics: Option<(u16, Server)>,
 }
 
 /// Test hooks: replace adapters the configuration would pick.
@@ -116,10 +123,18 @@ impl Application {
             }
             None => (None, None),
         };
-        let lock: Arc<dyn LockManager> = overrides
+        let mut lock: Arc<dyn LockManager> = overrides
             .lock
             .or(redis_lock)
             .unwrap_or_else(|| Arc::new(InProcessLock::new()));
+        // With metrics on, the lock and the ledger the use cases are handed record what they do.
+        let metrics = match config.metrics_addr {
+            Some(_) => Some(metrics::handle()?),
+            None => None,
+        };
+        if metrics.is_some() {
+            lock = Arc::new(metrics::TimedLock(lock));
+        }
         let sockets: Arc<dyn EventPublisher> = match &fanout {
             Some(fanout) => Arc::new(FanoutPublisher::start_shared(&realtime, fanout.clone())),
             None => Arc::new(realtime.publisher()),
@@ -127,13 +142,17 @@ impl Application {
         let events: Arc<dyn EventPublisher> =
             Arc::new(CompositePublisher(vec![Arc::new(LogPublisher), sockets]));
 
-        let repositories = stores::open(&config.database).await?;
+        let hasher = Argon2Hasher::new(config.hashing);
+        let mut repositories = stores::open(&config.database).await?;
+        if metrics.is_some() {
+            repositories.ledger = Arc::new(metrics::MeasuredLedger(repositories.ledger));
+        }
         let mut services = Services::new(Deps::new(
             repositories,
             lock.clone(),
             events,
             Arc::new(SystemClock),
-            Arc::new(Argon2Hasher),
+            Arc::new(hasher.clone()),
             Settings {
                 lock_wait: config.lock_wait,
                 ..Settings::default()
@@ -146,6 +165,7 @@ impl Application {
                 .context("STOCKROOM_REDIS_URL")?;
             services.auth.invalidate_through(Arc::new(channel));
         }
+        services.auth.limit_through(auth_throttle(&config)?);
 
         let listener = TcpListener::bind(config.http_addr).with_context(|| {
             format!(
@@ -171,26 +191,50 @@ impl Application {
             lock,
             fanout,
         });
+        let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
+        let body_deadline = web::Data::new(BodyReadTimeout(config.body_read_timeout));
         let known = web::Data::new(
             KnownRoutes::from_openapi(&openapi::document())
                 .with_get(openapi::DOCUMENT_PATH)
                 .with_get_under(openapi::DOCS_FOLDER),
         );
+        let with_metrics = metrics.is_some();
         let server = HttpServer::new(move || {
             let app = App::new()
                 .app_data(state.clone())
                 .app_data(known.clone())
+                .app_data(trusted_proxies.clone())
+                .app_data(body_deadline.clone())
                 .into_utoipa_app();
             openapi::mount(app)
                 .openapi_service(openapi::swagger_ui)
                 .into_app()
                 .default_service(web::to(fallback::not_matched))
+                .wrap(Condition::new(with_metrics, from_fn(metrics::middleware)))
                 .wrap(from_fn(request_id::middleware))
         })
         .listen(listener)?
         .shutdown_timeout(30)
         .keep_alive(HTTP_KEEP_ALIVE)
+        .client_request_timeout(config.header_read_timeout)
         .run();
+        let metrics_server = match (config.metrics_addr, metrics) {
+            (Some(addr), Some(handle)) => {
+                let listener = TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on {addr} (STOCKROOM_METRICS_ADDR)"))?;
+                let port = listener.local_addr()?.port();
+                let gauge = hasher.gauge();
+                let sockets = realtime.clone();
+                let gauges: metrics::Gauges = Arc::new(move || {
+                    ::metrics::gauge!(metrics::SOCKETS_OPEN)
+                        .set(sockets.connected_sockets() as f64);
+                    ::metrics::gauge!(metrics::HASHES_RUNNING).set(gauge.running() as f64);
+                });
+                tracing::info!("metrics at http://{}:{port}/metrics", addr.ip());
+                Some((port, metrics::serve(listener, handle, gauges)?))
+            }
+            _ => None,
+        };
         tracing::info!(
             "Stockroom listening on http://{}:{http_port} (docs at /docs/, OpenAPI at /openapi.json); Socket.IO on port {socket_port}",
             config.http_addr.ip()
@@ -203,6 +247,11 @@ impl Application {
             socket_service,
             reservations,
             sweep_every: config.reservation_sweep,
+            socket_limits: ServeLimits {
+                header_read_timeout: config.header_read_timeout,
+                max_connections: config.socket_max_connections,
+            },
+            metrics: metrics_server,
         })
     }
 
@@ -214,20 +263,34 @@ impl Application {
         self.socket_port
     }
 
+    /// The metrics listener's port, when metrics are on.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests (up to 30 s), stops the
     /// sweep of expired reservations and closes the Socket.IO server.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop_sweeping, sweeping) = watch::channel(false);
         let sweeps = tokio::spawn(sweeper::run(self.reservations, self.sweep_every, sweeping));
         let (stop_sockets, stopped) = oneshot::channel::<()>();
-        let sockets = tokio::spawn(realtime::serve(
+        let sockets = tokio::spawn(realtime::serve_with(
             self.socket_listener,
             self.socket_service,
+            self.socket_limits,
             async move {
                 let _ = stopped.await;
             },
         ));
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, served)) = metrics {
+            handle.stop(true).await;
+            let _ = served.await;
+        }
         let _ = stop_sweeping.send(true);
         let _ = stop_sockets.send(());
         sweeps.await?;
@@ -235,6 +298,23 @@ impl Application {
         result?;
         Ok(())
     }
+}
+
+/// The log-in and sign-up budgets: counted in Redis when it is configured (shared by every
+/// instance; this instance's own counters stand in while Redis does not answer), else here.
+fn auth_throttle(config: &Config) -> anyhow::Result<AuthThrottle> {
+    let local: Arc<dyn RateLimiter> = Arc::new(InMemoryRateLimiter::new());
+    Ok(match &config.redis_url {
+        Some(url) => AuthThrottle::new(
+            Arc::new(
+                RedisRateLimiter::connect(url, REDIS_LOCK.command_timeout)
+                    .context("STOCKROOM_REDIS_URL")?,
+            ),
+            Some(local),
+            config.auth_limits,
+        ),
+        None => AuthThrottle::new(local, None, config.auth_limits),
+    })
 }
 
 fn random_secret() -> SecretString {

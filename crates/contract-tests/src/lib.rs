@@ -52,6 +52,7 @@ pub mod harness;
 pub mod legacy;
 pub mod lock_cases;
 pub mod paging;
+pub mod rate_limit_cases;
 pub mod report_cases;
 mod stores;
 

@@ -151,6 +151,12 @@ pub enum DomainError {
     /// optimistic version no longer matched. Retrying reads the new state.
     #[error("{entity} {id} changed concurrently; retry")]
     VersionConflict { entity: &'static str, id: String },
+    /// A budget of [`crate::rate_limit`] is spent: retry after `retry_after`.
+    #[error("too many attempts; retry in {} s", retry_after.as_secs())]
+    RateLimited {
+        budget: crate::rate_limit::Budget,
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }

@@ -24,6 +24,7 @@ pub mod lock;
 pub mod orders;
 pub mod pagination;
 pub mod purchasing;
+pub mod rate_limit;
 pub mod reports;
 pub mod reservations;
 pub mod services;

@@ -72,8 +72,8 @@ pub enum LockError {
 
 /// A readiness probe's answer when the server behind a port does not answer.
 ///
-/// Its text is `{service}: {reason}`, which `/ready` shows as is, so the reason must not carry
-/// secrets (no URLs with passwords).
+/// Its text is `{service}: {reason}`, which `/ready` logs; callers of `/ready` see only
+/// `{service} unreachable`. The reason must still carry no secrets (no URLs with passwords).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{service}: {reason}")]
 pub struct Unreachable {

@@ -13,9 +13,14 @@
 //! # let _ = lock;
 //! ```
 //!
-//! It orders the writers of one process only; correctness never rests on it (the store's
+//! [`InMemoryRateLimiter`] counts the log-in and sign-up budgets of one instance (without Redis),
+//! and stands in for the Redis counters while Redis does not answer.
+//!
+//! The lock orders the writers of one process only; correctness never rests on it (the store's
 //! conditional write is the guard), which is why a second instance needs the Redis lock instead.
 
 mod lock;
+mod rate_limit;
 
 pub use lock::InProcessLock;
+pub use rate_limit::InMemoryRateLimiter;

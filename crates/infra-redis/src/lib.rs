@@ -12,6 +12,9 @@
 //!   instance that changes a user's role or active flag announces it, and every instance forgets
 //!   the session it kept of that user. It runs on the fan-out's connections, on its own channel.
 //!
+//! - [`RedisRateLimiter`], the shared [`domain::rate_limit::RateLimiter`]: the log-in and sign-up
+//!   budgets count the same hits on every instance.
+//!
 //! All build their connections lazily and re-create them after Redis comes back, so a restart of
 //! Redis never needs a restart of the API, and the lock and the fan-out answer the ports'
 //! readiness `ping` with a Redis PING. They implement domain ports only: nothing else in Stockroom depends on this crate
@@ -22,8 +25,10 @@ mod fanout;
 mod held;
 mod lock;
 mod pool;
+mod rate_limit;
 mod sessions;
 
 pub use fanout::{RedisFanout, Subscription, EVENTS_CHANNEL};
 pub use lock::{RedisLock, RedisLockConfig, KEY_PREFIX, RELEASE_SCRIPT};
+pub use rate_limit::{RedisRateLimiter, HIT_SCRIPT, RATE_KEY_PREFIX};
 pub use sessions::{RedisSessionInvalidation, SESSIONS_CHANNEL};

@@ -24,5 +24,5 @@ pub mod wire;
 
 pub use auth::{Admission, TokenVerifier, SESSION_EXPIRED};
 pub use publisher::{FanoutPublisher, SocketPublisher};
-pub use server::{serve, tenant_room, Realtime, RealtimeService};
+pub use server::{serve, serve_with, tenant_room, Realtime, RealtimeService, ServeLimits};
 pub use wire::{to_wire, WireEvent};

@@ -5,18 +5,27 @@
 //! dependency on a Socket.IO implementation. Shutdown is graceful: the listener stops accepting,
 //! every socket is told the server is closing (clients reconnect elsewhere), and in-flight HTTP
 //! exchanges (long-polling) are given a few seconds to finish.
+//!
+//! The listener is public, so it bounds what a stranger can hold: a request head must arrive
+//! within [`ServeLimits::header_read_timeout`] (hyper enforces it with a Tokio timer; without a
+//! timer it would wait forever for a client that sends one byte a minute), and at most
+//! [`ServeLimits::max_connections`] connections are served at once — one more is answered
+//! `503` with `Retry-After` and closed, before any of its bytes are read.
 
 use std::future::Future;
 use std::time::Duration;
 
 use domain::ids::TenantId;
-use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::service::SocketIoService;
 use socketioxide::SocketIo;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tower::Layer;
 use tower_http::cors::Cors;
@@ -28,6 +37,29 @@ use crate::wire::WireEvent;
 
 /// How long in-flight HTTP exchanges may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What one listener serves at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Longest a client may take to send a request head (start line and headers).
+    pub header_read_timeout: Duration,
+    /// Connections served at once; one more is refused with 503.
+    pub max_connections: usize,
+}
+
+impl Default for ServeLimits {
+    /// 10 s for a head (a browser sends one in one packet), 10,000 connections (one WebSocket
+    /// each; far below the file descriptors of a default 65,536 limit).
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// What a connection beyond the cap is told before it is closed.
+const AT_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 /// The room every socket of `tenant` is in.
 pub fn tenant_room(tenant: &TenantId) -> String {
@@ -116,7 +148,8 @@ impl<B> tower::Service<http::Request<B>> for NotFound {
     }
 }
 
-/// Serves `service` on `listener` until `shutdown` completes, then shuts down gracefully.
+/// Serves `service` on `listener` with the default [`ServeLimits`] until `shutdown` completes,
+/// then shuts down gracefully.
 pub async fn serve<F>(
     listener: TcpListener,
     service: RealtimeService,
@@ -125,16 +158,38 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send,
 {
+    serve_with(listener, service, ServeLimits::default(), shutdown).await
+}
+
+/// [`serve`] within `limits`.
+pub async fn serve_with<F>(
+    listener: TcpListener,
+    service: RealtimeService,
+    limits: ServeLimits,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stopping, stop) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let http = TowerToHyperService::new(service.http.clone());
-                    connections.spawn(serve_connection(stream, http, stop.clone(), peer));
-                }
+                Ok((stream, peer)) => match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        let http = TowerToHyperService::new(service.http.clone());
+                        let timeout = limits.header_read_timeout;
+                        connections
+                            .spawn(serve_connection(stream, http, stop.clone(), peer, timeout, slot));
+                    }
+                    Err(_) => {
+                        tracing::warn!(%peer, cap = limits.max_connections, "realtime connections at their cap; refusing one");
+                        connections.spawn(refuse(stream));
+                    }
+                },
                 Err(error) => {
                     // Usually out of file descriptors: pause instead of spinning.
                     tracing::warn!(%error, "cannot accept a realtime connection");
@@ -168,11 +223,23 @@ async fn stopping(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
+/// Tells a connection beyond the cap to come back later, and closes it.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(AT_CAPACITY).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+/// Serves one connection while holding its `_slot` of the cap.
 async fn serve_connection<S>(
     stream: tokio::net::TcpStream,
     http: S,
     mut stop: watch::Receiver<bool>,
     peer: std::net::SocketAddr,
+    header_read_timeout: Duration,
+    _slot: OwnedSemaphorePermit,
 ) where
     S: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
     S::Future: Send + 'static,
@@ -182,6 +249,8 @@ async fn serve_connection<S>(
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
         .serve_connection(TokioIo::new(stream), http)
         .with_upgrades();
     tokio::pin!(connection);

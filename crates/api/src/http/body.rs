@@ -3,15 +3,20 @@
 //! It keeps the raw bytes (an idempotency key's fingerprint is computed over them) and reports
 //! bad input precisely: unparsable JSON is 400, a well-formed body with a wrong, missing or unknown
 //! field is 422 naming that field (`lines[1].quantity`), and a body over 1 MiB is 413.
+//!
+//! The whole body must arrive within [`BodyReadTimeout`] (actix bounds the request head, not the
+//! body): a client trickling bytes to hold a connection and a worker's attention is cut with 408
+//! and `Connection: close`.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
@@ -19,6 +24,16 @@ use super::error::{ApiError, ErrorCode};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Longest the body of one request may take to arrive, from the moment the handler asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyReadTimeout(pub Duration);
+
+impl Default for BodyReadTimeout {
+    fn default() -> Self {
+        Self(Duration::from_secs(30))
+    }
+}
 
 /// A deserialized JSON body and the bytes it came from.
 pub struct JsonBody<T> {
@@ -46,6 +61,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
             .is_some_and(|n| n > MAX_BODY_BYTES);
+        let deadline = req
+            .app_data::<web::Data<BodyReadTimeout>>()
+            .map_or_else(BodyReadTimeout::default, |d| *d.get_ref());
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
@@ -57,20 +75,32 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             if declared_too_large {
                 return Err(too_large());
             }
-            let mut buf = actix_web::web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| match e {
-                    PayloadError::Overflow => too_large(),
-                    other => ApiError::new(
-                        ErrorCode::MalformedJson,
-                        format!("could not read the body: {other}"),
-                    ),
-                })?;
-                if buf.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(too_large());
+            let read = async {
+                let mut buf = actix_web::web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|e| match e {
+                        PayloadError::Overflow => too_large(),
+                        other => ApiError::new(
+                            ErrorCode::MalformedJson,
+                            format!("could not read the body: {other}"),
+                        ),
+                    })?;
+                    if buf.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(too_large());
+                    }
+                    buf.extend_from_slice(&chunk);
                 }
-                buf.extend_from_slice(&chunk);
-            }
+                Ok(buf)
+            };
+            let buf = tokio::time::timeout(deadline.0, read).await.map_err(|_| {
+                ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    format!(
+                        "the body did not arrive within {} s",
+                        deadline.0.as_secs_f64()
+                    ),
+                )
+            })??;
             let raw = buf.freeze();
             let value = parse(&raw)?;
             Ok(JsonBody { value, raw })

@@ -35,6 +35,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     LockTimeout,
     Unavailable,
+    TooManyRequests,
+    RequestTimeout,
     Internal,
 }
 
@@ -113,6 +115,16 @@ impl ErrorCode {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Temporarily unavailable",
             ),
+            TooManyRequests => (
+                "too-many-requests",
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+            ),
+            RequestTimeout => (
+                "request-timeout",
+                StatusCode::REQUEST_TIMEOUT,
+                "Request body too slow",
+            ),
             Internal => (
                 "internal",
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -175,6 +187,8 @@ pub struct ApiError {
     pub errors: Option<Vec<FieldError>>,
     pub shortages: Option<Vec<Shortage>>,
     pub allow: Option<String>,
+    /// Whole seconds for `Retry-After`, when the refusal says how long to wait.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -185,6 +199,7 @@ impl ApiError {
             errors: None,
             shortages: None,
             allow: None,
+            retry_after: None,
         }
     }
 
@@ -262,8 +277,15 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         match self.code {
+            _ if self.retry_after.is_some() => {
+                let seconds = self.retry_after.unwrap_or(1).to_string();
+                response.insert_header((header::RETRY_AFTER, seconds));
+            }
             ErrorCode::LockTimeout | ErrorCode::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ErrorCode::RequestTimeout => {
+                response.insert_header((header::CONNECTION, "close"));
             }
             ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -318,12 +340,28 @@ impl From<DomainError> for ApiError {
             DomainError::IdempotencyMismatch => ApiError::new(C::IdempotencyMismatch, detail),
             DomainError::IdempotencyInProgress => ApiError::new(C::IdempotencyInProgress, detail),
             DomainError::LockTimeout => ApiError::new(C::LockTimeout, detail),
+            DomainError::RateLimited {
+                retry_after,
+                budget,
+            } => {
+                crate::metrics::rate_limited(budget);
+                let seconds = retry_after.as_secs().max(1);
+                ApiError {
+                    retry_after: Some(seconds),
+                    ..ApiError::new(
+                        C::TooManyRequests,
+                        format!("too many attempts; retry in {seconds} s"),
+                    )
+                }
+            }
             DomainError::Unavailable(cause) => {
                 tracing::warn!(%cause, "dependency unavailable");
+                crate::metrics::dependency_failed("unavailable");
                 ApiError::new(C::Unavailable, "a dependency is unavailable; retry shortly")
             }
             DomainError::Unknown(cause) => {
                 tracing::error!(error = ?cause, "internal error");
+                crate::metrics::dependency_failed("internal");
                 ApiError::new(
                     C::Internal,
                     "an internal error occurred; it has been logged",
@@ -359,6 +397,8 @@ mod tests {
             UnsupportedMediaType,
             LockTimeout,
             Unavailable,
+            TooManyRequests,
+            RequestTimeout,
             Internal,
         ];
         let mut slugs: Vec<_> = all.iter().map(|c| c.describe().0).collect();

@@ -2,6 +2,7 @@
 //! ids, idempotency keys, pagination and the 404/405 fallback.
 
 pub mod body;
+pub mod client_addr;
 pub mod error;
 pub mod fallback;
 pub mod idempotency;

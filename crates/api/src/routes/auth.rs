@@ -10,6 +10,7 @@ use crate::dto::auth::{
     LoginRequest, LoginResponse, MeResponse, RegisterRequest, RegisterResponse,
 };
 use crate::http::body::JsonBody;
+use crate::http::client_addr::ClientAddress;
 use crate::http::error::{ApiError, Problem};
 
 /// Create a tenant and its OWNER; answers with a token for the owner.
@@ -17,14 +18,20 @@ use crate::http::error::{ApiError, Problem};
     (status = 201, body = RegisterResponse),
     (status = 409, description = "Slug taken", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many sign-ups from this address or for this slug and email; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
+    client: ClientAddress,
     body: JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let registration = body.value.into_domain()?;
-    let (tenant, user) = state.services.auth.register(registration).await?;
+    let (tenant, user) = state
+        .services
+        .auth
+        .register_from(client.0, registration)
+        .await?;
     let issued = state
         .tokens
         .issue(&Session::of(&user))
@@ -41,17 +48,19 @@ pub async fn register(
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = LoginResponse),
     (status = 401, description = "Wrong tenant, email or password", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many failed log-ins for this account, or attempts from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    client: ClientAddress,
     body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.value;
     let user = state
         .services
         .auth
-        .login(&req.tenant, &req.email, &req.password)
+        .login_from(client.0, &req.tenant, &req.email, &req.password)
         .await?;
     let issued = state
         .tokens

@@ -1,8 +1,10 @@
 //! Liveness and readiness probes.
 //!
 //! Readiness asks the ports, never an adapter: the store's ledger, the lock and (when configured)
-//! the cross-instance fan-out each answer `ping`, and a port whose server does not answer names
-//! that server in its error (the in-process lock has none and always answers).
+//! the cross-instance fan-out each answer `ping`. The probe is public (load balancers call it
+//! unauthenticated), so what does not answer is named in fixed words only — `store unreachable`,
+//! `redis unreachable` — and the cause (hosts, ports, replica-set topology, driver messages) goes
+//! to the log, where the operator looks, never to the caller.
 
 use actix_web::{get, web, HttpResponse};
 use domain::lock::Unreachable;
@@ -25,19 +27,18 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus { status: "ok" })
 }
 
-/// The store (and Redis, when configured) answer; 503 problem+json naming what does not.
+/// The store (and Redis, when configured) answer; 503 problem+json naming, in fixed words, what
+/// does not (`store unreachable`, `redis unreachable`).
 #[utoipa::path(tag = "health", responses(
     (status = 200, body = HealthStatus),
     (status = 503, body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state
-        .services
-        .stock
-        .ready()
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("store: {e}")))?;
+    if let Err(error) = state.services.stock.ready().await {
+        tracing::warn!(%error, "not ready: the store does not answer");
+        return Err(not_ready("store"));
+    }
     state.lock.ping().await.map_err(unreachable)?;
     if let Some(fanout) = &state.fanout {
         fanout.ping().await.map_err(unreachable)?;
@@ -45,7 +46,12 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }))
 }
 
-/// A port's server did not answer: 503 naming it (`redis: …`).
+/// A port's server did not answer: logged in full, answered by its service's name alone.
 fn unreachable(error: Unreachable) -> ApiError {
-    ApiError::new(ErrorCode::Unavailable, error.to_string())
+    tracing::warn!(service = error.service, reason = %error.reason, "not ready");
+    not_ready(error.service)
+}
+
+fn not_ready(service: &'static str) -> ApiError {
+    ApiError::new(ErrorCode::Unavailable, format!("{service} unreachable"))
 }

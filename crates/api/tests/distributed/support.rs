@@ -83,6 +83,8 @@ pub fn start_binary(env: &[(&str, &str)]) -> Instance {
     cmd.env("STOCKROOM_HTTP_ADDR", "127.0.0.1:0")
         .env("STOCKROOM_SOCKET_ADDR", "127.0.0.1:0")
         .env("STOCKROOM_JWT_SECRET", SECRET)
+        // Every test logs in from 127.0.0.1, counted in the one shared Redis.
+        .env("STOCKROOM_AUTH_ADDRESS_LIMIT", "1000000")
         .env("STOCKROOM_LOG", "info")
         .env("STOCKROOM_LOG_FORMAT", "pretty")
         .env("NO_COLOR", "1")

@@ -58,12 +58,36 @@ pub trait UserRepository: Send + Sync {
 }
 
 /// Hashes and verifies passwords (argon2id in production).
+///
+/// Hashing is deliberately slow and memory-hungry, so an adapter bounds how many run at once;
+/// a call that cannot start within the adapter's wait MUST fail with [`HashError::Busy`] (never
+/// queue without bound, and never answer a wrong-password `false` for a password it did not
+/// check).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
-    async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash>;
-    /// `false` for a wrong password or a malformed hash.
-    async fn verify(&self, password: &Password, hash: &PasswordHash) -> bool;
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
+    /// `Ok(false)` for a wrong password or a malformed hash.
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError>;
+}
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every hashing slot stayed taken for the adapter's whole wait: retry shortly.
+    #[error("password hashing is busy")]
+    Busy,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<HashError> for crate::error::DomainError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::Unavailable("password hashing is busy".into()),
+            HashError::Other(e) => Self::Unknown(e),
+        }
+    }
 }
 
 /// Why an invalidation could not be announced.

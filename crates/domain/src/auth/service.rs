@@ -4,6 +4,7 @@
 //! or active flag made here forgets the user at once and announces it to the other instances
 //! (see [`super::cache`] for the bounds that keeps).
 
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{TenantId, UserId};
 use crate::locations::models::Location;
 use crate::pagination::{Page, PageRequest};
+use crate::rate_limit::AuthThrottle;
 use crate::services::Deps;
 use crate::values::{EmailAddress, Password, PasswordHash, TenantSlug, Text};
 
@@ -52,6 +54,12 @@ pub struct AuthService {
     sessions: Arc<SessionCache>,
     /// Where changed sessions are announced to the other instances.
     invalidation: Arc<dyn SessionInvalidation>,
+    /// The budgets of log-in and sign-up; `None` = unlimited (set by [`Self::limit_through`]).
+    throttle: Option<AuthThrottle>,
+}
+
+fn slug_taken(slug: &TenantSlug) -> DomainError {
+    DomainError::Conflict(format!("tenant slug '{}' is taken", slug.as_str()))
 }
 
 /// How long to wait between attempts to announce a change that the channel refused.
@@ -64,7 +72,46 @@ impl AuthService {
             decoy: Arc::new(OnceLock::new()),
             sessions: Arc::new(SessionCache::new()),
             invalidation: Arc::new(NoSessionInvalidation),
+            throttle: None,
         }
+    }
+
+    /// Counts log-ins and sign-ups against `throttle`'s budgets (see [`crate::rate_limit`]).
+    /// Must be called before the service is cloned.
+    pub fn limit_through(&mut self, throttle: AuthThrottle) {
+        self.throttle = Some(throttle);
+    }
+
+    /// [`Self::login`] from `client`, within the log-in budgets: a refused attempt is
+    /// `RateLimited` and checks no password; a success forgets the account's failures.
+    pub async fn login_from(
+        &self,
+        client: IpAddr,
+        tenant_slug: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<User, DomainError> {
+        let Some(throttle) = &self.throttle else {
+            return self.login(tenant_slug, email, password).await;
+        };
+        let account = throttle.admit_login(client, tenant_slug, email).await?;
+        let user = self.login(tenant_slug, email, password).await?;
+        throttle.login_succeeded(&account).await;
+        Ok(user)
+    }
+
+    /// [`Self::register`] from `client`, within the sign-up budgets.
+    pub async fn register_from(
+        &self,
+        client: IpAddr,
+        reg: Registration,
+    ) -> Result<(Tenant, User), DomainError> {
+        if let Some(throttle) = &self.throttle {
+            throttle
+                .admit_registration(client, reg.tenant_slug.as_str(), reg.email.as_str())
+                .await?;
+        }
+        self.register(reg).await
     }
 
     /// Announces changed sessions on `channel` and forgets the users announced there. Until
@@ -115,7 +162,20 @@ impl AuthService {
     }
 
     /// Creates a tenant and its OWNER.
+    ///
+    /// A taken slug is refused before the password is hashed, so a client retrying a taken
+    /// slug costs a read, not a hash; the store's unique slug still decides a race between two
+    /// registrations of the same free slug.
     pub async fn register(&self, reg: Registration) -> Result<(Tenant, User), DomainError> {
+        if self
+            .deps
+            .tenants
+            .find_by_slug(&reg.tenant_slug)
+            .await?
+            .is_some()
+        {
+            return Err(slug_taken(&reg.tenant_slug));
+        }
         let now = self.deps.clock.now();
         let tenant = Tenant {
             id: TenantId::new(),
@@ -142,10 +202,7 @@ impl AuthService {
             .await
         {
             Ok(()) => Ok((tenant, owner)),
-            Err(StoreError::Duplicate) => Err(DomainError::Conflict(format!(
-                "tenant slug '{}' is taken",
-                tenant.slug.as_str()
-            ))),
+            Err(StoreError::Duplicate) => Err(slug_taken(&tenant.slug)),
             Err(e) => Err(e.into()),
         }
     }
@@ -175,7 +232,7 @@ impl AuthService {
                     .deps
                     .hasher
                     .verify(&password, &user.password_hash)
-                    .await
+                    .await?
                 {
                     Ok(user)
                 } else {
@@ -184,7 +241,7 @@ impl AuthService {
             }
             _ => {
                 let decoy = self.decoy_hash().await?;
-                let _ = self.deps.hasher.verify(&password, &decoy).await;
+                let _ = self.deps.hasher.verify(&password, &decoy).await?;
                 Err(DomainError::InvalidCredentials)
             }
         }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::models::{Actor, Role, Tenant, User};
+use super::ports::HashError;
 use super::service::{NewUser, Registration, UserPatch};
 use crate::error::{DomainError, StoreError};
 use crate::ids::{TenantId, UserId};
@@ -83,7 +84,7 @@ async fn a_deactivated_user_cannot_log_in_even_with_the_right_password() {
         .expect_verify()
         .withf(|_, hash| hash.as_str() == "$decoy$hash")
         .times(1)
-        .return_const(true);
+        .returning(|_, _| Ok(true));
     let services = ports.build_at(now());
 
     let err = services
@@ -287,6 +288,7 @@ fn registration() -> Registration {
 #[tokio::test]
 async fn a_new_tenant_is_created_with_its_owner_and_its_default_location_in_one_write() {
     let mut ports = MockPorts::default();
+    ports.tenants.expect_find_by_slug().returning(|_| Ok(None));
     ports
         .hasher
         .expect_hash()
@@ -321,8 +323,10 @@ async fn a_new_tenant_is_created_with_its_owner_and_its_default_location_in_one_
 }
 
 #[tokio::test]
-async fn a_taken_slug_is_a_conflict_naming_it() {
+async fn a_slug_taken_by_a_racing_registration_is_a_conflict_naming_it() {
     let mut ports = MockPorts::default();
+    // Free when read, taken by the time of the write: the store's unique slug decides.
+    ports.tenants.expect_find_by_slug().returning(|_| Ok(None));
     ports
         .hasher
         .expect_hash()
@@ -339,4 +343,51 @@ async fn a_taken_slug_is_a_conflict_naming_it() {
         matches!(&err, DomainError::Conflict(m) if m.contains("'acme'")),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_taken_slug_is_refused_before_the_password_is_hashed() {
+    let mut ports = MockPorts::default();
+    let taken = tenant();
+    ports
+        .tenants
+        .expect_find_by_slug()
+        .withf(|slug| slug.as_str() == "acme")
+        .returning(move |_| Ok(Some(taken.clone())));
+    ports.hasher.expect_hash().never();
+    ports.tenants.expect_create_with_owner().never();
+    let services = ports.build_at(now());
+
+    let err = services.auth.register(registration()).await.unwrap_err();
+    assert!(
+        matches!(&err, DomainError::Conflict(m) if m.contains("'acme' is taken")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_busy_hasher_is_a_retryable_refusal_not_a_wrong_password() {
+    let t = tenant();
+    let stored = user(t.id, UserId::new(), Role::Owner, true);
+    let mut ports = MockPorts::default();
+    ports
+        .tenants
+        .expect_find_by_slug()
+        .returning(move |_| Ok(Some(t.clone())));
+    ports
+        .users
+        .expect_find_by_email()
+        .returning(move |_, _| Ok(Some(stored.clone())));
+    ports
+        .hasher
+        .expect_verify()
+        .returning(|_, _| Err(HashError::Busy));
+    let services = ports.build_at(now());
+
+    let err = services
+        .auth
+        .login("acme", "ada@acme.example", "correct horse battery")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
 }

@@ -1,0 +1,9 @@
+//! Abuse and operations: what a stranger can learn or exhaust. The real app on port 0, a fresh
+//! SQLite file per test, driven over HTTP and raw TCP.
+
+mod helpers;
+#[path = "../common/http_client.rs"]
+mod http_client;
+mod limits;
+mod ready;
+mod slow;
