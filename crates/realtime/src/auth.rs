@@ -62,10 +62,13 @@ pub(crate) struct Verifier(pub(crate) TokenVerifier);
 /// The tokens of the open sockets of this instance, by user, so that a user's sockets can be
 /// checked again when their session changes.
 #[derive(Clone, Default)]
-pub(crate) struct OpenSessions(Arc<Mutex<HashMap<(TenantId, UserId), HashMap<Sid, String>>>>);
+pub(crate) struct OpenSessions(Arc<Mutex<ByUser>>);
+
+/// The token of each open socket, by the user whose session it is.
+type ByUser = HashMap<(TenantId, UserId), HashMap<Sid, String>>;
 
 impl OpenSessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, UserId), HashMap<Sid, String>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ByUser> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 

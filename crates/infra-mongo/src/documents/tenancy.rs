@@ -92,7 +92,7 @@ impl TryFrom<UserDoc> for User {
             active: d.active,
             password_hash: PasswordHash::from_phc(d.password_hash),
             token_version: u32::try_from(d.token_version)
-                .map_err(|_| corrupt("user token version", &d.token_version.to_string()))?,
+                .map_err(|_| corrupt("user token version", d.token_version))?,
             created_at: domain_time(d.created_at)?,
             updated_at: domain_time(d.updated_at)?,
         })
