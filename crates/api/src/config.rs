@@ -1,11 +1,16 @@
 //! Typed configuration from the environment (or the equivalent flags).
 //!
 //! Every value is checked once at start-up; a bad one stops the process with one line naming the
-//! variable. The JWT secret lives in a `SecretString`, so it cannot reach a log by `Debug`.
+//! variable. The JWT secrets live in `SecretString`s and every URL that may carry a password
+//! prints with it replaced by `***`, so neither reaches a log through `Debug` (of the flags or of
+//! the configuration).
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
@@ -34,13 +39,22 @@ pub struct Cli {
         env = "STOCKROOM_DATABASE_URL",
         default_value = "sqlite://data/stockroom.db"
     )]
-    pub database_url: String,
+    pub database_url: SafeUrl,
     /// Redis for the distributed lock and event fan-out; unset = in-process lock.
     #[arg(long, env = "STOCKROOM_REDIS_URL")]
-    pub redis_url: Option<String>,
-    /// HS256 signing secret, at least 32 bytes; unset = a random per-process secret.
-    #[arg(long, env = "STOCKROOM_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub redis_url: Option<SafeUrl>,
+    /// HS256 signing secret, at least 32 bytes; unset = a random per-process secret (SQLite
+    /// without Redis only: several instances must share one secret).
+    #[arg(long, env = "STOCKROOM_JWT_SECRET", hide_env_values = true, value_parser = secret)]
+    pub jwt_secret: Option<SecretString>,
+    /// Secrets tokens were signed with before the current one, comma-separated: tokens they
+    /// signed are still accepted until `STOCKROOM_JWT_PREVIOUS_SECRETS_UNTIL`.
+    #[arg(long, env = "STOCKROOM_JWT_PREVIOUS_SECRETS", hide_env_values = true, value_parser = secret)]
+    pub jwt_previous_secrets: Option<SecretString>,
+    /// When the previous secrets stop being accepted (RFC 3339); unset = one token lifetime
+    /// after this process started.
+    #[arg(long, env = "STOCKROOM_JWT_PREVIOUS_SECRETS_UNTIL")]
+    pub jwt_previous_secrets_until: Option<String>,
     /// Lifetime of issued tokens, in seconds.
     #[arg(long, env = "STOCKROOM_TOKEN_TTL_SECS", default_value = "43200")]
     pub token_ttl_secs: String,
@@ -111,11 +125,95 @@ pub enum LogFormat {
     Json,
 }
 
+/// The flag parser of a secret: it goes straight into a `SecretString`.
+fn secret(raw: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(raw.to_owned()))
+}
+
+/// `raw` with the password of its userinfo (`scheme://user:password@host`) replaced by `***`.
+pub fn redact_url(raw: &str) -> String {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return raw.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some(at) = authority.rfind('@') else {
+        return raw.to_owned();
+    };
+    let (userinfo, hosts) = authority.split_at(at);
+    let user = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        // A lone userinfo part may be a token (`redis://secret@host`): hide it too.
+        None if !userinfo.is_empty() => "***".to_owned(),
+        None => String::new(),
+    };
+    format!("{scheme}://{user}{hosts}{tail}")
+}
+
+/// A URL that may carry a password; `Debug` and `Display` print it redacted ([`redact_url`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SafeUrl(String);
+
+impl SafeUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for SafeUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SafeUrl {
+    fn from(raw: String) -> Self {
+        Self(raw)
+    }
+}
+
+impl From<&str> for SafeUrl {
+    fn from(raw: &str) -> Self {
+        Self(raw.to_owned())
+    }
+}
+
+impl std::str::FromStr for SafeUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+impl fmt::Debug for SafeUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&redact_url(&self.0), f)
+    }
+}
+
+impl fmt::Display for SafeUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
 /// Which store backs the repositories, chosen by the URL scheme.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(String),
     Mongo(String),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(url) => f.debug_tuple("Sqlite").field(&redact_url(url)).finish(),
+            DatabaseUrl::Mongo(url) => f.debug_tuple("Mongo").field(&redact_url(url)).finish(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -123,9 +221,14 @@ pub struct Config {
     pub http_addr: SocketAddr,
     pub socket_addr: SocketAddr,
     pub database: DatabaseUrl,
-    pub redis_url: Option<String>,
-    /// `None` = generate a random secret for this process.
+    pub redis_url: Option<SafeUrl>,
+    /// `None` = generate a random secret for this process (refused with MongoDB or Redis).
     pub jwt_secret: Option<SecretString>,
+    /// Secrets that signed tokens before the current one; their tokens are still accepted
+    /// until `jwt_previous_until`.
+    pub jwt_previous_secrets: Vec<SecretString>,
+    /// `None` = one token lifetime after start-up.
+    pub jwt_previous_until: Option<DateTime<Utc>>,
     pub token_ttl: Duration,
     pub cors_origins: Vec<String>,
     pub lock_wait: Duration,
@@ -208,14 +311,43 @@ impl DatabaseUrl {
 
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
-        let jwt_secret = match cli.jwt_secret.filter(|s| !s.is_empty()) {
-            Some(s) if s.len() < 32 => {
+        use secrecy::ExposeSecret;
+        let jwt_secret = match cli.jwt_secret.filter(|s| !s.expose_secret().is_empty()) {
+            Some(s) if s.expose_secret().len() < 32 => {
                 return Err(bad(
                     "STOCKROOM_JWT_SECRET",
                     "must be at least 32 bytes long",
                 ))
             }
-            other => other.map(SecretString::from),
+            other => other,
+        };
+        let mut jwt_previous_secrets = Vec::new();
+        if let Some(all) = &cli.jwt_previous_secrets {
+            for one in all.expose_secret().split(',').map(str::trim) {
+                if one.is_empty() {
+                    continue;
+                }
+                if one.len() < 32 {
+                    return Err(bad(
+                        "STOCKROOM_JWT_PREVIOUS_SECRETS",
+                        "each secret must be at least 32 bytes long",
+                    ));
+                }
+                jwt_previous_secrets.push(SecretString::from(one.to_owned()));
+            }
+        }
+        let jwt_previous_until = match cli.jwt_previous_secrets_until.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(
+                DateTime::parse_from_rfc3339(raw)
+                    .map_err(|_| {
+                        bad(
+                            "STOCKROOM_JWT_PREVIOUS_SECRETS_UNTIL",
+                            format!("'{raw}' is not an RFC 3339 instant like 2026-01-31T12:00:00Z"),
+                        )
+                    })?
+                    .with_timezone(&Utc),
+            ),
         };
         let redis_url = match cli.redis_url.filter(|s| !s.is_empty()) {
             Some(url) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => {
@@ -278,12 +410,25 @@ impl Config {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
+        let database = DatabaseUrl::parse(&cli.database_url)?;
+        // A random secret is this process's alone: a token issued here would be refused by
+        // every other instance sharing the store or the fan-out.
+        if jwt_secret.is_none()
+            && (matches!(database, DatabaseUrl::Mongo(_)) || redis_url.is_some())
+        {
+            return Err(bad(
+                "STOCKROOM_JWT_SECRET",
+                "must be set when STOCKROOM_DATABASE_URL is MongoDB or STOCKROOM_REDIS_URL is set: instances sharing them must share the signing secret",
+            ));
+        }
         Ok(Config {
             http_addr: socket_addr("STOCKROOM_HTTP_ADDR", &cli.http_addr)?,
             socket_addr: socket_addr("STOCKROOM_SOCKET_ADDR", &cli.socket_addr)?,
-            database: DatabaseUrl::parse(&cli.database_url)?,
+            database,
             redis_url,
             jwt_secret,
+            jwt_previous_secrets,
+            jwt_previous_until,
             token_ttl: Duration::from_secs(positive(
                 "STOCKROOM_TOKEN_TTL_SECS",
                 &cli.token_ttl_secs,
@@ -338,6 +483,8 @@ impl Config {
             database,
             redis_url: None,
             jwt_secret: Some(SecretString::from("test-secret-test-secret-test-secret!!")),
+            jwt_previous_secrets: Vec::new(),
+            jwt_previous_until: None,
             token_ttl: Duration::from_secs(3600),
             cors_origins: Vec::new(),
             lock_wait: Duration::from_secs(5),
@@ -428,5 +575,79 @@ mod tests {
     fn the_secret_never_prints() {
         let config = Config::from_cli(cli(&["--jwt-secret", &"s".repeat(40)])).unwrap();
         assert!(!format!("{config:?}").contains(&"s".repeat(40)));
+    }
+
+    #[test]
+    fn neither_the_flags_nor_the_config_print_a_secret_or_a_url_password() {
+        let args = [
+            "--jwt-secret",
+            "current-secret-current-secret-current!!",
+            "--jwt-previous-secrets",
+            "previous-secret-previous-secret-previous",
+            "--database-url",
+            "mongodb://stock:db-pass-1234@mongo1,mongo2/stockroom?replicaSet=rs0",
+            "--redis-url",
+            "redis://:redis-pass-5678@cache:6379/0",
+        ];
+        let parsed = cli(&args);
+        let flags = format!("{parsed:?}");
+        let config = format!("{:?}", Config::from_cli(parsed).unwrap());
+        for printed in [&flags, &config] {
+            for secret in [
+                "current-secret",
+                "previous-secret",
+                "db-pass-1234",
+                "redis-pass-5678",
+            ] {
+                assert!(!printed.contains(secret), "{secret} in {printed}");
+            }
+            assert!(printed.contains("mongodb://stock:***@mongo1,mongo2/stockroom"));
+            assert!(printed.contains("redis://:***@cache:6379/0"));
+        }
+    }
+
+    #[test]
+    fn a_url_keeps_everything_but_its_password() {
+        assert_eq!(redact_url("redis://cache:6379"), "redis://cache:6379");
+        assert_eq!(
+            redact_url("mongodb://u:p@h/db?authSource=a@b"),
+            "mongodb://u:***@h/db?authSource=a@b"
+        );
+        assert_eq!(redact_url("redis://token@cache"), "redis://***@cache");
+        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn a_shared_store_or_fan_out_needs_a_shared_secret() {
+        let e = Config::from_cli(cli(&["--database-url", "mongodb://localhost/stockroom"]))
+            .unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_JWT_SECRET");
+        let e = Config::from_cli(cli(&["--redis-url", "redis://localhost"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_JWT_SECRET");
+        assert!(Config::from_cli(cli(&[])).unwrap().jwt_secret.is_none());
+    }
+
+    #[test]
+    fn previous_secrets_are_checked_one_by_one() {
+        let e = Config::from_cli(cli(&[
+            "--jwt-previous-secrets",
+            &format!("{},short", "p".repeat(32)),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_JWT_PREVIOUS_SECRETS");
+        let e = Config::from_cli(cli(&["--jwt-previous-secrets-until", "tomorrow"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_JWT_PREVIOUS_SECRETS_UNTIL");
+        let config = Config::from_cli(cli(&[
+            "--jwt-previous-secrets",
+            &format!("{}, {}", "p".repeat(32), "q".repeat(40)),
+            "--jwt-previous-secrets-until",
+            "2030-01-01T00:00:00Z",
+        ]))
+        .unwrap();
+        assert_eq!(config.jwt_previous_secrets.len(), 2);
+        assert_eq!(
+            config.jwt_previous_until.unwrap().to_rfc3339(),
+            "2030-01-01T00:00:00+00:00"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! on already-bound listeners, so tests can run the real thing on port 0.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -14,13 +14,14 @@ use secrecy::SecretString;
 use tokio::sync::{oneshot, watch};
 use utoipa_actix_web::AppExt;
 
+use domain::auth::service::AuthService;
 use domain::clock::SystemClock;
 use domain::events::{CompositePublisher, EventFanout, EventPublisher, LogPublisher};
 use domain::lock::LockManager;
 use domain::rate_limit::{AuthThrottle, RateLimiter};
 use domain::reservations::service::ReservationService;
 use domain::reservations::sweeper;
-use domain::{Deps, Services, Settings};
+use domain::{Deps, DomainError, Services, Settings};
 use infra_local::{InMemoryRateLimiter, InProcessLock};
 use infra_redis::{RedisFanout, RedisLock, RedisLockConfig, RedisRateLimiter};
 use realtime::{Admission, FanoutPublisher, Realtime, RealtimeService, ServeLimits};
@@ -93,18 +94,49 @@ impl Application {
             );
             random_secret()
         });
-        let tokens = TokenService::new(&secret, config.token_ttl)?;
+        // Tokens of the previous secrets stay valid for one token lifetime unless told otherwise.
+        let previous_until = config.jwt_previous_until.unwrap_or_else(|| {
+            chrono::Duration::from_std(config.token_ttl)
+                .ok()
+                .and_then(|ttl| chrono::Utc::now().checked_add_signed(ttl))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        });
+        let tokens = TokenService::rotating(
+            &secret,
+            &config.jwt_previous_secrets,
+            previous_until,
+            config.token_ttl,
+        )?;
 
-        let verifier_tokens = tokens.clone();
+        // A socket is admitted like a request: a valid token whose user's session still stands
+        // (active, token not revoked). The use case is built after the Socket.IO server (the
+        // events need the server), so the verifier reaches it through a slot filled below,
+        // before anything is served.
+        let sessions: Arc<OnceLock<AuthService>> = Arc::default();
+        let (verifier_tokens, verifier_sessions) = (tokens.clone(), sessions.clone());
         let (realtime, socket_service) = Realtime::new(
             Arc::new(move |token: &str| {
-                verifier_tokens
-                    .verify_until(token)
-                    .map(|(session, expires_at)| Admission {
-                        tenant: session.tenant_id,
-                        expires_at,
-                    })
-                    .ok_or_else(|| "the token is invalid or expired".to_owned())
+                let verified = verifier_tokens.verify_until(token);
+                let auth = verifier_sessions.get().cloned();
+                Box::pin(async move {
+                    let (session, expires_at) =
+                        verified.ok_or_else(|| "the token is invalid or expired".to_owned())?;
+                    let auth = auth.ok_or_else(|| "the server is starting; retry".to_owned())?;
+                    match auth.authenticate(&session).await {
+                        Ok(_) => Ok(Admission {
+                            tenant: session.tenant_id,
+                            user: session.user_id,
+                            expires_at,
+                        }),
+                        Err(DomainError::Unauthenticated) => {
+                            Err("the session has ended; log in again".to_owned())
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot check a socket's session");
+                            Err("the session cannot be checked now; retry".to_owned())
+                        }
+                    }
+                })
             }),
             config.cors_origins.clone(),
         );
@@ -166,6 +198,10 @@ impl Application {
             services.auth.invalidate_through(Arc::new(channel));
         }
         services.auth.limit_through(auth_throttle(&config)?);
+        // Sockets are admitted through the same use case, and a user's sockets are checked
+        // again (and closed if their session ended) whenever a change of it is announced.
+        let _ = sessions.set(services.auth.clone());
+        services.auth.on_session_change(realtime.session_listener());
 
         let listener = TcpListener::bind(config.http_addr).with_context(|| {
             format!(

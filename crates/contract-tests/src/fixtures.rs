@@ -85,6 +85,7 @@ pub fn user(tenant: TenantId, address: &str, role: Role) -> User {
         password_hash: PasswordHash::from_phc(
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         ),
+        token_version: 0,
         created_at: at,
         updated_at: at,
     }

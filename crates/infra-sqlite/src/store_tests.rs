@@ -66,6 +66,7 @@ impl Shop {
             role: Role::Owner,
             active: true,
             password_hash: PasswordHash::from_phc("$argon2id$x".into()),
+            token_version: 0,
             created_at: at,
             updated_at: at,
         };

@@ -15,8 +15,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use domain::ids::TenantId;
 use std::sync::Arc;
+
+use domain::auth::ports::SessionSink;
+use domain::ids::TenantId;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -30,7 +32,7 @@ use tokio::task::JoinSet;
 use tower::Layer;
 use tower_http::cors::Cors;
 
-use crate::auth::{authenticate, on_connect, TokenVerifier, Verifier};
+use crate::auth::{authenticate, on_connect, OpenSessions, Recheck, TokenVerifier, Verifier};
 use crate::origin::{AllowedOrigins, OriginGuard, OriginGuardLayer};
 use crate::publisher::SocketPublisher;
 use crate::wire::WireEvent;
@@ -68,9 +70,18 @@ pub fn tenant_room(tenant: &TenantId) -> String {
 
 /// A handle on the Socket.IO server for emitting to the sockets connected to this instance.
 /// Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Realtime {
     io: SocketIo,
+    recheck: Recheck,
+}
+
+impl std::fmt::Debug for Realtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Realtime")
+            .field("io", &self.io)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The HTTP service to hand to [`serve`]: origin checks, CORS and Socket.IO.
@@ -90,8 +101,10 @@ impl Realtime {
     /// Builds the server: sockets are admitted by `verify` and put in their tenant's room; browser
     /// pages are admitted from `cors_origins` (empty: same origin only; `*`: any).
     pub fn new(verify: TokenVerifier, cors_origins: Vec<String>) -> (Realtime, RealtimeService) {
+        let open = OpenSessions::default();
         let (socket_io, io) = SocketIo::builder()
-            .with_state(Verifier(verify))
+            .with_state(Verifier(verify.clone()))
+            .with_state(open.clone())
             .build_with_inner_svc(NotFound);
         io.ns("/", on_connect.with(authenticate));
 
@@ -102,7 +115,18 @@ impl Realtime {
             http,
             io: io.clone(),
         };
-        (Realtime { io }, service)
+        let recheck = Recheck {
+            io: io.clone(),
+            verify,
+            open,
+        };
+        (Realtime { io, recheck }, service)
+    }
+
+    /// What to hand the domain's `AuthService::on_session_change`: each announced user's
+    /// sockets on this instance are checked again, and those whose session ended are closed.
+    pub fn session_listener(&self) -> Arc<dyn SessionSink> {
+        Arc::new(self.recheck.clone())
     }
 
     /// Emits `event` to its tenant's sockets on this instance. Failures are logged, not returned:

@@ -1,4 +1,9 @@
 //! Bodies of sign-up, log-in and user management.
+//!
+//! The bodies that carry a password print it as `***` through `Debug`, so a logged request
+//! never shows one.
+
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -39,7 +44,10 @@ impl From<RoleDto> for Role {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// What a password prints as.
+const HIDDEN: &str = "***";
+
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(example = "Acme Outfitters")]
@@ -54,6 +62,18 @@ pub struct RegisterRequest {
     pub password: String,
     #[schema(example = "Ada Owner")]
     pub name: String,
+}
+
+impl fmt::Debug for RegisterRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegisterRequest")
+            .field("tenant_name", &self.tenant_name)
+            .field("tenant_slug", &self.tenant_slug)
+            .field("email", &self.email)
+            .field("password", &HIDDEN)
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl RegisterRequest {
@@ -75,7 +95,7 @@ impl RegisterRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     /// The tenant's slug.
@@ -85,6 +105,46 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(example = "correct horse battery")]
     pub password: String,
+}
+
+impl fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("tenant", &self.tenant)
+            .field("email", &self.email)
+            .field("password", &HIDDEN)
+            .finish()
+    }
+}
+
+/// The caller's current password and the one to replace it with.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[schema(example = "correct horse battery")]
+    pub current_password: String,
+    /// At least 8 characters, as at sign-up.
+    #[schema(example = "a much better passphrase")]
+    pub new_password: String,
+}
+
+impl fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangePasswordRequest")
+            .field("current_password", &HIDDEN)
+            .field("new_password", &HIDDEN)
+            .finish()
+    }
+}
+
+impl ChangePasswordRequest {
+    /// The current password as typed (checked by the use case) and the valid new one.
+    pub fn into_domain(self) -> Result<(String, Password), DomainError> {
+        let mut e = FieldErrors::new();
+        let new = e.check("newPassword", Password::new(&self.new_password));
+        e.finish()?;
+        Ok((self.current_password, new.expect("checked")))
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -170,7 +230,7 @@ pub struct MeResponse {
     pub tenant: TenantDto,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserRequest {
     #[schema(example = "sam@acme.example")]
@@ -180,6 +240,17 @@ pub struct CreateUserRequest {
     #[schema(example = "a long enough password")]
     pub password: String,
     pub role: RoleDto,
+}
+
+impl fmt::Debug for CreateUserRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateUserRequest")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("password", &HIDDEN)
+            .field("role", &self.role)
+            .finish()
+    }
 }
 
 impl CreateUserRequest {
@@ -221,5 +292,70 @@ impl UpdateUserRequest {
             role: self.role.map(Into::into),
             active: self.active,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_request_body_prints_a_password() {
+        let secret = "hunter2-but-longer";
+        let printed = [
+            format!(
+                "{:?}",
+                RegisterRequest {
+                    tenant_name: "Acme".into(),
+                    tenant_slug: "acme".into(),
+                    email: "a@acme.example".into(),
+                    password: secret.into(),
+                    name: "Ada".into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                LoginRequest {
+                    tenant: "acme".into(),
+                    email: "a@acme.example".into(),
+                    password: secret.into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                CreateUserRequest {
+                    email: "a@acme.example".into(),
+                    name: "Ada".into(),
+                    password: secret.into(),
+                    role: RoleDto::Staff,
+                }
+            ),
+            format!(
+                "{:?}",
+                ChangePasswordRequest {
+                    current_password: secret.into(),
+                    new_password: format!("{secret}-new"),
+                }
+            ),
+        ];
+        for line in printed {
+            assert!(!line.contains("hunter2"), "{line}");
+            assert!(line.contains("***"), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_weak_new_password_names_new_password() {
+        let weak = ChangePasswordRequest {
+            current_password: "whatever it was".into(),
+            new_password: "short".into(),
+        };
+        match weak.into_domain() {
+            Err(DomainError::Validation(fields)) => {
+                assert_eq!(fields.len(), 1);
+                assert_eq!(fields[0].field, "newPassword");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod health;
 pub mod locations;
+pub mod me;
 pub mod orders;
 pub mod products;
 pub mod purchase_orders;
@@ -47,6 +48,7 @@ pub fn v1(cfg: &mut ServiceConfig) {
     cfg.service(auth::register)
         .service(auth::login)
         .service(auth::me)
+        .service(me::change_password)
         .service(users::list)
         .service(users::create)
         .service(users::get)

@@ -76,12 +76,14 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(UserDto::from(&user)))
 }
 
-/// Change a user's name, role or active flag.
+/// Change a user's name, role or active flag. Deactivating a user ends every session they hold
+/// (tokens and open sockets); a change that would leave the tenant without an active OWNER is
+/// refused with 409.
 #[utoipa::path(tag = "users", params(("id" = String, Path)), request_body = UpdateUserRequest, responses(
     (status = 200, body = UserDto),
     (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 409, description = "Owners cannot demote or deactivate themselves", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "Owners cannot demote or deactivate themselves, and a tenant must keep at least one active OWNER", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/users/{id}")]
 pub async fn update(

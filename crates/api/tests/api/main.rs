@@ -22,6 +22,7 @@ mod purchasing;
 mod reports;
 mod reservations;
 mod restart;
+mod revocation;
 mod roles;
 mod states;
 mod tenancy;

@@ -14,5 +14,6 @@ mod http_client;
 mod instances;
 mod outage;
 mod races;
+mod revocation;
 mod sessions;
 mod support;

@@ -66,7 +66,7 @@ fn start_redis(port: u16, dir: &std::path::Path) -> RedisServer {
 async fn app(redis: &str, overrides: Overrides, dir: &tempfile::TempDir) -> String {
     let db = format!("sqlite://{}", dir.path().join("app.db").display());
     let mut config = Config::for_tests(DatabaseUrl::Sqlite(db));
-    config.redis_url = Some(redis.to_owned());
+    config.redis_url = Some(redis.into());
     config.lock_wait = Duration::from_millis(500);
     let app = Application::build_with(config, overrides)
         .await

@@ -25,6 +25,11 @@ fn a_standalone_server_is_refused_at_start_up() {
         .env("STOCKROOM_HTTP_ADDR", "127.0.0.1:0")
         .env("STOCKROOM_SOCKET_ADDR", "127.0.0.1:0")
         .env("STOCKROOM_DATABASE_URL", &url)
+        // MongoDB needs a shared signing secret: without one the refusal would be about that.
+        .env(
+            "STOCKROOM_JWT_SECRET",
+            "a-secret-shared-by-every-instance-0123",
+        )
         .env("STOCKROOM_LOG", "off")
         .output()
         .unwrap();

@@ -173,12 +173,12 @@ async fn instances_sharing_redis_share_the_budgets() {
     // The address budget is left unbounded: other tests count 127.0.0.1 in the same Redis.
     let one = spawn(|c| {
         limits(c, 2, 1_000_000);
-        c.redis_url = Some(url.clone());
+        c.redis_url = Some(url.clone().into());
     })
     .await;
     let two = spawn(|c| {
         limits(c, 2, 1_000_000);
-        c.redis_url = Some(url.clone());
+        c.redis_url = Some(url.clone().into());
     })
     .await;
     let email = format!("owner@{slug}.example");

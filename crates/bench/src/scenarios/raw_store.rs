@@ -103,6 +103,7 @@ async fn open_shop<S: Store>(store: &S, stock: i64) -> anyhow::Result<Shop> {
         password_hash: PasswordHash::from_phc(
             "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2g$YmVuY2g".into(),
         ),
+        token_version: 0,
         created_at: at,
         updated_at: at,
     };

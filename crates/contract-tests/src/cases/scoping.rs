@@ -152,7 +152,19 @@ pub async fn another_tenant_changes_nothing(s: Stores) {
 
     let mut user = e.user.clone();
     user.role = Role::Owner;
-    assert!(not_found(s.users.update(&b, &user).await));
+    assert!(not_found(
+        s.users.update(&b, &user, Default::default()).await
+    ));
+    let keep_an_owner = domain::auth::ports::UserWrite {
+        end_sessions: true,
+        keep_an_owner: true,
+    };
+    assert!(not_found(s.users.update(&b, &user, keep_an_owner).await));
+    assert!(not_found(
+        s.users
+            .replace_password(&b, &user.id, &user.password_hash, now())
+            .await
+    ));
     let mut product = e.product.clone();
     product.name = text("Hijacked");
     assert!(not_found(s.products.update(&b, &product).await));

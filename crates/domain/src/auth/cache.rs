@@ -16,8 +16,9 @@
 //! - A read from the store that was under way while something was forgotten is not kept: it
 //!   may hold what was true before the change (see `SessionCache::fill_ticket`).
 //!
-//! Only active users are kept; a refusal is read again each time, so a reactivation needs no
-//! announcement to take effect. The map is capped at [`CAPACITY`] entries.
+//! Only active users are kept, with the token version they had; a token carrying another
+//! version is checked against the store again. A refusal is read again each time, so a
+//! reactivation needs no announcement to take effect. The map is capped at [`CAPACITY`] entries.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,9 +43,12 @@ pub const CAPACITY: usize = 100_000;
 
 type Key = (TenantId, UserId);
 
+/// When a user was read, as whom they act, and their token version then.
+type Entry = (Instant, Actor, u32);
+
 /// Acting users by (tenant, user), with the instant each was read.
 pub(crate) struct SessionCache {
-    entries: Mutex<HashMap<Key, (Instant, Actor)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
     /// Bumped by every forgetting; a store read started before a bump is not kept.
     generation: AtomicU64,
     /// Whether the channel was heard at the last look, to notice it starting or stopping.
@@ -83,16 +87,21 @@ impl SessionCache {
         }
     }
 
-    fn entries(&self) -> MutexGuard<'_, HashMap<Key, (Instant, Actor)>> {
+    fn entries(&self) -> MutexGuard<'_, HashMap<Key, Entry>> {
         // Each statement leaves the map whole, so a panic elsewhere cannot leave it torn.
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Starts hearing `channel`: every user announced there is forgotten here.
-    pub(crate) fn listen(self: &Arc<Self>, channel: &dyn SessionInvalidation) {
-        let sink: Arc<dyn SessionSink> = Arc::new(Forgetter(Arc::downgrade(self)));
+    /// Starts hearing `channel`: every user announced there is forgotten here, then handed to
+    /// `then`.
+    pub(crate) fn listen(
+        self: &Arc<Self>,
+        channel: &dyn SessionInvalidation,
+        then: Arc<dyn SessionSink>,
+    ) {
+        let sink: Arc<dyn SessionSink> = Arc::new(Forgetter(Arc::downgrade(self), then));
         let subscription = channel.subscribe(sink);
         *self
             .subscription
@@ -124,13 +133,19 @@ impl SessionCache {
         }
     }
 
-    /// The kept actor of `key`, if it was read less than the current bound before `now`.
-    pub(crate) fn get(&self, tenant: &TenantId, user: &UserId, now: Instant) -> Option<Actor> {
+    /// The kept actor of `key` and its token version, if it was read less than the current
+    /// bound before `now`.
+    pub(crate) fn get(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: Instant,
+    ) -> Option<(Actor, u32)> {
         let bound = self.bound();
         let entries = self.entries();
-        let (read_at, actor) = entries.get(&(*tenant, *user))?;
+        let (read_at, actor, version) = entries.get(&(*tenant, *user))?;
         let age = now.checked_duration_since(*read_at)?;
-        (age < bound).then(|| actor.clone())
+        (age < bound).then(|| (actor.clone(), *version))
     }
 
     /// Taken before a store read whose result may be kept.
@@ -138,8 +153,9 @@ impl SessionCache {
         FillTicket(self.generation.load(Ordering::SeqCst))
     }
 
-    /// Keeps `actor`, read at `read_at`, unless something was forgotten since `ticket`.
-    pub(crate) fn keep(&self, ticket: FillTicket, actor: Actor, read_at: Instant) {
+    /// Keeps `actor` with its token `version`, read at `read_at`, unless something was forgotten
+    /// since `ticket`.
+    pub(crate) fn keep(&self, ticket: FillTicket, actor: Actor, version: u32, read_at: Instant) {
         let mut entries = self.entries();
         // Checked under the lock that forgetting also takes, so no forgetting slips between.
         if self.generation.load(Ordering::SeqCst) != ticket.0 {
@@ -147,7 +163,7 @@ impl SessionCache {
         }
         if entries.len() >= self.capacity {
             let bound = self.bound_without_transition();
-            entries.retain(|_, (at, _)| {
+            entries.retain(|_, (at, _, _)| {
                 read_at
                     .checked_duration_since(*at)
                     .is_some_and(|age| age < bound)
@@ -157,7 +173,7 @@ impl SessionCache {
                 entries.clear();
             }
         }
-        entries.insert((actor.tenant_id, actor.user_id), (read_at, actor));
+        entries.insert((actor.tenant_id, actor.user_id), (read_at, actor, version));
     }
 
     fn bound_without_transition(&self) -> Duration {
@@ -188,15 +204,26 @@ impl SessionCache {
 }
 
 /// What the channel hands announcements to; holds the cache weakly so that a dropped service
-/// does not live on in its subscription.
-struct Forgetter(std::sync::Weak<SessionCache>);
+/// does not live on in its subscription. Forgets first, so that whoever hears next reads the
+/// store afresh.
+struct Forgetter(std::sync::Weak<SessionCache>, Arc<dyn SessionSink>);
 
 impl SessionSink for Forgetter {
     fn forget(&self, tenant: &TenantId, user: &UserId) {
         if let Some(cache) = self.0.upgrade() {
             cache.forget(tenant, user);
+            self.1.forget(tenant, user);
         }
     }
+}
+
+/// A sink that does nothing.
+#[cfg(test)]
+pub(crate) struct Nobody;
+
+#[cfg(test)]
+impl SessionSink for Nobody {
+    fn forget(&self, _: &TenantId, _: &UserId) {}
 }
 
 /// The channel of a single instance, or of instances that share no channel: announces nothing
@@ -257,29 +284,30 @@ mod tests {
     }
 
     fn kept(cache: &SessionCache, who: &Actor, at: Instant) {
-        cache.keep(cache.fill_ticket(), who.clone(), at);
+        cache.keep(cache.fill_ticket(), who.clone(), 0, at);
+    }
+
+    fn get(cache: &SessionCache, who: &Actor, at: Instant) -> Option<Actor> {
+        cache.get(&who.tenant_id, &who.user_id, at).map(|(a, _)| a)
     }
 
     #[test]
     fn an_entry_is_trusted_for_one_second_without_a_channel() {
         let cache = Arc::new(SessionCache::new());
-        cache.listen(&NoSessionInvalidation);
+        cache.listen(&NoSessionInvalidation, Arc::new(Nobody));
         let who = actor(Role::Manager);
         let t0 = Instant::now();
         kept(&cache, &who, t0);
         let at = |ms| t0 + Duration::from_millis(ms);
-        assert_eq!(
-            cache.get(&who.tenant_id, &who.user_id, at(999)),
-            Some(who.clone())
-        );
-        assert_eq!(cache.get(&who.tenant_id, &who.user_id, at(1000)), None);
+        assert_eq!(get(&cache, &who, at(999)), Some(who.clone()));
+        assert_eq!(get(&cache, &who, at(1000)), None);
     }
 
     #[test]
     fn an_entry_is_trusted_longer_while_the_channel_is_heard_and_an_announcement_forgets_it() {
         let channel = Channel::new();
         let cache = Arc::new(SessionCache::new());
-        cache.listen(channel.as_ref());
+        cache.listen(channel.as_ref(), Arc::new(Nobody));
         channel.state.send_replace(true);
         assert_eq!(cache.bound(), LONG_BOUND);
         let (who, other) = (actor(Role::Manager), actor(Role::Staff));
@@ -287,54 +315,39 @@ mod tests {
         kept(&cache, &who, t0);
         kept(&cache, &other, t0);
         let later = t0 + Duration::from_secs(30);
-        assert_eq!(
-            cache.get(&who.tenant_id, &who.user_id, later),
-            Some(who.clone())
-        );
+        assert_eq!(get(&cache, &who, later), Some(who.clone()));
 
         let sink = channel.sink.lock().unwrap().clone().unwrap();
         sink.forget(&who.tenant_id, &who.user_id);
-        assert_eq!(cache.get(&who.tenant_id, &who.user_id, later), None);
-        assert_eq!(
-            cache.get(&other.tenant_id, &other.user_id, later),
-            Some(other)
-        );
-        assert_eq!(
-            cache.get(&who.tenant_id, &who.user_id, t0 + LONG_BOUND),
-            None
-        );
+        assert_eq!(get(&cache, &who, later), None);
+        assert_eq!(get(&cache, &other, later), Some(other));
+        assert_eq!(get(&cache, &who, t0 + LONG_BOUND), None);
     }
 
     #[test]
     fn losing_the_channel_forgets_everything_and_falls_back_to_one_second() {
         let channel = Channel::new();
         let cache = Arc::new(SessionCache::new());
-        cache.listen(channel.as_ref());
+        cache.listen(channel.as_ref(), Arc::new(Nobody));
         channel.state.send_replace(true);
         assert_eq!(cache.bound(), LONG_BOUND);
         let who = actor(Role::Owner);
         let t0 = Instant::now();
         kept(&cache, &who, t0);
-        assert!(cache
-            .get(&who.tenant_id, &who.user_id, t0 + SHORT_BOUND)
-            .is_some());
+        assert!(get(&cache, &who, t0 + SHORT_BOUND).is_some());
 
         channel.state.send_replace(false);
-        assert_eq!(
-            cache.get(&who.tenant_id, &who.user_id, t0),
-            None,
-            "forgotten"
-        );
+        assert_eq!(get(&cache, &who, t0), None, "forgotten");
         assert_eq!(cache.bound(), SHORT_BOUND);
         kept(&cache, &who, t0);
         let at = |ms| t0 + Duration::from_millis(ms);
-        assert!(cache.get(&who.tenant_id, &who.user_id, at(500)).is_some());
-        assert!(cache.get(&who.tenant_id, &who.user_id, at(1000)).is_none());
+        assert!(get(&cache, &who, at(500)).is_some());
+        assert!(get(&cache, &who, at(1000)).is_none());
 
         // Hearing again: what was kept meanwhile may have missed an announcement.
         kept(&cache, &who, at(1000));
         channel.state.send_replace(true);
-        assert_eq!(cache.get(&who.tenant_id, &who.user_id, at(1000)), None);
+        assert_eq!(get(&cache, &who, at(1000)), None);
         assert_eq!(cache.bound(), LONG_BOUND);
     }
 
@@ -346,10 +359,10 @@ mod tests {
         // The change lands between the store read and keeping it.
         cache.forget(&who.tenant_id, &who.user_id);
         let t0 = Instant::now();
-        cache.keep(ticket, who.clone(), t0);
-        assert_eq!(cache.get(&who.tenant_id, &who.user_id, t0), None);
+        cache.keep(ticket, who.clone(), 0, t0);
+        assert_eq!(get(&cache, &who, t0), None);
         kept(&cache, &who, t0);
-        assert_eq!(cache.get(&who.tenant_id, &who.user_id, t0), Some(who));
+        assert_eq!(get(&cache, &who, t0), Some(who));
     }
 
     #[test]

@@ -109,6 +109,9 @@ pub struct User {
     pub role: Role,
     pub active: bool,
     pub password_hash: PasswordHash,
+    /// Bumped whenever every token issued to the user so far must stop working (a password
+    /// change, a deactivation); tokens carry the version they were issued at.
+    pub token_version: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -138,6 +141,8 @@ pub struct Session {
     pub tenant_id: TenantId,
     pub user_id: UserId,
     pub role: Role,
+    /// The user's token version when the token was issued.
+    pub token_version: u32,
 }
 
 impl Session {
@@ -147,6 +152,7 @@ impl Session {
             tenant_id: user.tenant_id,
             user_id: user.id,
             role: user.role,
+            token_version: user.token_version,
         }
     }
 }

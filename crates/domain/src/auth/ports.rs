@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::models::{Tenant, User};
 use crate::error::StoreError;
@@ -53,8 +54,39 @@ pub trait UserRepository: Send + Sync {
     /// Users of the tenant, oldest first.
     async fn list(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<User>, StoreError>;
 
-    /// Saves role, active, name and `updated_at`. MUST return `NotFound` if absent in this tenant.
-    async fn update(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError>;
+    /// Saves role, active, name and `updated_at`; with `write.end_sessions` also adds one to the
+    /// stored token version (an increment, never the version `user` carries, so that two such
+    /// writes never cancel out). MUST return `NotFound` if absent in this tenant.
+    ///
+    /// With `write.keep_an_owner`, MUST return `InUse` and write nothing when after the write the
+    /// tenant would have no active OWNER, decided inside the write itself: of two writes racing
+    /// to demote or deactivate the last two owners, at most one may succeed.
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        user: &User,
+        write: UserWrite,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the user's password hash, sets `updated_at` and adds one to the stored token
+    /// version, ending every session issued before. MUST return `NotFound` if absent in this
+    /// tenant.
+    async fn replace_password(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        hash: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+/// What [`UserRepository::update`] must do besides saving the user's fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserWrite {
+    /// Add one to the stored token version: every token issued so far stops working.
+    pub end_sessions: bool,
+    /// Refuse the write (`InUse`) if the tenant would be left with no active OWNER.
+    pub keep_an_owner: bool,
 }
 
 /// Hashes and verifies passwords (argon2id in production).
@@ -98,7 +130,9 @@ pub enum InvalidationError {
     Unavailable(String),
 }
 
-/// Where a subscription to the [`SessionInvalidation`] channel hands what it hears.
+/// Where a subscription to the [`SessionInvalidation`] channel hands what it hears, and what
+/// else wants to hear of a changed session (the Socket.IO server closes the sockets of a user
+/// whose session ended: see `AuthService::on_session_change`).
 pub trait SessionSink: Send + Sync {
     /// Forgets whatever is kept of `user` in `tenant`. Called for every announcement heard, this
     /// instance's own included; must be quick (it runs on the subscription's task).

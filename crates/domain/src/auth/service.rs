@@ -3,14 +3,25 @@
 //! Resolving a session reads through this instance's `SessionCache`; a change of a user's role
 //! or active flag made here forgets the user at once and announces it to the other instances
 //! (see [`super::cache`] for the bounds that keeps).
+//!
+//! Revocation: every user has a token version, carried in each token issued to them. A password
+//! change or a deactivation adds one to it inside the write, so every token issued before is
+//! refused by [`AuthService::authenticate`] from then on, on every instance, as soon as the
+//! announcement is heard (within the cache's bounds when it is not). Whoever else keeps sessions
+//! open — the Socket.IO server — hears the same announcements through
+//! [`AuthService::on_session_change`] and checks its sessions again.
+//!
+//! A tenant never loses its last active OWNER: a change that would leave none is refused inside
+//! the store's write ([`UserWrite::keep_an_owner`]), so two owners demoting each other at once
+//! cannot both succeed.
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use super::cache::{NoSessionInvalidation, SessionCache, LONG_BOUND};
 use super::models::{Action, Actor, Role, Session, Tenant, User};
-use super::ports::SessionInvalidation;
+use super::ports::{SessionInvalidation, SessionSink, UserWrite};
 use crate::error::{DomainError, StoreError};
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{TenantId, UserId};
@@ -56,11 +67,30 @@ pub struct AuthService {
     invalidation: Arc<dyn SessionInvalidation>,
     /// The budgets of log-in and sign-up; `None` = unlimited (set by [`Self::limit_through`]).
     throttle: Option<AuthThrottle>,
+    /// Who else hears of a changed session, here or on another instance.
+    listeners: Arc<Listeners>,
 }
 
 fn slug_taken(slug: &TenantSlug) -> DomainError {
     DomainError::Conflict(format!("tenant slug '{}' is taken", slug.as_str()))
 }
+
+/// The sinks registered through [`AuthService::on_session_change`].
+#[derive(Default)]
+struct Listeners(RwLock<Vec<Arc<dyn SessionSink>>>);
+
+impl SessionSink for Listeners {
+    fn forget(&self, tenant: &TenantId, user: &UserId) {
+        let listeners = self.0.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for listener in listeners {
+            listener.forget(tenant, user);
+        }
+    }
+}
+
+/// The problem detail of a change that would leave a tenant without an owner.
+pub const LAST_OWNER_RULE: &str =
+    "a tenant must keep at least one active OWNER: promote another user to OWNER first";
 
 /// How long to wait between attempts to announce a change that the channel refused.
 const ANNOUNCE_RETRY: Duration = Duration::from_millis(200);
@@ -73,6 +103,7 @@ impl AuthService {
             sessions: Arc::new(SessionCache::new()),
             invalidation: Arc::new(NoSessionInvalidation),
             throttle: None,
+            listeners: Arc::default(),
         }
     }
 
@@ -114,13 +145,27 @@ impl AuthService {
         self.register(reg).await
     }
 
+    /// Hands every changed session — changed here, or announced by another instance — to
+    /// `sink`, after this instance's cache forgot it (so `authenticate` then reads the store).
+    /// `sink` must be quick; it runs on the announcing request or on the channel's task.
+    pub fn on_session_change(&self, sink: Arc<dyn SessionSink>) {
+        self.listeners
+            .0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sink);
+    }
+
     /// Announces changed sessions on `channel` and forgets the users announced there. Until
     /// this is called (a single instance, or instances sharing no channel) nothing is announced
     /// and a resolved session is trusted for one second only. Must be called within a Tokio
     /// runtime, before the service is cloned.
     pub fn invalidate_through(&mut self, channel: Arc<dyn SessionInvalidation>) {
         self.sessions = Arc::new(SessionCache::new());
-        self.sessions.listen(channel.as_ref());
+        self.sessions.listen(
+            channel.as_ref(),
+            self.listeners.clone() as Arc<dyn SessionSink>,
+        );
         self.invalidation = channel;
     }
 
@@ -134,6 +179,7 @@ impl AuthService {
     /// in the background for as long as another instance may trust what it kept.
     async fn announce(&self, tenant: TenantId, user: UserId) {
         self.sessions.forget(&tenant, &user);
+        self.listeners.forget(&tenant, &user);
         let Err(error) = self.invalidation.publish(&tenant, &user).await else {
             return;
         };
@@ -191,6 +237,7 @@ impl AuthService {
             role: Role::Owner,
             active: true,
             password_hash: self.deps.hasher.hash(&reg.password).await?,
+            token_version: 0,
             created_at: now,
             updated_at: now,
         };
@@ -248,13 +295,18 @@ impl AuthService {
     }
 
     /// Resolves a verified token's session to the acting user, with the role they have *now*:
-    /// a deactivated user or a user that no longer exists is unauthenticated at once.
+    /// a deactivated user, a user that no longer exists or a token issued before the user's
+    /// current token version (a password change, a deactivation) is unauthenticated at once.
     ///
     /// What was read is kept for a bounded moment (see [`super::cache`]); only active users are.
     pub async fn authenticate(&self, session: &Session) -> Result<Actor, DomainError> {
         let now = Instant::now();
-        if let Some(actor) = self.sessions.get(&session.tenant_id, &session.user_id, now) {
-            return Ok(actor);
+        if let Some((actor, version)) = self.sessions.get(&session.tenant_id, &session.user_id, now)
+        {
+            if version == session.token_version {
+                return Ok(actor);
+            }
+            // Another version than the one kept: the store says which is current.
         }
         let ticket = self.sessions.fill_ticket();
         match self
@@ -269,10 +321,63 @@ impl AuthService {
                     user_id: user.id,
                     role: user.role,
                 };
-                self.sessions.keep(ticket, actor.clone(), now);
-                Ok(actor)
+                self.sessions
+                    .keep(ticket, actor.clone(), user.token_version, now);
+                if user.token_version == session.token_version {
+                    Ok(actor)
+                } else {
+                    Err(DomainError::Unauthenticated)
+                }
             }
             _ => Err(DomainError::Unauthenticated),
+        }
+    }
+
+    /// Changes the caller's own password after checking the current one, and ends every
+    /// session issued to them so far (this one included: they log in again with the new one).
+    ///
+    /// A wrong current password is a validation error naming `currentPassword` (422), not a
+    /// 401: the caller is authenticated, and a 401 would tell a client to drop its token.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: Password,
+    ) -> Result<(), DomainError> {
+        let user = self
+            .deps
+            .users
+            .get(&actor.tenant_id, &actor.user_id)
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        let matches = match Password::new(current) {
+            Ok(current) => {
+                self.deps
+                    .hasher
+                    .verify(&current, &user.password_hash)
+                    .await?
+            }
+            Err(_) => false,
+        };
+        if !matches {
+            return Err(DomainError::invalid(
+                "currentPassword",
+                "does not match your current password",
+            ));
+        }
+        let hash = self.deps.hasher.hash(&new).await?;
+        match self
+            .deps
+            .users
+            .replace_password(&actor.tenant_id, &user.id, &hash, self.deps.clock.now())
+            .await
+        {
+            Ok(()) => {
+                self.announce(actor.tenant_id, user.id).await;
+                Ok(())
+            }
+            Err(StoreError::NotFound) => Err(DomainError::Unauthenticated),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -329,6 +434,7 @@ impl AuthService {
                     role: new.role,
                     active: true,
                     password_hash: self.deps.hasher.hash(&new.password).await?,
+                    token_version: 0,
                     created_at: now,
                     updated_at: now,
                 };
@@ -346,7 +452,9 @@ impl AuthService {
     }
 
     /// Changes a user's name, role or active flag. An owner cannot demote or deactivate
-    /// themselves, so a tenant never locks itself out.
+    /// themselves, and no change may leave the tenant without an active OWNER (checked inside
+    /// the write), so a tenant never locks itself out. A deactivation ends every session of the
+    /// user (their token version is bumped), so reactivating them later revives no old token.
     pub async fn update_user(
         &self,
         actor: &Actor,
@@ -369,6 +477,8 @@ impl AuthService {
         }
         let session_changes = patch.role.is_some_and(|r| r != user.role)
             || patch.active.is_some_and(|a| a != user.active);
+        let was_active_owner = user.active && user.role == Role::Owner;
+        let deactivated = user.active && patch.active == Some(false);
         if let Some(name) = patch.name {
             user.name = name;
         }
@@ -379,14 +489,24 @@ impl AuthService {
             user.active = active;
         }
         user.updated_at = self.deps.clock.now();
-        match self.deps.users.update(&actor.tenant_id, &user).await {
+        let write = UserWrite {
+            end_sessions: deactivated,
+            keep_an_owner: was_active_owner && !(user.active && user.role == Role::Owner),
+        };
+        match self.deps.users.update(&actor.tenant_id, &user, write).await {
             Ok(()) => {
+                if write.end_sessions {
+                    user.token_version = user.token_version.wrapping_add(1);
+                }
                 if session_changes {
                     self.announce(actor.tenant_id, user.id).await;
                 }
                 Ok(user)
             }
             Err(StoreError::NotFound) => Err(DomainError::NotFound("user")),
+            Err(StoreError::InUse) if write.keep_an_owner => {
+                Err(DomainError::Conflict(LAST_OWNER_RULE.into()))
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::models::{Actor, Role, Tenant, User};
 use super::ports::HashError;
+use super::ports::UserWrite;
 use super::service::{NewUser, Registration, UserPatch};
 use crate::error::{DomainError, StoreError};
 use crate::ids::{TenantId, UserId};
@@ -35,6 +36,7 @@ fn user(tenant: TenantId, id: UserId, role: Role, active: bool) -> User {
         role,
         active,
         password_hash: PasswordHash::from_phc("$real$hash".into()),
+        token_version: 0,
         created_at: then,
         updated_at: then,
     }
@@ -143,7 +145,7 @@ async fn an_owner_may_rename_themself_keeping_role_and_active() {
     let mut ports = ports_holding(&who, me);
     let saved = Arc::new(Mutex::new(Vec::new()));
     let log = saved.clone();
-    ports.users.expect_update().returning(move |_, u| {
+    ports.users.expect_update().returning(move |_, u, _| {
         log.lock().unwrap().push(u.clone());
         Ok(())
     });
@@ -177,8 +179,15 @@ async fn an_owner_may_deactivate_another_user() {
     ports
         .users
         .expect_update()
-        .withf(move |t, _| *t == tenant)
-        .returning(move |_, u| {
+        .withf(move |t, _, w| {
+            *t == tenant
+                && *w
+                    == UserWrite {
+                        end_sessions: true,
+                        keep_an_owner: false,
+                    }
+        })
+        .returning(move |_, u, _| {
             log.lock().unwrap().push(u.clone());
             Ok(())
         });
@@ -200,10 +209,17 @@ async fn an_owner_may_deactivate_another_user() {
         User {
             active: false,
             updated_at: now(),
-            ..other
+            ..other.clone()
         }
     );
-    assert_eq!(answer, saved[0]);
+    // The answer shows the version the store moved to: every earlier token is dead.
+    assert_eq!(
+        answer,
+        User {
+            token_version: 1,
+            ..saved[0].clone()
+        }
+    );
 }
 
 #[tokio::test]
@@ -390,4 +406,56 @@ async fn a_busy_hasher_is_a_retryable_refusal_not_a_wrong_password() {
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn demoting_an_active_owner_asks_the_store_to_keep_one_and_its_refusal_names_the_rule() {
+    let who = actor(Role::Owner);
+    let other = user(who.tenant_id, UserId::new(), Role::Owner, true);
+    let other_id = other.id;
+    let mut ports = ports_holding(&who, other);
+    ports
+        .users
+        .expect_update()
+        .withf(|_, _, w| w.keep_an_owner && !w.end_sessions)
+        .times(1)
+        .returning(|_, _, _| Err(StoreError::InUse));
+    let services = ports.build_at(now());
+    let patch = UserPatch {
+        role: Some(Role::Manager),
+        ..UserPatch::default()
+    };
+    let err = services
+        .auth
+        .update_user(&who, &other_id, patch)
+        .await
+        .unwrap_err();
+    match err {
+        DomainError::Conflict(detail) => assert!(detail.contains("at least one active OWNER")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn changing_a_manager_needs_no_owner_check() {
+    let who = actor(Role::Owner);
+    let other = user(who.tenant_id, UserId::new(), Role::Manager, true);
+    let other_id = other.id;
+    let mut ports = ports_holding(&who, other);
+    ports
+        .users
+        .expect_update()
+        .withf(|_, _, w| !w.keep_an_owner)
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let services = ports.build_at(now());
+    let patch = UserPatch {
+        role: Some(Role::Staff),
+        ..UserPatch::default()
+    };
+    services
+        .auth
+        .update_user(&who, &other_id, patch)
+        .await
+        .unwrap();
 }

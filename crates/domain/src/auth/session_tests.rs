@@ -15,7 +15,7 @@ use crate::error::DomainError;
 use crate::events::FanoutSubscription;
 use crate::ids::{TenantId, UserId};
 use crate::testing::{actor, MockPorts};
-use crate::values::{EmailAddress, PasswordHash, Text};
+use crate::values::{EmailAddress, Password, PasswordHash, Text};
 use crate::Services;
 
 fn now() -> DateTime<Utc> {
@@ -32,6 +32,7 @@ fn user(tenant: TenantId, role: Role) -> User {
         role,
         active: true,
         password_hash: PasswordHash::from_phc("$hash".into()),
+        token_version: 0,
         created_at: then,
         updated_at: then,
     }
@@ -54,10 +55,29 @@ fn ports_with(stored: User) -> (MockPorts, Store) {
         Ok((user.tenant_id == *t && user.id == *i).then_some(user))
     });
     let held = stored.clone();
-    ports.users.expect_update().returning(move |_, user| {
-        *held.lock().unwrap() = user.clone();
-        Ok(())
-    });
+    ports
+        .users
+        .expect_update()
+        .returning(move |_, user, write| {
+            let mut held = held.lock().unwrap();
+            let version = held.token_version + u32::from(write.end_sessions);
+            *held = User {
+                token_version: version,
+                ..user.clone()
+            };
+            Ok(())
+        });
+    let held = stored.clone();
+    ports
+        .users
+        .expect_replace_password()
+        .returning(move |_, _, hash, at| {
+            let mut held = held.lock().unwrap();
+            held.password_hash = hash.clone();
+            held.updated_at = at;
+            held.token_version += 1;
+            Ok(())
+        });
     (ports, Store { stored, reads })
 }
 
@@ -309,4 +329,126 @@ async fn an_inactive_or_unknown_user_is_read_every_time() {
             .is_err());
     }
     assert_eq!(store.reads.load(Ordering::SeqCst), 2);
+}
+
+/// Records every user handed to it.
+#[derive(Default)]
+struct Heard(Mutex<Vec<(TenantId, UserId)>>);
+
+impl SessionSink for Heard {
+    fn forget(&self, tenant: &TenantId, user: &UserId) {
+        self.0.lock().unwrap().push((*tenant, *user));
+    }
+}
+
+#[tokio::test]
+async fn a_password_change_refuses_every_older_token_at_once_even_one_that_was_kept() {
+    let tenant = TenantId::new();
+    let staff = user(tenant, Role::Staff);
+    let (mut ports, store) = ports_with(staff.clone());
+    ports
+        .hasher
+        .expect_verify()
+        .returning(|p, _| Ok(p.expose() == "the old password"));
+    ports
+        .hasher
+        .expect_hash()
+        .returning(|_| Ok(PasswordHash::from_phc("$new$hash".into())));
+    let (channel, _) = heard_channel(1, Some((tenant, staff.id)));
+    let services = services_with(ports, channel);
+    let listener = Arc::new(Heard::default());
+    services.auth.on_session_change(listener.clone());
+    let old = session(&staff);
+    let me = services.auth.authenticate(&old).await.unwrap();
+
+    services
+        .auth
+        .change_password(
+            &me,
+            "the old password",
+            Password::new("a brand new one").unwrap(),
+        )
+        .await
+        .unwrap();
+    let stored = store.stored.lock().unwrap().clone();
+    assert_eq!(stored.token_version, 1);
+    assert_eq!(stored.password_hash.as_str(), "$new$hash");
+    let err = services.auth.authenticate(&old).await.unwrap_err();
+    assert!(matches!(err, DomainError::Unauthenticated), "{err:?}");
+    assert_eq!(*listener.0.lock().unwrap(), vec![(tenant, staff.id)]);
+    // A token issued after the change works, and the old one stays refused once it is kept.
+    services.auth.authenticate(&session(&stored)).await.unwrap();
+    let err = services.auth.authenticate(&old).await.unwrap_err();
+    assert!(matches!(err, DomainError::Unauthenticated), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_changes_nothing_and_names_the_field() {
+    let tenant = TenantId::new();
+    let staff = user(tenant, Role::Staff);
+    let (mut ports, store) = ports_with(staff.clone());
+    ports.hasher.expect_verify().returning(|_, _| Ok(false));
+    ports.hasher.expect_hash().never();
+    let (channel, _) = heard_channel(0, None);
+    let services = services_with(ports, channel);
+    let me = services.auth.authenticate(&session(&staff)).await.unwrap();
+    let err = services
+        .auth
+        .change_password(
+            &me,
+            "not it at all",
+            Password::new("a brand new one").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        DomainError::Validation(fields) => assert_eq!(fields[0].field, "currentPassword"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.stored.lock().unwrap().token_version, 0);
+}
+
+#[tokio::test]
+async fn a_deactivation_ends_every_token_so_a_reactivation_revives_none() {
+    let tenant = TenantId::new();
+    let staff = user(tenant, Role::Staff);
+    let (ports, store) = ports_with(staff.clone());
+    let (channel, _) = heard_channel(2, Some((tenant, staff.id)));
+    let services = services_with(ports, channel);
+    let old = session(&staff);
+    for active in [false, true] {
+        let patch = UserPatch {
+            active: Some(active),
+            ..UserPatch::default()
+        };
+        services
+            .auth
+            .update_user(&owner_of(tenant), &staff.id, patch)
+            .await
+            .unwrap();
+    }
+    assert!(store.stored.lock().unwrap().active);
+    let err = services.auth.authenticate(&old).await.unwrap_err();
+    assert!(matches!(err, DomainError::Unauthenticated), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_announcement_heard_from_the_channel_reaches_the_listeners_after_the_cache_forgot() {
+    let tenant = TenantId::new();
+    let staff = user(tenant, Role::Staff);
+    let (ports, store) = ports_with(staff.clone());
+    let (channel, sink) = heard_channel(0, None);
+    let services = services_with(ports, channel);
+    let listener = Arc::new(Heard::default());
+    services.auth.on_session_change(listener.clone());
+    services.auth.authenticate(&session(&staff)).await.unwrap();
+    let sink = sink.lock().unwrap().clone().unwrap();
+    sink.forget(&tenant, &staff.id);
+    assert_eq!(*listener.0.lock().unwrap(), vec![(tenant, staff.id)]);
+    services.auth.authenticate(&session(&staff)).await.unwrap();
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        2,
+        "read again after hearing"
+    );
 }

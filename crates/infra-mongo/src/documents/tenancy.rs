@@ -55,6 +55,9 @@ pub(crate) struct UserDoc {
     pub role: String,
     pub active: bool,
     pub password_hash: String,
+    /// Absent on users stored before token versions existed: they are at 0.
+    #[serde(default)]
+    pub token_version: i64,
     pub created_at: bson::DateTime,
     pub updated_at: bson::DateTime,
 }
@@ -69,6 +72,7 @@ impl From<&User> for UserDoc {
             role: u.role.as_str().to_owned(),
             active: u.active,
             password_hash: u.password_hash.as_str().to_owned(),
+            token_version: i64::from(u.token_version),
             created_at: bson_time(u.created_at),
             updated_at: bson_time(u.updated_at),
         }
@@ -87,6 +91,8 @@ impl TryFrom<UserDoc> for User {
             role: Role::parse(&d.role).ok_or_else(|| corrupt("user role", &d.role))?,
             active: d.active,
             password_hash: PasswordHash::from_phc(d.password_hash),
+            token_version: u32::try_from(d.token_version)
+                .map_err(|_| corrupt("user token version", d.token_version))?,
             created_at: domain_time(d.created_at)?,
             updated_at: domain_time(d.updated_at)?,
         })

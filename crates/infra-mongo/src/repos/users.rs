@@ -1,12 +1,19 @@
 //! Users, unique by email within a tenant.
+//!
+//! A change that must leave the tenant an active OWNER runs as a transaction that first bumps a
+//! counter on the tenant's document, then writes the user, then counts the active owners and
+//! aborts if none is left. Snapshot isolation alone would let two owners demoting each other
+//! both see the other still an owner; writing the one tenant document makes such transactions
+//! collide (a write conflict), so one runs again after the other committed and sees its result.
 
 use async_trait::async_trait;
-use domain::auth::models::User;
-use domain::auth::ports::UserRepository;
+use chrono::{DateTime, Utc};
+use domain::auth::models::{Role, User};
+use domain::auth::ports::{UserRepository, UserWrite};
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{TenantId, UserId};
 use domain::pagination::{Direction, Page, PageRequest};
-use domain::values::EmailAddress;
+use domain::values::{EmailAddress, PasswordHash};
 use domain::StoreError;
 use mongodb::bson::doc;
 
@@ -14,6 +21,7 @@ use crate::documents::{bson_time, UserDoc};
 use crate::errors::StoreResult;
 use crate::paging::read_page;
 use crate::store::MongoStore;
+use crate::transaction::{Abort, OrAbort};
 
 #[async_trait]
 impl UserRepository for MongoStore {
@@ -63,20 +71,93 @@ impl UserRepository for MongoStore {
         .await
     }
 
-    async fn update(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        user: &User,
+        write: UserWrite,
+    ) -> Result<(), StoreError> {
+        let filter = doc! { "_id": user.id.to_string(), "tenantId": tenant.to_string() };
+        let mut change = doc! { "$set": {
+            "role": user.role.as_str(),
+            "active": user.active,
+            "name": user.name.as_str(),
+            "updatedAt": bson_time(user.updated_at),
+        }};
+        if write.end_sessions {
+            change.insert("$inc", doc! { "tokenVersion": 1_i64 });
+        }
+        if !write.keep_an_owner {
+            let result = self
+                .users()
+                .update_one(filter, change)
+                .await
+                .store("updating a user")?;
+            if result.matched_count == 0 {
+                return Err(StoreError::NotFound);
+            }
+            return Ok(());
+        }
+        let tenant = tenant.to_string();
+        self.in_transaction(move |session| {
+            let (store, tenant) = (self.clone(), tenant.clone());
+            let (filter, change) = (filter.clone(), change.clone());
+            Box::pin(async move {
+                store
+                    .tenants()
+                    .update_one(
+                        doc! { "_id": &tenant },
+                        doc! { "$inc": { "ownerWrites": 1_i64 } },
+                    )
+                    .session(&mut *session)
+                    .await
+                    .or_abort("serialising the owners' changes of a tenant")?;
+                let result = store
+                    .users()
+                    .update_one(filter, change)
+                    .session(&mut *session)
+                    .await
+                    .or_abort("updating a user")?;
+                if result.matched_count == 0 {
+                    return Err(Abort::Refuse(StoreError::NotFound));
+                }
+                let owners = store
+                    .users()
+                    .count_documents(doc! {
+                        "tenantId": &tenant,
+                        "role": Role::Owner.as_str(),
+                        "active": true,
+                    })
+                    .session(&mut *session)
+                    .await
+                    .or_abort("counting a tenant's active owners")?;
+                if owners == 0 {
+                    return Err(Abort::Refuse(StoreError::InUse));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn replace_password(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        hash: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let result = self
             .users()
             .update_one(
-                doc! { "_id": user.id.to_string(), "tenantId": tenant.to_string() },
-                doc! { "$set": {
-                    "role": user.role.as_str(),
-                    "active": user.active,
-                    "name": user.name.as_str(),
-                    "updatedAt": bson_time(user.updated_at),
-                }},
+                doc! { "_id": id.to_string(), "tenantId": tenant.to_string() },
+                doc! {
+                    "$set": { "passwordHash": hash.as_str(), "updatedAt": bson_time(updated_at) },
+                    "$inc": { "tokenVersion": 1_i64 },
+                },
             )
             .await
-            .store("updating a user")?;
+            .store("replacing a password")?;
         if result.matched_count == 0 {
             return Err(StoreError::NotFound);
         }

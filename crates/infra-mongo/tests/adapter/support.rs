@@ -45,6 +45,7 @@ pub fn user(tenant: &TenantId, email: &str) -> User {
         role: Role::Owner,
         active: true,
         password_hash: PasswordHash::from_phc("$argon2id$fake".into()),
+        token_version: 0,
         created_at: now(),
         updated_at: now(),
     }

@@ -1,8 +1,13 @@
 //! Users: unique by email within their tenant.
+//!
+//! A change that must leave the tenant an active OWNER is one conditional `UPDATE` whose
+//! condition looks for another active owner: SQLite runs writes one at a time, so two owners
+//! demoting each other cannot both find the other still in place.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::auth::models::{Role, User};
-use domain::auth::ports::UserRepository;
+use domain::auth::ports::{UserRepository, UserWrite};
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{TenantId, UserId};
 use domain::pagination::{Direction, Page, PageRequest};
@@ -16,7 +21,7 @@ use crate::row::{millis, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
 const COLUMNS: &str =
-    "id, tenant_id, email, name, role, active, password_hash, created_at, updated_at";
+    "id, tenant_id, email, name, role, active, password_hash, token_version, created_at, updated_at";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -27,6 +32,9 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         role: row.decode("role", |s: String| Role::parse(&s).ok_or("unknown role"))?,
         active: row.get("active")?,
         password_hash: PasswordHash::from_phc(row.get("password_hash")?),
+        token_version: row.decode("token_version", |v: i64| {
+            u32::try_from(v).map_err(|_| "token version out of range")
+        })?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
@@ -39,8 +47,8 @@ pub(crate) fn insert_row(
     user: &User,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO users (id, tenant_id, email, name, role, active, password_hash, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO users (id, tenant_id, email, name, role, active, password_hash, created_at, updated_at, token_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             user.id.to_string(),
             tenant.to_string(),
@@ -51,6 +59,7 @@ pub(crate) fn insert_row(
             user.password_hash.as_str(),
             millis(&user.created_at),
             millis(&user.updated_at),
+            i64::from(user.token_version),
         ],
     )
     .or_store("inserting a user")?;
@@ -117,13 +126,23 @@ impl UserRepository for SqliteStore {
         Ok(Page::from_rows(rows, limit, |u| u.id.to_string()))
     }
 
-    async fn update(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        user: &User,
+        write: UserWrite,
+    ) -> Result<(), StoreError> {
         let (tenant, user) = (tenant.to_string(), user.clone());
         self.write("updating a user", move |tx| {
             let changed = tx
                 .execute(
-                    "UPDATE users SET name = ?1, role = ?2, active = ?3, updated_at = ?4
-                     WHERE tenant_id = ?5 AND id = ?6",
+                    "UPDATE users SET name = ?1, role = ?2, active = ?3, updated_at = ?4,
+                         token_version = token_version + ?7
+                     WHERE tenant_id = ?5 AND id = ?6
+                       AND (?8 = 0 OR EXISTS (
+                           SELECT 1 FROM users AS other
+                           WHERE other.tenant_id = ?5 AND other.id <> ?6
+                             AND other.role = 'OWNER' AND other.active = 1))",
                     params![
                         user.name.as_str(),
                         user.role.as_str(),
@@ -131,9 +150,47 @@ impl UserRepository for SqliteStore {
                         millis(&user.updated_at),
                         tenant,
                         user.id.to_string(),
+                        i64::from(write.end_sessions),
+                        write.keep_an_owner,
                     ],
                 )
                 .or_store("updating a user")?;
+            if changed == 1 {
+                return Ok(());
+            }
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND id = ?2)",
+                    params![tenant, user.id.to_string()],
+                    |row| row.get(0),
+                )
+                .or_store("reading a user")?;
+            Err(if exists {
+                StoreError::InUse
+            } else {
+                StoreError::NotFound
+            })
+        })
+        .await
+    }
+
+    async fn replace_password(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        hash: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (tenant, id, hash) = (tenant.to_string(), id.to_string(), hash.clone());
+        self.write("replacing a password", move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE users SET password_hash = ?1, updated_at = ?2,
+                         token_version = token_version + 1
+                     WHERE tenant_id = ?3 AND id = ?4",
+                    params![hash.as_str(), millis(&updated_at), tenant, id],
+                )
+                .or_store("replacing a password")?;
             if changed == 0 {
                 return Err(StoreError::NotFound);
             }

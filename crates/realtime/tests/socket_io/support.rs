@@ -27,15 +27,17 @@ pub fn verifier() -> TokenVerifier {
             let lasts = chrono::Duration::from_std(lasts).expect("a short duration");
             Ok(Admission {
                 tenant,
+                user: domain::ids::UserId::new(),
                 expires_at: Utc::now() + lasts,
             })
         };
-        match token.split_once(':') {
+        let answer = match token.split_once(':') {
             Some(("valid", tenant)) => admit(tenant, Duration::from_secs(3600)),
             Some(("brief", tenant)) => admit(tenant, BRIEF_TOKEN),
             Some(("expired", _)) => Err("token expired".to_owned()),
             _ => Err("malformed token".to_owned()),
-        }
+        };
+        async move { answer }.boxed()
     })
 }
 
