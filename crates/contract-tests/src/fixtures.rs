@@ -163,7 +163,8 @@ pub fn order(tenant: TenantId, location: LocationId, lines: &[(VariantId, i64)])
         .collect();
     let total = lines
         .iter()
-        .fold(Money::ZERO, |sum, l| sum.plus(l.line_total));
+        .try_fold(Money::ZERO, |sum, l| sum.checked_plus(l.line_total))
+        .expect("a fixture total within the limit");
     Order {
         id: OrderId::new(),
         tenant_id: tenant,

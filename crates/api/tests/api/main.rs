@@ -16,6 +16,7 @@ mod location_races;
 mod location_stock;
 mod location_tenancy;
 mod locations;
+mod money_limits;
 mod openapi;
 mod orders;
 mod purchasing;

@@ -64,7 +64,7 @@ impl OrderService {
                         |variants| allocate(&demand, variants, &sources),
                         |variants, allocations, now| {
                             let OrderTransition { next, changes } =
-                                Order::place(actor, &new, &demand, variants, allocations, now);
+                                Order::place(actor, &new, &demand, variants, allocations, now)?;
                             let placed = next.clone();
                             let write = LedgerWrite {
                                 changes,
@@ -73,7 +73,7 @@ impl OrderService {
                                     .as_ref()
                                     .map(|s| s.ledger(move |_| placed.clone())),
                             };
-                            (next, write)
+                            Ok((next, write))
                         },
                     )
                     .await?;

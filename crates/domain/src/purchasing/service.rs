@@ -143,7 +143,7 @@ impl PurchasingService {
                     .await?;
                 let destination =
                     resolve(&self.deps, &tenant, new.location_id, "locationId").await?;
-                let po = PurchaseOrder::draft(actor, new, destination.id, self.deps.clock.now());
+                let po = PurchaseOrder::draft(actor, new, destination.id, self.deps.clock.now())?;
                 let written = po.clone();
                 let write = LedgerWrite {
                     changes: Vec::new(),

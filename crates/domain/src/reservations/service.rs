@@ -88,7 +88,7 @@ impl ReservationService {
                                     .as_ref()
                                     .map(|s| s.ledger(move |_| placed.clone())),
                             };
-                            (next, write)
+                            Ok((next, write))
                         },
                     )
                     .await?;
