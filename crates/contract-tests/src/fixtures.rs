@@ -280,9 +280,28 @@ pub fn render_stock_after(committed: &Committed) -> StoredResponse {
     }
 }
 
-/// A ledger idempotency record for `key`, created at `at` and kept for 24 hours.
+/// The user who sends the keys of [`ledger_key`] and [`insert_key`].
+pub fn key_sender() -> UserId {
+    "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a01"
+        .parse()
+        .expect("a valid user id")
+}
+
+/// A ledger idempotency record for `key` sent by [`key_sender`], created at `at` and kept for
+/// 24 hours.
 pub fn ledger_key(key: &str, fingerprint: &str, at: DateTime<Utc>) -> LedgerIdempotency {
+    ledger_key_of(key_sender(), key, fingerprint, at)
+}
+
+/// A ledger idempotency record for `key` sent by `user`, created at `at` and kept for 24 hours.
+pub fn ledger_key_of(
+    user: UserId,
+    key: &str,
+    fingerprint: &str,
+    at: DateTime<Utc>,
+) -> LedgerIdempotency {
     LedgerIdempotency {
+        user_id: user,
         key: key.to_owned(),
         fingerprint: fingerprint.to_owned(),
         created_at: at,
@@ -294,6 +313,7 @@ pub fn ledger_key(key: &str, fingerprint: &str, at: DateTime<Utc>) -> LedgerIdem
 /// An insert's idempotency record for `key`, created at `at` and kept for 24 hours.
 pub fn insert_key(key: &str, fingerprint: &str, at: DateTime<Utc>) -> IdempotencyWrite {
     IdempotencyWrite {
+        user_id: key_sender(),
         key: key.to_owned(),
         fingerprint: fingerprint.to_owned(),
         response: StoredResponse {

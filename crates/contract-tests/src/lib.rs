@@ -143,6 +143,7 @@ macro_rules! contract_suite {
             inserts_store_idempotency_records,
             failed_insert_stores_no_record,
             idempotency_keys_are_per_tenant,
+            idempotency_keys_are_per_user,
             another_tenant_sees_nothing,
             another_tenant_changes_nothing,
             another_tenant_sees_no_location_or_transfer,

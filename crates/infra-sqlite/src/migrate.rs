@@ -28,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_states_and_holds",
         include_str!("../migrations/0005_states_and_holds.sql"),
     ),
+    (
+        "0006_idempotency_per_user",
+        include_str!("../migrations/0006_idempotency_per_user.sql"),
+    ),
 ];
 
 /// The schema version this build expects.

@@ -11,6 +11,7 @@ mod holds_races;
 #[path = "../common/http_client.rs"]
 mod http_client;
 mod idempotency;
+mod idempotency_users;
 mod location_orders;
 mod location_races;
 mod location_stock;

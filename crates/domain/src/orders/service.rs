@@ -49,7 +49,7 @@ impl OrderService {
         actor.require(Action::PlaceOrders)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let demand =
                     Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
                 let sources = self.sources(&tenant, new.location_id).await?;
@@ -234,7 +234,7 @@ impl OrderService {
     ) -> Result<Outcome<Order>, DomainError> {
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get(actor, id).await?;
                 let OrderTransition { next, changes } = decide(&current, self.deps.clock.now())?;
                 let changes = if changes.is_empty() {

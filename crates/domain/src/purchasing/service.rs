@@ -39,7 +39,7 @@ impl PurchasingService {
         actor.require(Action::WritePurchasing)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let now = self.deps.clock.now();
                 let supplier = Supplier {
                     id: SupplierId::new(),
@@ -138,7 +138,7 @@ impl PurchasingService {
         actor.require(Action::WritePurchasing)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 self.check_references(&tenant, Some(&new.supplier_id), Some(&new.lines))
                     .await?;
                 let destination =
@@ -215,7 +215,7 @@ impl PurchasingService {
     ) -> Result<Outcome<PurchaseOrder>, DomainError> {
         actor.require(Action::WritePurchasing)?;
         self.deps
-            .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
                 let transition = current.submit(self.deps.clock.now())?;
                 self.write(actor, &current, transition, scope).await
@@ -232,7 +232,7 @@ impl PurchasingService {
     ) -> Result<Outcome<PurchaseOrder>, DomainError> {
         actor.require(Action::WritePurchasing)?;
         self.deps
-            .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
                 let transition = current.cancel(self.deps.clock.now())?;
                 self.write(actor, &current, transition, scope).await
@@ -252,7 +252,7 @@ impl PurchasingService {
         actor.require(Action::ReceivePurchaseOrders)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
                 let now = self.deps.clock.now();
                 let transition = current.receive(&lines, actor.user_id, now)?;

@@ -494,6 +494,8 @@ pub type RenderCommitted = Arc<dyn Fn(&Committed) -> StoredResponse + Send + Syn
 /// The idempotency record to store in the same transaction as a ledger write.
 #[derive(Clone)]
 pub struct LedgerIdempotency {
+    /// Who sent the key; the record is unique per (tenant, user, key).
+    pub user_id: UserId,
     pub key: String,
     pub fingerprint: String,
     pub created_at: DateTime<Utc>,

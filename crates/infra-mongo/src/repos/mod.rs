@@ -44,6 +44,7 @@ impl MongoStore {
         records
             .delete_one(doc! {
                 "tenantId": tenant.to_string(),
+                "userId": record.user_id.to_string(),
                 "key": &record.key,
                 "expiresAt": { "$lte": bson_time(record.created_at) },
             })
