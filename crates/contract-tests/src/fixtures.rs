@@ -554,8 +554,19 @@ pub async fn insert_order(stores: &Stores, tenant: TenantId, order: &Order) {
         .expect("insert order");
 }
 
-/// Inserts `po` through the ledger, with no stock change.
+/// Inserts `po` through the ledger, with no stock change, and its supplier first when the
+/// tenant does not have it yet (a purchase order is never written without its supplier).
 pub async fn insert_purchase_order(stores: &Stores, tenant: TenantId, po: &PurchaseOrder) {
+    let known = stores.suppliers.get(&tenant, &po.supplier_id).await;
+    if known.expect("read the supplier").is_none() {
+        let mut named = supplier(tenant, &format!("Supplier {}", po.supplier_id));
+        named.id = po.supplier_id;
+        stores
+            .suppliers
+            .insert(&tenant, &named, None)
+            .await
+            .expect("insert the supplier");
+    }
     stores
         .ledger
         .commit(

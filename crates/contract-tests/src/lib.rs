@@ -144,6 +144,8 @@ macro_rules! contract_suite {
             failed_insert_stores_no_record,
             idempotency_keys_are_per_tenant,
             idempotency_keys_are_per_user,
+            a_variant_is_never_created_under_a_deleted_product,
+            a_purchase_order_is_never_created_under_a_deleted_supplier,
             another_tenant_sees_nothing,
             another_tenant_changes_nothing,
             another_tenant_sees_no_location_or_transfer,

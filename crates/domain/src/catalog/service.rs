@@ -146,6 +146,10 @@ impl CatalogService {
                 match self.deps.variants.insert(&tenant, &variant, record).await {
                     Ok(()) => Ok(variant),
                     Err(StoreError::Duplicate) => Err(sku_taken(&variant.sku)),
+                    // Deleted since it was read: the store checks it inside the write.
+                    Err(StoreError::NotFound) => {
+                        Err(DomainError::invalid("productId", "no such product"))
+                    }
                     Err(e) => Err(e.into()),
                 }
             })

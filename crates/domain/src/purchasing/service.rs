@@ -17,7 +17,7 @@ use crate::locations::service::resolve;
 use crate::orders::models::LineRequest;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use crate::stock::models::{DocumentWrite, LedgerWrite};
+use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
 use crate::stock::reserve::ledger_error;
 
 #[derive(Clone)]
@@ -150,11 +150,14 @@ impl PurchasingService {
                     document: DocumentWrite::InsertPurchaseOrder(po.clone()),
                     idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
                 };
-                self.deps
-                    .commit_stock(&tenant, write)
-                    .await?
-                    .map_err(ledger_error)?;
-                Ok(po)
+                match self.deps.commit_stock(&tenant, write).await? {
+                    Ok(_) => Ok(po),
+                    // Deleted since it was read: the store checks it inside the write.
+                    Err(LedgerError::Store(StoreError::NotFound)) => {
+                        Err(DomainError::invalid("supplierId", "no such supplier"))
+                    }
+                    Err(e) => Err(ledger_error(e)),
+                }
             })
             .await
     }

@@ -461,6 +461,9 @@ pub enum DocumentWrite {
         order: Order,
         expected_version: i64,
     },
+    /// Insert the purchase order. `Store(NotFound)` (writing nothing) if the tenant has no such
+    /// supplier — checked inside the write, so a supplier deleted at the same moment never keeps
+    /// a purchase order; the same holds for an update naming another supplier.
     InsertPurchaseOrder(PurchaseOrder),
     /// Replace the purchase order if its stored `version` equals `expected_version`.
     UpdatePurchaseOrder {

@@ -4,7 +4,7 @@
 use domain::catalog::models::VariantFilter;
 use domain::catalog::ports::{ProductRepository, VariantRepository};
 use domain::idempotency::{IdempotencyRepository, IdempotencyWrite, StoredResponse};
-use domain::ids::{PurchaseOrderId, SupplierId, UserId};
+use domain::ids::{PurchaseOrderId, UserId};
 use domain::pagination::PageRequest;
 use domain::purchasing::models::{PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus};
 use domain::stock::models::{DocumentWrite, LedgerError, LedgerWrite, MovementKind};
@@ -245,7 +245,7 @@ async fn incoming_low_stock_and_pages_are_computed_by_the_server() {
     let purchase_order = |status, lines: Vec<PurchaseOrderLine>| PurchaseOrder {
         id: PurchaseOrderId::new(),
         tenant_id: shop.tenant,
-        supplier_id: SupplierId::new(),
+        supplier_id: shop.supplier,
         location_id: shop.main,
         status,
         lines,
@@ -370,7 +370,7 @@ async fn incoming_is_kept_by_every_purchase_order_write_and_recounted_by_the_mig
     let mut po = PurchaseOrder {
         id: PurchaseOrderId::new(),
         tenant_id: shop.tenant,
-        supplier_id: SupplierId::new(),
+        supplier_id: shop.supplier,
         location_id: shop.main,
         status: PurchaseOrderStatus::Draft,
         lines: vec![line(a, 5, 0), line(b, 3, 0)],
