@@ -164,7 +164,8 @@ pub fn order(tenant: TenantId, location: LocationId, lines: &[(VariantId, i64)])
         .collect();
     let total = lines
         .iter()
-        .fold(Money::ZERO, |sum, l| sum.plus(l.line_total));
+        .try_fold(Money::ZERO, |sum, l| sum.checked_plus(l.line_total))
+        .expect("a fixture total within the limit");
     Order {
         id: OrderId::new(),
         tenant_id: tenant,
@@ -280,9 +281,28 @@ pub fn render_stock_after(committed: &Committed) -> StoredResponse {
     }
 }
 
-/// A ledger idempotency record for `key`, created at `at` and kept for 24 hours.
+/// The user who sends the keys of [`ledger_key`] and [`insert_key`].
+pub fn key_sender() -> UserId {
+    "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a01"
+        .parse()
+        .expect("a valid user id")
+}
+
+/// A ledger idempotency record for `key` sent by [`key_sender`], created at `at` and kept for
+/// 24 hours.
 pub fn ledger_key(key: &str, fingerprint: &str, at: DateTime<Utc>) -> LedgerIdempotency {
+    ledger_key_of(key_sender(), key, fingerprint, at)
+}
+
+/// A ledger idempotency record for `key` sent by `user`, created at `at` and kept for 24 hours.
+pub fn ledger_key_of(
+    user: UserId,
+    key: &str,
+    fingerprint: &str,
+    at: DateTime<Utc>,
+) -> LedgerIdempotency {
     LedgerIdempotency {
+        user_id: user,
         key: key.to_owned(),
         fingerprint: fingerprint.to_owned(),
         created_at: at,
@@ -294,6 +314,7 @@ pub fn ledger_key(key: &str, fingerprint: &str, at: DateTime<Utc>) -> LedgerIdem
 /// An insert's idempotency record for `key`, created at `at` and kept for 24 hours.
 pub fn insert_key(key: &str, fingerprint: &str, at: DateTime<Utc>) -> IdempotencyWrite {
     IdempotencyWrite {
+        user_id: key_sender(),
         key: key.to_owned(),
         fingerprint: fingerprint.to_owned(),
         response: StoredResponse {
@@ -534,8 +555,19 @@ pub async fn insert_order(stores: &Stores, tenant: TenantId, order: &Order) {
         .expect("insert order");
 }
 
-/// Inserts `po` through the ledger, with no stock change.
+/// Inserts `po` through the ledger, with no stock change, and its supplier first when the
+/// tenant does not have it yet (a purchase order is never written without its supplier).
 pub async fn insert_purchase_order(stores: &Stores, tenant: TenantId, po: &PurchaseOrder) {
+    let known = stores.suppliers.get(&tenant, &po.supplier_id).await;
+    if known.expect("read the supplier").is_none() {
+        let mut named = supplier(tenant, &format!("Supplier {}", po.supplier_id));
+        named.id = po.supplier_id;
+        stores
+            .suppliers
+            .insert(&tenant, &named, None)
+            .await
+            .expect("insert the supplier");
+    }
     stores
         .ledger
         .commit(

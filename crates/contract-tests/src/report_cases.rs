@@ -42,6 +42,7 @@ macro_rules! reports_contract_suite {
             top_movers_count_only_the_kind_and_window_asked_for,
             top_movers_leave_out_deleted_variants,
             valuation_sums_purchases_that_carry_a_unit_cost,
+            valuation_sums_costs_past_64_bits_exactly,
             stock_at_replays_movements_up_to_and_including_the_instant,
             reports_never_count_another_tenants_movements,
             series_filters_by_location,

@@ -4,8 +4,13 @@
 //! the *same transaction* as the write it guards, so a crash can never keep one without the other.
 //! While a request runs, the key is held through the lock port, so a concurrent duplicate waits for
 //! the first to finish and then replays its response; one that still finds the key busy after the
-//! bounded wait is refused as in progress. If a lock ever lapsed, the unique (tenant, key) index
-//! refuses the second write and its transaction rolls back.
+//! bounded wait is refused as in progress. If a lock ever lapsed, the unique (tenant, user, key)
+//! index refuses the second write and its transaction rolls back.
+//!
+//! A key belongs to the user who sent it, not to the whole tenant: two colleagues who happen to
+//! pick the same key (or one who learns the other's) each get their own request executed, never
+//! the other's stored answer. The record, its unique index, the lock and every lookup are scoped
+//! by (tenant, user, key).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,9 +19,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::auth::models::Actor;
 use crate::clock::Clock;
 use crate::error::{DomainError, StoreError};
-use crate::ids::TenantId;
+use crate::ids::{TenantId, UserId};
 use crate::lock::{LockError, LockKey, LockManager};
 use crate::stock::models::{Committed, LedgerIdempotency};
 use crate::values::ValueError;
@@ -53,6 +59,8 @@ pub struct StoredResponse {
 /// A stored key as read back from the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
+    /// Who sent the key: only that user's repeats replay it.
+    pub user_id: UserId,
     pub key: String,
     pub fingerprint: String,
     pub response: StoredResponse,
@@ -63,6 +71,8 @@ pub struct IdempotencyRecord {
 /// What a write port stores beside its write when the request carried a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyWrite {
+    /// Who sent the key; the record is unique per (tenant, user, key).
+    pub user_id: UserId,
     pub key: String,
     pub fingerprint: String,
     pub response: StoredResponse,
@@ -116,10 +126,12 @@ impl<T> Outcome<T> {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait IdempotencyRepository: Send + Sync {
-    /// The unexpired record of `key` for `tenant` (expired records MUST NOT be returned).
+    /// The unexpired record of `key` sent by `user` of `tenant` (expired records and another
+    /// user's record of the same key MUST NOT be returned).
     async fn find(
         &self,
         tenant: &TenantId,
+        user: &UserId,
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
@@ -128,6 +140,7 @@ pub trait IdempotencyRepository: Send + Sync {
 /// Handed to an idempotent use case's write: builds the record stored with it.
 pub struct IdemScope<T> {
     idem: Idempotency<T>,
+    user: UserId,
     now: DateTime<Utc>,
 }
 
@@ -135,6 +148,7 @@ impl<T: 'static> IdemScope<T> {
     /// The record to store beside a write whose result `value` is known before writing.
     pub fn record(&self, value: &T) -> IdempotencyWrite {
         IdempotencyWrite {
+            user_id: self.user,
             key: self.idem.key.as_str().to_owned(),
             fingerprint: self.idem.fingerprint.clone(),
             response: (self.idem.render)(value),
@@ -150,6 +164,7 @@ impl<T: 'static> IdemScope<T> {
     ) -> LedgerIdempotency {
         let render = self.idem.render.clone();
         LedgerIdempotency {
+            user_id: self.user,
             key: self.idem.key.as_str().to_owned(),
             fingerprint: self.idem.fingerprint.clone(),
             created_at: self.now,
@@ -187,10 +202,10 @@ impl IdempotencyProtocol {
     /// Runs `write` at most once per key: without a key it simply runs; with one, under the
     /// key's lock, a stored response of the same request is replayed, one of another request is
     /// refused, and otherwise `write` runs with the [`IdemScope`] that builds the record it
-    /// stores in its own transaction.
+    /// stores in its own transaction. Keys are the `actor`'s own (tenant and user).
     pub async fn run<T, F, Fut>(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         idem: Option<Idempotency<T>>,
         write: F,
     ) -> Result<Outcome<T>, DomainError>
@@ -202,7 +217,8 @@ impl IdempotencyProtocol {
         let Some(idem) = idem else {
             return write(None).await.map(Outcome::Fresh);
         };
-        let key = LockKey::idempotency(tenant, idem.key.as_str());
+        let (tenant, user) = (&actor.tenant_id, &actor.user_id);
+        let key = LockKey::idempotency(tenant, user, idem.key.as_str());
         let _held = match self
             .lock
             .acquire(std::slice::from_ref(&key), self.wait)
@@ -212,21 +228,24 @@ impl IdempotencyProtocol {
             Err(LockError::Timeout) => return Err(DomainError::IdempotencyInProgress),
             Err(LockError::Unavailable(m)) => return Err(DomainError::Unavailable(m)),
         };
-        if let Some(replay) = self.replay(tenant, &idem).await? {
+        if let Some(replay) = self.replay(tenant, user, &idem).await? {
             return Ok(replay);
         }
         let fingerprint = idem.fingerprint.clone();
         let scope = IdemScope {
             idem: idem.clone(),
+            user: *user,
             now: self.clock.now(),
         };
         match write(Some(scope)).await {
             Ok(value) => Ok(Outcome::Fresh(value)),
             // The lock lapsed and another request stored the key first: answer as it did.
-            Err(DomainError::IdempotencyInProgress) => match self.replay(tenant, &idem).await? {
-                Some(replay) => Ok(replay),
-                None => Err(DomainError::IdempotencyInProgress),
-            },
+            Err(DomainError::IdempotencyInProgress) => {
+                match self.replay(tenant, user, &idem).await? {
+                    Some(replay) => Ok(replay),
+                    None => Err(DomainError::IdempotencyInProgress),
+                }
+            }
             Err(e) => {
                 tracing::debug!(%fingerprint, error = %e, "idempotent write refused; key not stored");
                 Err(e)
@@ -237,10 +256,15 @@ impl IdempotencyProtocol {
     async fn replay<T>(
         &self,
         tenant: &TenantId,
+        user: &UserId,
         idem: &Idempotency<T>,
     ) -> Result<Option<Outcome<T>>, DomainError> {
         let now = self.clock.now();
-        match self.records.find(tenant, idem.key.as_str(), now).await? {
+        match self
+            .records
+            .find(tenant, user, idem.key.as_str(), now)
+            .await?
+        {
             Some(record) if record.fingerprint == idem.fingerprint => {
                 Ok(Some(Outcome::Replayed(record.response)))
             }
@@ -278,6 +302,7 @@ mod tests {
 
     fn record(fingerprint: &str) -> IdempotencyRecord {
         IdempotencyRecord {
+            user_id: crate::ids::UserId::new(),
             key: "retry-1".into(),
             fingerprint: fingerprint.into(),
             response: StoredResponse {
@@ -306,7 +331,7 @@ mod tests {
         ports
             .idempotency
             .expect_find()
-            .returning(|_, _, _| Ok(Some(record("same"))));
+            .returning(|_, _, _, _| Ok(Some(record("same"))));
         ports.products.expect_insert().never();
         let services = ports.build();
         let out = services
@@ -333,7 +358,7 @@ mod tests {
         ports
             .idempotency
             .expect_find()
-            .returning(|_, _, _| Ok(Some(record("other"))));
+            .returning(|_, _, _, _| Ok(Some(record("other"))));
         ports.products.expect_insert().never();
         let services = ports.build();
         let err = services
@@ -372,7 +397,7 @@ mod tests {
         ports
             .idempotency
             .expect_find()
-            .returning(|_, _, _| Ok(None));
+            .returning(|_, _, _, _| Ok(None));
         ports
             .products
             .expect_insert()

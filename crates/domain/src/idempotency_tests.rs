@@ -13,7 +13,7 @@ use crate::idempotency::{
     Idempotency, IdempotencyKey, IdempotencyRecord, IdempotencyWrite, Outcome, StoredResponse,
     RETENTION_HOURS,
 };
-use crate::ids::TenantId;
+use crate::ids::{TenantId, UserId};
 use crate::lock::LockGuard;
 use crate::stock::models::{Adjusted, LedgerWrite};
 use crate::stock::service::Adjustment;
@@ -39,6 +39,7 @@ fn product_key(fingerprint: &str) -> Idempotency<Product> {
 
 fn stored(fingerprint: &str) -> IdempotencyRecord {
     IdempotencyRecord {
+        user_id: crate::ids::UserId::new(),
         key: "retry-7".into(),
         fingerprint: fingerprint.into(),
         response: StoredResponse {
@@ -57,8 +58,8 @@ fn mug() -> NewProduct {
     }
 }
 
-/// Every `find` as `(tenant, key, now)`.
-type Finds = Arc<Mutex<Vec<(TenantId, String, DateTime<Utc>)>>>;
+/// Every `find` as `(tenant, user, key, now)`.
+type Finds = Arc<Mutex<Vec<(TenantId, UserId, String, DateTime<Utc>)>>>;
 
 /// Ports where the key's lock is free; every `find` is recorded as `(tenant, key, now)` and
 /// answered by `answers` in turn.
@@ -74,8 +75,10 @@ fn ports_finding(answers: Vec<Option<IdempotencyRecord>>) -> (MockPorts, Finds) 
     ports
         .idempotency
         .expect_find()
-        .returning(move |tenant, key, now| {
-            log.lock().unwrap().push((*tenant, key.to_owned(), now));
+        .returning(move |tenant, user, key, now| {
+            log.lock()
+                .unwrap()
+                .push((*tenant, *user, key.to_owned(), now));
             let i = calls.fetch_add(1, Ordering::SeqCst);
             Ok(answers.get(i).cloned().flatten())
         });
@@ -106,11 +109,15 @@ async fn a_key_is_looked_up_and_stored_at_the_clocks_now() {
 
     assert_eq!(
         *finds.lock().unwrap(),
-        vec![(who.tenant_id, "retry-7".to_owned(), pinned())],
-        "looked up once, in the caller's tenant, at the clock's now"
+        vec![(who.tenant_id, who.user_id, "retry-7".to_owned(), pinned())],
+        "looked up once, as the caller's own key in its tenant, at the clock's now"
     );
     let records = records.lock().unwrap();
     assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].user_id, who.user_id,
+        "stored as the caller's own key"
+    );
     assert_eq!(records[0].created_at, pinned());
     assert_eq!(
         records[0].expires_at,
@@ -143,7 +150,7 @@ async fn a_key_stored_first_by_a_request_whose_lock_lapsed_replays_that_requests
         2,
         "looked up again after the store refused the key"
     );
-    assert!(finds.iter().all(|(_, _, now)| *now == pinned()));
+    assert!(finds.iter().all(|(_, _, _, now)| *now == pinned()));
 }
 
 #[tokio::test]
@@ -230,7 +237,7 @@ async fn a_ledger_write_carries_its_key_stamped_at_the_clocks_now_rendering_what
         .await
         .unwrap();
 
-    assert_eq!(finds.lock().unwrap()[0].2, pinned());
+    assert_eq!(finds.lock().unwrap()[0].3, pinned());
     let writes = writes.lock().unwrap();
     let write = &writes[0];
     let record = write
@@ -238,6 +245,7 @@ async fn a_ledger_write_carries_its_key_stamped_at_the_clocks_now_rendering_what
         .as_ref()
         .expect("the key rides on the write");
     assert_eq!(record.key, "adjust-1");
+    assert_eq!(record.user_id, who.user_id, "the caller's own key");
     assert_eq!(record.fingerprint, "fp-adjust");
     assert_eq!(record.created_at, pinned());
     assert_eq!(
@@ -246,4 +254,49 @@ async fn a_ledger_write_carries_its_key_stamped_at_the_clocks_now_rendering_what
     );
     let rendered = (record.render)(&committed(tenant, write, &[9], 0));
     assert_eq!(rendered.body, b"7 -2".to_vec());
+}
+
+#[tokio::test]
+async fn colleagues_sending_the_same_key_hold_different_locks() {
+    use crate::lock::LockKey;
+    let a = actor(Role::Owner);
+    let b = crate::auth::models::Actor {
+        user_id: UserId::new(),
+        ..a.clone()
+    };
+    let held = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut ports = MockPorts::default();
+    let log = held.clone();
+    ports.lock.expect_acquire().returning(move |keys, _| {
+        log.lock()
+            .unwrap()
+            .extend(keys.iter().map(|k| k.as_str().to_owned()));
+        Ok(LockGuard::empty())
+    });
+    ports
+        .idempotency
+        .expect_find()
+        .returning(|_, _, _, _| Ok(None));
+    ports.products.expect_insert().returning(|_, _, _| Ok(()));
+    let services = ports.build_at(pinned());
+    for who in [&a, &b] {
+        services
+            .catalog
+            .create_product(who, mug(), Some(product_key("mine")))
+            .await
+            .unwrap();
+    }
+    let held = held.lock().unwrap();
+    assert_eq!(
+        *held,
+        vec![
+            LockKey::idempotency(&a.tenant_id, &a.user_id, "retry-7")
+                .as_str()
+                .to_owned(),
+            LockKey::idempotency(&b.tenant_id, &b.user_id, "retry-7")
+                .as_str()
+                .to_owned(),
+        ]
+    );
+    assert_ne!(held[0], held[1]);
 }

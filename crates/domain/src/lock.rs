@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::ids::TenantId;
+use crate::ids::{TenantId, UserId};
 use crate::stock::models::Level;
 
 /// A lock name, namespaced by tenant. Ordering is by the text, which is what callers sort on.
@@ -29,8 +29,9 @@ impl LockKey {
         ))
     }
 
-    pub fn idempotency(tenant: &TenantId, key: &str) -> Self {
-        Self(format!("{tenant}:idem:{key}"))
+    /// A user's idempotency key: colleagues sending the same key never wait on each other.
+    pub fn idempotency(tenant: &TenantId, user: &UserId, key: &str) -> Self {
+        Self(format!("{tenant}:idem:{user}:{key}"))
     }
 
     pub fn as_str(&self) -> &str {

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::models::Actor;
 use crate::auth::ports::{PasswordHasher, TenantRepository, UserRepository};
 use crate::auth::service::AuthService;
 use crate::catalog::models::Variant;
@@ -194,7 +195,7 @@ impl Deps {
     /// Runs `write` at most once per idempotency key (see [`crate::idempotency`]).
     pub async fn idempotent<T, F, Fut>(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         idem: Option<Idempotency<T>>,
         write: F,
     ) -> Result<Outcome<T>, DomainError>
@@ -203,7 +204,7 @@ impl Deps {
         F: FnOnce(Option<IdemScope<T>>) -> Fut,
         Fut: Future<Output = Result<T, DomainError>>,
     {
-        self.keys.run(tenant, idem, write).await
+        self.keys.run(actor, idem, write).await
     }
 
     /// Applies a ledger write under its variants' locks and publishes its stock events (see

@@ -194,13 +194,28 @@ impl Money {
         self.0
     }
 
-    /// `self × n`, saturating: quantities and prices are bounded so real totals never saturate.
-    pub fn times(self, n: i64) -> Money {
-        Money(self.0.saturating_mul(n))
+    /// `self × n` (a line total: unit price or cost × quantity), refused when it would pass
+    /// [`MAX_MONEY`] or `n` is negative. Bounded quantities and prices alone do not keep a
+    /// product in range (10^13 × 10^9 is far past `i64`), and a total stored above the maximum
+    /// could never be read back as `Money`, so every product is checked here, once.
+    pub fn checked_times(self, n: i64) -> Result<Money, ValueError> {
+        self.0
+            .checked_mul(n)
+            .and_then(|m| Money::new(m).ok())
+            .ok_or_else(|| {
+                ValueError::new(format!(
+                    "times the unit amount of {} minor units comes to more than {MAX_MONEY} minor units",
+                    self.0
+                ))
+            })
     }
 
-    pub fn plus(self, other: Money) -> Money {
-        Money(self.0.saturating_add(other.0))
+    /// `self + other` (a running total), refused when it would pass [`MAX_MONEY`].
+    pub fn checked_plus(self, other: Money) -> Result<Money, ValueError> {
+        self.0
+            .checked_add(other.0)
+            .and_then(|m| Money::new(m).ok())
+            .ok_or_else(|| ValueError::new(format!("must come to at most {MAX_MONEY} minor units")))
     }
 }
 
@@ -428,7 +443,30 @@ mod tests {
     #[test]
     fn money_refuses_negative_amounts() {
         assert!(Money::new(-1).is_err());
-        assert_eq!(Money::new(1999).unwrap().times(3).minor_units(), 5997);
+        assert_eq!(
+            Money::new(1999)
+                .unwrap()
+                .checked_times(3)
+                .unwrap()
+                .minor_units(),
+            5997
+        );
+    }
+
+    #[test]
+    fn products_and_sums_of_money_stay_within_the_largest_amount() {
+        let max = Money::new(MAX_MONEY).unwrap();
+        assert_eq!(max.checked_times(1), Ok(max));
+        assert!(max.checked_times(2).is_err(), "past the limit");
+        assert!(max.checked_times(i64::MAX).is_err(), "past i64");
+        assert!(Money::new(1).unwrap().checked_times(-1).is_err());
+        assert_eq!(Money::ZERO.checked_times(MAX_QUANTITY), Ok(Money::ZERO));
+        let one = Money::new(1).unwrap();
+        assert!(max.checked_plus(one).is_err());
+        assert_eq!(
+            Money::new(MAX_MONEY - 1).unwrap().checked_plus(one),
+            Ok(max)
+        );
     }
 
     #[test]

@@ -140,10 +140,11 @@ fn specs() -> Vec<IndexSpec> {
             "status_expires",
             doc! { "status": 1, "expiresAt": 1, "_id": 1 },
         ),
+        // A key is its sender's own: unique per (tenant, user, key), not per tenant.
         unique(
             IDEMPOTENCY,
-            "tenant_key_unique",
-            doc! { "tenantId": 1, "key": 1 },
+            "tenant_user_key_unique",
+            doc! { "tenantId": 1, "userId": 1, "key": 1 },
         ),
         IndexSpec {
             ttl: true,
@@ -152,9 +153,24 @@ fn specs() -> Vec<IndexSpec> {
     ]
 }
 
+/// Indexes an earlier version created that must not stay: `(collection, name)`.
+///
+/// `idempotency_records.tenant_key_unique` made a key unique per tenant, so a colleague's record
+/// of the same key would refuse (and so replay) another user's request.
+const RETIRED: &[(&str, &str)] = &[(collections::IDEMPOTENCY, "tenant_key_unique")];
+
 impl MongoStore {
-    /// Creates every index that does not exist yet.
+    /// Drops the [`RETIRED`] indexes still present, then creates every index that does not exist
+    /// yet.
     pub(crate) async fn create_indexes(&self) -> mongodb::error::Result<()> {
+        for (collection, name) in RETIRED {
+            let collection = self.db.collection::<Document>(collection);
+            // A collection not created yet has no index to drop.
+            let names = collection.list_index_names().await.unwrap_or_default();
+            if names.iter().any(|n| n == name) {
+                collection.drop_index(*name).await?;
+            }
+        }
         for spec in specs() {
             let mut options = IndexOptions::builder().name(spec.name.to_owned()).build();
             if spec.unique {

@@ -15,7 +15,7 @@ mod support;
 
 use std::time::Duration;
 
-use domain::ids::{LocationId, TenantId, VariantId};
+use domain::ids::{LocationId, TenantId, UserId, VariantId};
 use domain::lock::{LockKey, LockManager};
 use domain::stock::models::Level;
 use infra_redis::{RedisLock, RedisLockConfig, RELEASE_SCRIPT};
@@ -201,7 +201,7 @@ async fn every_command_of_a_multi_variant_order_names_keys_of_one_slot() {
     let mut keys: Vec<LockKey> = (0..6)
         .map(|_| LockKey::level(&tenant, &Level::new(VariantId::new(), location)))
         .collect();
-    keys.push(LockKey::idempotency(&tenant, "order-1"));
+    keys.push(LockKey::idempotency(&tenant, &UserId::new(), "order-1"));
     keys.sort();
     let lock = RedisLock::connect_with(&url, RedisLockConfig::default()).unwrap();
     let guard = lock

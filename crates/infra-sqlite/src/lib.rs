@@ -36,6 +36,8 @@ mod holds_tests;
 mod migrate;
 #[cfg(test)]
 mod migrate_tests;
+#[cfg(test)]
+mod purge_tests;
 mod repo;
 mod row;
 mod store;

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_token_versions",
         include_str!("../migrations/0006_token_versions.sql"),
     ),
+    (
+        "0007_idempotency_per_user",
+        include_str!("../migrations/0007_idempotency_per_user.sql"),
+    ),
 ];
 
 /// The schema version this build expects.

@@ -10,7 +10,7 @@ use domain::catalog::models::{Product, Variant, VariantLevel};
 use domain::catalog::ports::{ProductRepository, VariantRepository};
 use domain::error::Shortage;
 use domain::ids::{
-    LocationId, ProductId, PurchaseOrderId, SupplierId, TenantId, TransferId, UserId, VariantId,
+    LocationId, ProductId, PurchaseOrderId, TenantId, TransferId, UserId, VariantId,
 };
 use domain::locations::models::{Holdings, LevelFilter, Location, LocationLevel};
 use domain::locations::ports::LocationRepository;
@@ -440,10 +440,14 @@ async fn a_location_lists_its_levels_and_what_is_bound_for_it() {
     shop.adjust(c, shop.main.id, 1).await;
     // Three units of C ordered for the shelf, where it has no level yet.
     let at = now();
+    let mill = contract_tests::fixtures::supplier(shop.tenant, "Mill");
+    domain::purchasing::ports::SupplierRepository::insert(&shop.store, &shop.tenant, &mill, None)
+        .await
+        .unwrap();
     let po = PurchaseOrder {
         id: PurchaseOrderId::new(),
         tenant_id: shop.tenant,
-        supplier_id: SupplierId::new(),
+        supplier_id: mill.id,
         location_id: shelf.id,
         status: PurchaseOrderStatus::Ordered,
         lines: vec![PurchaseOrderLine {

@@ -300,9 +300,10 @@ pub struct PurchaseOrderDto {
     pub status: PurchaseOrderStatusDto,
     pub lines: Vec<PurchaseOrderLineDto>,
     pub expected_at: Option<DateTime<Utc>>,
-    /// Σ quantity × unitCost, minor units.
-    #[schema(example = 65000)]
-    pub total_cost: i64,
+    /// Σ quantity × unitCost, minor units: at most the largest amount of money (10^13) for an
+    /// order written now; exact, as a wider integer, for one stored before that limit.
+    #[schema(value_type = i64, example = 65000)]
+    pub total_cost: i128,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -327,7 +328,7 @@ impl From<&PurchaseOrder> for PurchaseOrderDto {
                 })
                 .collect(),
             expected_at: p.expected_at,
-            total_cost: p.total_cost().minor_units(),
+            total_cost: p.total_cost(),
             created_by: p.created_by.to_string(),
             created_at: p.created_at,
             updated_at: p.updated_at,

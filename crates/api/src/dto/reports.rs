@@ -348,17 +348,18 @@ pub struct ValuationLineDto {
     /// Weighted average of PURCHASE unit costs, minor units, rounded half up; null if never purchased.
     #[schema(example = 650)]
     pub average_unit_cost: Option<i64>,
-    /// stock × Σ cost ÷ Σ units, rounded half up once, minor units.
-    #[schema(example = 27300)]
-    pub value: i64,
+    /// stock × Σ cost ÷ Σ units, rounded half up once, minor units. An exact integer that may
+    /// pass 64 bits (stock × cost does long before either does); read it as a big integer.
+    #[schema(value_type = i64, format = "int128", example = 27300)]
+    pub value: i128,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ValuationResponse {
     pub items: Vec<ValuationLineDto>,
-    /// Σ value, minor units.
-    #[schema(example = 27300)]
-    pub total: i64,
+    /// Σ value, minor units; an exact integer that may pass 64 bits, as `value`.
+    #[schema(value_type = i64, format = "int128", example = 27300)]
+    pub total: i128,
 }
 
 impl From<&Valuation> for ValuationResponse {

@@ -11,11 +11,13 @@ mod holds_races;
 #[path = "../common/http_client.rs"]
 mod http_client;
 mod idempotency;
+mod idempotency_users;
 mod location_orders;
 mod location_races;
 mod location_stock;
 mod location_tenancy;
 mod locations;
+mod money_limits;
 mod openapi;
 mod orders;
 mod purchasing;

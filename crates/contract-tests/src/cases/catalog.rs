@@ -274,7 +274,7 @@ pub async fn incoming_counts_only_ordered_and_partially_received_lines(s: Stores
     // Another tenant's open order naming the same variant id counts for nobody here.
     let foreign = purchase_order(
         other_tenant,
-        sup.id,
+        domain::ids::SupplierId::new(),
         other_shop.main(),
         Po::Ordered,
         &[(v.id, 1000, 0)],

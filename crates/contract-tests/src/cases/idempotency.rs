@@ -19,7 +19,12 @@ pub async fn commit_stores_its_idempotency_record(s: Stores) {
     write.idempotency = Some(ledger_key(&key, "fp-1", at));
     s.ledger.commit(&t, write).await.unwrap();
 
-    let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
+    let record = s
+        .idempotency
+        .find(&t, &key_sender(), &key, now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.key, key);
     assert_eq!(record.fingerprint, "fp-1");
     // Rendered from the committed result: the stock after the sale.
@@ -28,7 +33,10 @@ pub async fn commit_stores_its_idempotency_record(s: Stores) {
     assert_eq!(record.created_at, at);
     assert_eq!(record.expires_at, at + Duration::hours(24));
     assert_eq!(
-        s.idempotency.find(&t, "another-key", now()).await.unwrap(),
+        s.idempotency
+            .find(&t, &key_sender(), "another-key", now())
+            .await
+            .unwrap(),
         None
     );
 }
@@ -45,13 +53,24 @@ pub async fn failed_commit_stores_no_record(s: Stores) {
         matches!(refused, Err(LedgerError::Insufficient(_))),
         "{refused:?}"
     );
-    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+    assert_eq!(
+        s.idempotency
+            .find(&t, &key_sender(), &key, now())
+            .await
+            .unwrap(),
+        None
+    );
 
     // The key is still free for a write that succeeds.
     let mut write = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
     write.idempotency = Some(ledger_key(&key, "fp", now()));
     s.ledger.commit(&t, write).await.unwrap();
-    assert!(s.idempotency.find(&t, &key, now()).await.unwrap().is_some());
+    assert!(s
+        .idempotency
+        .find(&t, &key_sender(), &key, now())
+        .await
+        .unwrap()
+        .is_some());
 }
 
 pub async fn repeated_key_is_refused_and_writes_nothing(s: Stores) {
@@ -78,7 +97,12 @@ pub async fn repeated_key_is_refused_and_writes_nothing(s: Stores) {
     assert_eq!(stock_of(&s, t, v.id).await, 9);
     assert_eq!(movement_count(&s, t, v.id).await, 2);
     assert_eq!(s.orders.get(&t, &placed.id).await.unwrap(), None);
-    let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
+    let record = s
+        .idempotency
+        .find(&t, &key_sender(), &key, now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.fingerprint, "fp-first");
 }
 
@@ -92,24 +116,35 @@ pub async fn expired_record_is_hidden_and_replaceable(s: Stores) {
     old.idempotency = Some(ledger_key(&key, "fp-old", long_ago));
     s.ledger.commit(&t, old).await.unwrap();
 
-    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+    assert_eq!(
+        s.idempotency
+            .find(&t, &key_sender(), &key, now())
+            .await
+            .unwrap(),
+        None
+    );
 
     let mut fresh = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
     fresh.idempotency = Some(ledger_key(&key, "fp-new", now()));
     s.ledger.commit(&t, fresh).await.unwrap();
-    let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
+    let record = s
+        .idempotency
+        .find(&t, &key_sender(), &key, now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.fingerprint, "fp-new");
     assert_eq!(record.response.body, b"8".to_vec());
     // Found while it lives, not once `now` passes its expiry.
     let created = record.created_at;
     let live = s
         .idempotency
-        .find(&t, &key, created + Duration::hours(23))
+        .find(&t, &key_sender(), &key, created + Duration::hours(23))
         .await;
     assert!(live.unwrap().is_some());
     let gone = s
         .idempotency
-        .find(&t, &key, created + Duration::hours(25))
+        .find(&t, &key_sender(), &key, created + Duration::hours(25))
         .await;
     assert_eq!(gone.unwrap(), None);
 
@@ -125,7 +160,12 @@ pub async fn expired_record_is_hidden_and_replaceable(s: Stores) {
         .insert(&t, &q, Some(insert_key(&key, "fp-new", now())))
         .await
         .unwrap();
-    let record = s.idempotency.find(&t, &key, now()).await.unwrap().unwrap();
+    let record = s
+        .idempotency
+        .find(&t, &key_sender(), &key, now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.fingerprint, "fp-new");
 }
 
@@ -169,7 +209,12 @@ pub async fn inserts_store_idempotency_records(s: Stores) {
         (&k4, "fp-s"),
         (&k5, "fp-l"),
     ] {
-        let record = s.idempotency.find(&t, k, now()).await.unwrap().unwrap();
+        let record = s
+            .idempotency
+            .find(&t, &key_sender(), k, now())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(record.fingerprint, fp);
         assert_eq!(record.response, insert_key(k, fp, at).response);
         assert_eq!(
@@ -228,7 +273,13 @@ pub async fn failed_insert_stores_no_record(s: Stores) {
         .insert(&t, &twin, Some(insert_key(&key, "fp", now())))
         .await;
     assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
-    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+    assert_eq!(
+        s.idempotency
+            .find(&t, &key_sender(), &key, now())
+            .await
+            .unwrap(),
+        None
+    );
 
     let first = user(t, "dup@acme.example", Role::Staff);
     s.users.insert(&t, &first, None).await.unwrap();
@@ -238,7 +289,13 @@ pub async fn failed_insert_stores_no_record(s: Stores) {
         .insert(&t, &twin, Some(insert_key(&key, "fp", now())))
         .await;
     assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
-    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+    assert_eq!(
+        s.idempotency
+            .find(&t, &key_sender(), &key, now())
+            .await
+            .unwrap(),
+        None
+    );
 
     // The default location's code is taken like any other.
     let twin = location(t, "MAIN");
@@ -247,7 +304,13 @@ pub async fn failed_insert_stores_no_record(s: Stores) {
         .insert(&t, &twin, Some(insert_key(&key, "fp", now())))
         .await;
     assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
-    assert_eq!(s.idempotency.find(&t, &key, now()).await.unwrap(), None);
+    assert_eq!(
+        s.idempotency
+            .find(&t, &key_sender(), &key, now())
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(s.locations.get(&t, &twin.id).await.unwrap(), None);
 }
 
@@ -259,7 +322,13 @@ pub async fn idempotency_keys_are_per_tenant(s: Stores) {
         .insert(&a, &pa, Some(insert_key(&key, "fp-a", now())))
         .await
         .unwrap();
-    assert_eq!(s.idempotency.find(&b, &key, now()).await.unwrap(), None);
+    assert_eq!(
+        s.idempotency
+            .find(&b, &key_sender(), &key, now())
+            .await
+            .unwrap(),
+        None
+    );
 
     let pb = product(b, "B's product");
     s.products
@@ -271,7 +340,7 @@ pub async fn idempotency_keys_are_per_tenant(s: Stores) {
         let key = key.clone();
         async move {
             idempotency
-                .find(&t, &key, now())
+                .find(&t, &key_sender(), &key, now())
                 .await
                 .unwrap()
                 .unwrap()
@@ -280,4 +349,65 @@ pub async fn idempotency_keys_are_per_tenant(s: Stores) {
     };
     assert_eq!(fp(a).await, "fp-a");
     assert_eq!(fp(b).await, "fp-b");
+}
+
+/// A key is its sender's own: a colleague in the same tenant storing the same key writes (ledger
+/// and insert alike) and finds only their own record; the sender's repeat is still refused.
+pub async fn idempotency_keys_are_per_user(s: Stores) {
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let v = stocked_variant(&s, t, main, &format!("BOWL-{}", unique()), 10).await;
+    let key = format!("key-{}", unique());
+    let (ann, bob) = (key_sender(), domain::ids::UserId::new());
+
+    let mut first = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
+    first.idempotency = Some(ledger_key_of(ann, &key, "fp", now()));
+    s.ledger.commit(&t, first).await.unwrap();
+    let mut theirs = changes(vec![change(v.id, main, MovementKind::Sale, -2)]);
+    theirs.idempotency = Some(ledger_key_of(bob, &key, "fp", now()));
+    s.ledger
+        .commit(&t, theirs)
+        .await
+        .expect("a colleague's key does not block this user's write");
+    assert_eq!(stock_of(&s, t, v.id).await, 7);
+
+    let found = |user| {
+        let (idempotency, key) = (s.idempotency.clone(), key.clone());
+        async move {
+            idempotency
+                .find(&t, &user, &key, now())
+                .await
+                .unwrap()
+                .map(|r| (r.user_id, r.response.body))
+        }
+    };
+    assert_eq!(found(ann).await, Some((ann, b"9".to_vec())));
+    assert_eq!(found(bob).await, Some((bob, b"7".to_vec())));
+    assert_eq!(found(domain::ids::UserId::new()).await, None);
+
+    // The sender's own repeat is still refused, with nothing written.
+    let mut again = changes(vec![change(v.id, main, MovementKind::Sale, -1)]);
+    again.idempotency = Some(ledger_key_of(bob, &key, "fp", now()));
+    let refused = s.ledger.commit(&t, again).await;
+    assert!(
+        matches!(
+            refused,
+            Err(LedgerError::Store(StoreError::IdempotencyKeyTaken))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(stock_of(&s, t, v.id).await, 7);
+
+    // Inserts too: another user's record of the key does not refuse this one.
+    let other_key = format!("key-{}", unique());
+    let mut mine = insert_key(&other_key, "fp", now());
+    s.products
+        .insert(&t, &product(t, "Ann's"), Some(mine.clone()))
+        .await
+        .unwrap();
+    mine.user_id = bob;
+    s.products
+        .insert(&t, &product(t, "Bob's"), Some(mine))
+        .await
+        .expect("a colleague's key does not refuse this insert");
 }

@@ -132,14 +132,20 @@ pub async fn another_tenant_sees_nothing(s: Stores) {
         ),
         (0, 0, 0)
     );
-    assert_eq!(s.idempotency.find(&b, &e.key, now()).await.unwrap(), None);
+    assert_eq!(
+        s.idempotency
+            .find(&b, &key_sender(), &e.key, now())
+            .await
+            .unwrap(),
+        None
+    );
 
     // A still sees all of it.
     assert_eq!(e.variant.stock, 4);
     assert_eq!(e.variant.incoming, 3);
     assert!(s
         .idempotency
-        .find(&a, &e.key, now())
+        .find(&a, &key_sender(), &e.key, now())
         .await
         .unwrap()
         .is_some());

@@ -70,3 +70,50 @@ pub async fn valuation_sums_purchases_that_carry_a_unit_cost(s: Stores) {
         vec![line(&x, 9, 9, 90_000)]
     );
 }
+
+/// Σ quantity × unit cost of a variant bought often at the largest cost passes `i64` (here
+/// 1,000 purchases of 10^9 units at 10^13: 10^25): the store still hands the exact sum, in
+/// `i128`, and never fails the report.
+pub async fn valuation_sums_costs_past_64_bits_exactly(s: Stores) {
+    let ours = shop(&s).await;
+    let (t, main) = (ours.id(), ours.main());
+    let at = utc("2026-03-02T12:00:00Z");
+    let p = new_product(&s, t, "Dear").await;
+    let dear = new_variant(&s, t, p, "DEAR", 2).await;
+    let (units, cost) = (domain::values::MAX_QUANTITY, domain::values::MAX_MONEY);
+    // Batches of one commit each keep the case quick on every store.
+    for _ in 0..10 {
+        let batch = (0..100)
+            .map(|_| {
+                let mut c = change(
+                    dear.id,
+                    main,
+                    domain::stock::models::MovementKind::Purchase,
+                    units,
+                );
+                c.unit_cost = Some(money(cost));
+                c.at = at;
+                c
+            })
+            .collect();
+        s.ledger.commit(&t, changes(batch)).await.unwrap();
+    }
+    // Another variant at a cost that alone fits: the two sums stay apart.
+    let plain = new_variant(&s, t, p, "PLAIN", 2).await;
+    purchase(&s, t, main, plain.id, 3, Some(7), at).await;
+
+    let rows = s.reports.valuation(&t, None).await.unwrap();
+    let of = |id| rows.iter().find(|r| r.variant_id == id).unwrap();
+    let dear_row = of(dear.id);
+    assert_eq!(dear_row.stock, 1_000 * units);
+    assert_eq!(dear_row.purchased_units, 1_000 * units);
+    assert_eq!(
+        dear_row.purchased_cost,
+        1_000 * units as i128 * cost as i128
+    );
+    assert!(dear_row.purchased_cost > i64::MAX as i128);
+    assert_eq!(
+        (of(plain.id).purchased_units, of(plain.id).purchased_cost),
+        (3, 21)
+    );
+}

@@ -424,7 +424,7 @@ impl AuthService {
         actor.require(Action::ManageUsers)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let now = self.deps.clock.now();
                 let user = User {
                     id: UserId::new(),

@@ -40,8 +40,10 @@ pub trait ProductRepository: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait VariantRepository: Send + Sync {
-    /// Inserts with stock 0. MUST return `Duplicate` if the SKU is taken in this tenant and
-    /// `IdempotencyKeyTaken` if the key is stored; either way nothing is written.
+    /// Inserts with stock 0. MUST return `Duplicate` if the SKU is taken in this tenant,
+    /// `IdempotencyKeyTaken` if the key is stored, and `NotFound` if the tenant has no such
+    /// product — checked inside the write, so a product deleted at the same moment never keeps
+    /// a variant; in every case nothing is written.
     async fn insert(
         &self,
         tenant: &TenantId,

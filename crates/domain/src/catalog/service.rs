@@ -36,7 +36,7 @@ impl CatalogService {
         actor.require(Action::WriteCatalog)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let now = self.deps.clock.now();
                 let product = Product {
                     id: ProductId::new(),
@@ -124,7 +124,7 @@ impl CatalogService {
             return Err(DomainError::invalid("productId", "no such product"));
         }
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let now = self.deps.clock.now();
                 let variant = Variant {
                     id: VariantId::new(),
@@ -146,6 +146,10 @@ impl CatalogService {
                 match self.deps.variants.insert(&tenant, &variant, record).await {
                     Ok(()) => Ok(variant),
                     Err(StoreError::Duplicate) => Err(sku_taken(&variant.sku)),
+                    // Deleted since it was read: the store checks it inside the write.
+                    Err(StoreError::NotFound) => {
+                        Err(DomainError::invalid("productId", "no such product"))
+                    }
                     Err(e) => Err(e.into()),
                 }
             })

@@ -38,7 +38,7 @@ impl LocationService {
         actor.require(Action::WriteLocations)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let now = self.deps.clock.now();
                 let location = Location {
                     id: LocationId::new(),

@@ -38,6 +38,10 @@ impl Order {
     /// the variants were first requested, prices captured from `variants` now, and the changes
     /// that commit its units where `allocations` says. Every requested variant MUST
     /// be in `variants` and in `allocations`.
+    ///
+    /// Refused (422) when a line's price × quantity, or the order's total, would pass
+    /// [`crate::values::MAX_MONEY`]: the line by the first request line of its variant
+    /// (`lines[i].quantity`), the sum as `total`. Such an order could not be read back.
     pub fn place(
         actor: &Actor,
         new: &NewOrder,
@@ -45,20 +49,30 @@ impl Order {
         variants: &HashMap<VariantId, Variant>,
         allocations: &Allocations,
         now: DateTime<Utc>,
-    ) -> OrderTransition {
+    ) -> Result<OrderTransition, DomainError> {
         let mut lines: Vec<OrderLine> = Vec::with_capacity(demand.len());
-        for request in &new.lines {
+        let mut errors = FieldErrors::new();
+        let mut total = Some(Money::ZERO);
+        for (i, request) in new.lines.iter().enumerate() {
             if lines.iter().any(|l| l.variant_id == request.variant_id) {
                 continue;
             }
             let variant = &variants[&request.variant_id];
             let quantity = demand.get(&request.variant_id);
+            let line_total = errors.check(
+                format!("lines[{i}].quantity"),
+                variant.price.checked_times(quantity),
+            );
+            total = match (total, line_total) {
+                (Some(t), Some(l)) => errors.check("total", t.checked_plus(l)),
+                _ => None,
+            };
             lines.push(OrderLine {
                 variant_id: variant.id,
                 sku: variant.sku.clone(),
                 quantity,
                 unit_price: variant.price,
-                line_total: variant.price.times(quantity),
+                line_total: line_total.unwrap_or(Money::ZERO),
                 returned: 0,
                 allocations: allocations[&variant.id]
                     .iter()
@@ -70,7 +84,8 @@ impl Order {
                     .collect(),
             });
         }
-        let total = lines.iter().fold(Money::ZERO, |t, l| t.plus(l.line_total));
+        errors.finish()?;
+        let total = total.expect("every line and the sum are within the limit");
         let order = Order {
             id: OrderId::new(),
             tenant_id: actor.tenant_id,
@@ -100,10 +115,10 @@ impl Order {
                 })
             })
             .collect();
-        OrderTransition {
+        Ok(OrderTransition {
             next: order,
             changes,
-        }
+        })
     }
 
     /// PLACED → FULFILLED: the committed units leave with one SALE per level they were
@@ -346,7 +361,9 @@ mod tests {
         let demand = Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
         let allocations = allocated_at(&demand, LocationId::new());
         (
-            Order::place(&who, &new, &demand, &variants, &allocations, Utc::now()).next,
+            Order::place(&who, &new, &demand, &variants, &allocations, Utc::now())
+                .unwrap()
+                .next,
             who,
         )
     }
@@ -368,6 +385,62 @@ mod tests {
         }
     }
 
+    /// Places `lines` of (price, quantity), each its own variant.
+    fn place_priced(lines: &[(i64, i64)]) -> Result<OrderTransition, DomainError> {
+        let who = actor(Role::Staff);
+        let variants: Vec<Variant> = lines
+            .iter()
+            .map(|(price, _)| Variant {
+                price: Money::new(*price).unwrap(),
+                ..variant(who.tenant_id, 0, 0)
+            })
+            .collect();
+        let new = NewOrder {
+            lines: variants
+                .iter()
+                .zip(lines)
+                .map(|(v, (_, q))| LineRequest {
+                    variant_id: v.id,
+                    quantity: Quantity::new(*q).unwrap(),
+                })
+                .collect(),
+            customer: None,
+            note: None,
+            location_id: None,
+        };
+        let demand = Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
+        let allocations = allocated_at(&demand, LocationId::new());
+        let variants = variants.into_iter().map(|v| (v.id, v)).collect();
+        Order::place(&who, &new, &demand, &variants, &allocations, Utc::now())
+    }
+
+    fn refused_fields(result: Result<OrderTransition, DomainError>) -> Vec<String> {
+        match result {
+            Err(DomainError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_order_whose_line_or_total_passes_the_largest_amount_is_refused() {
+        use crate::values::{MAX_MONEY, MAX_QUANTITY};
+        assert_eq!(
+            refused_fields(place_priced(&[(1, 1), (MAX_MONEY, 2)])),
+            ["lines[1].quantity"]
+        );
+        // Far past i64, not only past the limit.
+        assert_eq!(
+            refused_fields(place_priced(&[(MAX_MONEY, MAX_QUANTITY)])),
+            ["lines[0].quantity"]
+        );
+        assert_eq!(
+            refused_fields(place_priced(&[(MAX_MONEY, 1), (1, 1)])),
+            ["total"]
+        );
+        let largest = place_priced(&[(MAX_MONEY - 1, 1), (1, 1)]).unwrap();
+        assert_eq!(largest.next.total.minor_units(), MAX_MONEY);
+    }
+
     #[test]
     fn placing_commits_every_line_without_moving_on_hand() {
         let who = actor(Role::Staff);
@@ -386,10 +459,10 @@ mod tests {
         let variants = HashMap::from([(v.id, v.clone())]);
         let (a, b) = (LocationId::new(), LocationId::new());
         let allocations = Allocations::from([(v.id, vec![(a, 4), (b, 1)])]);
-        let t = Order::place(&who, &new, &demand, &variants, &allocations, Utc::now());
+        let t = Order::place(&who, &new, &demand, &variants, &allocations, Utc::now()).unwrap();
         assert_eq!(t.next.lines.len(), 1);
         assert_eq!(t.next.lines[0].quantity, 5);
-        assert_eq!(t.next.total, v.price.times(5));
+        assert_eq!(t.next.total, v.price.checked_times(5).unwrap());
         assert_eq!(t.next.lines[0].allocations.len(), 2);
         assert_eq!(t.changes.len(), 2);
         let committed: Vec<_> = t
@@ -545,7 +618,9 @@ mod tests {
         let (a, b, elsewhere) = (LocationId::new(), LocationId::new(), LocationId::new());
         let allocations = Allocations::from([(v.id, vec![(a, 3), (b, 2)])]);
         let variants = HashMap::from([(v.id, v.clone())]);
-        let placed = Order::place(&who, &new, &demand, &variants, &allocations, Utc::now()).next;
+        let placed = Order::place(&who, &new, &demand, &variants, &allocations, Utc::now())
+            .unwrap()
+            .next;
 
         let cancelled = placed.cancel(who.user_id, Utc::now()).unwrap();
         let back: Vec<(LocationId, i64)> = cancelled

@@ -49,7 +49,7 @@ impl OrderService {
         actor.require(Action::PlaceOrders)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let demand =
                     Demand::from_lines(new.lines.iter().map(|l| (l.variant_id, l.quantity.get())));
                 let sources = self.sources(&tenant, new.location_id).await?;
@@ -64,7 +64,7 @@ impl OrderService {
                         |variants| allocate(&demand, variants, &sources),
                         |variants, allocations, now| {
                             let OrderTransition { next, changes } =
-                                Order::place(actor, &new, &demand, variants, allocations, now);
+                                Order::place(actor, &new, &demand, variants, allocations, now)?;
                             let placed = next.clone();
                             let write = LedgerWrite {
                                 changes,
@@ -73,7 +73,7 @@ impl OrderService {
                                     .as_ref()
                                     .map(|s| s.ledger(move |_| placed.clone())),
                             };
-                            (next, write)
+                            Ok((next, write))
                         },
                     )
                     .await?;
@@ -234,7 +234,7 @@ impl OrderService {
     ) -> Result<Outcome<Order>, DomainError> {
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get(actor, id).await?;
                 let OrderTransition { next, changes } = decide(&current, self.deps.clock.now())?;
                 let changes = if changes.is_empty() {

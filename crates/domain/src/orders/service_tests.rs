@@ -654,7 +654,7 @@ fn placed(who: &Actor, v: &Variant, allocations: &[(LocationId, i64)]) -> Order 
             sku: v.sku.clone(),
             quantity,
             unit_price: v.price,
-            line_total: v.price.times(quantity),
+            line_total: v.price.checked_times(quantity).unwrap(),
             returned: 0,
             allocations: allocations
                 .iter()
@@ -669,7 +669,7 @@ fn placed(who: &Actor, v: &Variant, allocations: &[(LocationId, i64)]) -> Order 
         note: None,
         location_id: None,
         sold_at_placement: false,
-        total: v.price.times(quantity),
+        total: v.price.checked_times(quantity).unwrap(),
         placed_by: who.user_id,
         created_at: then,
         updated_at: then,

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 
 use super::models::{
-    NewPurchaseOrder, PurchaseLineRequest, PurchaseOrder, PurchaseOrderLine, PurchaseOrderPatch,
-    PurchaseOrderStatus as Status,
+    check_costs, NewPurchaseOrder, PurchaseLineRequest, PurchaseOrder, PurchaseOrderLine,
+    PurchaseOrderPatch, PurchaseOrderStatus as Status,
 };
 use crate::auth::models::Actor;
 use crate::error::DomainError;
@@ -25,14 +25,16 @@ pub struct PurchaseOrderTransition {
 }
 
 impl PurchaseOrder {
-    /// A new DRAFT purchase order to be received at `destination`.
+    /// A new DRAFT purchase order to be received at `destination`; refused when its costs pass
+    /// the largest amount of money ([`check_costs`]).
     pub fn draft(
         actor: &Actor,
         new: NewPurchaseOrder,
         destination: LocationId,
         now: DateTime<Utc>,
-    ) -> Self {
-        PurchaseOrder {
+    ) -> Result<Self, DomainError> {
+        check_costs(&new.lines)?;
+        Ok(PurchaseOrder {
             id: PurchaseOrderId::new(),
             tenant_id: actor.tenant_id,
             supplier_id: new.supplier_id,
@@ -44,7 +46,7 @@ impl PurchaseOrder {
             created_at: now,
             updated_at: now,
             version: 1,
-        }
+        })
     }
 
     /// Edits a DRAFT purchase order; any other status refuses the edit.
@@ -62,6 +64,7 @@ impl PurchaseOrder {
             next.location_id = location_id;
         }
         if let Some(lines) = &patch.lines {
+            check_costs(lines)?;
             next.lines = order_lines(lines);
         }
         if let Some(expected_at) = patch.expected_at {
@@ -219,7 +222,7 @@ mod tests {
             expected_at: None,
             location_id: None,
         };
-        let draft = PurchaseOrder::draft(&who, new, LocationId::new(), Utc::now());
+        let draft = PurchaseOrder::draft(&who, new, LocationId::new(), Utc::now()).unwrap();
         (draft.submit(Utc::now()).unwrap().next, ids)
     }
 
@@ -265,6 +268,35 @@ mod tests {
     }
 
     #[test]
+    fn costs_past_the_largest_amount_are_refused_by_line_and_total() {
+        use crate::purchasing::models::check_costs;
+        use crate::values::{MAX_MONEY, MAX_QUANTITY};
+        let line = |quantity: i64, cost: i64| PurchaseLineRequest {
+            variant_id: VariantId::new(),
+            quantity: Quantity::new(quantity).unwrap(),
+            unit_cost: Money::new(cost).unwrap(),
+        };
+        let fields = |lines: &[PurchaseLineRequest]| match check_costs(lines) {
+            Err(DomainError::Validation(e)) => e.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        assert_eq!(
+            fields(&[line(1, 1), line(MAX_QUANTITY, MAX_MONEY)]),
+            ["lines[1].quantity"]
+        );
+        assert_eq!(fields(&[line(1, MAX_MONEY), line(1, 1)]), ["total"]);
+        assert!(check_costs(&[line(1, MAX_MONEY - 1), line(1, 1)]).is_ok());
+        let who = actor(Role::Manager);
+        let new = NewPurchaseOrder {
+            supplier_id: SupplierId::new(),
+            lines: vec![line(2, MAX_MONEY)],
+            expected_at: None,
+            location_id: None,
+        };
+        assert!(PurchaseOrder::draft(&who, new, LocationId::new(), Utc::now()).is_err());
+    }
+
+    #[test]
     fn a_draft_cannot_be_received_and_a_received_order_cannot_be_cancelled() {
         let who = actor(Role::Manager);
         let draft = PurchaseOrder::draft(
@@ -277,7 +309,8 @@ mod tests {
             },
             LocationId::new(),
             Utc::now(),
-        );
+        )
+        .unwrap();
         assert!(matches!(
             draft.receive(&[], UserId::new(), Utc::now()),
             Err(DomainError::InvalidTransition { from: "DRAFT", .. })

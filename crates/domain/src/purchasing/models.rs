@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::error::{DomainError, FieldErrors};
 use crate::ids::{LocationId, PurchaseOrderId, SupplierId, TenantId, UserId, VariantId};
 use crate::values::{EmailAddress, Money, Quantity, Text};
 
@@ -120,12 +121,36 @@ pub struct PurchaseOrder {
 }
 
 impl PurchaseOrder {
-    /// What the order costs in full: Σ unit cost × quantity over its lines.
-    pub fn total_cost(&self) -> Money {
+    /// What the order costs in full: Σ unit cost × quantity over its lines, in minor units.
+    ///
+    /// Orders written now stay within [`crate::values::MAX_MONEY`] ([`check_costs`]), but one
+    /// stored before that rule may not; summed in `i128` it is exact either way and reading it
+    /// never fails.
+    pub fn total_cost(&self) -> i128 {
         self.lines
             .iter()
-            .fold(Money::ZERO, |t, l| t.plus(l.unit_cost.times(l.quantity)))
+            .map(|l| l.unit_cost.minor_units() as i128 * l.quantity as i128)
+            .sum()
     }
+}
+
+/// Refused (422) when a line's unit cost × quantity (`lines[i].quantity`) or the sum over the
+/// lines (`total`) would pass [`crate::values::MAX_MONEY`]: each PURCHASE received from such a
+/// line would carry a cost the valuation cannot add up.
+pub fn check_costs(lines: &[PurchaseLineRequest]) -> Result<(), DomainError> {
+    let mut errors = FieldErrors::new();
+    let mut total = Some(Money::ZERO);
+    for (i, line) in lines.iter().enumerate() {
+        let cost = errors.check(
+            format!("lines[{i}].quantity"),
+            line.unit_cost.checked_times(line.quantity.get()),
+        );
+        total = match (total, cost) {
+            (Some(t), Some(c)) => errors.check("total", t.checked_plus(c)),
+            _ => None,
+        };
+    }
+    errors.finish()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

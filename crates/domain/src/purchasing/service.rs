@@ -17,7 +17,7 @@ use crate::locations::service::resolve;
 use crate::orders::models::LineRequest;
 use crate::pagination::{Page, PageRequest};
 use crate::services::Deps;
-use crate::stock::models::{DocumentWrite, LedgerWrite};
+use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
 use crate::stock::reserve::ledger_error;
 
 #[derive(Clone)]
@@ -39,7 +39,7 @@ impl PurchasingService {
         actor.require(Action::WritePurchasing)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let now = self.deps.clock.now();
                 let supplier = Supplier {
                     id: SupplierId::new(),
@@ -138,23 +138,26 @@ impl PurchasingService {
         actor.require(Action::WritePurchasing)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 self.check_references(&tenant, Some(&new.supplier_id), Some(&new.lines))
                     .await?;
                 let destination =
                     resolve(&self.deps, &tenant, new.location_id, "locationId").await?;
-                let po = PurchaseOrder::draft(actor, new, destination.id, self.deps.clock.now());
+                let po = PurchaseOrder::draft(actor, new, destination.id, self.deps.clock.now())?;
                 let written = po.clone();
                 let write = LedgerWrite {
                     changes: Vec::new(),
                     document: DocumentWrite::InsertPurchaseOrder(po.clone()),
                     idempotency: scope.map(|s| s.ledger(move |_| written.clone())),
                 };
-                self.deps
-                    .commit_stock(&tenant, write)
-                    .await?
-                    .map_err(ledger_error)?;
-                Ok(po)
+                match self.deps.commit_stock(&tenant, write).await? {
+                    Ok(_) => Ok(po),
+                    // Deleted since it was read: the store checks it inside the write.
+                    Err(LedgerError::Store(StoreError::NotFound)) => {
+                        Err(DomainError::invalid("supplierId", "no such supplier"))
+                    }
+                    Err(e) => Err(ledger_error(e)),
+                }
             })
             .await
     }
@@ -215,7 +218,7 @@ impl PurchasingService {
     ) -> Result<Outcome<PurchaseOrder>, DomainError> {
         actor.require(Action::WritePurchasing)?;
         self.deps
-            .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
                 let transition = current.submit(self.deps.clock.now())?;
                 self.write(actor, &current, transition, scope).await
@@ -232,7 +235,7 @@ impl PurchasingService {
     ) -> Result<Outcome<PurchaseOrder>, DomainError> {
         actor.require(Action::WritePurchasing)?;
         self.deps
-            .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
                 let transition = current.cancel(self.deps.clock.now())?;
                 self.write(actor, &current, transition, scope).await
@@ -252,7 +255,7 @@ impl PurchasingService {
         actor.require(Action::ReceivePurchaseOrders)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get_purchase_order(actor, id).await?;
                 let now = self.deps.clock.now();
                 let transition = current.receive(&lines, actor.user_id, now)?;

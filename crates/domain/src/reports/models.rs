@@ -90,8 +90,10 @@ pub struct ValuationRow {
     pub stock: i64,
     /// Σ quantity of PURCHASE movements that carry a unit cost.
     pub purchased_units: i64,
-    /// Σ quantity × unit cost of those movements, minor units.
-    pub purchased_cost: i64,
+    /// Σ quantity × unit cost of those movements, minor units. Wider than one amount of money:
+    /// a variant bought often at the largest cost adds up past `i64`, so stores sum it without
+    /// overflow (in `i128`, from Σ quantity per unit cost).
+    pub purchased_cost: i128,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,14 +104,16 @@ pub struct ValuationLine {
     /// Weighted average unit cost, minor units, rounded half up; `None` without purchases.
     pub average_unit_cost: Option<i64>,
     /// stock × purchased_cost ÷ purchased_units, rounded half up once (not via the rounded
-    /// average), minor units; 0 without purchases or stock.
-    pub value: i64,
+    /// average), minor units; 0 without purchases or stock. `i128`: stock × cost passes `i64`
+    /// long before either does, and this product is exact for every `i64` stock and cost.
+    pub value: i128,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Valuation {
     pub lines: Vec<ValuationLine>,
-    pub total: i64,
+    /// Σ value, minor units (saturating at `i128::MAX`, which no real stock reaches).
+    pub total: i128,
 }
 
 /// What the ledger's movements up to a moment add up to: on hand, and the units of each

@@ -34,8 +34,21 @@ pub struct ReportService {
 }
 
 /// `n ÷ d` rounded half up, for non-negative `n` and positive `d`.
-fn div_round_half_up(n: i128, d: i128) -> i64 {
-    ((2 * n + d) / (2 * d)) as i64
+fn div_round_half_up(n: i128, d: i128) -> i128 {
+    let (q, r) = (n / d, n % d);
+    q + i128::from(2 * r >= d)
+}
+
+/// `stock × cost ÷ units` rounded half up once, exactly, for `stock ≥ 0` and `units > 0`.
+///
+/// Split as `cost = q·units + r` so no intermediate passes `i128`: `stock × q` is at most
+/// `stock` × the largest unit cost, and `stock × r < stock × units` fits in `u128`.
+fn value_of(stock: i64, cost: i128, units: i64) -> i128 {
+    let (stock, units) = (stock as i128, units as i128);
+    let (q, r) = (cost / units, cost % units);
+    let (s, r, u) = (stock as u128, r as u128, units as u128);
+    let rest = (2 * s * r + u) / (2 * u);
+    stock.saturating_mul(q).saturating_add(rest as i128)
 }
 
 impl ReportService {
@@ -139,10 +152,7 @@ impl ReportService {
             .map(|r| {
                 let (average, value) = if r.purchased_units > 0 {
                     let avg = average_unit_cost(&r);
-                    let value = div_round_half_up(
-                        r.stock.max(0) as i128 * r.purchased_cost as i128,
-                        r.purchased_units as i128,
-                    );
+                    let value = value_of(r.stock.max(0), r.purchased_cost, r.purchased_units);
                     (Some(avg), value)
                 } else {
                     (None, 0)
@@ -156,7 +166,7 @@ impl ReportService {
                 }
             })
             .collect();
-        let total = lines.iter().map(|l| l.value).sum();
+        let total = lines.iter().fold(0_i128, |t, l| t.saturating_add(l.value));
         Ok(Valuation { lines, total })
     }
 
@@ -197,7 +207,12 @@ impl ReportService {
 /// Σ cost ÷ Σ units of a variant's purchases, rounded half up (0 when never purchased).
 pub(crate) fn average_unit_cost(row: &ValuationRow) -> i64 {
     if row.purchased_units > 0 {
-        div_round_half_up(row.purchased_cost as i128, row.purchased_units as i128)
+        // An average of unit costs is never above the largest of them, an i64.
+        i64::try_from(div_round_half_up(
+            row.purchased_cost,
+            row.purchased_units as i128,
+        ))
+        .unwrap_or(i64::MAX)
     } else {
         0
     }
@@ -272,6 +287,24 @@ mod tests {
         assert_eq!(div_round_half_up(5, 2), 3);
         assert_eq!(div_round_half_up(7, 3), 2);
         assert_eq!(div_round_half_up(0, 3), 0);
+    }
+
+    #[test]
+    fn a_value_past_i64_is_exact() {
+        use crate::values::MAX_MONEY;
+        // 2·10^9 + 1 units at the largest cost: 2·10^22, far past i64.
+        let m = MAX_MONEY as i128;
+        assert_eq!(value_of(2_000_000_001, m, 1), 2_000_000_001 * m);
+        // The largest stock and a cost summed past i64, rounded half up once.
+        let cost = i64::MAX as i128 + 12_345;
+        let units = 2 * (i64::MAX / 2);
+        assert_eq!(
+            value_of(i64::MAX, cost, units),
+            div_round_half_up(i64::MAX as i128 * cost, units as i128)
+        );
+        assert_eq!(value_of(3, 301, 3), 301);
+        assert_eq!(value_of(1, 301, 3), 100);
+        assert_eq!(value_of(0, cost, units), 0);
     }
 
     #[tokio::test]

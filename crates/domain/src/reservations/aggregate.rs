@@ -142,7 +142,7 @@ impl Reservation {
                 )
             })
             .collect();
-        let order = Order::place(actor, &new, &demand, variants, &allocations, now).next;
+        let order = Order::place(actor, &new, &demand, variants, &allocations, now)?.next;
         let changes = self
             .held_levels()
             .into_iter()

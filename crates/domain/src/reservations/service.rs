@@ -56,7 +56,7 @@ impl ReservationService {
         actor.require(Action::HoldStock)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let groups = self.groups(&tenant, &new).await?;
                 let lines: Vec<LineRequest> = new.lines.iter().map(HoldRequest::line).collect();
                 let ids: Vec<VariantId> = lines.iter().map(|l| l.variant_id).collect();
@@ -88,7 +88,7 @@ impl ReservationService {
                                     .as_ref()
                                     .map(|s| s.ledger(move |_| placed.clone())),
                             };
-                            (next, write)
+                            Ok((next, write))
                         },
                     )
                     .await?;
@@ -199,7 +199,7 @@ impl ReservationService {
         actor.require(Action::HoldStock)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.stored(&tenant, id).await?;
                 let ids: Vec<VariantId> = current.lines.iter().map(|l| l.variant_id).collect();
                 let variants = self.deps.variants_by_id(&tenant, &ids).await?;
@@ -365,7 +365,7 @@ impl ReservationService {
     ) -> Result<Outcome<Reservation>, DomainError> {
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.stored(&tenant, id).await?;
                 let ReservationTransition { next, changes } =
                     decide(&current, self.deps.clock.now())?;

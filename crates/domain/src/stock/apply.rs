@@ -248,6 +248,7 @@ impl LedgerWrite {
     /// The idempotency record to store with this write, its response rendered from `committed`.
     pub fn idempotency_record(&self, committed: &Committed) -> Option<IdempotencyWrite> {
         self.idempotency.as_ref().map(|idem| IdempotencyWrite {
+            user_id: idem.user_id,
             key: idem.key.clone(),
             fingerprint: idem.fingerprint.clone(),
             response: (idem.render)(committed),

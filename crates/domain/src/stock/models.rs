@@ -461,6 +461,9 @@ pub enum DocumentWrite {
         order: Order,
         expected_version: i64,
     },
+    /// Insert the purchase order. `Store(NotFound)` (writing nothing) if the tenant has no such
+    /// supplier — checked inside the write, so a supplier deleted at the same moment never keeps
+    /// a purchase order; the same holds for an update naming another supplier.
     InsertPurchaseOrder(PurchaseOrder),
     /// Replace the purchase order if its stored `version` equals `expected_version`.
     UpdatePurchaseOrder {
@@ -494,6 +497,8 @@ pub type RenderCommitted = Arc<dyn Fn(&Committed) -> StoredResponse + Send + Syn
 /// The idempotency record to store in the same transaction as a ledger write.
 #[derive(Clone)]
 pub struct LedgerIdempotency {
+    /// Who sent the key; the record is unique per (tenant, user, key).
+    pub user_id: UserId,
     pub key: String,
     pub fingerprint: String,
     pub created_at: DateTime<Utc>,

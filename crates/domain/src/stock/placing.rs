@@ -36,7 +36,7 @@ pub(crate) struct Placing<'a> {
 
 impl Placing<'_> {
     /// Reads the lines' variants, refuses unknown ones by line (422) and what `allocate` finds
-    /// short (409), builds the write with `build` at the instant it runs, and commits it. `Ok(Err)`
+    /// short (409), builds the write (refused as it says) with `build` at the instant it runs, and commits it. `Ok(Err)`
     /// carries the ledger's shortages of the last attempt, for the caller to phrase.
     pub async fn run<T>(
         &self,
@@ -45,7 +45,7 @@ impl Placing<'_> {
             &HashMap<VariantId, Variant>,
             &Allocations,
             DateTime<Utc>,
-        ) -> (T, LedgerWrite),
+        ) -> Result<(T, LedgerWrite), DomainError>,
     ) -> Result<Result<T, Vec<Shortage>>, DomainError> {
         let ids: Vec<VariantId> = self.lines.iter().map(|l| l.variant_id).collect();
         let mut attempt = 1;
@@ -55,7 +55,7 @@ impl Placing<'_> {
             // Refuse from the current reading without taking locks when stock is clearly short;
             // the ledger's conditional write below remains the guard.
             let allocations = allocate(&variants).map_err(DomainError::InsufficientStock)?;
-            let (placed, write) = build(&variants, &allocations, self.deps.clock.now());
+            let (placed, write) = build(&variants, &allocations, self.deps.clock.now())?;
             match self.deps.commit_stock(&self.tenant, write).await? {
                 Ok(_) => return Ok(Ok(placed)),
                 Err(LedgerError::Insufficient(_))

@@ -75,7 +75,7 @@ impl StockService {
         actor.require(Action::AdjustStock)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let variant = self
                     .deps
                     .variants
@@ -128,7 +128,7 @@ impl StockService {
         }
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let variant = self
                     .deps
                     .variants

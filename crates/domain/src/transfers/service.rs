@@ -38,7 +38,7 @@ impl TransferService {
         actor.require(Action::WriteTransfers)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 self.check(
                     &tenant,
                     new.from_location_id,
@@ -118,7 +118,7 @@ impl TransferService {
         actor.require(Action::WriteTransfers)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get(actor, id).await?;
                 let now = self.deps.clock.now();
                 let transition = current.ship(actor.user_id, now)?;
@@ -159,7 +159,7 @@ impl TransferService {
         actor.require(Action::ReceiveTransfers)?;
         let tenant = actor.tenant_id;
         self.deps
-            .idempotent(&tenant, idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get(actor, id).await?;
                 let now = self.deps.clock.now();
                 let transition = current.receive(&lines, actor.user_id, now)?;
@@ -190,7 +190,7 @@ impl TransferService {
     ) -> Result<Outcome<Transfer>, DomainError> {
         actor.require(Action::WriteTransfers)?;
         self.deps
-            .idempotent(&actor.tenant_id.clone(), idem, |scope| async move {
+            .idempotent(actor, idem, |scope| async move {
                 let current = self.get(actor, id).await?;
                 let transition = current.cancel(self.deps.clock.now())?;
                 self.write(actor, &current, transition, scope).await

@@ -13,10 +13,14 @@ use crate::errors::corrupt;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct IdempotencyDoc {
-    /// A fresh UUIDv7; records are found by the unique `(tenantId, key)` pair.
+    /// A fresh UUIDv7; records are found by the unique `(tenantId, userId, key)` triple.
     #[serde(rename = "_id")]
     pub id: String,
     pub tenant_id: String,
+    /// Who sent the key. Records written before keys were scoped per user have none: no
+    /// lookup matches them and they expire like any other.
+    #[serde(default)]
+    pub user_id: String,
     pub key: String,
     pub fingerprint: String,
     pub status: i32,
@@ -31,6 +35,7 @@ impl IdempotencyDoc {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id: tenant.to_string(),
+            user_id: record.user_id.to_string(),
             key: record.key.clone(),
             fingerprint: record.fingerprint.clone(),
             status: i32::from(record.response.status),
@@ -49,6 +54,10 @@ impl TryFrom<IdempotencyDoc> for IdempotencyRecord {
 
     fn try_from(d: IdempotencyDoc) -> Result<Self, StoreError> {
         Ok(IdempotencyRecord {
+            user_id: d
+                .user_id
+                .parse()
+                .map_err(|_| corrupt("idempotency record user", &d.user_id))?,
             key: d.key,
             fingerprint: d.fingerprint,
             response: StoredResponse {

@@ -117,13 +117,34 @@ impl VariantRepository for MongoStore {
     ) -> Result<(), StoreError> {
         let mut doc = VariantDoc::new_variant(variant);
         doc.tenant_id = tenant.to_string();
-        self.insert_with_idempotency(
-            self.variants(),
-            doc,
-            tenant,
-            idempotency,
-            "creating a variant",
-        )
+        let (tenant, product) = (*tenant, variant.product_id.to_string());
+        // Always a transaction: the product is claimed in it, so a deletion racing this insert
+        // conflicts with it instead of leaving the variant orphaned (see `claim_parent`).
+        self.in_transaction(move |session| {
+            let store = self.clone();
+            let (doc, record, product) = (doc.clone(), idempotency.clone(), product.clone());
+            Box::pin(async move {
+                store
+                    .claim_parent(
+                        session,
+                        &store.products(),
+                        &tenant,
+                        &product,
+                        "claiming the variant's product",
+                    )
+                    .await?;
+                store
+                    .variants()
+                    .insert_one(doc)
+                    .session(&mut *session)
+                    .await
+                    .or_abort("creating a variant")?;
+                match record {
+                    Some(record) => store.store_idempotency(session, &tenant, &record).await,
+                    None => Ok(()),
+                }
+            })
+        })
         .await
     }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::idempotency::{IdempotencyRecord, IdempotencyRepository};
-use domain::ids::TenantId;
+use domain::ids::{TenantId, UserId};
 use domain::StoreError;
 use mongodb::bson::doc;
 
@@ -16,6 +16,7 @@ impl IdempotencyRepository for MongoStore {
     async fn find(
         &self,
         tenant: &TenantId,
+        user: &UserId,
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
@@ -23,6 +24,7 @@ impl IdempotencyRepository for MongoStore {
         self.idempotency_records()
             .find_one(doc! {
                 "tenantId": tenant.to_string(),
+                "userId": user.to_string(),
                 "key": key,
                 "expiresAt": { "$gt": bson_time(now) },
             })

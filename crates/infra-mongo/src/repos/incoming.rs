@@ -96,6 +96,16 @@ impl MongoStore {
         tenant: &TenantId,
         po: &PurchaseOrder,
     ) -> Result<(), Abort<LedgerError>> {
+        // Claimed in this transaction, so a deletion racing this insert conflicts with it
+        // instead of leaving the purchase order without its supplier (see `claim_parent`).
+        self.claim_parent(
+            session,
+            &self.suppliers(),
+            tenant,
+            &po.supplier_id.to_string(),
+            "claiming the purchase order's supplier",
+        )
+        .await?;
         let mut doc = PurchaseOrderDoc::from(po);
         doc.tenant_id = tenant.to_string();
         let changes = changes(None, &doc);
@@ -134,6 +144,17 @@ impl MongoStore {
                 StoreError::VersionConflict,
             )));
         };
+        if before.supplier_id != doc.supplier_id {
+            // Moved to another supplier: claimed like a new purchase order's.
+            self.claim_parent(
+                session,
+                &self.suppliers(),
+                tenant,
+                &doc.supplier_id,
+                "claiming the purchase order's supplier",
+            )
+            .await?;
+        }
         let changes = changes(Some(&before), &doc);
         self.move_incoming(session, tenant, changes).await
     }

@@ -44,6 +44,7 @@ impl MongoStore {
         records
             .delete_one(doc! {
                 "tenantId": tenant.to_string(),
+                "userId": record.user_id.to_string(),
                 "key": &record.key,
                 "expiresAt": { "$lte": bson_time(record.created_at) },
             })
@@ -69,6 +70,41 @@ impl MongoStore {
     /// Inserts `doc` — alone when there is no idempotency record, else in one transaction with
     /// the record. A unique-index violation on `doc` is `Duplicate`; a live key is
     /// `IdempotencyKeyTaken`; either way nothing is written.
+    /// Claims the tenant's parent document `id` of `collection` for a child written in the same
+    /// transaction (a variant's product, a purchase order's supplier): bumps its `childWrites`
+    /// counter, or refuses with `NotFound` when it is gone.
+    ///
+    /// A check that only read the parent could pass while a concurrent transaction deletes it:
+    /// both would commit, leaving the child orphaned. Writing the parent makes the two
+    /// transactions write the same document, so MongoDB lets one commit and aborts the other
+    /// with a write conflict; retried, it finds the parent gone (the child is refused) or the
+    /// child there (the deletion is refused or takes the child with it).
+    pub(crate) async fn claim_parent<D, E>(
+        &self,
+        session: &mut ClientSession,
+        collection: &Collection<D>,
+        tenant: &TenantId,
+        id: &str,
+        doing: &'static str,
+    ) -> Result<(), Abort<E>>
+    where
+        D: Send + Sync,
+        E: From<StoreError>,
+    {
+        let claimed = collection
+            .update_one(
+                doc! { "_id": id, "tenantId": tenant.to_string() },
+                doc! { "$inc": { "childWrites": 1_i64 } },
+            )
+            .session(&mut *session)
+            .await
+            .or_abort(doing)?;
+        if claimed.matched_count == 0 {
+            return Err(Abort::Refuse(StoreError::NotFound.into()));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn insert_with_idempotency<D>(
         &self,
         collection: Collection<D>,

@@ -441,34 +441,49 @@ impl ReportRepository for MongoStore {
                 "reading variants to value",
             )
             .await?;
-        let purchases = self
-            .totals_by_variant(
-                doc! {
-                    "tenantId": &tenant_id,
-                    "kind": MovementKind::Purchase.as_str(),
-                    "unitCost": { "$ne": Bson::Null },
-                },
-                doc! {
-                    "units": { "$sum": "$quantity" },
-                    "cost": { "$sum": { "$multiply": ["$quantity", "$unitCost"] } },
-                },
+        // Purchases are summed per unit cost, so the server adds only quantities (bounded) and
+        // the costs are multiplied and added here in i128: Σ quantity × cost of a variant
+        // bought often at a large cost passes Int64, where `$sum` turns into a lossy double.
+        let groups = self
+            .aggregate_rows(
+                self.movements(),
+                vec![
+                    doc! { "$match": {
+                        "tenantId": &tenant_id,
+                        "kind": MovementKind::Purchase.as_str(),
+                        "unitCost": { "$ne": Bson::Null },
+                    } },
+                    doc! { "$group": {
+                        "_id": { "variantId": "$variantId", "unitCost": "$unitCost" },
+                        "units": { "$sum": "$quantity" },
+                    } },
+                ],
                 "summing purchases",
             )
             .await?;
+        let mut purchases: HashMap<String, (i64, i128)> = HashMap::new();
+        for group in &groups {
+            let key = group
+                .get_document("_id")
+                .map_err(|e| corrupt("purchase group key", e))?;
+            let id = text_of(key, "variantId", "purchased variant id")?;
+            let cost = integer(key.get("unitCost"), "purchase unit cost")?;
+            let units = integer(group.get("units"), "purchased units")?;
+            let total = purchases.entry(id.to_owned()).or_default();
+            total.0 += units;
+            total.1 += cost as i128 * units as i128;
+        }
         variants
             .iter()
             .map(|row| {
                 let id = text_of(row, "_id", "variant id")?;
-                let bought = purchases.get(id);
-                let total =
-                    |field: &str, what: &str| bought.map_or(Ok(0), |b| integer(b.get(field), what));
+                let (units, cost) = purchases.get(id).copied().unwrap_or_default();
                 Ok(ValuationRow {
                     variant_id: parse(id, "variant id")?,
                     sku: text_of(row, "sku", "variant SKU")?.to_owned(),
                     stock: integer(row.get("stock"), "variant stock")?,
-                    purchased_units: total("units", "purchased units")?,
-                    // An Int64 overflow comes back as a double and is refused here.
-                    purchased_cost: total("cost", "purchased cost")?,
+                    purchased_units: units,
+                    purchased_cost: cost,
                 })
             })
             .collect()

@@ -4,7 +4,7 @@
 use domain::catalog::models::VariantFilter;
 use domain::catalog::ports::{ProductRepository, VariantRepository};
 use domain::idempotency::{IdempotencyRepository, IdempotencyWrite, StoredResponse};
-use domain::ids::{PurchaseOrderId, SupplierId, UserId};
+use domain::ids::{PurchaseOrderId, UserId};
 use domain::pagination::PageRequest;
 use domain::purchasing::models::{PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus};
 use domain::stock::models::{DocumentWrite, LedgerError, LedgerWrite, MovementKind};
@@ -124,6 +124,7 @@ async fn an_insert_under_a_live_idempotency_key_writes_nothing() {
     let store = &db.store;
     let shop = Shop::open(store, "keys").await;
     let record = |key: &str| IdempotencyWrite {
+        user_id: sender(),
         key: key.to_owned(),
         fingerprint: "fp".to_owned(),
         response: StoredResponse {
@@ -149,7 +150,11 @@ async fn an_insert_under_a_live_idempotency_key_writes_nothing() {
             .unwrap(),
         None
     );
-    let stored = store.find(&shop.tenant, "k", now()).await.unwrap().unwrap();
+    let stored = store
+        .find(&shop.tenant, &sender(), "k", now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.response.body, b"{\"id\":1}");
 
     // An expired record of the key is replaced, not a conflict.
@@ -161,7 +166,10 @@ async fn an_insert_under_a_live_idempotency_key_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(
-        store.find(&shop.tenant, "old", now()).await.unwrap(),
+        store
+            .find(&shop.tenant, &sender(), "old", now())
+            .await
+            .unwrap(),
         None,
         "expired"
     );
@@ -237,7 +245,7 @@ async fn incoming_low_stock_and_pages_are_computed_by_the_server() {
     let purchase_order = |status, lines: Vec<PurchaseOrderLine>| PurchaseOrder {
         id: PurchaseOrderId::new(),
         tenant_id: shop.tenant,
-        supplier_id: SupplierId::new(),
+        supplier_id: shop.supplier,
         location_id: shop.main,
         status,
         lines,
@@ -362,7 +370,7 @@ async fn incoming_is_kept_by_every_purchase_order_write_and_recounted_by_the_mig
     let mut po = PurchaseOrder {
         id: PurchaseOrderId::new(),
         tenant_id: shop.tenant,
-        supplier_id: SupplierId::new(),
+        supplier_id: shop.supplier,
         location_id: shop.main,
         status: PurchaseOrderStatus::Draft,
         lines: vec![line(a, 5, 0), line(b, 3, 0)],
@@ -510,4 +518,9 @@ async fn incoming_is_kept_by_every_purchase_order_write_and_recounted_by_the_mig
         "counted again"
     );
     db.drop().await;
+}
+
+/// The user who sends this file's idempotency keys.
+fn sender() -> UserId {
+    "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a02".parse().unwrap()
 }

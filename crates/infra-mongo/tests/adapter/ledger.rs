@@ -54,6 +54,7 @@ fn order(shop: &Shop, lines: &[(domain::ids::VariantId, i64)]) -> Order {
 
 fn idempotency(key: &str) -> LedgerIdempotency {
     LedgerIdempotency {
+        user_id: sender(),
         key: key.to_owned(),
         fingerprint: "fp".to_owned(),
         created_at: now(),
@@ -177,7 +178,10 @@ async fn a_multi_line_write_is_all_or_nothing_and_lists_every_shortage() {
     );
     assert_eq!(store.get(&shop.tenant, &placed.id).await.unwrap(), None);
     assert_eq!(
-        store.find(&shop.tenant, "order-1", now()).await.unwrap(),
+        store
+            .find(&shop.tenant, &sender(), "order-1", now())
+            .await
+            .unwrap(),
         None,
         "no idempotency record without the write"
     );
@@ -206,7 +210,7 @@ async fn a_multi_line_write_is_all_or_nothing_and_lists_every_shortage() {
         Some(placed.clone())
     );
     let record = store
-        .find(&shop.tenant, "order-1", now())
+        .find(&shop.tenant, &sender(), "order-1", now())
         .await
         .unwrap()
         .expect("stored with the write");
@@ -390,4 +394,9 @@ async fn expected_stock_missing_variants_and_stale_versions_are_refused() {
     );
     assert_eq!(shop.stock(store, &v).await, 5);
     db.drop().await;
+}
+
+/// The user who sends this file's idempotency keys.
+fn sender() -> UserId {
+    "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a02".parse().unwrap()
 }

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use domain::catalog::ports::VariantRepository;
 use domain::error::Shortage;
-use domain::ids::{LocationId, PurchaseOrderId, SupplierId, TransferId, UserId, VariantId};
+use domain::ids::{LocationId, PurchaseOrderId, TransferId, UserId, VariantId};
 use domain::locations::models::{Holdings, LevelFilter, Location};
 use domain::locations::ports::LocationRepository;
 use domain::pagination::PageRequest;
@@ -185,7 +185,7 @@ fn purchase_order(shop: &Shop, to: LocationId, v: VariantId, quantity: i64) -> P
     PurchaseOrder {
         id: PurchaseOrderId::new(),
         tenant_id: shop.tenant,
-        supplier_id: SupplierId::new(),
+        supplier_id: shop.supplier,
         location_id: to,
         status: PurchaseOrderStatus::Ordered,
         lines: vec![PurchaseOrderLine {

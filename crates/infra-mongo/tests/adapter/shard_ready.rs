@@ -85,7 +85,7 @@ async fn every_index_on_tenant_data_leads_with_the_tenant() {
         ("movements", "tenant_variant_created"),
         ("orders", "tenant_status_id"),
         ("reservations", "tenant_status_id"),
-        ("idempotencyRecords", "tenant_key_unique"),
+        ("idempotencyRecords", "tenant_user_key_unique"),
     ] {
         assert!(
             found.iter().any(|(c, n, _)| c == collection && n == name),
@@ -122,4 +122,53 @@ async fn every_index_on_tenant_data_leads_with_the_tenant() {
         );
     }
     db.drop().await;
+}
+
+/// A database from before keys were scoped per user still has the per-tenant unique index, which
+/// would refuse a colleague's record of the same key: start-up drops it and creates the
+/// per-user one.
+#[tokio::test]
+async fn start_up_retires_the_per_tenant_idempotency_index() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let client = mongodb::Client::with_uri_str(db.url()).await.unwrap();
+    let records = client
+        .default_database()
+        .expect("the URL names the database")
+        .collection::<Document>("idempotencyRecords");
+    records
+        .drop_index("tenant_user_key_unique")
+        .await
+        .expect("the current index exists");
+    records
+        .create_index(
+            mongodb::IndexModel::builder()
+                .keys(mongodb::bson::doc! { "tenantId": 1, "key": 1 })
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .name("tenant_key_unique".to_owned())
+                        .unique(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .await
+        .unwrap();
+    let again = infra_mongo::MongoStore::connect(db.url()).await.unwrap();
+    drop(again);
+    let names: Vec<String> = indexes(&db)
+        .await
+        .into_iter()
+        .filter(|(c, _, _)| c == "idempotencyRecords")
+        .map(|(_, n, _)| n)
+        .collect();
+    assert!(
+        !names.contains(&"tenant_key_unique".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"tenant_user_key_unique".to_owned()),
+        "{names:?}"
+    );
 }

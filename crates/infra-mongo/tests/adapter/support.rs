@@ -124,11 +124,13 @@ pub fn changes(changes: Vec<StockChange>) -> LedgerWrite {
     }
 }
 
-/// A tenant with its default location and one product, stored.
+/// A tenant with its default location, one product and one supplier, stored.
 pub struct Shop {
     pub tenant: TenantId,
     pub main: LocationId,
     pub product: ProductId,
+    /// For purchase orders, which are never written without their supplier.
+    pub supplier: domain::ids::SupplierId,
 }
 
 impl Shop {
@@ -143,10 +145,24 @@ impl Shop {
             .expect("create tenant");
         let p = product(&t.id);
         store.insert(&t.id, &p, None).await.expect("insert product");
+        let supplier = domain::purchasing::models::Supplier {
+            id: domain::ids::SupplierId::new(),
+            tenant_id: t.id,
+            name: Text::name("Mill").unwrap(),
+            email: None,
+            phone: None,
+            lead_time_days: None,
+            created_at: now(),
+            updated_at: now(),
+        };
+        domain::purchasing::ports::SupplierRepository::insert(store, &t.id, &supplier, None)
+            .await
+            .expect("insert supplier");
         Shop {
             tenant: t.id,
             main: main.id,
             product: p.id,
+            supplier: supplier.id,
         }
     }
 

@@ -154,13 +154,13 @@ pub fn valuation(plan: &Plan, tenant: TenantId, location: Option<LocationId>) ->
     current_variants(plan, tenant)
         .into_iter()
         .map(|id| {
-            let (mut units, mut cost) = (0, 0);
+            let (mut units, mut cost) = (0, 0_i128);
             for m in of_tenant(plan, tenant) {
                 if let (true, MovementKind::Purchase, Some(unit_cost)) =
                     (m.variant == id, m.kind, m.unit_cost)
                 {
                     units += m.quantity;
-                    cost += m.quantity * unit_cost;
+                    cost += m.quantity as i128 * unit_cost as i128;
                 }
             }
             ValuationRow {

@@ -155,7 +155,7 @@ fn apply(
 ) -> Result<Committed, LedgerError> {
     if let Some(idem) = &write.idempotency {
         // Refuse a live key before doing the work, so a repeat is reported as a repeat.
-        idempotency::refuse_if_live(tx, tenant, &idem.key, idem.created_at)?;
+        idempotency::refuse_if_live(tx, tenant, &idem.user_id, &idem.key, idem.created_at)?;
     }
     // The document first: a transition decided from a stale version is a conflict, whatever its
     // stock changes would have found.

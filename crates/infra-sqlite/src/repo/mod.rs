@@ -3,7 +3,7 @@
 //! expose the row writers the ledger calls inside its transaction.
 
 mod audit;
-mod idempotency;
+pub(crate) mod idempotency;
 mod ledger;
 mod locations;
 mod low_stock;

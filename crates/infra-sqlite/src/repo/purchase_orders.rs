@@ -14,7 +14,7 @@ use domain::StoreError;
 use rusqlite::{params, Row, Transaction};
 
 use crate::error::SqlResultExt;
-use crate::row::{id_list, millis, RowExt, Select};
+use crate::row::{id_list, millis, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
 const SELECT_PURCHASE_ORDERS: &str =
@@ -110,12 +110,31 @@ fn insert_lines(
     Ok(())
 }
 
-/// Inserts a new purchase order and its lines under `tenant`.
+/// `NotFound` unless the tenant has the purchase order's supplier. Checked in the write's own
+/// transaction, which holds the database's write lock: a supplier cannot be deleted between this
+/// check and the commit, so a purchase order never outlives its supplier.
+fn require_supplier(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    po: &PurchaseOrder,
+) -> Result<(), StoreError> {
+    optional_row(
+        tx,
+        "SELECT 1 FROM suppliers WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant.to_string(), po.supplier_id.to_string()],
+        |_| Ok(()),
+    )
+    .or_store("checking the purchase order's supplier")?
+    .ok_or(StoreError::NotFound)
+}
+
+/// Inserts a new purchase order and its lines under `tenant`; `NotFound` without its supplier.
 pub(crate) fn insert(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     po: &PurchaseOrder,
 ) -> Result<(), StoreError> {
+    require_supplier(tx, tenant, po)?;
     tx.execute(
         "INSERT INTO purchase_orders (id, tenant_id, supplier_id, location_id, status, expected_at,
                                       created_by, created_at, updated_at, version)
@@ -145,6 +164,7 @@ pub(crate) fn replace(
     po: &PurchaseOrder,
     expected_version: i64,
 ) -> Result<(), StoreError> {
+    require_supplier(tx, tenant, po)?;
     let changed = tx
         .execute(
             "UPDATE purchase_orders SET supplier_id = ?1, location_id = ?2, status = ?3,

@@ -142,16 +142,18 @@ impl ReportRepository for SqliteStore {
                     .to_owned(),
             ),
         };
+        // Purchases come summed per unit cost, so SQL adds only quantities (bounded) and the
+        // costs are multiplied and added here in i128: Σ quantity × cost of a variant bought
+        // often at a large cost passes i64, where SQLite's SUM fails.
         let sql = format!(
             "SELECT v.id AS id, v.sku AS sku, {stock} AS stock,
-                    COALESCE(p.units, 0) AS units, COALESCE(p.cost, 0) AS cost
+                    p.unit_cost AS unit_cost, COALESCE(p.units, 0) AS units
                FROM variants v
                {level_join}
-               LEFT JOIN (SELECT variant_id, SUM(quantity) AS units,
-                                 SUM(quantity * unit_cost) AS cost
+               LEFT JOIN (SELECT variant_id, unit_cost, SUM(quantity) AS units
                             FROM stock_movements
                            WHERE tenant_id = ?1 AND kind = 'PURCHASE' AND unit_cost IS NOT NULL
-                           GROUP BY variant_id) p ON p.variant_id = v.id
+                           GROUP BY variant_id, unit_cost) p ON p.variant_id = v.id
               WHERE v.tenant_id = ?1
               ORDER BY v.id"
         );
@@ -161,16 +163,28 @@ impl ReportRepository for SqliteStore {
         }
         self.read("valuing stock", move |tx| {
             let mut stmt = tx.prepare(&sql)?;
-            let rows = stmt.query_map(params_from_iter(binds), |r| {
-                Ok(ValuationRow {
-                    variant_id: r.id("id")?,
-                    sku: r.get("sku")?,
-                    stock: r.get("stock")?,
-                    purchased_units: r.get("units")?,
-                    purchased_cost: r.get("cost")?,
-                })
-            })?;
-            rows.collect()
+            let mut rows = stmt.query(params_from_iter(binds))?;
+            let mut valued: Vec<ValuationRow> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let id: VariantId = r.id("id")?;
+                let units: i64 = r.get("units")?;
+                let cost =
+                    r.get::<_, Option<i64>>("unit_cost")?.unwrap_or(0) as i128 * units as i128;
+                match valued.last_mut() {
+                    Some(last) if last.variant_id == id => {
+                        last.purchased_units += units;
+                        last.purchased_cost += cost;
+                    }
+                    _ => valued.push(ValuationRow {
+                        variant_id: id,
+                        sku: r.get("sku")?,
+                        stock: r.get("stock")?,
+                        purchased_units: units,
+                        purchased_cost: cost,
+                    }),
+                }
+            }
+            Ok(valued)
         })
         .await
     }

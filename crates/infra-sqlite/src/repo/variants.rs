@@ -271,6 +271,16 @@ impl VariantRepository for SqliteStore {
     ) -> Result<(), StoreError> {
         let (tenant, variant, record) = (*tenant, variant.clone(), idempotency);
         self.write("inserting a variant", move |tx| {
+            // In the write's own transaction, which holds the database's write lock: the
+            // product cannot be deleted between this check and the commit.
+            optional_row(
+                tx,
+                "SELECT 1 FROM products WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant.to_string(), variant.product_id.to_string()],
+                |_| Ok(()),
+            )
+            .or_store("checking the variant's product")?
+            .ok_or(StoreError::NotFound)?;
             if let Some(record) = &record {
                 idempotency::store(tx, &tenant, record.into())?;
             }
