@@ -186,6 +186,30 @@ pub fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
 }
 
+/// Records a run: appends `section` where runs are recorded (`--out`, else
+/// docs/benchmarks.md, nothing for a smoke run without `--out`) and writes `results` to
+/// `--json` when given.
+pub fn record(
+    common: &crate::cli::Common,
+    section: &str,
+    results: &impl Serialize,
+) -> anyhow::Result<()> {
+    let out = match (&common.out, common.smoke) {
+        (Some(path), _) => Some(path.clone()),
+        (None, false) => Some(crate::api::workspace_root().join("docs/benchmarks.md")),
+        (None, true) => None,
+    };
+    if let Some(path) = out {
+        append_section(&path, section)?;
+        println!("appended to {}", path.display());
+    }
+    if let Some(path) = &common.json {
+        std::fs::write(path, serde_json::to_string_pretty(results)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use crate::api::{locate_api_bin, random_secret, start_api, workspace_root, ApiSettings, StoreUrl};
@@ -21,7 +20,7 @@ use crate::client::{http_client, register};
 use crate::hello;
 use crate::load::{Driven, Percentiles};
 use crate::machine::Machine;
-use crate::report::{append_section, checks_table, mib, ms, rate, Check, Table};
+use crate::report::{checks_table, mib, ms, rate, record, Check, Table};
 use crate::scenarios::http::{self as scenario, SellOut};
 use crate::scenarios::raw_mongo;
 use crate::scenarios::raw_store::{self, RawStoreRun};
@@ -324,7 +323,7 @@ pub async fn run(common: &Common) -> anyhow::Result<bool> {
 
     let section = render(&results, &params);
     println!("\n{section}");
-    record(common, &params, &section, &results)?;
+    record(common, &section, &results)?;
     Ok(results.checks.iter().all(|c| c.pass || !c.correctness))
 }
 
@@ -651,26 +650,4 @@ fn short_path(path: &str) -> String {
     p.strip_prefix(workspace_root())
         .map(|s| s.display().to_string())
         .unwrap_or_else(|_| path.to_owned())
-}
-
-fn record(
-    common: &Common,
-    p: &LoadParams,
-    section: &str,
-    results: &LoadResults,
-) -> anyhow::Result<()> {
-    let out = match (&common.out, p.smoke) {
-        (Some(path), _) => Some(path.clone()),
-        (None, false) => Some(workspace_root().join("docs/benchmarks.md")),
-        (None, true) => None,
-    };
-    if let Some(path) = out {
-        append_section(&path, section)?;
-        println!("appended to {}", path.display());
-    }
-    if let Some(path) = &common.json {
-        std::fs::write(path, serde_json::to_string_pretty(results)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
 }

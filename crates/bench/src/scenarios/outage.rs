@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::api::{locate_api_bin, random_secret, start_api, workspace_root, ApiSettings, StoreUrl};
+use crate::api::{locate_api_bin, random_secret, start_api, ApiSettings, StoreUrl};
 use crate::cli::{Common, OutageArgs};
 use crate::client::{create_variants, http_client, register, ApiClient};
 use crate::cut::CutRelay;
 use crate::machine::Machine;
-use crate::report::{append_section, checks_table, ms, rate, Check, Table};
+use crate::report::{checks_table, ms, rate, record, Check, Table};
 
 /// The api's default lock wait: how long an order may wait for the lock before its 503.
 const LOCK_WAIT_MS: f64 = 5000.0;
@@ -145,19 +145,7 @@ pub async fn run(common: &Common, args: &OutageArgs) -> anyhow::Result<bool> {
     results.checks = checks(&results);
     let section = render(&results);
     println!("\n{section}");
-    let out = match (&common.out, common.smoke) {
-        (Some(path), _) => Some(path.clone()),
-        (None, false) => Some(workspace_root().join("docs/benchmarks.md")),
-        (None, true) => None,
-    };
-    if let Some(path) = out {
-        append_section(&path, &section)?;
-        println!("appended to {}", path.display());
-    }
-    if let Some(path) = &common.json {
-        std::fs::write(path, serde_json::to_string_pretty(&results)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    record(common, &section, &results)?;
     Ok(results.checks.iter().all(|c| c.pass || !c.correctness))
 }
 

@@ -13,13 +13,13 @@ use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::api::{locate_api_bin, random_secret, start_api, workspace_root, ApiSettings, StoreUrl};
+use crate::api::{locate_api_bin, random_secret, start_api, ApiSettings, StoreUrl};
 use crate::child::ChildServer;
 use crate::cli::{Common, ReportParams, ReportsArgs};
 use crate::client::{create_variants, http_client, register, ApiClient};
 use crate::load::Percentiles;
 use crate::machine::Machine;
-use crate::report::{append_section, checks_table, ms, Check, Table};
+use crate::report::{checks_table, ms, record, Check, Table};
 use crate::seed::mongo::MongoSeeder;
 use crate::seed::sqlite::SqliteSeeder;
 use crate::seed::{movements, TenantSeed};
@@ -221,18 +221,7 @@ pub async fn run(common: &Common, args: &ReportsArgs) -> anyhow::Result<bool> {
     };
     let section = render(&results, p.smoke);
     println!("\n{section}");
-    let out = match (&common.out, p.smoke) {
-        (Some(path), _) => Some(path.clone()),
-        (None, false) => Some(workspace_root().join("docs/benchmarks.md")),
-        (None, true) => None,
-    };
-    if let Some(path) = out {
-        append_section(&path, &section)?;
-        println!("appended to {}", path.display());
-    }
-    if let Some(path) = &common.json {
-        std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
-    }
+    record(common, &section, &results)?;
     Ok(results.checks.iter().all(|c| c.pass || !c.correctness))
 }
 
