@@ -64,8 +64,10 @@ pub const DOCUMENT_PATH: &str = "/openapi.json";
 pub const DOCS_FOLDER: &str = "/docs/";
 
 /// The Swagger UI over `doc`, at [`DOCS_FOLDER`], with the document at [`DOCUMENT_PATH`].
+/// The shared refusals ([`crate::openapi_problems`]) are added to `doc` first.
 pub fn swagger_ui(doc: utoipa::openapi::OpenApi) -> SwaggerUi {
-    SwaggerUi::new(format!("{DOCS_FOLDER}{{_:.*}}")).url(DOCUMENT_PATH, doc)
+    SwaggerUi::new(format!("{DOCS_FOLDER}{{_:.*}}"))
+        .url(DOCUMENT_PATH, crate::openapi_problems::complete(doc))
 }
 
 /// Mounts every documented route, with the document's header, on `app`. The server and
@@ -83,7 +85,7 @@ where
 /// The document of every route the app serves.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, doc) = mount(App::new().into_utoipa_app()).split_for_parts();
-    doc
+    crate::openapi_problems::complete(doc)
 }
 
 pub fn document_json() -> String {
