@@ -21,6 +21,7 @@ mod states;
 mod tenants;
 mod transfers;
 mod users;
+mod versions;
 
 pub use audit::*;
 pub use catalog::*;
@@ -41,3 +42,4 @@ pub use states::*;
 pub use tenants::*;
 pub use transfers::*;
 pub use users::*;
+pub use versions::*;
