@@ -77,6 +77,8 @@ macro_rules! contract_suite {
             a_stale_product_version_writes_nothing_and_the_current_one_writes,
             of_racing_product_writes_expecting_one_version_exactly_one_lands,
             a_stale_variant_version_writes_nothing_and_stock_leaves_the_version,
+            a_stale_supplier_version_writes_nothing_and_the_current_one_writes,
+            a_stale_location_version_writes_nothing_and_moving_the_default_moves_versions,
             variant_round_trips_with_stock_zero_and_updates_without_stock,
             variant_sku_is_unique_per_tenant,
             variants_page_oldest_first,

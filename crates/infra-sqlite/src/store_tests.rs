@@ -387,7 +387,7 @@ async fn the_default_moves_in_one_write_and_only_to_an_active_location() {
     let shelf = shop.location("SHELF").await;
     let mut closed = shop.location("CLOSED").await;
     closed.active = false;
-    LocationRepository::update(&shop.store, &shop.tenant, &closed)
+    LocationRepository::update(&shop.store, &shop.tenant, &closed, None)
         .await
         .unwrap();
 

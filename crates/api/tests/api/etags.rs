@@ -262,3 +262,42 @@ async fn of_two_clients_editing_the_same_version_exactly_one_wins_each_round() {
         assert_eq!(stored["name"], winner.2["name"], "round {round}");
     }
 }
+
+#[tokio::test]
+async fn suppliers_and_locations_refuse_edits_on_a_stale_etag() {
+    let Some(app) = spawn_app().await else { return };
+    let owner = app.register(&slug("etag-supplier")).await.token;
+    let (status, body) = app
+        .post("/v1/suppliers", &owner, json!({"name": "Acme"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let path = format!("/v1/suppliers/{}", body["id"].as_str().unwrap());
+    let (old, _) = etag_of(&app, &path, &owner).await;
+    let edit = Some(json!({"name": "Acme Ltd"}));
+    let (status, new, body) = send(&app, Method::PATCH, &path, &owner, Some(&old), edit).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let lost = Some(json!({"name": "Lost"}));
+    let (status, _, body) = send(&app, Method::PATCH, &path, &owner, Some(&old), lost).await;
+    assert_precondition_failed(status, &body);
+    let (status, _, body) = send(&app, Method::DELETE, &path, &owner, Some(&old), None).await;
+    assert_precondition_failed(status, &body);
+    let (now, stored) = etag_of(&app, &path, &owner).await;
+    assert_eq!(
+        (Some(now), &stored["name"]),
+        (new.clone(), &json!("Acme Ltd"))
+    );
+    let (status, _, body) = send(&app, Method::DELETE, &path, &owner, new.as_deref(), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let location = app.location(&owner, "ANNEX", 5).await;
+    let path = format!("/v1/locations/{location}");
+    let (old, _) = etag_of(&app, &path, &owner).await;
+    let edit = Some(json!({"priority": 3}));
+    let (status, new, body) = send(&app, Method::PATCH, &path, &owner, Some(&old), edit).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let lost = Some(json!({"priority": 9}));
+    let (status, _, body) = send(&app, Method::PATCH, &path, &owner, Some(&old), lost).await;
+    assert_precondition_failed(status, &body);
+    let (now, stored) = etag_of(&app, &path, &owner).await;
+    assert_eq!((Some(now), &stored["priority"]), (new, &json!(3)));
+}

@@ -163,8 +163,10 @@ pub async fn another_tenant_changes_nothing(s: Stores) {
     assert!(not_found(s.variants.delete(&b, &e.variant.id, None).await));
     let mut supplier = e.supplier.clone();
     supplier.name = text("Hijacked");
-    assert!(not_found(s.suppliers.update(&b, &supplier).await));
-    assert!(not_found(s.suppliers.delete(&b, &e.supplier.id).await));
+    assert!(not_found(s.suppliers.update(&b, &supplier, None).await));
+    assert!(not_found(
+        s.suppliers.delete(&b, &e.supplier.id, None).await
+    ));
 
     let steal = s
         .ledger

@@ -135,3 +135,81 @@ pub async fn a_stale_variant_version_writes_nothing_and_stock_leaves_the_version
         .unwrap();
     assert!(s.variants.get(&t, &empty.id).await.unwrap().is_none());
 }
+
+pub async fn a_stale_supplier_version_writes_nothing_and_the_current_one_writes(s: Stores) {
+    let t = TenantId::new();
+    let sup = supplier(t, "Acme");
+    s.suppliers.insert(&t, &sup, None).await.unwrap();
+    let read = sup.version();
+
+    let mut edited = sup.clone();
+    edited.name = text("Acme Ltd");
+    edited.updated_at = sup.updated_at + Duration::milliseconds(4);
+    s.suppliers.update(&t, &edited, Some(read)).await.unwrap();
+
+    let mut stale = sup.clone();
+    stale.name = text("Lost update");
+    stale.updated_at = sup.updated_at + Duration::milliseconds(8);
+    let refused = s.suppliers.update(&t, &stale, Some(read)).await;
+    assert!(
+        matches!(refused, Err(StoreError::VersionConflict)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        s.suppliers.get(&t, &sup.id).await.unwrap(),
+        Some(edited.clone())
+    );
+
+    let refused = s.suppliers.delete(&t, &sup.id, Some(read)).await;
+    assert!(
+        matches!(refused, Err(StoreError::VersionConflict)),
+        "{refused:?}"
+    );
+    assert!(s.suppliers.get(&t, &sup.id).await.unwrap().is_some());
+    s.suppliers
+        .delete(&t, &sup.id, Some(edited.version()))
+        .await
+        .unwrap();
+    assert_eq!(s.suppliers.get(&t, &sup.id).await.unwrap(), None);
+}
+
+pub async fn a_stale_location_version_writes_nothing_and_moving_the_default_moves_versions(
+    s: Stores,
+) {
+    let shop = shop(&s).await;
+    let (t, main) = (shop.id(), shop.main());
+    let annex = location(t, "ANNEX");
+    s.locations.insert(&t, &annex, None).await.unwrap();
+    let read = annex.version();
+
+    let mut edited = annex.clone();
+    edited.name = text("Annex by the station");
+    edited.updated_at = annex.updated_at + Duration::milliseconds(4);
+    s.locations.update(&t, &edited, Some(read)).await.unwrap();
+
+    let mut stale = annex.clone();
+    stale.name = text("Lost update");
+    stale.updated_at = annex.updated_at + Duration::milliseconds(8);
+    let refused = s.locations.update(&t, &stale, Some(read)).await;
+    assert!(
+        matches!(refused, Err(StoreError::VersionConflict)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        s.locations.get(&t, &annex.id).await.unwrap(),
+        Some(edited.clone())
+    );
+
+    // Moving the default changes both locations, so both versions move — even at a time no
+    // later than their own.
+    let main_before = s.locations.get(&t, &main).await.unwrap().unwrap().version();
+    s.locations
+        .make_default(&t, &annex.id, edited.updated_at)
+        .await
+        .unwrap();
+    let annex_after = s.locations.get(&t, &annex.id).await.unwrap().unwrap();
+    let main_after = s.locations.get(&t, &main).await.unwrap().unwrap();
+    assert!(annex_after.is_default && !main_after.is_default);
+    assert!(annex_after.version() > edited.version(), "{annex_after:?}");
+    assert!(main_after.version() > main_before, "{main_after:?}");
+}
