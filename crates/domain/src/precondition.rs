@@ -110,6 +110,17 @@ pub fn delete_guard(
     }
 }
 
+/// A versioned aggregate's write (purchase order, transfer) that lost its version race: a
+/// refusal of the client's `If-Match` when it named a version, else left as it is.
+pub fn refused_if_named(precondition: Option<&Precondition>, e: DomainError) -> DomainError {
+    match (precondition, e) {
+        (Some(Precondition::OneOf(_)), DomainError::VersionConflict { entity, .. }) => {
+            DomainError::PreconditionFailed { entity }
+        }
+        (_, e) => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

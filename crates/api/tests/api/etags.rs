@@ -301,3 +301,50 @@ async fn suppliers_and_locations_refuse_edits_on_a_stale_etag() {
     let (now, stored) = etag_of(&app, &path, &owner).await;
     assert_eq!((Some(now), &stored["priority"]), (new, &json!(3)));
 }
+
+#[tokio::test]
+async fn purchase_orders_and_transfers_refuse_edits_on_a_stale_etag() {
+    let Some(app) = spawn_app().await else { return };
+    let owner = app.register(&slug("etag-po")).await.token;
+    let variant = app.variant_with_stock(&owner, &slug("SKU"), 4).await;
+    let (_, supplier) = app
+        .post("/v1/suppliers", &owner, json!({"name": "S"}))
+        .await;
+    let (status, po) = app
+        .post(
+            "/v1/purchase-orders",
+            &owner,
+            json!({"supplierId": supplier["id"], "lines": [
+                {"variantId": variant, "quantity": 10, "unitCost": 100}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{po}");
+    let path = format!("/v1/purchase-orders/{}", po["id"].as_str().unwrap());
+    let (old, _) = etag_of(&app, &path, &owner).await;
+    let edit = |quantity: i64| {
+        Some(json!({"lines": [{"variantId": variant, "quantity": quantity, "unitCost": 100}]}))
+    };
+    let (status, new, body) = send(&app, Method::PATCH, &path, &owner, Some(&old), edit(12)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(new.as_ref(), Some(&old));
+    let (status, _, body) = send(&app, Method::PATCH, &path, &owner, Some(&old), edit(99)).await;
+    assert_precondition_failed(status, &body);
+    let (now, stored) = etag_of(&app, &path, &owner).await;
+    assert_eq!(Some(now), new);
+    assert_eq!(stored["lines"][0]["quantity"], 12, "{stored}");
+
+    let from = app.default_location(&owner).await;
+    let to = app.location(&owner, "ANNEX", 5).await;
+    let transfer = app.transfer(&owner, &from, &to, &[(&variant, 1)]).await;
+    let path = format!("/v1/transfers/{transfer}");
+    let (old, _) = etag_of(&app, &path, &owner).await;
+    let edit =
+        |quantity: i64| Some(json!({"lines": [{"variantId": variant, "quantity": quantity}]}));
+    let (status, new, body) = send(&app, Method::PATCH, &path, &owner, Some(&old), edit(2)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = send(&app, Method::PATCH, &path, &owner, Some(&old), edit(3)).await;
+    assert_precondition_failed(status, &body);
+    let (now, stored) = etag_of(&app, &path, &owner).await;
+    assert_eq!(Some(now), new);
+    assert_eq!(stored["lines"][0]["quantity"], 2, "{stored}");
+}

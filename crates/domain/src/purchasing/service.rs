@@ -17,7 +17,7 @@ use crate::locations::service::resolve;
 use crate::orders::models::LineRequest;
 use crate::pagination::{Page, PageRequest};
 use crate::precondition::{
-    delete_guard, lost_race, next_edit_time, retries, Precondition, EDIT_ATTEMPTS,
+    delete_guard, lost_race, next_edit_time, refused_if_named, retries, Precondition, EDIT_ATTEMPTS,
 };
 use crate::services::Deps;
 use crate::stock::models::{DocumentWrite, LedgerWrite};
@@ -228,10 +228,13 @@ impl PurchasingService {
         actor: &Actor,
         id: &PurchaseOrderId,
         patch: PurchaseOrderPatch,
+        precondition: Option<Precondition>,
     ) -> Result<PurchaseOrder, DomainError> {
         actor.require(Action::WritePurchasing)?;
         let tenant = actor.tenant_id;
         let current = self.get_purchase_order(actor, id).await?;
+        // `If-Match` names a version; the ledger write below is guarded by the one read.
+        Precondition::check(precondition.as_ref(), "purchase order", current.version)?;
         current.require_editable()?;
         self.check_references(&tenant, patch.supplier_id.as_ref(), patch.lines.as_deref())
             .await?;
@@ -239,7 +242,9 @@ impl PurchasingService {
             resolve(&self.deps, &tenant, patch.location_id, "locationId").await?;
         }
         let transition = current.edit(patch, self.deps.clock.now())?;
-        self.write(actor, &current, transition, None).await
+        self.write(actor, &current, transition, None)
+            .await
+            .map_err(|e| refused_if_named(precondition.as_ref(), e))
     }
 
     /// DRAFT → ORDERED.
