@@ -151,6 +151,10 @@ pub enum DomainError {
     /// optimistic version no longer matched. Retrying reads the new state.
     #[error("{entity} {id} changed concurrently; retry")]
     VersionConflict { entity: &'static str, id: String },
+    /// A conditional write (`If-Match`) named a version that is not the record's current one;
+    /// nothing was written. See [`crate::precondition`].
+    #[error("the {entity} has changed since the version named in If-Match; read it again")]
+    PreconditionFailed { entity: &'static str },
     /// A budget of [`crate::rate_limit`] is spent: retry after `retry_after`.
     #[error("too many attempts; retry in {} s", retry_after.as_secs())]
     RateLimited {

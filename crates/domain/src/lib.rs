@@ -23,6 +23,7 @@ pub mod locations;
 pub mod lock;
 pub mod orders;
 pub mod pagination;
+pub mod precondition;
 pub mod purchasing;
 pub mod rate_limit;
 pub mod reports;

@@ -923,9 +923,9 @@ async fn a_live_hold_keeps_its_variant_and_product_and_expired_ones_go_with_them
         ],
     )
     .await;
-    let refused = VariantRepository::delete(&shop.store, &shop.tenant, &v).await;
+    let refused = VariantRepository::delete(&shop.store, &shop.tenant, &v, None).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
-    let refused = ProductRepository::delete(&shop.store, &shop.tenant, &shop.product).await;
+    let refused = ProductRepository::delete(&shop.store, &shop.tenant, &shop.product, None).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
 
     shop.behind_the_ledger(
@@ -933,7 +933,7 @@ async fn a_live_hold_keeps_its_variant_and_product_and_expired_ones_go_with_them
         vec![(until - 120_000).into()],
     )
     .await;
-    VariantRepository::delete(&shop.store, &shop.tenant, &v)
+    VariantRepository::delete(&shop.store, &shop.tenant, &v, None)
         .await
         .unwrap();
     let left: i64 = shop

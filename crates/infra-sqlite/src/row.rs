@@ -242,3 +242,27 @@ pub(crate) fn optional_row<T, P: rusqlite::Params>(
     use rusqlite::OptionalExtension;
     conn.prepare_cached(sql)?.query_row(params, map).optional()
 }
+
+/// Why a conditional `UPDATE` of the row `id` in `table` (one with `tenant_id`, `id` and a
+/// version column) changed nothing: `NotFound` when the tenant has no such row, else
+/// `VersionConflict` — it exists at another version. Asked in the write's own transaction.
+pub(crate) fn missing_or_moved(
+    tx: &rusqlite::Connection,
+    table: &'static str,
+    tenant: &str,
+    id: &str,
+) -> domain::StoreError {
+    use crate::error::SqlResultExt;
+    let found = optional_row(
+        tx,
+        &format!("SELECT 1 FROM {table} WHERE tenant_id = ?1 AND id = ?2"),
+        rusqlite::params![tenant, id],
+        |_| Ok(()),
+    )
+    .or_store("reading the version of the record to update");
+    match found {
+        Ok(Some(())) => domain::StoreError::VersionConflict,
+        Ok(None) => domain::StoreError::NotFound,
+        Err(e) => e,
+    }
+}

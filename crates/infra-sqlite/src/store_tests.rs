@@ -388,7 +388,7 @@ async fn the_default_moves_in_one_write_and_only_to_an_active_location() {
     let shelf = shop.location("SHELF").await;
     let mut closed = shop.location("CLOSED").await;
     closed.active = false;
-    LocationRepository::update(&shop.store, &shop.tenant, &closed)
+    LocationRepository::update(&shop.store, &shop.tenant, &closed, None)
         .await
         .unwrap();
 
@@ -587,9 +587,9 @@ async fn units_in_transit_are_counted_and_keep_their_variant() {
 
     // Emptied, but 3 units are on their way: the variant and its product stay.
     shop.adjust(v, shop.main.id, -2).await;
-    let refused = VariantRepository::delete(&shop.store, &shop.tenant, &v).await;
+    let refused = VariantRepository::delete(&shop.store, &shop.tenant, &v, None).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
-    let refused = ProductRepository::delete(&shop.store, &shop.tenant, &shop.product).await;
+    let refused = ProductRepository::delete(&shop.store, &shop.tenant, &shop.product, None).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
 }
 
@@ -598,10 +598,10 @@ async fn deleting_a_variant_takes_its_levels_with_it() {
     let shop = Shop::open().await;
     let v = shop.variant("TEE-M").await;
     shop.adjust(v, shop.main.id, 2).await;
-    let held = VariantRepository::delete(&shop.store, &shop.tenant, &v).await;
+    let held = VariantRepository::delete(&shop.store, &shop.tenant, &v, None).await;
     assert!(matches!(held, Err(StoreError::InUse)));
     shop.adjust(v, shop.main.id, -2).await;
-    VariantRepository::delete(&shop.store, &shop.tenant, &v)
+    VariantRepository::delete(&shop.store, &shop.tenant, &v, None)
         .await
         .unwrap();
     let audit = shop.store.audit(&shop.tenant).await.unwrap();

@@ -25,6 +25,7 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    PreconditionFailed,
     InsufficientStock,
     NegativeStock,
     StockMismatch,
@@ -69,6 +70,11 @@ impl ErrorCode {
                 "Method not allowed",
             ),
             Conflict => ("conflict", StatusCode::CONFLICT, "Conflict"),
+            PreconditionFailed => (
+                "precondition-failed",
+                StatusCode::PRECONDITION_FAILED,
+                "Precondition failed",
+            ),
             InsufficientStock => (
                 "insufficient-stock",
                 StatusCode::CONFLICT,
@@ -314,6 +320,7 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict(_) | DomainError::VersionConflict { .. } => {
                 ApiError::new(C::Conflict, detail)
             }
+            DomainError::PreconditionFailed { .. } => ApiError::new(C::PreconditionFailed, detail),
             DomainError::InsufficientStock(shortages) => {
                 let detail = shortages
                     .iter()
@@ -387,6 +394,7 @@ mod tests {
             NotFound,
             MethodNotAllowed,
             Conflict,
+            PreconditionFailed,
             InsufficientStock,
             NegativeStock,
             StockMismatch,

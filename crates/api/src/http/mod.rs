@@ -4,6 +4,7 @@
 pub mod body;
 pub mod client_addr;
 pub mod error;
+pub mod etag;
 pub mod fallback;
 pub mod idempotency;
 pub mod query;

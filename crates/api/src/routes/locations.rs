@@ -14,6 +14,7 @@ use crate::dto::locations::{
 };
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
+use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
 
@@ -64,9 +65,9 @@ pub async fn create(
     Ok(respond(outcome, &render))
 }
 
-/// One location.
+/// One location, with its version in `ETag` (for `If-Match` on PATCH).
 #[utoipa::path(tag = "locations", params(("id" = String, Path)), responses(
-    (status = 200, body = LocationDto),
+    (status = 200, body = LocationDto, headers(("ETag" = String, description = "The location's version (strong)"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/locations/{id}")]
@@ -77,30 +78,41 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id: LocationId = path_id(&id, "location")?;
     let location = state.services.locations.get(&actor, &id).await?;
-    Ok(HttpResponse::Ok().json(LocationDto::from(&location)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(location.version()))
+        .json(LocationDto::from(&location)))
 }
 
-/// Rename, reprioritise, (de)activate, or make the location the default.
-#[utoipa::path(tag = "locations", params(("id" = String, Path)), request_body = UpdateLocationRequest, responses(
-    (status = 200, body = LocationDto),
+/// Rename, reprioritise, (de)activate, or make the location the default. `If-Match` (optional)
+/// makes the edit conditional on the version read: without it the edit applies to the current
+/// location.
+#[utoipa::path(tag = "locations", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
+    request_body = UpdateLocationRequest, responses(
+    (status = 200, body = LocationDto, headers(("ETag" = String, description = "The new version"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "The location changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Deactivating the default, or a location that still holds or expects stock", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "`isDefault: false`, an inactive default, or a bad field", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/locations/{id}")]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
     body: JsonBody<UpdateLocationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: LocationId = path_id(&id, "location")?;
+    let condition = precondition(&req)?;
     let location = state
         .services
         .locations
-        .update(&actor, &id, body.value.into_domain()?)
+        .update(&actor, &id, body.value.into_domain()?, condition)
         .await?;
-    Ok(HttpResponse::Ok().json(LocationDto::from(&location)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(location.version()))
+        .json(LocationDto::from(&location)))
 }
 
 /// The stock levels held at a location, by variant id; `?lowStock=true` keeps the low ones.

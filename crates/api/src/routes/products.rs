@@ -10,6 +10,7 @@ use crate::auth::extractor::Authenticated;
 use crate::dto::catalog::{CreateProductRequest, ProductDto, ProductPage, UpdateProductRequest};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
+use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
 
@@ -60,9 +61,9 @@ pub async fn create(
     Ok(respond(outcome, &render))
 }
 
-/// One product.
+/// One product, with its version in `ETag` (for `If-Match` on PATCH and DELETE).
 #[utoipa::path(tag = "products", params(("id" = String, Path)), responses(
-    (status = 200, body = ProductDto),
+    (status = 200, body = ProductDto, headers(("ETag" = String, description = "The product's version (strong)"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/products/{id}")]
@@ -73,44 +74,64 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id: ProductId = path_id(&id, "product")?;
     let product = state.services.catalog.get_product(&actor, &id).await?;
-    Ok(HttpResponse::Ok().json(ProductDto::from(&product)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(product.version()))
+        .json(ProductDto::from(&product)))
 }
 
-/// Rename or re-describe a product.
-#[utoipa::path(tag = "products", params(("id" = String, Path)), request_body = UpdateProductRequest, responses(
-    (status = 200, body = ProductDto),
+/// Rename or re-describe a product. `If-Match` (optional) makes the edit conditional on the
+/// version read: without it the edit applies to the current product.
+#[utoipa::path(tag = "products", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
+    request_body = UpdateProductRequest, responses(
+    (status = 200, body = ProductDto, headers(("ETag" = String, description = "The new version"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "The product changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/products/{id}")]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
     body: JsonBody<UpdateProductRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: ProductId = path_id(&id, "product")?;
+    let condition = precondition(&req)?;
     let product = state
         .services
         .catalog
-        .update_product(&actor, &id, body.value.into_domain()?)
+        .update_product(&actor, &id, body.value.into_domain()?, condition)
         .await?;
-    Ok(HttpResponse::Ok().json(ProductDto::from(&product)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(product.version()))
+        .json(ProductDto::from(&product)))
 }
 
-/// Delete a product and its variants; refused while any variant holds stock.
-#[utoipa::path(tag = "products", params(("id" = String, Path)), responses(
+/// Delete a product and its variants; refused while any variant holds stock. `If-Match`
+/// (optional) makes the delete conditional on the version read.
+#[utoipa::path(tag = "products", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version to delete; `*` for any")),
+    responses(
     (status = 204),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "The product changed since the If-Match version; nothing deleted", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "A variant has stock", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[delete("/products/{id}")]
 pub async fn remove(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id: ProductId = path_id(&id, "product")?;
-    state.services.catalog.delete_product(&actor, &id).await?;
+    let condition = precondition(&req)?;
+    state
+        .services
+        .catalog
+        .delete_product(&actor, &id, condition)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,6 +13,7 @@ use crate::dto::purchasing::{
 };
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
+use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond, Render};
 use crate::http::query::PageQuery;
 
@@ -71,9 +72,10 @@ pub async fn create(
     Ok(respond(outcome, &render))
 }
 
-/// One purchase order with what each line has received.
+/// One purchase order with what each line has received; `ETag` is its version (every
+/// change moves it), for `If-Match` on PATCH.
 #[utoipa::path(tag = "purchase-orders", params(("id" = String, Path)), responses(
-    (status = 200, body = PurchaseOrderDto),
+    (status = 200, body = PurchaseOrderDto, headers(("ETag" = String, description = "The purchase order's version (strong)"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/purchase-orders/{id}")]
@@ -88,28 +90,38 @@ pub async fn get(
         .purchasing
         .get_purchase_order(&actor, &id)
         .await?;
-    Ok(HttpResponse::Ok().json(PurchaseOrderDto::from(&po)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(po.version))
+        .json(PurchaseOrderDto::from(&po)))
 }
 
-/// Edit a DRAFT purchase order.
-#[utoipa::path(tag = "purchase-orders", params(("id" = String, Path)), request_body = UpdatePurchaseOrderRequest, responses(
-    (status = 200, body = PurchaseOrderDto),
+/// Edit a DRAFT purchase order. `If-Match` (optional) makes the edit conditional on the
+/// version read.
+#[utoipa::path(tag = "purchase-orders", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
+    request_body = UpdatePurchaseOrderRequest, responses(
+    (status = 200, body = PurchaseOrderDto, headers(("ETag" = String, description = "The new version"))),
+    (status = 412, description = "The purchase order changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Not DRAFT", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/purchase-orders/{id}")]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
     body: JsonBody<UpdatePurchaseOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: PurchaseOrderId = path_id(&id, "purchase order")?;
+    let condition = precondition(&req)?;
     let po = state
         .services
         .purchasing
-        .update_purchase_order(&actor, &id, body.value.into_domain()?)
+        .update_purchase_order(&actor, &id, body.value.into_domain()?, condition)
         .await?;
-    Ok(HttpResponse::Ok().json(PurchaseOrderDto::from(&po)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(po.version))
+        .json(PurchaseOrderDto::from(&po)))
 }
 
 /// DRAFT → ORDERED.

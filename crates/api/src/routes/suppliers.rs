@@ -12,6 +12,7 @@ use crate::dto::purchasing::{
 };
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
+use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
 
@@ -58,9 +59,9 @@ pub async fn create(
     Ok(respond(outcome, &render))
 }
 
-/// One supplier.
+/// One supplier, with its version in `ETag` (for `If-Match` on PATCH and DELETE).
 #[utoipa::path(tag = "suppliers", params(("id" = String, Path)), responses(
-    (status = 200, body = SupplierDto),
+    (status = 200, body = SupplierDto, headers(("ETag" = String, description = "The supplier's version (strong)"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/suppliers/{id}")]
@@ -71,47 +72,63 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id: SupplierId = path_id(&id, "supplier")?;
     let supplier = state.services.purchasing.get_supplier(&actor, &id).await?;
-    Ok(HttpResponse::Ok().json(SupplierDto::from(&supplier)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(supplier.version()))
+        .json(SupplierDto::from(&supplier)))
 }
 
-/// Update a supplier; `null` clears an optional field.
-#[utoipa::path(tag = "suppliers", params(("id" = String, Path)), request_body = UpdateSupplierRequest, responses(
-    (status = 200, body = SupplierDto),
+/// Update a supplier; `null` clears an optional field. `If-Match` (optional) makes the edit
+/// conditional on the version read: without it the edit applies to the current supplier.
+#[utoipa::path(tag = "suppliers", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
+    request_body = UpdateSupplierRequest, responses(
+    (status = 200, body = SupplierDto, headers(("ETag" = String, description = "The new version"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "The supplier changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/suppliers/{id}")]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
     body: JsonBody<UpdateSupplierRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: SupplierId = path_id(&id, "supplier")?;
+    let condition = precondition(&req)?;
     let supplier = state
         .services
         .purchasing
-        .update_supplier(&actor, &id, body.value.into_domain()?)
+        .update_supplier(&actor, &id, body.value.into_domain()?, condition)
         .await?;
-    Ok(HttpResponse::Ok().json(SupplierDto::from(&supplier)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(supplier.version()))
+        .json(SupplierDto::from(&supplier)))
 }
 
-/// Delete a supplier with no open purchase order.
-#[utoipa::path(tag = "suppliers", params(("id" = String, Path)), responses(
+/// Delete a supplier with no open purchase order. `If-Match` (optional) makes the delete
+/// conditional on the version read.
+#[utoipa::path(tag = "suppliers", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version to delete; `*` for any")),
+    responses(
     (status = 204),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "The supplier changed since the If-Match version; nothing deleted", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Open purchase orders", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[delete("/suppliers/{id}")]
 pub async fn remove(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id: SupplierId = path_id(&id, "supplier")?;
+    let condition = precondition(&req)?;
     state
         .services
         .purchasing
-        .delete_supplier(&actor, &id)
+        .delete_supplier(&actor, &id, condition)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

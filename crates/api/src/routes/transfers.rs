@@ -14,6 +14,7 @@ use crate::dto::transfers::{
 };
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
+use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond, Render};
 use crate::http::query::PageQuery;
 
@@ -66,9 +67,10 @@ pub async fn create(
     Ok(respond(outcome, &render))
 }
 
-/// One transfer with what each line has received and has in transit.
+/// One transfer with what each line has received and has in transit; `ETag` is its version
+/// (every change moves it), for `If-Match` on PATCH.
 #[utoipa::path(tag = "transfers", params(("id" = String, Path)), responses(
-    (status = 200, body = TransferDto),
+    (status = 200, body = TransferDto, headers(("ETag" = String, description = "The transfer's version (strong)"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/transfers/{id}")]
@@ -79,30 +81,40 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id: TransferId = path_id(&id, "transfer")?;
     let transfer = state.services.transfers.get(&actor, &id).await?;
-    Ok(HttpResponse::Ok().json(TransferDto::from(&transfer)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(transfer.version))
+        .json(TransferDto::from(&transfer)))
 }
 
-/// Edit a DRAFT transfer; `lines` replaces all lines.
-#[utoipa::path(tag = "transfers", params(("id" = String, Path)), request_body = UpdateTransferRequest, responses(
-    (status = 200, body = TransferDto),
+/// Edit a DRAFT transfer; `lines` replaces all lines. `If-Match` (optional) makes the edit
+/// conditional on the version read.
+#[utoipa::path(tag = "transfers", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
+    request_body = UpdateTransferRequest, responses(
+    (status = 200, body = TransferDto, headers(("ETag" = String, description = "The new version"))),
+    (status = 412, description = "The transfer changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Not DRAFT, or changed concurrently", body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/transfers/{id}")]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
     body: JsonBody<UpdateTransferRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: TransferId = path_id(&id, "transfer")?;
+    let condition = precondition(&req)?;
     let transfer = state
         .services
         .transfers
-        .update(&actor, &id, body.value.into_domain()?)
+        .update(&actor, &id, body.value.into_domain()?, condition)
         .await?;
-    Ok(HttpResponse::Ok().json(TransferDto::from(&transfer)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(transfer.version))
+        .json(TransferDto::from(&transfer)))
 }
 
 /// DRAFT → SHIPPED: one TRANSFER_OUT movement per line at the source, all or none.

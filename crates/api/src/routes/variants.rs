@@ -12,6 +12,7 @@ use crate::dto::catalog::{
 };
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
+use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
 
@@ -64,9 +65,10 @@ pub async fn create(
     Ok(respond(outcome, &render))
 }
 
-/// One variant with its stock and incoming units.
+/// One variant with its stock and incoming units. `ETag` is the version of its catalog fields
+/// (product, SKU, attributes, price, reorder level): stock changes leave it as it is.
 #[utoipa::path(tag = "variants", params(("id" = String, Path)), responses(
-    (status = 200, body = VariantDto),
+    (status = 200, body = VariantDto, headers(("ETag" = String, description = "The variant's catalog version (strong); stock changes do not change it"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/variants/{id}")]
@@ -77,44 +79,66 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id: VariantId = path_id(&id, "variant")?;
     let variant = state.services.catalog.get_variant(&actor, &id).await?;
-    Ok(HttpResponse::Ok().json(VariantDto::from(&variant)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(variant.version()))
+        .json(VariantDto::from(&variant)))
 }
 
 /// Change a variant's product, SKU, attributes, price or reorder level (never its stock).
-#[utoipa::path(tag = "variants", params(("id" = String, Path)), request_body = UpdateVariantRequest, responses(
-    (status = 200, body = VariantDto),
+/// `If-Match` (optional) makes the edit conditional on the catalog version read: two
+/// integrations syncing prices cannot overwrite each other. Without it the edit applies to the
+/// current variant.
+#[utoipa::path(tag = "variants", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
+    request_body = UpdateVariantRequest, responses(
+    (status = 200, body = VariantDto, headers(("ETag" = String, description = "The new catalog version"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "The variant changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "SKU taken", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/variants/{id}")]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
     body: JsonBody<UpdateVariantRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: VariantId = path_id(&id, "variant")?;
+    let condition = precondition(&req)?;
     let variant = state
         .services
         .catalog
-        .update_variant(&actor, &id, body.value.into_domain()?)
+        .update_variant(&actor, &id, body.value.into_domain()?, condition)
         .await?;
-    Ok(HttpResponse::Ok().json(VariantDto::from(&variant)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(variant.version()))
+        .json(VariantDto::from(&variant)))
 }
 
-/// Delete a variant with no stock.
-#[utoipa::path(tag = "variants", params(("id" = String, Path)), responses(
+/// Delete a variant with no stock. `If-Match` (optional) makes the delete conditional on the
+/// version read.
+#[utoipa::path(tag = "variants", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version to delete; `*` for any")),
+    responses(
     (status = 204),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "The variant changed since the If-Match version; nothing deleted", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "The variant has stock", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[delete("/variants/{id}")]
 pub async fn remove(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id: VariantId = path_id(&id, "variant")?;
-    state.services.catalog.delete_variant(&actor, &id).await?;
+    let condition = precondition(&req)?;
+    state
+        .services
+        .catalog
+        .delete_variant(&actor, &id, condition)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,6 +6,7 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod concurrency;
 mod errors;
+mod etags;
 mod helpers;
 mod holds_races;
 #[path = "../common/http_client.rs"]

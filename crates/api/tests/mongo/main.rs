@@ -9,6 +9,8 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Mongo;
 
 #[path = "../api/concurrency.rs"]
 mod concurrency;
+#[path = "../api/etags.rs"]
+mod etags;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/holds_races.rs"]

@@ -21,17 +21,17 @@ pub async fn product_round_trips_updates_and_deletes(s: Stores) {
     p.name = text("Long-sleeve tee");
     p.description = None;
     p.updated_at = now() + chrono::Duration::seconds(3);
-    s.products.update(&t, &p).await.unwrap();
+    s.products.update(&t, &p, None).await.unwrap();
     assert_eq!(s.products.get(&t, &p.id).await.unwrap(), Some(p.clone()));
 
     let ghost = product(t, "Ghost");
-    let missing = s.products.update(&t, &ghost).await;
+    let missing = s.products.update(&t, &ghost, None).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
     assert_eq!(s.products.get(&t, &ghost.id).await.unwrap(), None);
 
-    s.products.delete(&t, &p.id).await.unwrap();
+    s.products.delete(&t, &p.id, None).await.unwrap();
     assert_eq!(s.products.get(&t, &p.id).await.unwrap(), None);
-    let again = s.products.delete(&t, &p.id).await;
+    let again = s.products.delete(&t, &p.id, None).await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
 }
 
@@ -59,7 +59,7 @@ pub async fn product_delete_is_refused_while_a_variant_holds_stock(s: Stores) {
     let empty = variant_of(&s, t, p.id, main, &format!("MUG-{}", unique()), 0).await;
     let stocked = variant_of(&s, t, p.id, main, &format!("MUG-{}", unique()), 4).await;
 
-    let refused = s.products.delete(&t, &p.id).await;
+    let refused = s.products.delete(&t, &p.id, None).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
     assert!(s.products.get(&t, &p.id).await.unwrap().is_some());
     assert!(s.variants.get(&t, &empty.id).await.unwrap().is_some());
@@ -72,7 +72,7 @@ pub async fn product_delete_is_refused_while_a_variant_holds_stock(s: Stores) {
         )
         .await
         .unwrap();
-    s.products.delete(&t, &p.id).await.unwrap();
+    s.products.delete(&t, &p.id, None).await.unwrap();
     assert_eq!(s.products.get(&t, &p.id).await.unwrap(), None);
     assert_eq!(s.variants.get(&t, &empty.id).await.unwrap(), None);
     assert_eq!(s.variants.get(&t, &stocked.id).await.unwrap(), None);
@@ -112,7 +112,7 @@ pub async fn variant_round_trips_with_stock_zero_and_updates_without_stock(s: St
     v.reorder_level = StockLevel::new(3).unwrap();
     v.stock = 999; // never written by an update
     v.updated_at = now() + chrono::Duration::seconds(4);
-    s.variants.update(&t, &v).await.unwrap();
+    s.variants.update(&t, &v, None).await.unwrap();
     let updated = s.variants.get(&t, &v.id).await.unwrap().unwrap();
     assert_eq!(updated.stock, 6);
     assert_eq!(updated.product_id, other.id);
@@ -123,7 +123,7 @@ pub async fn variant_round_trips_with_stock_zero_and_updates_without_stock(s: St
     assert_eq!(updated.updated_at, v.updated_at);
 
     let ghost = variant(t, p.id, &format!("GHOST-{}", unique()));
-    let missing = s.variants.update(&t, &ghost).await;
+    let missing = s.variants.update(&t, &ghost, None).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 
     let many = s
@@ -154,7 +154,7 @@ pub async fn variant_sku_is_unique_per_tenant(s: Stores) {
     let mut second = stocked_variant(&s, a, shop_a.main(), &format!("SKU-{}", unique()), 0).await;
     let own = second.sku.clone();
     second.sku = first.sku.clone();
-    let refused = s.variants.update(&a, &second).await;
+    let refused = s.variants.update(&a, &second, None).await;
     assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
     assert_eq!(
         s.variants.get(&a, &second.id).await.unwrap().unwrap().sku,
@@ -162,7 +162,7 @@ pub async fn variant_sku_is_unique_per_tenant(s: Stores) {
     );
     second.sku = own;
     second.price = money(1);
-    s.variants.update(&a, &second).await.unwrap();
+    s.variants.update(&a, &second, None).await.unwrap();
 }
 
 pub async fn variants_page_oldest_first(s: Stores) {
@@ -235,7 +235,7 @@ pub async fn variant_delete_is_refused_while_it_holds_stock(s: Stores) {
     let shop = shop(&s).await;
     let (t, main) = (shop.id(), shop.main());
     let v = stocked_variant(&s, t, main, &format!("LAMP-{}", unique()), 1).await;
-    let refused = s.variants.delete(&t, &v.id).await;
+    let refused = s.variants.delete(&t, &v.id, None).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
     assert_eq!(stock_of(&s, t, v.id).await, 1);
 
@@ -246,9 +246,9 @@ pub async fn variant_delete_is_refused_while_it_holds_stock(s: Stores) {
         )
         .await
         .unwrap();
-    s.variants.delete(&t, &v.id).await.unwrap();
+    s.variants.delete(&t, &v.id, None).await.unwrap();
     assert_eq!(s.variants.get(&t, &v.id).await.unwrap(), None);
-    let again = s.variants.delete(&t, &v.id).await;
+    let again = s.variants.delete(&t, &v.id, None).await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
 }
 

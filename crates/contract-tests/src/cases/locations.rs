@@ -51,7 +51,7 @@ pub async fn location_round_trips_and_updates(s: Stores) {
     annex.updated_at = now() + Duration::seconds(3);
     let mut claimed = annex.clone();
     claimed.is_default = true;
-    s.locations.update(&t, &claimed).await.unwrap();
+    s.locations.update(&t, &claimed, None).await.unwrap();
     assert_eq!(
         s.locations.get(&t, &annex.id).await.unwrap(),
         Some(annex.clone())
@@ -59,14 +59,14 @@ pub async fn location_round_trips_and_updates(s: Stores) {
     let mut resigned = main.clone();
     resigned.is_default = false;
     resigned.name = text("Head office");
-    s.locations.update(&t, &resigned).await.unwrap();
+    s.locations.update(&t, &resigned, None).await.unwrap();
     let read = s.locations.get(&t, &main.id).await.unwrap().unwrap();
     assert!(read.is_default, "an update never changes the default");
     assert_eq!(read.name, resigned.name);
     assert_eq!(defaults_of(&s, t).await, vec![main.id]);
 
     let ghost = location(t, "GHOST");
-    let missing = s.locations.update(&t, &ghost).await;
+    let missing = s.locations.update(&t, &ghost, None).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
     assert_eq!(s.locations.get(&t, &ghost.id).await.unwrap(), None);
 }

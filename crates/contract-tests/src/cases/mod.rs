@@ -22,6 +22,7 @@ mod states;
 mod tenants;
 mod transfers;
 mod users;
+mod versions;
 
 pub use audit::*;
 pub use catalog::*;
@@ -43,3 +44,4 @@ pub use states::*;
 pub use tenants::*;
 pub use transfers::*;
 pub use users::*;
+pub use versions::*;

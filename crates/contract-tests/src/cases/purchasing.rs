@@ -25,19 +25,19 @@ pub async fn supplier_round_trips_updates_and_deletes(s: Stores) {
     sup.phone = None;
     sup.lead_time_days = None;
     sup.updated_at = now() + Duration::seconds(2);
-    s.suppliers.update(&t, &sup).await.unwrap();
+    s.suppliers.update(&t, &sup, None).await.unwrap();
     assert_eq!(
         s.suppliers.get(&t, &sup.id).await.unwrap(),
         Some(sup.clone())
     );
 
     let ghost = supplier(t, "Ghost");
-    let missing = s.suppliers.update(&t, &ghost).await;
+    let missing = s.suppliers.update(&t, &ghost, None).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 
-    s.suppliers.delete(&t, &sup.id).await.unwrap();
+    s.suppliers.delete(&t, &sup.id, None).await.unwrap();
     assert_eq!(s.suppliers.get(&t, &sup.id).await.unwrap(), None);
-    let again = s.suppliers.delete(&t, &sup.id).await;
+    let again = s.suppliers.delete(&t, &sup.id, None).await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
 }
 
@@ -65,7 +65,7 @@ pub async fn supplier_delete_is_refused_while_a_purchase_order_is_open(s: Stores
         s.suppliers.insert(&t, &sup, None).await.unwrap();
         let po = purchase_order(t, sup.id, main, status, &[(VariantId::new(), 3, 1)]);
         insert_purchase_order(&s, t, &po).await;
-        let refused = s.suppliers.delete(&t, &sup.id).await;
+        let refused = s.suppliers.delete(&t, &sup.id, None).await;
         assert!(
             matches!(refused, Err(StoreError::InUse)),
             "{status:?}: {refused:?}"
@@ -77,7 +77,7 @@ pub async fn supplier_delete_is_refused_while_a_purchase_order_is_open(s: Stores
         s.suppliers.insert(&t, &sup, None).await.unwrap();
         let po = purchase_order(t, sup.id, main, status, &[(VariantId::new(), 3, 3)]);
         insert_purchase_order(&s, t, &po).await;
-        s.suppliers.delete(&t, &sup.id).await.unwrap();
+        s.suppliers.delete(&t, &sup.id, None).await.unwrap();
         assert_eq!(s.suppliers.get(&t, &sup.id).await.unwrap(), None);
     }
 }

@@ -20,7 +20,7 @@ pub async fn a_variant_is_never_created_under_a_deleted_product(s: Stores) {
     // Without a race: the product is gone before the insert.
     let gone = product(t, "Gone");
     s.products.insert(&t, &gone, None).await.unwrap();
-    s.products.delete(&t, &gone.id).await.unwrap();
+    s.products.delete(&t, &gone.id, None).await.unwrap();
     let orphan = variant(t, gone.id, &format!("ORPHAN-{}", unique()));
     let refused = s.variants.insert(&t, &orphan, None).await;
     assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
@@ -33,7 +33,7 @@ pub async fn a_variant_is_never_created_under_a_deleted_product(s: Stores) {
         let (variants, products) = (s.variants.clone(), s.products.clone());
         let (child, parent) = (v.clone(), p.id);
         let create = tokio::spawn(async move { variants.insert(&t, &child, None).await });
-        let delete = tokio::spawn(async move { products.delete(&t, &parent).await });
+        let delete = tokio::spawn(async move { products.delete(&t, &parent, None).await });
         let (created, deleted) = (create.await.unwrap(), delete.await.unwrap());
         assert!(
             matches!(created, Ok(()) | Err(StoreError::NotFound)),
@@ -63,7 +63,7 @@ pub async fn a_purchase_order_is_never_created_under_a_deleted_supplier(s: Store
     // Without a race: the supplier is gone before the purchase order is written.
     let gone = supplier(t, "Gone");
     s.suppliers.insert(&t, &gone, None).await.unwrap();
-    s.suppliers.delete(&t, &gone.id).await.unwrap();
+    s.suppliers.delete(&t, &gone.id, None).await.unwrap();
     let orphan = purchase_order(
         t,
         gone.id,
@@ -101,7 +101,7 @@ pub async fn a_purchase_order_is_never_created_under_a_deleted_supplier(s: Store
                 .commit(&t, document(DocumentWrite::InsertPurchaseOrder(child)))
                 .await
         });
-        let delete = tokio::spawn(async move { suppliers.delete(&t, &parent).await });
+        let delete = tokio::spawn(async move { suppliers.delete(&t, &parent, None).await });
         let (created, deleted) = (create.await.unwrap(), delete.await.unwrap());
         assert!(
             matches!(

@@ -173,16 +173,18 @@ pub async fn another_tenant_changes_nothing(s: Stores) {
     ));
     let mut product = e.product.clone();
     product.name = text("Hijacked");
-    assert!(not_found(s.products.update(&b, &product).await));
-    assert!(not_found(s.products.delete(&b, &e.product.id).await));
+    assert!(not_found(s.products.update(&b, &product, None).await));
+    assert!(not_found(s.products.delete(&b, &e.product.id, None).await));
     let mut variant = e.variant.clone();
     variant.price = money(1);
-    assert!(not_found(s.variants.update(&b, &variant).await));
-    assert!(not_found(s.variants.delete(&b, &e.variant.id).await));
+    assert!(not_found(s.variants.update(&b, &variant, None).await));
+    assert!(not_found(s.variants.delete(&b, &e.variant.id, None).await));
     let mut supplier = e.supplier.clone();
     supplier.name = text("Hijacked");
-    assert!(not_found(s.suppliers.update(&b, &supplier).await));
-    assert!(not_found(s.suppliers.delete(&b, &e.supplier.id).await));
+    assert!(not_found(s.suppliers.update(&b, &supplier, None).await));
+    assert!(not_found(
+        s.suppliers.delete(&b, &e.supplier.id, None).await
+    ));
 
     let steal = s
         .ledger

@@ -94,7 +94,7 @@ pub async fn another_tenant_changes_no_location_or_transfer(s: Stores) {
     let mut renamed = e.annex.clone();
     renamed.name = text("Hijacked");
     renamed.active = false;
-    assert!(not_found(s.locations.update(&t, &renamed).await));
+    assert!(not_found(s.locations.update(&t, &renamed, None).await));
     for id in [e.annex.id, e.a.main()] {
         assert!(not_found(s.locations.make_default(&t, &id, now()).await));
     }

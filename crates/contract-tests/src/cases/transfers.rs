@@ -369,9 +369,9 @@ pub async fn variant_delete_is_refused_while_units_are_in_transit(s: Stores) {
     let read = read_variant(&s, t, v.id).await;
     assert_eq!((read.stock, read.in_transit), (0, 2));
 
-    let refused = s.variants.delete(&t, &v.id).await;
+    let refused = s.variants.delete(&t, &v.id, None).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
-    let refused = s.products.delete(&t, &v.product_id).await;
+    let refused = s.products.delete(&t, &v.product_id, None).await;
     assert!(matches!(refused, Err(StoreError::InUse)), "{refused:?}");
     assert!(s.variants.get(&t, &v.id).await.unwrap().is_some());
 
@@ -381,7 +381,7 @@ pub async fn variant_delete_is_refused_while_units_are_in_transit(s: Stores) {
         .unwrap();
     let sale = change(v.id, annex, MovementKind::Sale, -2);
     s.ledger.commit(&t, changes(vec![sale])).await.unwrap();
-    s.variants.delete(&t, &v.id).await.unwrap();
+    s.variants.delete(&t, &v.id, None).await.unwrap();
     assert_eq!(s.variants.get(&t, &v.id).await.unwrap(), None);
     for at in [main, annex] {
         let levels = s
@@ -393,5 +393,5 @@ pub async fn variant_delete_is_refused_while_units_are_in_transit(s: Stores) {
     }
     let audit = s.ledger.audit(&t).await.unwrap();
     assert_eq!((audit.variants_checked, audit.levels_checked), (0, 0));
-    s.products.delete(&t, &v.product_id).await.unwrap();
+    s.products.delete(&t, &v.product_id, None).await.unwrap();
 }

@@ -160,7 +160,7 @@ pub async fn top_movers_leave_out_deleted_variants(s: Stores) {
         vec![row(&l.d, 10, 1)]
     );
     s.variants
-        .delete(&l.t, &l.d.id)
+        .delete(&l.t, &l.d.id, None)
         .await
         .expect("D is sold out, so it may be deleted");
 

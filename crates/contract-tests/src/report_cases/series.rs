@@ -189,7 +189,7 @@ pub async fn series_filters_by_the_products_current_variants(s: Stores) {
     // B moves to product Q: its history now counts for Q, not for P.
     let mut moved = s.variants.get(&l.t, &l.b).await.unwrap().unwrap();
     moved.product_id = l.q;
-    s.variants.update(&l.t, &moved).await.unwrap();
+    s.variants.update(&l.t, &moved, None).await.unwrap();
     assert_eq!(
         l.rows(&s, of_product(l.q)).await,
         sorted(vec![

@@ -16,6 +16,13 @@ pub struct Product {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Product {
+    /// The version an `If-Match` names: see [`crate::precondition`].
+    pub fn version(&self) -> crate::precondition::Version {
+        crate::precondition::version_of(self.updated_at)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
     pub id: VariantId,
@@ -44,6 +51,12 @@ pub struct Variant {
 }
 
 impl Variant {
+    /// The version an `If-Match` names: the catalog fields' (see [`crate::precondition`]); a
+    /// stock change leaves it as it is.
+    pub fn version(&self) -> crate::precondition::Version {
+        crate::precondition::version_of(self.updated_at)
+    }
+
     pub fn is_low(&self) -> bool {
         self.stock <= self.reorder_level.get()
     }

@@ -7,6 +7,7 @@ use crate::error::StoreError;
 use crate::idempotency::IdempotencyWrite;
 use crate::ids::{ProductId, TenantId, VariantId};
 use crate::pagination::{Page, PageRequest};
+use crate::precondition::Version;
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -28,13 +29,28 @@ pub trait ProductRepository: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<Product>, StoreError>;
 
-    /// Saves name, description and `updated_at`. MUST return `NotFound` if absent.
-    async fn update(&self, tenant: &TenantId, product: &Product) -> Result<(), StoreError>;
+    /// Saves name, description and `updated_at`. MUST return `NotFound` if absent. With
+    /// `expected_version`, writes only if the stored product's version (its `updated_at` in
+    /// milliseconds) is still that one, in the same conditional write, and otherwise MUST return
+    /// `VersionConflict` writing nothing.
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        product: &Product,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError>;
 
     /// Deletes the product and its variants (with their levels) in one transaction. MUST return
     /// `NotFound` if absent and `InUse` (deleting nothing) if any of its variants has stock ≠ 0
-    /// or units in transit. Movements stay.
-    async fn delete(&self, tenant: &TenantId, id: &ProductId) -> Result<(), StoreError>;
+    /// or units in transit. Movements stay. With `expected_version`, MUST return
+    /// `VersionConflict` (deleting nothing) unless the stored product is at that version, checked
+    /// in the same transaction as the delete.
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &ProductId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -70,10 +86,25 @@ pub trait VariantRepository: Send + Sync {
     ) -> Result<Page<Variant>, StoreError>;
 
     /// Saves product, SKU, attributes, price, reorder level and `updated_at` — never stock.
-    /// MUST return `NotFound` if absent and `Duplicate` if the new SKU is taken.
-    async fn update(&self, tenant: &TenantId, variant: &Variant) -> Result<(), StoreError>;
+    /// MUST return `NotFound` if absent and `Duplicate` if the new SKU is taken. With
+    /// `expected_version`, writes only if the stored variant's version (its `updated_at` in
+    /// milliseconds, which stock changes never touch) is still that one, in the same conditional
+    /// write, and otherwise MUST return `VersionConflict` writing nothing.
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        variant: &Variant,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError>;
 
     /// MUST return `NotFound` if absent and `InUse` (deleting nothing) if its stock ≠ 0 or units
-    /// of it are in transit. Its levels go with it; movements stay.
-    async fn delete(&self, tenant: &TenantId, id: &VariantId) -> Result<(), StoreError>;
+    /// of it are in transit. Its levels go with it; movements stay. With `expected_version`, MUST
+    /// return `VersionConflict` (deleting nothing) unless the stored variant is at that version,
+    /// checked in the same transaction as the delete.
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &VariantId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError>;
 }

@@ -11,6 +11,9 @@ use crate::error::{DomainError, StoreError};
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{ProductId, VariantId};
 use crate::pagination::{Page, PageRequest};
+use crate::precondition::{
+    delete_guard, lost_race, next_edit_time, retries, Precondition, EDIT_ATTEMPTS,
+};
 use crate::services::Deps;
 
 #[derive(Clone)]
@@ -71,34 +74,73 @@ impl CatalogService {
         Ok(self.deps.products.list(&actor.tenant_id, page).await?)
     }
 
+    /// Applies `patch` if `precondition` admits the product's current version; the write is
+    /// conditional on the version read, so a concurrent edit makes it a refusal, never a lost
+    /// update.
     pub async fn update_product(
         &self,
         actor: &Actor,
         id: &ProductId,
         patch: ProductPatch,
+        precondition: Option<Precondition>,
     ) -> Result<Product, DomainError> {
         actor.require(Action::WriteCatalog)?;
-        let mut product = self.get_product(actor, id).await?;
-        if let Some(name) = patch.name {
-            product.name = name;
-        }
-        if let Some(description) = patch.description {
-            product.description = description;
-        }
-        product.updated_at = self.deps.clock.now();
-        match self.deps.products.update(&actor.tenant_id, &product).await {
-            Ok(()) => Ok(product),
-            Err(StoreError::NotFound) => Err(DomainError::NotFound("product")),
-            Err(e) => Err(e.into()),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut product = self.get_product(actor, id).await?;
+            let read = product.version();
+            Precondition::check(precondition.as_ref(), "product", read)?;
+            if let Some(name) = patch.name.clone() {
+                product.name = name;
+            }
+            if let Some(description) = patch.description.clone() {
+                product.description = description;
+            }
+            product.updated_at = next_edit_time(product.updated_at, self.deps.clock.now());
+            match self
+                .deps
+                .products
+                .update(&actor.tenant_id, &product, Some(read))
+                .await
+            {
+                Ok(()) => return Ok(product),
+                Err(StoreError::NotFound) => return Err(DomainError::NotFound("product")),
+                Err(StoreError::VersionConflict)
+                    if retries(precondition.as_ref()) && attempt < EDIT_ATTEMPTS => {}
+                Err(StoreError::VersionConflict) => {
+                    return Err(lost_race(precondition.as_ref(), "product", id.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 
     /// Deletes a product with its variants; refused while any of them holds stock.
-    pub async fn delete_product(&self, actor: &Actor, id: &ProductId) -> Result<(), DomainError> {
+    /// With a `precondition` naming versions, the delete is conditional on the current one.
+    pub async fn delete_product(
+        &self,
+        actor: &Actor,
+        id: &ProductId,
+        precondition: Option<Precondition>,
+    ) -> Result<(), DomainError> {
         actor.require(Action::WriteCatalog)?;
-        match self.deps.products.delete(&actor.tenant_id, id).await {
+        let current = match precondition {
+            Some(Precondition::OneOf(_)) => Some(self.get_product(actor, id).await?.version()),
+            _ => None,
+        };
+        let expected = delete_guard(precondition.as_ref(), "product", current)?;
+        match self
+            .deps
+            .products
+            .delete(&actor.tenant_id, id, expected)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(DomainError::NotFound("product")),
+            Err(StoreError::VersionConflict) => {
+                Err(DomainError::PreconditionFailed { entity: "product" })
+            }
             Err(StoreError::InUse) => Err(DomainError::Conflict(
                 "the product has variants with stock; bring their stock to 0 first".into(),
             )),
@@ -179,54 +221,94 @@ impl CatalogService {
             .await?)
     }
 
+    /// Applies `patch` if `precondition` admits the variant's current (catalog) version; the
+    /// write is conditional on the version read, as for products.
     pub async fn update_variant(
         &self,
         actor: &Actor,
         id: &VariantId,
         patch: VariantPatch,
+        precondition: Option<Precondition>,
     ) -> Result<Variant, DomainError> {
         actor.require(Action::WriteCatalog)?;
-        let mut variant = self.get_variant(actor, id).await?;
-        if let Some(product_id) = patch.product_id {
+        if let Some(product_id) = &patch.product_id {
             if self
                 .deps
                 .products
-                .get(&actor.tenant_id, &product_id)
+                .get(&actor.tenant_id, product_id)
                 .await?
                 .is_none()
             {
                 return Err(DomainError::invalid("productId", "no such product"));
             }
-            variant.product_id = product_id;
         }
-        if let Some(sku) = patch.sku {
-            variant.sku = sku;
-        }
-        if let Some(attributes) = patch.attributes {
-            variant.attributes = attributes;
-        }
-        if let Some(price) = patch.price {
-            variant.price = price;
-        }
-        if let Some(level) = patch.reorder_level {
-            variant.reorder_level = level;
-        }
-        variant.updated_at = self.deps.clock.now();
-        match self.deps.variants.update(&actor.tenant_id, &variant).await {
-            Ok(()) => {}
-            Err(StoreError::NotFound) => return Err(DomainError::NotFound("variant")),
-            Err(StoreError::Duplicate) => return Err(sku_taken(&variant.sku)),
-            Err(e) => return Err(e.into()),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut variant = self.get_variant(actor, id).await?;
+            let read = variant.version();
+            Precondition::check(precondition.as_ref(), "variant", read)?;
+            if let Some(product_id) = patch.product_id {
+                variant.product_id = product_id;
+            }
+            if let Some(sku) = patch.sku.clone() {
+                variant.sku = sku;
+            }
+            if let Some(attributes) = patch.attributes.clone() {
+                variant.attributes = attributes;
+            }
+            if let Some(price) = patch.price {
+                variant.price = price;
+            }
+            if let Some(level) = patch.reorder_level {
+                variant.reorder_level = level;
+            }
+            variant.updated_at = next_edit_time(variant.updated_at, self.deps.clock.now());
+            match self
+                .deps
+                .variants
+                .update(&actor.tenant_id, &variant, Some(read))
+                .await
+            {
+                Ok(()) => break,
+                Err(StoreError::NotFound) => return Err(DomainError::NotFound("variant")),
+                Err(StoreError::Duplicate) => return Err(sku_taken(&variant.sku)),
+                Err(StoreError::VersionConflict)
+                    if retries(precondition.as_ref()) && attempt < EDIT_ATTEMPTS => {}
+                Err(StoreError::VersionConflict) => {
+                    return Err(lost_race(precondition.as_ref(), "variant", id.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         // Re-read so stock and incoming reflect the store, not the copy read before the write.
         self.get_variant(actor, id).await
     }
 
-    pub async fn delete_variant(&self, actor: &Actor, id: &VariantId) -> Result<(), DomainError> {
+    /// With a `precondition` naming versions, the delete is conditional on the current one.
+    pub async fn delete_variant(
+        &self,
+        actor: &Actor,
+        id: &VariantId,
+        precondition: Option<Precondition>,
+    ) -> Result<(), DomainError> {
         actor.require(Action::WriteCatalog)?;
-        match self.deps.variants.delete(&actor.tenant_id, id).await {
+        let current = match precondition {
+            Some(Precondition::OneOf(_)) => Some(self.get_variant(actor, id).await?.version()),
+            _ => None,
+        };
+        let expected = delete_guard(precondition.as_ref(), "variant", current)?;
+        match self
+            .deps
+            .variants
+            .delete(&actor.tenant_id, id, expected)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(DomainError::NotFound("variant")),
+            Err(StoreError::VersionConflict) => {
+                Err(DomainError::PreconditionFailed { entity: "variant" })
+            }
             Err(StoreError::InUse) => Err(DomainError::Conflict(
                 "the variant has stock; bring it to 0 first".into(),
             )),

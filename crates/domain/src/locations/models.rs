@@ -42,6 +42,14 @@ impl Location {
     }
 }
 
+impl Location {
+    /// The version an `If-Match` names: see [`crate::precondition`]. Becoming or ceasing to be
+    /// the default moves it too.
+    pub fn version(&self) -> crate::precondition::Version {
+        crate::precondition::version_of(self.updated_at)
+    }
+}
+
 /// Orders `locations` the way an order naming no location draws on them: the default first,
 /// then by priority (lower first), then by code. Inactive locations are left out.
 pub fn allocation_order(locations: &[Location]) -> Vec<&Location> {

@@ -35,12 +35,21 @@ pub trait LocationRepository: Send + Sync {
     ) -> Result<Page<Location>, StoreError>;
 
     /// Saves name, active, priority and `updated_at` — never `is_default`. MUST return
-    /// `NotFound` if absent in this tenant.
-    async fn update(&self, tenant: &TenantId, location: &Location) -> Result<(), StoreError>;
+    /// `NotFound` if absent in this tenant. With `expected_version`, writes only if the stored
+    /// location's version (its `updated_at` in milliseconds) is still that one, in the same
+    /// conditional write, and otherwise MUST return `VersionConflict` writing nothing.
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        location: &Location,
+        expected_version: Option<crate::precondition::Version>,
+    ) -> Result<(), StoreError>;
 
     /// Makes `id` the tenant's default and the previous default an ordinary location, in one
     /// atomic write, so no reader ever sees two defaults or none. MUST return `NotFound`
-    /// (changing nothing) if `id` is absent in this tenant or inactive.
+    /// (changing nothing) if `id` is absent in this tenant or inactive. Each location it changes
+    /// gets `updated_at` = the later of `at` and one millisecond after its own, so its version
+    /// moves.
     async fn make_default(
         &self,
         tenant: &TenantId,

@@ -8,6 +8,7 @@ use crate::error::{DomainError, StoreError};
 use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{LocationId, TenantId};
 use crate::pagination::{Page, PageRequest};
+use crate::precondition::{lost_race, next_edit_time, retries, Precondition, EDIT_ATTEMPTS};
 use crate::services::Deps;
 use crate::values::LocationPriority;
 
@@ -91,45 +92,62 @@ impl LocationService {
         actor: &Actor,
         id: &LocationId,
         patch: LocationPatch,
+        precondition: Option<Precondition>,
     ) -> Result<Location, DomainError> {
         actor.require(Action::WriteLocations)?;
         let tenant = actor.tenant_id;
-        let mut location = self.get(actor, id).await?;
-        let now = self.deps.clock.now();
-        let active = patch.active.unwrap_or(location.active);
-        if patch.make_default && !active {
-            return Err(DomainError::invalid(
-                "isDefault",
-                "an inactive location cannot be the default",
-            ));
-        }
-        if !active && location.active {
-            if location.is_default && !patch.make_default {
-                return Err(DomainError::Conflict(
-                    "the default location cannot be deactivated; make another location the \
-                     default first"
-                        .into(),
+        let mut attempt = 0;
+        let location = loop {
+            attempt += 1;
+            let mut location = self.get(actor, id).await?;
+            let read = location.version();
+            Precondition::check(precondition.as_ref(), "location", read)?;
+            let active = patch.active.unwrap_or(location.active);
+            if patch.make_default && !active {
+                return Err(DomainError::invalid(
+                    "isDefault",
+                    "an inactive location cannot be the default",
                 ));
             }
-            let holdings = self.deps.locations.holdings(&tenant, id).await?;
-            if !holdings.is_empty() {
-                return Err(DomainError::Conflict(still_holds(&holdings)));
+            if !active && location.active {
+                if location.is_default && !patch.make_default {
+                    return Err(DomainError::Conflict(
+                        "the default location cannot be deactivated; make another location the \
+                         default first"
+                            .into(),
+                    ));
+                }
+                let holdings = self.deps.locations.holdings(&tenant, id).await?;
+                if !holdings.is_empty() {
+                    return Err(DomainError::Conflict(still_holds(&holdings)));
+                }
             }
-        }
-        if let Some(name) = patch.name {
-            location.name = name;
-        }
-        if let Some(priority) = patch.priority {
-            location.priority = priority;
-        }
-        location.active = active;
-        location.updated_at = now;
-        self.deps.location_cache.forget(&tenant);
-        match self.deps.locations.update(&tenant, &location).await {
-            Ok(()) => {}
-            Err(StoreError::NotFound) => return Err(DomainError::NotFound("location")),
-            Err(e) => return Err(e.into()),
-        }
+            if let Some(name) = patch.name.clone() {
+                location.name = name;
+            }
+            if let Some(priority) = patch.priority {
+                location.priority = priority;
+            }
+            location.active = active;
+            location.updated_at = next_edit_time(location.updated_at, self.deps.clock.now());
+            self.deps.location_cache.forget(&tenant);
+            match self
+                .deps
+                .locations
+                .update(&tenant, &location, Some(read))
+                .await
+            {
+                Ok(()) => break location,
+                Err(StoreError::NotFound) => return Err(DomainError::NotFound("location")),
+                Err(StoreError::VersionConflict)
+                    if retries(precondition.as_ref()) && attempt < EDIT_ATTEMPTS => {}
+                Err(StoreError::VersionConflict) => {
+                    return Err(lost_race(precondition.as_ref(), "location", id.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let now = location.updated_at;
         if patch.make_default && !location.is_default {
             match self.deps.locations.make_default(&tenant, id, now).await {
                 Ok(()) => {}

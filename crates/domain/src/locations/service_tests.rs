@@ -141,7 +141,7 @@ async fn staff_cannot_create_or_change_locations() {
     };
     let updated = services
         .locations
-        .update(&who, &LocationId::new(), patch)
+        .update(&who, &LocationId::new(), patch, None)
         .await;
     assert!(
         matches!(updated, Err(DomainError::Forbidden)),
@@ -232,7 +232,7 @@ async fn the_default_location_cannot_be_deactivated() {
 
     let err = services
         .locations
-        .update(&who, &main.id, deactivate())
+        .update(&who, &main.id, deactivate(), None)
         .await
         .unwrap_err();
     assert!(
@@ -265,7 +265,7 @@ async fn a_location_still_holding_anything_is_not_deactivated_and_the_refusal_na
 
     let err = services
         .locations
-        .update(&who, &shop.id, deactivate())
+        .update(&who, &shop.id, deactivate(), None)
         .await
         .unwrap_err();
     let DomainError::Conflict(message) = err else {
@@ -300,7 +300,7 @@ async fn a_location_holding_only_units_is_refused_naming_just_them() {
 
     let err = services
         .locations
-        .update(&who, &shop.id, deactivate())
+        .update(&who, &shop.id, deactivate(), None)
         .await
         .unwrap_err();
     let DomainError::Conflict(message) = err else {
@@ -331,7 +331,7 @@ async fn an_empty_location_is_deactivated() {
         .locations
         .expect_update()
         .times(1)
-        .returning(move |_, l| {
+        .returning(move |_, l, _| {
             *write.lock().unwrap() = l.clone();
             Ok(())
         });
@@ -340,7 +340,7 @@ async fn an_empty_location_is_deactivated() {
 
     let answer = services
         .locations
-        .update(&who, &shop.id, deactivate())
+        .update(&who, &shop.id, deactivate(), None)
         .await
         .unwrap();
     assert!(!answer.active);
@@ -367,7 +367,7 @@ async fn an_inactive_location_cannot_become_the_default() {
     };
     let err = services
         .locations
-        .update(&who, &closed.id, patch)
+        .update(&who, &closed.id, patch, None)
         .await
         .unwrap_err();
     assert_eq!(fields(&err), vec!["isDefault"]);
@@ -389,7 +389,7 @@ async fn a_location_cannot_be_deactivated_and_made_the_default_at_once() {
     };
     let err = services
         .locations
-        .update(&who, &shop.id, patch)
+        .update(&who, &shop.id, patch, None)
         .await
         .unwrap_err();
     assert_eq!(fields(&err), vec!["isDefault"]);
@@ -409,9 +409,9 @@ async fn making_a_location_the_default_is_one_make_default_write() {
     ports
         .locations
         .expect_update()
-        .withf(|_, l| !l.is_default)
+        .withf(|_, l, _| !l.is_default)
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let (tenant, id) = (shop.tenant_id, shop.id);
     let promoted = stored.clone();
     ports
@@ -431,7 +431,7 @@ async fn making_a_location_the_default_is_one_make_default_write() {
     };
     let answer = services
         .locations
-        .update(&who, &shop.id, patch)
+        .update(&who, &shop.id, patch, None)
         .await
         .unwrap();
     assert!(
@@ -452,7 +452,7 @@ async fn making_the_default_the_default_again_writes_no_switch() {
         .locations
         .expect_update()
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     ports.locations.expect_make_default().never();
     let services = ports.build_at(now());
 
@@ -462,7 +462,7 @@ async fn making_the_default_the_default_again_writes_no_switch() {
     };
     let answer = services
         .locations
-        .update(&who, &main.id, patch)
+        .update(&who, &main.id, patch, None)
         .await
         .unwrap();
     assert!(answer.is_default);
@@ -473,7 +473,7 @@ async fn a_location_deactivated_while_being_made_the_default_is_a_conflict() {
     let who = actor(Role::Manager);
     let shop = location(who.tenant_id, "SHOP", 10);
     let mut ports = ports_holding(&shop);
-    ports.locations.expect_update().returning(|_, _| Ok(()));
+    ports.locations.expect_update().returning(|_, _, _| Ok(()));
     ports
         .locations
         .expect_make_default()
@@ -487,7 +487,7 @@ async fn a_location_deactivated_while_being_made_the_default_is_a_conflict() {
     };
     let err = services
         .locations
-        .update(&who, &shop.id, patch)
+        .update(&who, &shop.id, patch, None)
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");

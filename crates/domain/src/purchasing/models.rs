@@ -23,6 +23,13 @@ pub struct Supplier {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Supplier {
+    /// The version an `If-Match` names: see [`crate::precondition`].
+    pub fn version(&self) -> crate::precondition::Version {
+        crate::precondition::version_of(self.updated_at)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewSupplier {
     pub name: Text,

@@ -7,6 +7,7 @@ use crate::error::StoreError;
 use crate::idempotency::IdempotencyWrite;
 use crate::ids::{PurchaseOrderId, SupplierId, TenantId};
 use crate::pagination::{Page, PageRequest};
+use crate::precondition::Version;
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -29,12 +30,26 @@ pub trait SupplierRepository: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<Supplier>, StoreError>;
 
-    /// MUST return `NotFound` if absent.
-    async fn update(&self, tenant: &TenantId, supplier: &Supplier) -> Result<(), StoreError>;
+    /// MUST return `NotFound` if absent. With `expected_version`, writes only if the stored
+    /// supplier's version (its `updated_at` in milliseconds) is still that one, in the same
+    /// conditional write, and otherwise MUST return `VersionConflict` writing nothing.
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        supplier: &Supplier,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError>;
 
     /// MUST return `NotFound` if absent and `InUse` (deleting nothing) if a purchase order of
-    /// this supplier is DRAFT, ORDERED or PARTIALLY_RECEIVED.
-    async fn delete(&self, tenant: &TenantId, id: &SupplierId) -> Result<(), StoreError>;
+    /// this supplier is DRAFT, ORDERED or PARTIALLY_RECEIVED. With `expected_version`, MUST
+    /// return `VersionConflict` (deleting nothing) unless the stored supplier is at that version,
+    /// checked in the same transaction as the delete.
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &SupplierId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]

@@ -16,6 +16,9 @@ use crate::ids::{PurchaseOrderId, SupplierId, TenantId, VariantId};
 use crate::locations::service::resolve;
 use crate::orders::models::LineRequest;
 use crate::pagination::{Page, PageRequest};
+use crate::precondition::{
+    delete_guard, lost_race, next_edit_time, refused_if_named, retries, Precondition, EDIT_ATTEMPTS,
+};
 use crate::services::Deps;
 use crate::stock::models::{DocumentWrite, LedgerError, LedgerWrite};
 use crate::stock::reserve::ledger_error;
@@ -83,45 +86,78 @@ impl PurchasingService {
         Ok(self.deps.suppliers.list(&actor.tenant_id, page).await?)
     }
 
+    /// Applies `patch` if `precondition` admits the supplier's current version; the write is
+    /// conditional on the version read (see [`crate::precondition`]).
     pub async fn update_supplier(
         &self,
         actor: &Actor,
         id: &SupplierId,
         patch: SupplierPatch,
+        precondition: Option<Precondition>,
     ) -> Result<Supplier, DomainError> {
         actor.require(Action::WritePurchasing)?;
-        let mut supplier = self.get_supplier(actor, id).await?;
-        if let Some(name) = patch.name {
-            supplier.name = name;
-        }
-        if let Some(email) = patch.email {
-            supplier.email = email;
-        }
-        if let Some(phone) = patch.phone {
-            supplier.phone = phone;
-        }
-        if let Some(days) = patch.lead_time_days {
-            supplier.lead_time_days = days;
-        }
-        supplier.updated_at = self.deps.clock.now();
-        match self
-            .deps
-            .suppliers
-            .update(&actor.tenant_id, &supplier)
-            .await
-        {
-            Ok(()) => Ok(supplier),
-            Err(StoreError::NotFound) => Err(DomainError::NotFound("supplier")),
-            Err(e) => Err(e.into()),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut supplier = self.get_supplier(actor, id).await?;
+            let read = supplier.version();
+            Precondition::check(precondition.as_ref(), "supplier", read)?;
+            if let Some(name) = patch.name.clone() {
+                supplier.name = name;
+            }
+            if let Some(email) = patch.email.clone() {
+                supplier.email = email;
+            }
+            if let Some(phone) = patch.phone.clone() {
+                supplier.phone = phone;
+            }
+            if let Some(days) = patch.lead_time_days {
+                supplier.lead_time_days = days;
+            }
+            supplier.updated_at = next_edit_time(supplier.updated_at, self.deps.clock.now());
+            match self
+                .deps
+                .suppliers
+                .update(&actor.tenant_id, &supplier, Some(read))
+                .await
+            {
+                Ok(()) => return Ok(supplier),
+                Err(StoreError::NotFound) => return Err(DomainError::NotFound("supplier")),
+                Err(StoreError::VersionConflict)
+                    if retries(precondition.as_ref()) && attempt < EDIT_ATTEMPTS => {}
+                Err(StoreError::VersionConflict) => {
+                    return Err(lost_race(precondition.as_ref(), "supplier", id.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 
-    /// Refused while a purchase order of the supplier is DRAFT, ORDERED or PARTIALLY_RECEIVED.
-    pub async fn delete_supplier(&self, actor: &Actor, id: &SupplierId) -> Result<(), DomainError> {
+    /// Deletes a supplier without open purchase orders; with a `precondition` naming versions,
+    /// conditional on the current one.
+    pub async fn delete_supplier(
+        &self,
+        actor: &Actor,
+        id: &SupplierId,
+        precondition: Option<Precondition>,
+    ) -> Result<(), DomainError> {
         actor.require(Action::WritePurchasing)?;
-        match self.deps.suppliers.delete(&actor.tenant_id, id).await {
+        let current = match precondition {
+            Some(Precondition::OneOf(_)) => Some(self.get_supplier(actor, id).await?.version()),
+            _ => None,
+        };
+        let expected = delete_guard(precondition.as_ref(), "supplier", current)?;
+        match self
+            .deps
+            .suppliers
+            .delete(&actor.tenant_id, id, expected)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(DomainError::NotFound("supplier")),
+            Err(StoreError::VersionConflict) => {
+                Err(DomainError::PreconditionFailed { entity: "supplier" })
+            }
             Err(StoreError::InUse) => Err(DomainError::Conflict(
                 "the supplier has open purchase orders; receive, cancel or close them first".into(),
             )),
@@ -195,10 +231,13 @@ impl PurchasingService {
         actor: &Actor,
         id: &PurchaseOrderId,
         patch: PurchaseOrderPatch,
+        precondition: Option<Precondition>,
     ) -> Result<PurchaseOrder, DomainError> {
         actor.require(Action::WritePurchasing)?;
         let tenant = actor.tenant_id;
         let current = self.get_purchase_order(actor, id).await?;
+        // `If-Match` names a version; the ledger write below is guarded by the one read.
+        Precondition::check(precondition.as_ref(), "purchase order", current.version)?;
         current.require_editable()?;
         self.check_references(&tenant, patch.supplier_id.as_ref(), patch.lines.as_deref())
             .await?;
@@ -206,7 +245,9 @@ impl PurchasingService {
             resolve(&self.deps, &tenant, patch.location_id, "locationId").await?;
         }
         let transition = current.edit(patch, self.deps.clock.now())?;
-        self.write(actor, &current, transition, None).await
+        self.write(actor, &current, transition, None)
+            .await
+            .map_err(|e| refused_if_named(precondition.as_ref(), e))
     }
 
     /// DRAFT → ORDERED.

@@ -768,7 +768,7 @@ async fn an_order_past_draft_cannot_be_edited_and_nothing_is_checked_or_written(
     };
     let err = services
         .purchasing
-        .update_purchase_order(&who, &po.id, patch)
+        .update_purchase_order(&who, &po.id, patch, None)
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
@@ -795,7 +795,7 @@ async fn an_edit_repeating_a_variant_is_refused_and_writes_nothing() {
     };
     let err = services
         .purchasing
-        .update_purchase_order(&who, &po.id, patch)
+        .update_purchase_order(&who, &po.id, patch, None)
         .await
         .unwrap_err();
     assert_eq!(fields(err), vec!["lines[1].variantId"]);
@@ -825,7 +825,7 @@ async fn an_edit_losing_the_version_race_is_a_purchase_order_conflict() {
     };
     let err = services
         .purchasing
-        .update_purchase_order(&who, &po.id, patch)
+        .update_purchase_order(&who, &po.id, patch, None)
         .await
         .unwrap_err();
 

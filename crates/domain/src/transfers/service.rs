@@ -91,10 +91,14 @@ impl TransferService {
         actor: &Actor,
         id: &TransferId,
         patch: TransferPatch,
+        precondition: Option<crate::precondition::Precondition>,
     ) -> Result<Transfer, DomainError> {
+        use crate::precondition::{refused_if_named, Precondition};
         actor.require(Action::WriteTransfers)?;
         let tenant = actor.tenant_id;
         let current = self.get(actor, id).await?;
+        // `If-Match` names a version; the ledger write below is guarded by the one read.
+        Precondition::check(precondition.as_ref(), "transfer", current.version)?;
         current.require_editable()?;
         self.check(
             &tenant,
@@ -104,7 +108,9 @@ impl TransferService {
         )
         .await?;
         let transition = current.edit(&patch, self.deps.clock.now())?;
-        self.write(actor, &current, transition, None).await
+        self.write(actor, &current, transition, None)
+            .await
+            .map_err(|e| refused_if_named(precondition.as_ref(), e))
     }
 
     /// DRAFT → SHIPPED: every line leaves the source, or none does (409 listing every short

@@ -38,6 +38,12 @@ pub(crate) fn bson_time(t: DateTime<Utc>) -> bson::DateTime {
     bson::DateTime::from_millis(t.timestamp_millis())
 }
 
+/// The stored `updatedAt` a record at `version` has (see `domain::precondition`): a version is
+/// that time in milliseconds.
+pub(crate) fn version_time(version: domain::precondition::Version) -> bson::DateTime {
+    bson::DateTime::from_millis(version)
+}
+
 /// A stored BSON DateTime as a domain time.
 pub(crate) fn domain_time(t: bson::DateTime) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(t.timestamp_millis())

@@ -8,11 +8,12 @@ use domain::catalog::ports::ProductRepository;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{ProductId, TenantId};
 use domain::pagination::{Direction, Page, PageRequest};
+use domain::precondition::Version;
 use domain::StoreError;
 use mongodb::bson::doc;
 
 use super::catalog_variants::instant;
-use crate::documents::{bson_time, ProductDoc};
+use crate::documents::{bson_time, version_time, ProductDoc};
 use crate::errors::StoreResult;
 use crate::paging::read_page;
 use crate::store::MongoStore;
@@ -63,11 +64,22 @@ impl ProductRepository for MongoStore {
         .await
     }
 
-    async fn update(&self, tenant: &TenantId, product: &Product) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        product: &Product,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
+        let mut filter = doc! { "_id": product.id.to_string(), "tenantId": tenant.to_string() };
+        if let Some(version) = expected_version {
+            // The version is `updatedAt` in milliseconds, BSON's own precision: matched in the
+            // same single-document write, so of two writers expecting it exactly one lands.
+            filter.insert("updatedAt", version_time(version));
+        }
         let result = self
             .products()
             .update_one(
-                doc! { "_id": product.id.to_string(), "tenantId": tenant.to_string() },
+                filter,
                 doc! { "$set": {
                     "name": product.name.as_str(),
                     "description": product.description.as_ref().map(|d| d.as_str()),
@@ -77,12 +89,25 @@ impl ProductRepository for MongoStore {
             .await
             .store("updating a product")?;
         if result.matched_count == 0 {
-            return Err(StoreError::NotFound);
+            let exists = self
+                .products()
+                .find_one(doc! { "_id": product.id.to_string(), "tenantId": tenant.to_string() })
+                .await
+                .store("reading the version of the product to update")?;
+            return Err(match exists {
+                Some(_) => StoreError::VersionConflict,
+                None => StoreError::NotFound,
+            });
         }
         Ok(())
     }
 
-    async fn delete(&self, tenant: &TenantId, id: &ProductId) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &ProductId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
         let id = id.to_string();
         self.in_transaction(move |session| {
@@ -97,8 +122,12 @@ impl ProductRepository for MongoStore {
                     .session(&mut *session)
                     .await
                     .or_abort("reading the product to delete")?;
-                if found.is_none() {
+                let Some(found) = found else {
                     return Err(Abort::Refuse(StoreError::NotFound));
+                };
+                // Read in the transaction that deletes: a concurrent edit collides with it.
+                if expected_version.is_some_and(|v| found.updated_at.timestamp_millis() != v) {
+                    return Err(Abort::Refuse(StoreError::VersionConflict));
                 }
                 // A variant holding stock, with units in transit or committed (the ledger's
                 // counters on its document), or with a live hold keeps the product.

@@ -14,11 +14,14 @@ use domain::catalog::ports::VariantRepository;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
+use domain::precondition::Version;
 use domain::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 
-use crate::documents::{attributes_bson, bson_time, level_path, KeptClaim, VariantDoc};
+use crate::documents::{
+    attributes_bson, bson_time, level_path, version_time, KeptClaim, VariantDoc,
+};
 use crate::errors::{corrupt, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
@@ -213,12 +216,22 @@ impl VariantRepository for MongoStore {
         Ok(Page { items, next_cursor })
     }
 
-    async fn update(&self, tenant: &TenantId, variant: &Variant) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        variant: &Variant,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let attributes = attributes_bson(&variant.attributes)?;
+        let mut filter = doc! { "_id": variant.id.to_string(), "tenantId": tenant.to_string() };
+        if let Some(version) = expected_version {
+            // `updatedAt` in milliseconds (the ledger never sets it), matched in the write.
+            filter.insert("updatedAt", version_time(version));
+        }
         let result = self
             .variants()
             .update_one(
-                doc! { "_id": variant.id.to_string(), "tenantId": tenant.to_string() },
+                filter,
                 doc! { "$set": {
                     "productId": variant.product_id.to_string(),
                     "sku": variant.sku.as_str(),
@@ -231,12 +244,28 @@ impl VariantRepository for MongoStore {
             .await
             .store("updating a variant")?;
         if result.matched_count == 0 {
-            return Err(StoreError::NotFound);
+            let exists = self
+                .variants()
+                .count_documents(
+                    doc! { "_id": variant.id.to_string(), "tenantId": tenant.to_string() },
+                )
+                .await
+                .store("reading the version of the variant to update")?;
+            return Err(if exists > 0 {
+                StoreError::VersionConflict
+            } else {
+                StoreError::NotFound
+            });
         }
         Ok(())
     }
 
-    async fn delete(&self, tenant: &TenantId, id: &VariantId) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &VariantId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
         let id = id.to_string();
         self.in_transaction(move |session| {
@@ -255,6 +284,9 @@ impl VariantRepository for MongoStore {
                 let Some(found) = found else {
                     return Err(Abort::Refuse(StoreError::NotFound));
                 };
+                if expected_version.is_some_and(|v| found.updated_at.timestamp_millis() != v) {
+                    return Err(Abort::Refuse(StoreError::VersionConflict));
+                }
                 // Units in transit are the ledger's counter on the document itself, and so are
                 // its committed units and holds; a hold that has expired holds nothing.
                 if found.stock != 0
@@ -269,6 +301,8 @@ impl VariantRepository for MongoStore {
                 // and expired holds are inside the document and go with it.
                 let mut empty = variant;
                 empty.insert("stock", 0_i64);
+                // And on the version read: an edit in between leaves the variant standing.
+                empty.insert("updatedAt", found.updated_at);
                 empty.insert(
                     "holds",
                     doc! { "$not": { "$elemMatch": { "e": { "$gt": now } } } },

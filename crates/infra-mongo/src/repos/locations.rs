@@ -96,11 +96,22 @@ impl LocationRepository for MongoStore {
         .await
     }
 
-    async fn update(&self, tenant: &TenantId, location: &Location) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        location: &Location,
+        expected_version: Option<domain::precondition::Version>,
+    ) -> Result<(), StoreError> {
+        let key = doc! { "_id": location.id.to_string(), "tenantId": tenant.to_string() };
+        let mut filter = key.clone();
+        if let Some(version) = expected_version {
+            // `updatedAt` in milliseconds, matched in the same single-document write.
+            filter.insert("updatedAt", crate::documents::version_time(version));
+        }
         let result = self
             .locations()
             .update_one(
-                doc! { "_id": location.id.to_string(), "tenantId": tenant.to_string() },
+                filter,
                 doc! { "$set": {
                     "name": location.name.as_str(),
                     "active": location.active,
@@ -111,7 +122,16 @@ impl LocationRepository for MongoStore {
             .await
             .store("updating a location")?;
         if result.matched_count == 0 {
-            return Err(StoreError::NotFound);
+            let exists = self
+                .locations()
+                .count_documents(key)
+                .await
+                .store("reading the version of the location to update")?;
+            return Err(if exists > 0 {
+                StoreError::VersionConflict
+            } else {
+                StoreError::NotFound
+            });
         }
         Ok(())
     }
@@ -137,23 +157,41 @@ impl LocationRepository for MongoStore {
                     .session(&mut *session)
                     .await
                     .or_abort("reading the new default location")?;
-                if found.is_none() {
+                let Some(found) = found else {
                     return Err(Abort::Refuse(StoreError::NotFound));
-                }
-                store
-                    .locations()
-                    .update_many(
-                        doc! { "tenantId": &tenant, "isDefault": true, "_id": { "$ne": &id } },
-                        doc! { "$set": { "isDefault": false, "updatedAt": at } },
+                };
+                // Each changed location's version moves: its time is the later of `at` and one
+                // millisecond after its own.
+                let later = |own: mongodb::bson::DateTime| {
+                    mongodb::bson::DateTime::from_millis(
+                        at.timestamp_millis().max(own.timestamp_millis() + 1),
                     )
+                };
+                // There is one default (or none, when `id` is it).
+                let old = store
+                    .locations()
+                    .find_one(doc! { "tenantId": &tenant, "isDefault": true, "_id": { "$ne": &id } })
                     .session(&mut *session)
                     .await
-                    .or_abort("clearing the old default location")?;
+                    .or_abort("reading the old default location")?;
+                if let Some(previous) = old {
+                    store
+                        .locations()
+                        .update_one(
+                            doc! { "_id": &previous.id, "tenantId": &tenant },
+                            doc! { "$set": {
+                                "isDefault": false, "updatedAt": later(previous.updated_at),
+                            } },
+                        )
+                        .session(&mut *session)
+                        .await
+                        .or_abort("clearing the old default location")?;
+                }
                 store
                     .locations()
                     .update_one(
                         target,
-                        doc! { "$set": { "isDefault": true, "updatedAt": at } },
+                        doc! { "$set": { "isDefault": true, "updatedAt": later(found.updated_at) } },
                     )
                     .session(&mut *session)
                     .await

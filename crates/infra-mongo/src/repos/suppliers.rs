@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{SupplierId, TenantId};
 use domain::pagination::{Direction, Page, PageRequest};
+use domain::precondition::Version;
 use domain::purchasing::models::{PurchaseOrderStatus, Supplier};
 use domain::purchasing::ports::SupplierRepository;
 use domain::StoreError;
 use mongodb::bson::doc;
 
-use crate::documents::{bson_time, SupplierDoc};
+use crate::documents::{bson_time, version_time, SupplierDoc};
 use crate::errors::StoreResult;
 use crate::paging::read_page;
 use crate::store::MongoStore;
@@ -65,11 +66,22 @@ impl SupplierRepository for MongoStore {
         .await
     }
 
-    async fn update(&self, tenant: &TenantId, supplier: &Supplier) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        supplier: &Supplier,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
+        let key = doc! { "_id": supplier.id.to_string(), "tenantId": tenant.to_string() };
+        let mut filter = key.clone();
+        if let Some(version) = expected_version {
+            // `updatedAt` in milliseconds, matched in the same single-document write.
+            filter.insert("updatedAt", version_time(version));
+        }
         let result = self
             .suppliers()
             .update_one(
-                doc! { "_id": supplier.id.to_string(), "tenantId": tenant.to_string() },
+                filter,
                 doc! { "$set": {
                     "name": supplier.name.as_str(),
                     "email": supplier.email.as_ref().map(|e| e.as_str()),
@@ -81,12 +93,26 @@ impl SupplierRepository for MongoStore {
             .await
             .store("updating a supplier")?;
         if result.matched_count == 0 {
-            return Err(StoreError::NotFound);
+            let exists = self
+                .suppliers()
+                .count_documents(key)
+                .await
+                .store("reading the version of the supplier to update")?;
+            return Err(if exists > 0 {
+                StoreError::VersionConflict
+            } else {
+                StoreError::NotFound
+            });
         }
         Ok(())
     }
 
-    async fn delete(&self, tenant: &TenantId, id: &SupplierId) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &SupplierId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
         let id = id.to_string();
         self.in_transaction(move |session| {
@@ -101,8 +127,12 @@ impl SupplierRepository for MongoStore {
                     .session(&mut *session)
                     .await
                     .or_abort("reading the supplier to delete")?;
-                if found.is_none() {
+                let Some(found) = found else {
                     return Err(Abort::Refuse(StoreError::NotFound));
+                };
+                // Read in the transaction that deletes: a concurrent edit collides with it.
+                if expected_version.is_some_and(|v| found.updated_at.timestamp_millis() != v) {
+                    return Err(Abort::Refuse(StoreError::VersionConflict));
                 }
                 let open: Vec<&str> = PurchaseOrderStatus::OPEN
                     .iter()

@@ -45,7 +45,7 @@ async fn a_sku_is_unique_within_a_tenant_only() {
         .await
         .unwrap();
     renamed.sku = Sku::new("TS-RED-M").unwrap();
-    let clash = VariantRepository::update(store, &shop.tenant, &renamed).await;
+    let clash = VariantRepository::update(store, &shop.tenant, &renamed, None).await;
     assert!(matches!(clash, Err(StoreError::Duplicate)), "{clash:?}");
     db.drop().await;
 }
@@ -91,11 +91,11 @@ async fn another_tenants_ids_find_nothing() {
         .unwrap();
     stolen.price = Money::new(1).unwrap();
     assert!(matches!(
-        VariantRepository::update(store, &theirs.tenant, &stolen).await,
+        VariantRepository::update(store, &theirs.tenant, &stolen, None).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        VariantRepository::delete(store, &theirs.tenant, &v).await,
+        VariantRepository::delete(store, &theirs.tenant, &v, None).await,
         Err(StoreError::NotFound)
     ));
     match store
@@ -191,11 +191,11 @@ async fn stocked_records_are_not_deleted() {
     let empty = shop.variant(store, "EMPTY", 0).await;
 
     assert!(matches!(
-        VariantRepository::delete(store, &shop.tenant, &stocked).await,
+        VariantRepository::delete(store, &shop.tenant, &stocked, None).await,
         Err(StoreError::InUse)
     ));
     assert!(matches!(
-        ProductRepository::delete(store, &shop.tenant, &shop.product).await,
+        ProductRepository::delete(store, &shop.tenant, &shop.product, None).await,
         Err(StoreError::InUse)
     ));
     assert!(VariantRepository::get(store, &shop.tenant, &empty)
@@ -203,11 +203,11 @@ async fn stocked_records_are_not_deleted() {
         .unwrap()
         .is_some());
 
-    VariantRepository::delete(store, &shop.tenant, &empty)
+    VariantRepository::delete(store, &shop.tenant, &empty, None)
         .await
         .unwrap();
     assert!(matches!(
-        VariantRepository::delete(store, &shop.tenant, &empty).await,
+        VariantRepository::delete(store, &shop.tenant, &empty, None).await,
         Err(StoreError::NotFound)
     ));
     store
@@ -217,7 +217,7 @@ async fn stocked_records_are_not_deleted() {
         )
         .await
         .unwrap();
-    ProductRepository::delete(store, &shop.tenant, &shop.product)
+    ProductRepository::delete(store, &shop.tenant, &shop.product, None)
         .await
         .expect("no stock left");
     assert_eq!(
@@ -227,7 +227,7 @@ async fn stocked_records_are_not_deleted() {
         None
     );
     assert!(matches!(
-        ProductRepository::delete(store, &shop.tenant, &shop.product).await,
+        ProductRepository::delete(store, &shop.tenant, &shop.product, None).await,
         Err(StoreError::NotFound)
     ));
     db.drop().await;

@@ -575,11 +575,11 @@ async fn a_live_hold_keeps_its_variant_and_product_from_being_deleted() {
     };
     set(&db, &v, doc! { "holds": [live] }).await;
     assert!(matches!(
-        VariantRepository::delete(store, &shop.tenant, &v).await,
+        VariantRepository::delete(store, &shop.tenant, &v, None).await,
         Err(StoreError::InUse)
     ));
     assert!(matches!(
-        ProductRepository::delete(store, &shop.tenant, &shop.product).await,
+        ProductRepository::delete(store, &shop.tenant, &shop.product, None).await,
         Err(StoreError::InUse)
     ));
     set(
@@ -588,7 +588,7 @@ async fn a_live_hold_keeps_its_variant_and_product_from_being_deleted() {
         doc! { "holds.0.e": e(now() - Duration::seconds(1)) },
     )
     .await;
-    VariantRepository::delete(store, &shop.tenant, &v)
+    VariantRepository::delete(store, &shop.tenant, &v, None)
         .await
         .expect("an expired hold holds nothing");
     let w = shop.variant(store, "TS-2", 0).await;
@@ -598,7 +598,7 @@ async fn a_live_hold_keeps_its_variant_and_product_from_being_deleted() {
         doc! { "holds": [{ "r": "x", "l": shop.main.to_string(), "q": 1_i64, "e": e(now() - Duration::seconds(1)) }] },
     )
     .await;
-    ProductRepository::delete(store, &shop.tenant, &shop.product)
+    ProductRepository::delete(store, &shop.tenant, &shop.product, None)
         .await
         .expect("an expired hold holds nothing");
     assert_eq!(

@@ -362,7 +362,7 @@ async fn a_location_lists_its_levels_and_holdings_and_can_become_the_default() {
         .await
         .unwrap();
     assert!(matches!(
-        VariantRepository::delete(store, &shop.tenant, &high).await,
+        VariantRepository::delete(store, &shop.tenant, &high, None).await,
         Err(StoreError::InUse)
     ));
     // A stale version of the transfer is refused.
@@ -428,7 +428,7 @@ async fn a_location_lists_its_levels_and_holdings_and_can_become_the_default() {
         .unwrap()
         .unwrap();
     main.active = false;
-    LocationRepository::update(store, &shop.tenant, &main)
+    LocationRepository::update(store, &shop.tenant, &main, None)
         .await
         .unwrap();
     assert!(matches!(

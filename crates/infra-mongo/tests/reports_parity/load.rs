@@ -88,13 +88,13 @@ pub async fn load(s: &Stores, plan: &Plan) {
         .expect("the variant to move exists");
     moved.product_id = product;
     s.variants
-        .update(&tenant, &moved)
+        .update(&tenant, &moved, None)
         .await
         .expect("move the variant");
 
     let (tenant, variant) = plan.deleted;
     s.variants
-        .delete(&tenant, &variant)
+        .delete(&tenant, &variant, None)
         .await
         .expect("the sold-out variant can be deleted");
 }

@@ -215,13 +215,19 @@ impl LocationRepository for SqliteStore {
         Ok(Page::from_rows(rows, limit, |l| l.id.to_string()))
     }
 
-    async fn update(&self, tenant: &TenantId, location: &Location) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        location: &Location,
+        expected_version: Option<domain::precondition::Version>,
+    ) -> Result<(), StoreError> {
         let (tenant, location) = (tenant.to_string(), location.clone());
         self.write("updating a location", move |tx| {
+            // The version (`updated_at` in milliseconds) is compared in the UPDATE itself.
             let changed = tx
                 .execute(
                     "UPDATE locations SET name = ?1, active = ?2, priority = ?3, updated_at = ?4
-                     WHERE tenant_id = ?5 AND id = ?6",
+                     WHERE tenant_id = ?5 AND id = ?6 AND (?7 IS NULL OR updated_at = ?7)",
                     params![
                         location.name.as_str(),
                         location.active,
@@ -229,11 +235,17 @@ impl LocationRepository for SqliteStore {
                         millis(&location.updated_at),
                         tenant,
                         location.id.to_string(),
+                        expected_version,
                     ],
                 )
                 .or_store("updating a location")?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                return Err(crate::row::missing_or_moved(
+                    tx,
+                    "locations",
+                    &tenant,
+                    &location.id.to_string(),
+                ));
             }
             Ok(())
         })
@@ -252,7 +264,7 @@ impl LocationRepository for SqliteStore {
             // guarded by the target being an active location of the tenant.
             let changed = tx
                 .execute(
-                    "UPDATE locations SET is_default = (id = ?2), updated_at = ?3
+                    "UPDATE locations SET is_default = (id = ?2), updated_at = MAX(?3, updated_at + 1)
                       WHERE tenant_id = ?1 AND (is_default = 1 OR id = ?2)
                         AND EXISTS (SELECT 1 FROM locations
                                      WHERE tenant_id = ?1 AND id = ?2 AND active = 1)",

@@ -10,13 +10,14 @@ use domain::catalog::ports::ProductRepository;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{ProductId, TenantId};
 use domain::pagination::{Direction, Page, PageRequest};
+use domain::precondition::Version;
 use domain::StoreError;
 use rusqlite::{params, Row};
 
 use super::idempotency;
 use super::variants::{read_instant, HOLDS_STOCK};
 use crate::error::SqlResultExt;
-use crate::row::{millis, optional_row, RowExt, Select};
+use crate::row::{millis, missing_or_moved, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
 /// Finds one variant of the product that keeps it from being deleted (binds: the instant of the
@@ -105,42 +106,65 @@ impl ProductRepository for SqliteStore {
         Ok(Page::from_rows(rows, limit, |p| p.id.to_string()))
     }
 
-    async fn update(&self, tenant: &TenantId, product: &Product) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        product: &Product,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let (tenant, product) = (tenant.to_string(), product.clone());
         self.write("updating a product", move |tx| {
+            // The version is the stored `updated_at` in milliseconds: compared in the UPDATE
+            // itself, so of two writers expecting the same version exactly one changes a row.
             let changed = tx
                 .execute(
                     "UPDATE products SET name = ?1, description = ?2, updated_at = ?3
-                     WHERE tenant_id = ?4 AND id = ?5",
+                     WHERE tenant_id = ?4 AND id = ?5 AND (?6 IS NULL OR updated_at = ?6)",
                     params![
                         product.name.as_str(),
                         product.description.as_ref().map(|d| d.as_str()),
                         millis(&product.updated_at),
                         tenant,
                         product.id.to_string(),
+                        expected_version,
                     ],
                 )
                 .or_store("updating a product")?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                return Err(missing_or_moved(
+                    tx,
+                    "products",
+                    &tenant,
+                    &product.id.to_string(),
+                ));
             }
             Ok(())
         })
         .await
     }
 
-    async fn delete(&self, tenant: &TenantId, id: &ProductId) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &ProductId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write("deleting a product", move |tx| {
-            let exists = optional_row(
+            // Read under the write lock, so the version compared is the one deleted.
+            let version: Option<i64> = optional_row(
                 tx,
-                "SELECT 1 FROM products WHERE tenant_id = ?1 AND id = ?2",
+                "SELECT updated_at FROM products WHERE tenant_id = ?1 AND id = ?2",
                 params![tenant, id],
-                |_| Ok(()),
+                |row| row.get(0),
             )
             .or_store("finding the product to delete")?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
+            match (version, expected_version) {
+                (None, _) => return Err(StoreError::NotFound),
+                (Some(current), Some(expected)) if current != expected => {
+                    return Err(StoreError::VersionConflict)
+                }
+                _ => {}
             }
             let held = optional_row(
                 tx,

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{SupplierId, TenantId};
 use domain::pagination::{Direction, Page, PageRequest};
+use domain::precondition::Version;
 use domain::purchasing::models::{PurchaseOrderStatus, Supplier};
 use domain::purchasing::ports::SupplierRepository;
 use domain::values::EmailAddress;
@@ -15,7 +16,7 @@ use rusqlite::{params, Row};
 use super::idempotency;
 use super::variants::status_list;
 use crate::error::SqlResultExt;
-use crate::row::{millis, optional_row, RowExt, Select};
+use crate::row::{millis, missing_or_moved, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
 const COLUMNS: &str = "id, tenant_id, name, email, phone, lead_time_days, created_at, updated_at";
@@ -114,14 +115,19 @@ impl SupplierRepository for SqliteStore {
         Ok(Page::from_rows(rows, limit, |s| s.id.to_string()))
     }
 
-    async fn update(&self, tenant: &TenantId, supplier: &Supplier) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        supplier: &Supplier,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let (tenant, supplier) = (tenant.to_string(), supplier.clone());
         self.write("updating a supplier", move |tx| {
             let changed = tx
                 .execute(
                     "UPDATE suppliers SET name = ?1, email = ?2, phone = ?3, lead_time_days = ?4,
                                           updated_at = ?5
-                     WHERE tenant_id = ?6 AND id = ?7",
+                     WHERE tenant_id = ?6 AND id = ?7 AND (?8 IS NULL OR updated_at = ?8)",
                     params![
                         supplier.name.as_str(),
                         supplier.email.as_ref().map(|e| e.as_str()),
@@ -130,29 +136,45 @@ impl SupplierRepository for SqliteStore {
                         millis(&supplier.updated_at),
                         tenant,
                         supplier.id.to_string(),
+                        expected_version,
                     ],
                 )
                 .or_store("updating a supplier")?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                return Err(missing_or_moved(
+                    tx,
+                    "suppliers",
+                    &tenant,
+                    &supplier.id.to_string(),
+                ));
             }
             Ok(())
         })
         .await
     }
 
-    async fn delete(&self, tenant: &TenantId, id: &SupplierId) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &SupplierId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write("deleting a supplier", move |tx| {
-            let exists = optional_row(
+            // Read under the write lock, so the version compared is the one deleted.
+            let version: Option<i64> = optional_row(
                 tx,
-                "SELECT 1 FROM suppliers WHERE tenant_id = ?1 AND id = ?2",
+                "SELECT updated_at FROM suppliers WHERE tenant_id = ?1 AND id = ?2",
                 params![tenant, id],
-                |_| Ok(()),
+                |row| row.get(0),
             )
             .or_store("finding the supplier to delete")?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
+            match (version, expected_version) {
+                (None, _) => return Err(StoreError::NotFound),
+                (Some(current), Some(expected)) if current != expected => {
+                    return Err(StoreError::VersionConflict)
+                }
+                _ => {}
             }
             let open = optional_row(tx, &OPEN_ORDER, params![tenant, id], |_| Ok(()))
                 .or_store("checking the supplier's purchase orders")?;

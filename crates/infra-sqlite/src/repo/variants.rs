@@ -18,6 +18,7 @@ use domain::catalog::ports::VariantRepository;
 use domain::idempotency::IdempotencyWrite;
 use domain::ids::{LocationId, TenantId, VariantId};
 use domain::pagination::{Direction, Page, PageRequest};
+use domain::precondition::Version;
 use domain::purchasing::models::PurchaseOrderStatus;
 use domain::stock::state::{StockState, Unavailable};
 use domain::transfers::models::TransferStatus;
@@ -27,7 +28,7 @@ use rusqlite::{params, Row};
 
 use super::idempotency;
 use crate::error::SqlResultExt;
-use crate::row::{id_list, millis, optional_row, RowExt, Select};
+use crate::row::{id_list, millis, missing_or_moved, optional_row, RowExt, Select};
 use crate::SqliteStore;
 
 /// `'A', 'B'` for a fixed set of statuses taken from the domain (never from input).
@@ -368,14 +369,21 @@ impl VariantRepository for SqliteStore {
         Ok(Page::from_rows(rows, limit, |v| v.id.to_string()))
     }
 
-    async fn update(&self, tenant: &TenantId, variant: &Variant) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        variant: &Variant,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let (tenant, variant) = (tenant.to_string(), variant.clone());
         self.write("updating a variant", move |tx| {
+            // The version is the stored `updated_at` in milliseconds (the ledger never writes
+            // it), compared in the UPDATE itself.
             let changed = tx
                 .execute(
                     "UPDATE variants SET product_id = ?1, sku = ?2, attributes = ?3, price = ?4,
                                          reorder_level = ?5, updated_at = ?6
-                     WHERE tenant_id = ?7 AND id = ?8",
+                     WHERE tenant_id = ?7 AND id = ?8 AND (?9 IS NULL OR updated_at = ?9)",
                     params![
                         variant.product_id.to_string(),
                         variant.sku.as_str(),
@@ -385,20 +393,48 @@ impl VariantRepository for SqliteStore {
                         millis(&variant.updated_at),
                         tenant,
                         variant.id.to_string(),
+                        expected_version,
                     ],
                 )
                 .or_store("updating a variant")?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                return Err(missing_or_moved(
+                    tx,
+                    "variants",
+                    &tenant,
+                    &variant.id.to_string(),
+                ));
             }
             Ok(())
         })
         .await
     }
 
-    async fn delete(&self, tenant: &TenantId, id: &VariantId) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &VariantId,
+        expected_version: Option<Version>,
+    ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         self.write("deleting a variant", move |tx| {
+            if let Some(expected) = expected_version {
+                // Under the write lock: the version compared is the one deleted.
+                let current: Option<i64> = optional_row(
+                    tx,
+                    "SELECT updated_at FROM variants WHERE tenant_id = ?1 AND id = ?2",
+                    params![tenant, id],
+                    |row| row.get(0),
+                )
+                .or_store("reading the variant's version")?;
+                match current {
+                    None => return Err(StoreError::NotFound),
+                    Some(current) if current != expected => {
+                        return Err(StoreError::VersionConflict)
+                    }
+                    Some(_) => {}
+                }
+            }
             // Holds are judged live at the instant of the write, taken under the write lock.
             let now = read_instant();
             let deleted = tx
