@@ -167,26 +167,34 @@ impl LocationRepository for MongoStore {
                         at.timestamp_millis().max(own.timestamp_millis() + 1),
                     )
                 };
-                // There is one default (or none, when `id` is it).
-                let old = store
+                // The old default is cleared by a filter evaluated by the write itself (a
+                // reading of it could be stale under a concurrent move); its new time is one
+                // millisecond past the latest of the defaults read here, or `at`.
+                let clear = doc! { "tenantId": &tenant, "isDefault": true, "_id": { "$ne": &id } };
+                let mut olds = store
                     .locations()
-                    .find_one(doc! { "tenantId": &tenant, "isDefault": true, "_id": { "$ne": &id } })
+                    .find(clear.clone())
                     .session(&mut *session)
                     .await
                     .or_abort("reading the old default location")?;
-                if let Some(previous) = old {
-                    store
-                        .locations()
-                        .update_one(
-                            doc! { "_id": &previous.id, "tenantId": &tenant },
-                            doc! { "$set": {
-                                "isDefault": false, "updatedAt": later(previous.updated_at),
-                            } },
-                        )
-                        .session(&mut *session)
-                        .await
-                        .or_abort("clearing the old default location")?;
+                let mut latest = found.updated_at;
+                while let Some(previous) = olds
+                    .next(&mut *session)
+                    .await
+                    .transpose()
+                    .or_abort("reading the old default location")?
+                {
+                    latest = latest.max(previous.updated_at);
                 }
+                store
+                    .locations()
+                    .update_many(
+                        clear,
+                        doc! { "$set": { "isDefault": false, "updatedAt": later(latest) } },
+                    )
+                    .session(&mut *session)
+                    .await
+                    .or_abort("clearing the old default location")?;
                 store
                     .locations()
                     .update_one(
