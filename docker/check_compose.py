@@ -4,7 +4,8 @@
 What a typo would break only at `docker compose up`: two API services of the same image and
 configuration, pointed at the mongo and redis services by name; a replica-set MongoDB whose init
 step names the same set and host as the API's URL; a balancer that publishes the API's ports and
-whose config names both instances as upstreams (sticky for Socket.IO). With nginx installed it
+whose config names both instances as upstreams (sticky for Socket.IO), at a fixed address inside
+the network's subnet that the API trusts, and no other, for X-Forwarded-For. With nginx installed it
 also runs `nginx -t` on the config (service names replaced by 127.0.0.1, which Docker's DNS would
 resolve). Exits non-zero naming every failed check. Needs PyYAML (skipped loudly without it,
 except under CI).
@@ -105,6 +106,8 @@ def check(compose, nginx_conf):
     expect("./nginx.conf" in mounts, "the balancer does not mount ./nginx.conf")
     expect(set(balancer.get("depends_on", [])) >= set(API_SERVICES), "the balancer starts before the API")
 
+    expect_trusted_balancer(compose, env, balancer, expect)
+
     upstreams = dict(re.findall(r"upstream\s+(\w+)\s*\{([^}]*)\}", nginx_conf))
     for port in (http_port, socket_port):
         serving = [body for body in upstreams.values() if all(f"{s}:{port}" in body for s in API_SERVICES)]
@@ -115,6 +118,33 @@ def check(compose, nginx_conf):
         expect(re.search(rf"listen\s+{port}\s*;", nginx_conf), f"nginx does not listen on {port}")
     expect("proxy_set_header Upgrade" in nginx_conf, "nginx does not pass WebSocket upgrades")
     return failures
+
+
+def expect_trusted_balancer(compose, env, balancer, expect):
+    """The API believes X-Forwarded-For from the balancer's fixed address and from nothing else."""
+    import ipaddress
+
+    trusted = [t.strip() for t in str(env.get("STOCKROOM_TRUSTED_PROXIES", "")).split(",") if t.strip()]
+    networks = balancer.get("networks") or {}
+    if not isinstance(networks, dict) or len(networks) != 1:
+        expect(False, "the balancer is not on exactly one network with a fixed address")
+        return
+    (name, settings), = networks.items()
+    address = (settings or {}).get("ipv4_address")
+    expect(address is not None, "the balancer has no fixed ipv4_address")
+    expect(trusted == [address], f"the API trusts {trusted}, not exactly the balancer's {address}")
+    subnets = [
+        c.get("subnet")
+        for c in ((compose.get("networks") or {}).get(name) or {}).get("ipam", {}).get("config", [])
+    ]
+    expect(
+        address is not None
+        and any(ipaddress.ip_address(address) in ipaddress.ip_network(s) for s in subnets if s),
+        f"the balancer's address {address} is outside network {name}'s subnets {subnets}",
+    )
+    for service in ("mongo", "redis", *API_SERVICES):
+        on = (compose["services"][service].get("networks")) or []
+        expect(name in on, f"{service} is not on the balancer's network {name}")
 
 
 def nginx_syntax(nginx_conf):
@@ -150,7 +180,17 @@ def self_test(compose, nginx_conf):
         services["api-2"] = copy.deepcopy(services["api-2"])
         services["api-2"]["environment"]["STOCKROOM_REDIS_URL"] = "redis://localhost:6379"
 
+    def trust_everyone(services):
+        for api in API_SERVICES:
+            services[api] = copy.deepcopy(services[api])
+            services[api]["environment"]["STOCKROOM_TRUSTED_PROXIES"] = "0.0.0.0/0"
+
     cases = {
+        "trusting every address": (mutated(trust_everyone), nginx_conf),
+        "a balancer without a fixed address": (
+            mutated(lambda s: s["balancer"].update(networks=["stockroom"])),
+            nginx_conf,
+        ),
         "one API instance": (mutated(lambda s: s.pop("api-2")), nginx_conf),
         "instances configured apart": (mutated(other_redis), nginx_conf),
         "no replica set": (mutated(lambda s: s["mongo"].update(command=["mongod"])), nginx_conf),

@@ -17,7 +17,7 @@ use secrecy::SecretString;
 use domain::rate_limit::{AuthLimits, Window};
 
 use crate::auth::password::HashingLimits;
-use crate::http::client_addr::TrustedProxies;
+use crate::http::client_addr::{ProxyRangeError, TrustedProxies};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,7 +84,8 @@ pub struct Cli {
     /// Length of the log-in and sign-up rate-limit windows, in seconds.
     #[arg(long, env = "STOCKROOM_AUTH_WINDOW_SECS", default_value = "900")]
     pub auth_window_secs: String,
-    /// Proxy addresses whose X-Forwarded-For is believed, comma-separated; empty = none.
+    /// Proxy addresses or networks (`10.0.0.0/8`) whose X-Forwarded-For is believed,
+    /// comma-separated; empty = none.
     #[arg(long, env = "STOCKROOM_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
     /// Seconds a client may take to send a request head, on the HTTP and Socket.IO listeners.
@@ -394,12 +395,8 @@ impl Config {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|raw| {
-                raw.parse().map_err(|_| {
-                    bad(
-                        "STOCKROOM_TRUSTED_PROXIES",
-                        format!("'{raw}' is not an IP address"),
-                    )
-                })
+                raw.parse()
+                    .map_err(|e: ProxyRangeError| bad("STOCKROOM_TRUSTED_PROXIES", e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(TrustedProxies)?;
@@ -567,6 +564,11 @@ mod tests {
         assert!(config.trusted_proxies.0.is_empty());
         let e = Config::from_cli(cli(&["--trusted-proxies", "10.0.0.1,nope"])).unwrap_err();
         assert_eq!(e.variable, "STOCKROOM_TRUSTED_PROXIES");
+        let e = Config::from_cli(cli(&["--trusted-proxies", "10.1.2.3/8"])).unwrap_err();
+        assert_eq!(e.variable, "STOCKROOM_TRUSTED_PROXIES");
+        let config = Config::from_cli(cli(&["--trusted-proxies", "10.0.0.1, 172.28.0.0/16"]))
+            .expect("an address and a network");
+        assert_eq!(config.trusted_proxies.0.len(), 2);
         let e = Config::from_cli(cli(&["--auth-account-limit", "0"])).unwrap_err();
         assert_eq!(e.variable, "STOCKROOM_AUTH_ACCOUNT_LIMIT");
     }

@@ -6,22 +6,122 @@
 //! then from the right: each trusted proxy appends the address it received from, so the
 //! rightmost entry that is not itself a trusted proxy is the first address no trusted party can
 //! have been lied to about. Entries a client put further left are never believed.
+//!
+//! A trusted proxy is named by its address or by a network (`10.0.0.0/8`, `fd00::/8`): behind a
+//! container network or an autoscaled balancer the proxies' own addresses are not known in
+//! advance, only the network they are given addresses from.
 
+use std::fmt;
 use std::future::{ready, Ready};
 use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::error::{ApiError, ErrorCode};
 
+/// An address, or a network of them (`address/prefix-length`), that a proxy may connect from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl ProxyRange {
+    /// Whether `ip` (already canonical) lies in the range.
+    fn contains(&self, ip: &IpAddr) -> bool {
+        match (self.network, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u32::from(net).into(), self.prefix, 32)
+                    == masked(u32::from(*ip).into(), self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128)
+                    == masked(u128::from(*ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The leading `prefix` bits of a `width`-bit address.
+fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+    let host_bits = u32::from(width - prefix);
+    if host_bits >= 128 {
+        0
+    } else {
+        bits >> host_bits
+    }
+}
+
+/// Why a trusted-proxy entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyRangeError(String);
+
+impl fmt::Display for ProxyRangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ProxyRange {
+    type Err = ProxyRangeError;
+
+    /// `10.0.0.7` (one address) or `10.0.0.0/8`; the network's host bits must be zero, so a
+    /// typo such as `10.0.0.7/8` is refused rather than silently widened.
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let (address, prefix) = match raw.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (raw, None),
+        };
+        let network = address
+            .parse::<IpAddr>()
+            .map(canonical)
+            .map_err(|_| ProxyRangeError(format!("'{raw}' is not an IP address or network")))?;
+        let width = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => width,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= width)
+                .ok_or_else(|| {
+                    ProxyRangeError(format!("'{raw}' has a prefix length outside 0..={width}"))
+                })?,
+        };
+        let range = ProxyRange { network, prefix };
+        if host_bits_set(network, prefix, width) {
+            return Err(ProxyRangeError(format!(
+                "'{raw}' has host bits set; write the network address"
+            )));
+        }
+        Ok(range)
+    }
+}
+
+fn host_bits_set(network: IpAddr, prefix: u8, width: u8) -> bool {
+    let bits = match network {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    };
+    let host_bits = u32::from(width - prefix);
+    let host_mask = if host_bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << host_bits) - 1
+    };
+    bits & host_mask != 0
+}
+
 /// The proxies whose `X-Forwarded-For` is believed; empty = none (the peer address is used).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(pub Vec<IpAddr>);
+pub struct TrustedProxies(pub Vec<ProxyRange>);
 
 impl TrustedProxies {
     fn trusts(&self, ip: &IpAddr) -> bool {
-        self.0.contains(&canonical(*ip))
+        let ip = canonical(*ip);
+        self.0.iter().any(|range| range.contains(&ip))
     }
 
     /// The client behind `peer` given the request's `X-Forwarded-For` values, in order.
@@ -97,6 +197,10 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn proxies(ranges: &[&str]) -> TrustedProxies {
+        TrustedProxies(ranges.iter().map(|r| r.parse().unwrap()).collect())
+    }
+
     #[test]
     fn without_trusted_proxies_the_header_is_ignored() {
         let none = TrustedProxies::default();
@@ -108,7 +212,7 @@ mod tests {
 
     #[test]
     fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
-        let proxies = TrustedProxies(vec![ip("10.0.0.1"), ip("10.0.0.2")]);
+        let proxies = proxies(&["10.0.0.1", "10.0.0.2"]);
         // The client forged the leftmost entry; the proxies appended the rest.
         let header = ["1.2.3.4, 198.51.100.7", "10.0.0.2"];
         assert_eq!(proxies.client(ip("10.0.0.1"), &header), ip("198.51.100.7"));
@@ -126,5 +230,63 @@ mod tests {
             proxies.client(ip("::ffff:10.0.0.1"), &["198.51.100.8"]),
             ip("198.51.100.8")
         );
+    }
+
+    #[test]
+    fn a_network_trusts_every_proxy_in_it_and_nothing_outside() {
+        let proxies = proxies(&["172.28.0.0/16", "fd00::/8"]);
+        let header = ["198.51.100.7, 172.28.3.4"];
+        // Two proxies of the container network, neither known in advance.
+        assert_eq!(
+            proxies.client(ip("172.28.0.9"), &header),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            proxies.client(ip("fd12::1"), &["2001:db8::5"]),
+            ip("2001:db8::5")
+        );
+        // Just outside the network: the peer is the client.
+        assert_eq!(proxies.client(ip("172.29.0.1"), &header), ip("172.29.0.1"));
+        assert_eq!(
+            proxies.client(ip("::ffff:172.28.0.9"), &["198.51.100.8"]),
+            ip("198.51.100.8")
+        );
+    }
+
+    #[test]
+    fn a_range_is_an_address_or_a_network_address_with_its_prefix() {
+        assert!("0.0.0.0/0"
+            .parse::<ProxyRange>()
+            .unwrap()
+            .contains(&ip("8.8.8.8")));
+        assert!("::/0"
+            .parse::<ProxyRange>()
+            .unwrap()
+            .contains(&ip("2001:db8::1")));
+        assert!(!"::/0"
+            .parse::<ProxyRange>()
+            .unwrap()
+            .contains(&ip("8.8.8.8")));
+        assert!("10.0.0.7"
+            .parse::<ProxyRange>()
+            .unwrap()
+            .contains(&ip("10.0.0.7")));
+        assert!(!"10.0.0.7"
+            .parse::<ProxyRange>()
+            .unwrap()
+            .contains(&ip("10.0.0.8")));
+        for refused in [
+            "10.0.0.7/8",
+            "10.0.0.0/33",
+            "fd00::/129",
+            "10.0.0.0/",
+            "nope",
+            "10/8",
+        ] {
+            assert!(
+                refused.parse::<ProxyRange>().is_err(),
+                "{refused} was accepted"
+            );
+        }
     }
 }
