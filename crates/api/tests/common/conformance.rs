@@ -391,14 +391,14 @@ impl Recorder {
 pub struct Conformance {
     pub recorder: Recorder,
     /// Dropped with this, which stops the proxy accepting connections.
-    _stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Conformance {
     pub fn new(recorder: Recorder, stop: tokio::sync::oneshot::Sender<()>) -> Self {
         Self {
             recorder,
-            _stop: Some(stop),
+            _stop: stop,
         }
     }
 }
