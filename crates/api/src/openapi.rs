@@ -11,7 +11,10 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::http::error::{FieldProblem, Problem, ShortageProblem};
+use crate::http::problem::{
+    FieldProblem, InsufficientStockProblem, Problem, ShortageProblem, StockConflict,
+    ValidationProblem, ValidationRefusal,
+};
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -21,7 +24,15 @@ use crate::routes;
         description = "Multi-tenant inventory: catalog, stock per location and by state, the stock ledger, transfers between locations, suppliers, purchase orders, checkout reservations and customer orders.\n\nAuthenticate with `POST /v1/auth/register` or `POST /v1/auth/login` and send `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`. Money is in integer minor units. Lists page with `?limit` and `?cursor`. Every creating or changing POST accepts an `Idempotency-Key` header.",
         license(name = "Apache-2.0")
     ),
-    components(schemas(Problem, FieldProblem, ShortageProblem)),
+    components(schemas(
+        Problem,
+        ValidationProblem,
+        InsufficientStockProblem,
+        StockConflict,
+        ValidationRefusal,
+        FieldProblem,
+        ShortageProblem
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-up, log-in, the caller"),

@@ -79,7 +79,7 @@ pub struct ProductDto {
     pub id: String,
     #[schema(example = "Classic T-Shirt")]
     pub name: String,
-    #[schema(example = "Heavyweight cotton, unisex fit")]
+    #[schema(required = true, example = "Heavyweight cotton, unisex fit")]
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -59,8 +59,8 @@ macro_rules! page_dto {
         #[serde(rename_all = "camelCase")]
         pub struct $name {
             pub items: Vec<$item>,
-            /// Pass as `?cursor=` for the next page; absent on the last page.
-            #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")]
+            /// Pass as `?cursor=` for the next page; null on the last page.
+            #[schema(required = true, example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")]
             pub next_cursor: Option<String>,
         }
 

@@ -221,6 +221,7 @@ impl From<&Allocation> for AllocationDto {
 #[serde(rename_all = "camelCase")]
 pub struct OrderCustomerDto {
     pub name: String,
+    #[schema(required = true)]
     pub email: Option<String>,
 }
 
@@ -231,10 +232,13 @@ pub struct OrderDto {
     pub id: String,
     pub status: OrderStatusDto,
     pub lines: Vec<OrderLineDto>,
+    #[schema(required = true)]
     pub customer: Option<OrderCustomerDto>,
+    #[schema(required = true)]
     pub note: Option<String>,
     /// The location the order asked to be served from; null when it was allocated across
     /// locations (see each line's `allocations`).
+    #[schema(required = true)]
     pub location_id: Option<String>,
     /// Minor units.
     #[schema(example = 3998)]

@@ -110,9 +110,11 @@ pub struct SupplierDto {
     pub id: String,
     #[schema(example = "Cotton Mills Ltd")]
     pub name: String,
+    #[schema(required = true)]
     pub email: Option<String>,
+    #[schema(required = true)]
     pub phone: Option<String>,
-    #[schema(example = 14)]
+    #[schema(required = true, example = 14)]
     pub lead_time_days: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -299,6 +301,7 @@ pub struct PurchaseOrderDto {
     pub location_id: String,
     pub status: PurchaseOrderStatusDto,
     pub lines: Vec<PurchaseOrderLineDto>,
+    #[schema(required = true)]
     pub expected_at: Option<DateTime<Utc>>,
     /// Σ quantity × unitCost, minor units: at most the largest amount of money (10^13) for an
     /// order written now; exact, as a wider integer, for one stored before that limit.

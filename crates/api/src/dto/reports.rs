@@ -197,7 +197,7 @@ pub struct LowStockLineDto {
     #[schema(example = 2.5)]
     pub average_daily_sales: f64,
     /// stock ÷ average daily sales; null when nothing sells.
-    #[schema(example = 1.6)]
+    #[schema(required = true, example = 1.6)]
     pub days_of_cover: Option<f64>,
     /// ceil(30 days of sales) + reorderLevel − stock − incoming, at least 0.
     #[schema(example = 76)]
@@ -346,7 +346,7 @@ pub struct ValuationLineDto {
     #[schema(example = 42)]
     pub stock: i64,
     /// Weighted average of PURCHASE unit costs, minor units, rounded half up; null if never purchased.
-    #[schema(example = 650)]
+    #[schema(required = true, example = 650)]
     pub average_unit_cost: Option<i64>,
     /// stock × Σ cost ÷ Σ units, rounded half up once, minor units. An exact integer that may
     /// pass 64 bits (stock × cost does long before either does); read it as a big integer.
@@ -431,6 +431,7 @@ impl StockAtQuery {
 pub struct StockAtResponse {
     pub variant_id: String,
     /// The location asked about; null for the variant's total.
+    #[schema(required = true)]
     pub location_id: Option<String>,
     pub at: DateTime<Utc>,
     /// Units on hand at `at`: Σ of the movements until then.

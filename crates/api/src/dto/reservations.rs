@@ -193,9 +193,10 @@ pub struct ReservationDto {
     /// When the hold lapses unless confirmed, released or extended first.
     pub expires_at: DateTime<Utc>,
     pub lines: Vec<ReservationLineDto>,
-    #[schema(example = "cart-7f3a")]
+    #[schema(required = true, example = "cart-7f3a")]
     pub reference: Option<String>,
     /// The order it was confirmed into.
+    #[schema(required = true)]
     pub order_id: Option<String>,
     /// The user who placed the hold.
     pub created_by: String,

@@ -257,13 +257,17 @@ pub struct MovementDto {
     /// The units on hand at `locationId` after the movement.
     #[schema(example = 52)]
     pub stock_after: i64,
-    #[schema(example = "initial count")]
+    #[schema(required = true, example = "initial count")]
     pub reason: Option<String>,
+    #[schema(required = true)]
     pub order_id: Option<String>,
+    #[schema(required = true)]
     pub purchase_order_id: Option<String>,
     /// For TRANSFER_OUT and TRANSFER_IN movements: the transfer.
+    #[schema(required = true)]
     pub transfer_id: Option<String>,
     /// For PURCHASE movements: cost per unit in minor units.
+    #[schema(required = true)]
     pub unit_cost: Option<i64>,
     /// The user who caused the movement.
     #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d")]
@@ -390,6 +394,7 @@ pub struct DriftDto {
     pub variant_id: String,
     /// The level that drifted; null when it is the variant's stored total that differs from the
     /// sum of its levels.
+    #[schema(required = true)]
     pub location_id: Option<String>,
     /// Which number drifted: `onHand` (must equal Σ of the level's movements), `committed`
     /// (must equal Σ of the open allocations of placed orders at the level), `reserved` (the

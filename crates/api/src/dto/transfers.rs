@@ -130,6 +130,7 @@ pub struct TransferDto {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When it was shipped; null while DRAFT or if cancelled.
+    #[schema(required = true)]
     pub shipped_at: Option<DateTime<Utc>>,
     /// Incremented on every change.
     #[schema(example = 2)]

@@ -202,7 +202,7 @@ mod tests {
     fn field_of(raw: &str) -> (u16, Option<String>) {
         let e = parse::<Order>(raw.as_bytes()).unwrap_err();
         let p = e.problem();
-        (p.status, p.errors.map(|e| e[0].field.clone()))
+        (p.status(), p.errors().map(|e| e[0].field.clone()))
     }
 
     #[test]

@@ -7,10 +7,12 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use domain::error::{DomainError, FieldError, Shortage};
+
+pub use super::problem::{
+    FieldProblem, InsufficientStockProblem, Problem, ProblemDocument, ShortageProblem,
+    StockConflict, ValidationProblem, ValidationRefusal,
+};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -140,51 +142,6 @@ impl ErrorCode {
     }
 }
 
-/// One invalid field of a request.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FieldProblem {
-    #[schema(example = "sku")]
-    pub field: String,
-    #[schema(example = "must be 1 to 64 characters")]
-    pub message: String,
-}
-
-/// One line that cannot be served (an order's, a transfer's).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ShortageProblem {
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")]
-    pub variant_id: String,
-    /// The location the units were asked of; absent when the line could be served from any
-    /// active location and `available` is their sum.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
-    pub location_id: Option<String>,
-    #[schema(example = 3)]
-    pub requested: i64,
-    #[schema(example = 1)]
-    pub available: i64,
-}
-
-/// An RFC 9457 problem document.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    #[schema(example = "/problems/validation")]
-    pub kind: String,
-    #[schema(example = "Invalid input")]
-    pub title: String,
-    #[schema(example = 422)]
-    pub status: u16,
-    #[schema(example = "sku: must be 1 to 64 characters")]
-    pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<FieldProblem>>,
-    /// For `insufficient-stock`: every line that cannot be served.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shortages: Option<Vec<ShortageProblem>>,
-}
-
 /// An error on its way to becoming a problem response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -239,32 +196,52 @@ impl ApiError {
         )
     }
 
-    pub fn problem(&self) -> Problem {
+    pub fn problem(&self) -> ProblemDocument {
         let (slug, status, title) = self.code.describe();
-        Problem {
-            kind: format!("/problems/{slug}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
-            detail: self.detail.clone(),
-            errors: self.errors.as_ref().map(|errs| {
-                errs.iter()
+        let (kind, title, status, detail) = (
+            format!("/problems/{slug}"),
+            title.to_owned(),
+            status.as_u16(),
+            self.detail.clone(),
+        );
+        if let Some(errors) = &self.errors {
+            return ProblemDocument::Validation(ValidationProblem {
+                kind,
+                title,
+                status,
+                detail,
+                errors: errors
+                    .iter()
                     .map(|e| FieldProblem {
                         field: e.field.clone(),
                         message: e.message.clone(),
                     })
-                    .collect()
-            }),
-            shortages: self.shortages.as_ref().map(|s| {
-                s.iter()
+                    .collect(),
+            });
+        }
+        if let Some(shortages) = &self.shortages {
+            return ProblemDocument::InsufficientStock(InsufficientStockProblem {
+                kind,
+                title,
+                status,
+                detail,
+                shortages: shortages
+                    .iter()
                     .map(|s| ShortageProblem {
                         variant_id: s.variant_id.to_string(),
                         location_id: s.location_id.map(|l| l.to_string()),
                         requested: s.requested,
                         available: s.available,
                     })
-                    .collect()
-            }),
+                    .collect(),
+            });
         }
+        ProblemDocument::Plain(Problem {
+            kind,
+            title,
+            status,
+            detail,
+        })
     }
 }
 
@@ -444,7 +421,7 @@ mod tests {
     #[test]
     fn internal_details_are_not_sent() {
         let e: ApiError = DomainError::Unknown(anyhow::anyhow!("disk I/O error at page 7")).into();
-        assert!(!e.problem().detail.contains("disk"));
-        assert_eq!(e.problem().status, 500);
+        assert!(!e.problem().detail().contains("disk"));
+        assert_eq!(e.problem().status(), 500);
     }
 }

@@ -7,5 +7,6 @@ pub mod error;
 pub mod etag;
 pub mod fallback;
 pub mod idempotency;
+pub mod problem;
 pub mod query;
 pub mod request_id;

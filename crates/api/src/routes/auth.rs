@@ -11,13 +11,13 @@ use crate::dto::auth::{
 };
 use crate::http::body::JsonBody;
 use crate::http::client_addr::ClientAddress;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, ValidationProblem};
 
 /// Create a tenant and its OWNER; answers with a token for the owner.
 #[utoipa::path(tag = "auth", request_body = RegisterRequest, responses(
     (status = 201, body = RegisterResponse),
     (status = 409, description = "Slug taken", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid input", body = ValidationProblem, content_type = "application/problem+json"),
     (status = 429, description = "Too many sign-ups from this address or for this slug and email; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/register")]

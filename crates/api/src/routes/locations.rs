@@ -13,7 +13,7 @@ use crate::dto::locations::{
     UpdateLocationRequest,
 };
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, ValidationProblem, ValidationRefusal};
 use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
@@ -21,7 +21,7 @@ use crate::http::query::PageQuery;
 /// List the tenant's locations, oldest first.
 #[utoipa::path(tag = "locations", params(PageQuery), responses(
     (status = 200, body = LocationPage),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/locations")]
 pub async fn list(
@@ -42,8 +42,9 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = LocationDto),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Code taken in this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/locations")]
 pub async fn create(
@@ -90,10 +91,11 @@ pub async fn get(
     ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
     request_body = UpdateLocationRequest, responses(
     (status = 200, body = LocationDto, headers(("ETag" = String, description = "The new version"))),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The location changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Deactivating the default, or a location that still holds or expects stock", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "`isDefault: false`, an inactive default, or a bad field", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "`isDefault: false`, an inactive default, or a bad field", body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/locations/{id}")]
 pub async fn update(
@@ -119,7 +121,7 @@ pub async fn update(
 #[utoipa::path(tag = "locations", params(("id" = String, Path), LevelQuery, PageQuery), responses(
     (status = 200, body = LocationLevelPage),
     (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/locations/{id}/levels")]
 pub async fn levels(

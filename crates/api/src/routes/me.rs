@@ -6,7 +6,7 @@ use super::AppState;
 use crate::auth::extractor::Authenticated;
 use crate::dto::auth::ChangePasswordRequest;
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, ValidationProblem};
 
 /// Change your password. Every token issued to you so far stops working at once, this one
 /// included, on every instance and every open socket: log in again with the new password.
@@ -18,7 +18,7 @@ use crate::http::error::{ApiError, Problem};
     (status = 204, description = "Changed; every earlier token is refused from now on"),
     (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Missing, invalid or revoked token", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Wrong `currentPassword` or weak `newPassword`", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Wrong `currentPassword` or weak `newPassword`", body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[post("/me/password")]
 pub async fn change_password(

@@ -9,7 +9,7 @@ use super::{path_id, AppState};
 use crate::auth::extractor::Authenticated;
 use crate::dto::orders::{OrderDto, OrderPage, OrderQuery, PlaceOrderRequest, ReturnItemsRequest};
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, StockConflict, ValidationProblem, ValidationRefusal};
 use crate::http::idempotency::{self, render, respond, Render};
 use crate::http::query::PageQuery;
 
@@ -22,7 +22,7 @@ fn render_order() -> Render<domain::orders::models::Order> {
 /// List orders, newest first.
 #[utoipa::path(tag = "orders", params(OrderQuery, PageQuery), responses(
     (status = 200, body = OrderPage),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/orders")]
 pub async fn list(
@@ -48,8 +48,8 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = OrderDto),
-        (status = 409, description = "Not enough stock: `shortages` lists every short line (with `locationId` when the order named one)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input, unknown variant (line named), or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough stock: `shortages` lists every short line (with `locationId` when the order named one)", body = StockConflict, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, unknown variant (line named), or an unknown or inactive location", body = ValidationRefusal, content_type = "application/problem+json"),
         (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/orders")]
@@ -93,6 +93,7 @@ pub async fn get(
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, body = OrderDto),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not PLACED", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/orders/{id}/fulfil")]
@@ -139,8 +140,9 @@ pub async fn cancel(
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     request_body = ReturnItemsRequest, responses(
         (status = 201, body = OrderDto),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "More than sold − returned, or not fulfilled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input (`state` `safetyStock` among others), or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`state` `safetyStock` among others), or an unknown or inactive location", body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/orders/{id}/returns")]
 pub async fn return_items(

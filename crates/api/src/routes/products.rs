@@ -9,7 +9,7 @@ use super::{path_id, AppState};
 use crate::auth::extractor::Authenticated;
 use crate::dto::catalog::{CreateProductRequest, ProductDto, ProductPage, UpdateProductRequest};
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, ValidationProblem, ValidationRefusal};
 use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
@@ -38,8 +38,8 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = ProductDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/products")]
 pub async fn create(
@@ -85,9 +85,11 @@ pub async fn get(
     ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
     request_body = UpdateProductRequest, responses(
     (status = 200, body = ProductDto, headers(("ETag" = String, description = "The new version"))),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The product changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "Without `If-Match`: the product kept changing concurrently; retry", body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/products/{id}")]
 pub async fn update(
@@ -115,6 +117,7 @@ pub async fn update(
     ("If-Match" = Option<String>, Header, description = "ETag of the version to delete; `*` for any")),
     responses(
     (status = 204),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The product changed since the If-Match version; nothing deleted", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "A variant has stock", body = Problem, content_type = "application/problem+json"),

@@ -12,7 +12,7 @@ use crate::dto::purchasing::{
     ReceiptRequest, UpdatePurchaseOrderRequest,
 };
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, ValidationProblem, ValidationRefusal};
 use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond, Render};
 use crate::http::query::PageQuery;
@@ -27,7 +27,7 @@ fn render_po() -> Render<domain::purchasing::models::PurchaseOrder> {
 /// List purchase orders, newest first.
 #[utoipa::path(tag = "purchase-orders", params(PurchaseOrderQuery, PageQuery), responses(
     (status = 200, body = PurchaseOrderPage),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/purchase-orders")]
 pub async fn list(
@@ -50,7 +50,8 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = PurchaseOrderDto),
-        (status = 422, description = "Unknown supplier or variant, or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown supplier or variant, or an unknown or inactive location", body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/purchase-orders")]
 pub async fn create(
@@ -101,6 +102,7 @@ pub async fn get(
     ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
     request_body = UpdatePurchaseOrderRequest, responses(
     (status = 200, body = PurchaseOrderDto, headers(("ETag" = String, description = "The new version"))),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The purchase order changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Not DRAFT", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
@@ -129,6 +131,7 @@ pub async fn update(
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, body = PurchaseOrderDto),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not DRAFT", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/purchase-orders/{id}/submit")]
@@ -150,6 +153,7 @@ pub async fn submit(
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, body = PurchaseOrderDto),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already received, cancelled or closed", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/purchase-orders/{id}/cancel")]
@@ -173,7 +177,7 @@ pub async fn cancel(
     request_body = ReceiptRequest, responses(
         (status = 201, body = PurchaseOrderDto),
         (status = 409, description = "Over-receipt or wrong status", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/purchase-orders/{id}/receipts")]
 pub async fn receive(

@@ -13,14 +13,15 @@ use crate::dto::reports::{
     SeriesResponse, StockAtQuery, StockAtResponse, ValuationResponse,
 };
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, ValidationProblem, ValidationRefusal};
 use crate::http::idempotency::{self, render, respond};
 
 /// Movement counts and Σ quantity per time bucket and type; empty buckets are zeros. SALEs are
 /// written when an order is fulfilled, so sales count then, not when the order is placed.
 #[utoipa::path(tag = "reports", params(SeriesQuery), responses(
     (status = 200, body = SeriesResponse),
-    (status = 422, description = "Bad range, bucket or time zone; more than 1,000 buckets; unknown location", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Bad range, bucket or time zone; more than 1,000 buckets; unknown location", body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/reports/movements")]
 pub async fn movements(
@@ -43,7 +44,7 @@ pub async fn movements(
 /// location's.
 #[utoipa::path(tag = "reports", params(LocationQuery), responses(
     (status = 200, body = LowStockResponse),
-    (status = 422, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Unknown location", body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/reports/low-stock")]
 pub async fn low_stock(
@@ -62,7 +63,8 @@ pub async fn low_stock(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = PurchaseOrderDto),
-        (status = 422, description = "Unknown supplier, or nothing to reorder", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown supplier, or nothing to reorder", body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/reports/low-stock/purchase-orders")]
 pub async fn reorder(
@@ -88,7 +90,8 @@ pub async fn reorder(
 /// Variants ranked by Σ |quantity| of one movement type in a window.
 #[utoipa::path(tag = "reports", params(MoversQuery), responses(
     (status = 200, body = MoversResponse),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/reports/top-movers")]
 pub async fn top_movers(
@@ -110,7 +113,8 @@ pub async fn top_movers(
 /// `locationId`, of the units on hand at that location only.
 #[utoipa::path(tag = "reports", params(LocationQuery), responses(
     (status = 200, body = ValuationResponse),
-    (status = 422, description = "Unknown location", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Unknown location", body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/reports/valuation")]
 pub async fn valuation(
@@ -129,7 +133,7 @@ pub async fn valuation(
 #[utoipa::path(tag = "reports", params(("id" = String, Path), StockAtQuery), responses(
     (status = 200, body = StockAtResponse),
     (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Bad timestamp or unknown location", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Bad timestamp or unknown location", body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/variants/{id}/stock")]
 pub async fn stock_at(

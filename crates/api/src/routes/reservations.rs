@@ -16,7 +16,7 @@ use crate::dto::reservations::{
     ReservationPage, ReservationQuery,
 };
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, StockConflict, ValidationProblem, ValidationRefusal};
 use crate::http::idempotency::{self, render, respond, Render};
 use crate::http::query::PageQuery;
 
@@ -33,8 +33,8 @@ fn render_reservation(status: StatusCode) -> Render<Reservation> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = ReservationDto),
-        (status = 409, description = "Not enough stock: `shortages` lists every short line (with `locationId` when the line named one)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input (`ttlSeconds` outside 1–86400, a bad line), unknown variant (line named), or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough stock: `shortages` lists every short line (with `locationId` when the line named one)", body = StockConflict, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`ttlSeconds` outside 1–86400, a bad line), unknown variant (line named), or an unknown or inactive location", body = ValidationRefusal, content_type = "application/problem+json"),
         (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/reservations")]
@@ -57,7 +57,7 @@ pub async fn create(
 /// List reservations, newest first, each with its status as it reads now. Allowed to every role.
 #[utoipa::path(tag = "reservations", params(ReservationQuery, PageQuery), responses(
     (status = 200, body = ReservationPage),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/reservations")]
 pub async fn list(
@@ -101,8 +101,8 @@ pub async fn get(
     request_body = ConfirmReservationRequest, responses(
         (status = 201, body = OrderDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not ACTIVE (expired, released or already confirmed), or another change of it landed first", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not ACTIVE (expired, released or already confirmed), or another change of it landed first", body = StockConflict, content_type = "application/problem+json"),
+        (status = 422, body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/reservations/{id}/confirm")]
 pub async fn confirm(
@@ -158,7 +158,7 @@ pub async fn release(
         (status = 200, body = ReservationDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not ACTIVE (expired, released or confirmed), or another change of it landed first", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`ttlSeconds` outside 1–86400", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`ttlSeconds` outside 1–86400", body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/reservations/{id}/extend")]
 pub async fn extend(

@@ -12,7 +12,7 @@ use crate::dto::stock::{
     MovementQuery,
 };
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, StockConflict, ValidationProblem, ValidationRefusal};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
 
@@ -28,7 +28,7 @@ use crate::http::query::PageQuery;
         (status = 403, description = "STAFF", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The units of `state` (or those available) at the location would go below zero, or expectedStock differs", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input, or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or an unknown or inactive location", body = ValidationRefusal, content_type = "application/problem+json"),
         (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/variants/{id}/adjustments")]
@@ -64,8 +64,8 @@ pub async fn adjust(
         (status = 201, body = MoveResponse),
         (status = 403, description = "STAFF", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The source state holds too few units at the location", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input (`from` equal to `to`, an unknown state), or an unknown or inactive location", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The source state holds too few units at the location", body = StockConflict, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`from` equal to `to`, an unknown state), or an unknown or inactive location", body = ValidationRefusal, content_type = "application/problem+json"),
         (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/variants/{id}/moves")]
@@ -92,7 +92,7 @@ pub async fn move_units(
 /// The ledger, newest first.
 #[utoipa::path(tag = "stock", params(MovementQuery, PageQuery), responses(
     (status = 200, body = MovementPage),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/movements")]
 pub async fn movements(

@@ -11,7 +11,7 @@ use crate::dto::purchasing::{
     CreateSupplierRequest, SupplierDto, SupplierPage, UpdateSupplierRequest,
 };
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, ValidationRefusal};
 use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
@@ -37,7 +37,8 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = SupplierDto),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/suppliers")]
 pub async fn create(
@@ -83,8 +84,10 @@ pub async fn get(
     ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
     request_body = UpdateSupplierRequest, responses(
     (status = 200, body = SupplierDto, headers(("ETag" = String, description = "The new version"))),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The supplier changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "Without `If-Match`: the supplier kept changing concurrently; retry", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/suppliers/{id}")]
 pub async fn update(
@@ -112,6 +115,7 @@ pub async fn update(
     ("If-Match" = Option<String>, Header, description = "ETag of the version to delete; `*` for any")),
     responses(
     (status = 204),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The supplier changed since the If-Match version; nothing deleted", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Open purchase orders", body = Problem, content_type = "application/problem+json"),

@@ -13,7 +13,7 @@ use crate::dto::transfers::{
     CreateTransferRequest, TransferDto, TransferPage, TransferQuery, UpdateTransferRequest,
 };
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, StockConflict, ValidationProblem, ValidationRefusal};
 use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond, Render};
 use crate::http::query::PageQuery;
@@ -25,7 +25,7 @@ fn render_transfer(status: StatusCode) -> Render<Transfer> {
 /// List transfers, newest first.
 #[utoipa::path(tag = "transfers", params(TransferQuery, PageQuery), responses(
     (status = 200, body = TransferPage),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/transfers")]
 pub async fn list(
@@ -48,7 +48,8 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = TransferDto),
-        (status = 422, description = "Unknown, inactive or identical locations; unknown or repeated variant; line named", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown, inactive or identical locations; unknown or repeated variant; line named", body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/transfers")]
 pub async fn create(
@@ -92,10 +93,11 @@ pub async fn get(
     ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
     request_body = UpdateTransferRequest, responses(
     (status = 200, body = TransferDto, headers(("ETag" = String, description = "The new version"))),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The transfer changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Not DRAFT, or changed concurrently", body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/transfers/{id}")]
 pub async fn update(
@@ -122,8 +124,9 @@ pub async fn update(
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, body = TransferDto),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not enough stock at the source (`shortages` lists every short line with its `locationId`), or not DRAFT", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough stock at the source (`shortages` lists every short line with its `locationId`), or not DRAFT", body = StockConflict, content_type = "application/problem+json"),
         (status = 503, description = "Busy; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/transfers/{id}/ship")]
@@ -148,7 +151,7 @@ pub async fn ship(
         (status = 200, body = TransferDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Over-receipt, or not SHIPPED or PARTIALLY_RECEIVED", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/transfers/{id}/receipts")]
 pub async fn receive(
@@ -174,6 +177,7 @@ pub async fn receive(
     ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, body = TransferDto),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not DRAFT", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]

@@ -16,7 +16,7 @@ use crate::http::query::PageQuery;
 /// List users, oldest first.
 #[utoipa::path(tag = "users", params(PageQuery), responses(
     (status = 200, body = UserPage),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Only an OWNER may do this", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/users")]
 pub async fn list(
@@ -37,9 +37,9 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = UserDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only an OWNER may do this", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = crate::http::error::ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/users")]
 pub async fn create(
@@ -63,6 +63,7 @@ pub async fn create(
 /// One user.
 #[utoipa::path(tag = "users", params(("id" = String, Path)), responses(
     (status = 200, body = UserDto),
+    (status = 403, description = "Only an OWNER may do this", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/users/{id}")]
@@ -81,7 +82,7 @@ pub async fn get(
 /// refused with 409.
 #[utoipa::path(tag = "users", params(("id" = String, Path)), request_body = UpdateUserRequest, responses(
     (status = 200, body = UserDto),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Only an OWNER may do this", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Owners cannot demote or deactivate themselves, and a tenant must keep at least one active OWNER", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]

@@ -11,7 +11,7 @@ use crate::dto::catalog::{
     CreateVariantRequest, UpdateVariantRequest, VariantDto, VariantPage, VariantQuery,
 };
 use crate::http::body::JsonBody;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, ValidationProblem, ValidationRefusal};
 use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
@@ -19,7 +19,7 @@ use crate::http::query::PageQuery;
 /// List variants, oldest first, optionally by product, SKU or low stock.
 #[utoipa::path(tag = "variants", params(VariantQuery, PageQuery), responses(
     (status = 200, body = VariantPage),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = ValidationProblem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[get("/variants")]
 pub async fn list(
@@ -42,8 +42,9 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, body = VariantDto),
+        (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "SKU taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = ValidationRefusal, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 #[post("/variants")]
 pub async fn create(
@@ -92,6 +93,7 @@ pub async fn get(
     ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
     request_body = UpdateVariantRequest, responses(
     (status = 200, body = VariantDto, headers(("ETag" = String, description = "The new catalog version"))),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The variant changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "SKU taken", body = Problem, content_type = "application/problem+json"),
@@ -122,6 +124,7 @@ pub async fn update(
     ("If-Match" = Option<String>, Header, description = "ETag of the version to delete; `*` for any")),
     responses(
     (status = 204),
+    (status = 403, description = "The caller's role may not do this (STAFF)", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "The variant changed since the If-Match version; nothing deleted", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "The variant has stock", body = Problem, content_type = "application/problem+json"),

@@ -10,13 +10,51 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::{watch, Barrier};
 
+use crate::conformance::{Conformance, Recorder};
+
 pub use crate::http_client::http_client;
 
 pub struct TestApp {
+    /// Where tests send requests: a recording proxy in front of the app, which checks every
+    /// answer against the OpenAPI document (see `recording_proxy`).
     pub address: String,
+    /// The app's own listener, for a test that needs the raw server rather than the proxy.
+    pub direct_address: String,
     pub client: reqwest::Client,
+    /// Fails the test when the last handle on the app goes and an answer broke the document.
+    pub conformance: Arc<Conformance>,
     /// Kept alive so a SQLite file outlives the test body.
     pub _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    /// A handle on the app listening at `direct_address`, reached through a recording proxy.
+    pub fn serving(direct_address: String, dir: Option<tempfile::TempDir>) -> Self {
+        let proxied = crate::recording_proxy::start(&direct_address);
+        Self {
+            address: proxied.address,
+            direct_address,
+            client: http_client(),
+            conformance: Arc::new(proxied.conformance),
+            _dir: dir,
+        }
+    }
+
+    /// Another handle on the same app (for a task of its own), sharing its conformance record.
+    pub fn handle(&self) -> Self {
+        Self {
+            address: self.address.clone(),
+            direct_address: self.direct_address.clone(),
+            client: self.client.clone(),
+            conformance: self.conformance.clone(),
+            _dir: None,
+        }
+    }
+
+    /// Panics naming any answer so far that the document does not describe.
+    pub fn assert_conforming(&self) {
+        self.conformance.recorder.assert_conforming();
+    }
 }
 
 /// Which store the tests of this binary run against.
@@ -114,12 +152,7 @@ pub async fn spawn_app_configured(
     let address = format!("http://127.0.0.1:{}", app.http_port());
     let socket_port = app.socket_port();
     tokio::spawn(app.run_until_stopped());
-    let app = TestApp {
-        address,
-        client: http_client(),
-        _dir: dir,
-    };
-    Some((app, socket_port))
+    Some((TestApp::serving(address, dir), socket_port))
 }
 
 impl TestApp {
@@ -149,6 +182,7 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
+        self.assert_conforming();
         (status, value)
     }
 
@@ -518,7 +552,13 @@ pub fn summary(answers: &[Answer]) -> Vec<String> {
         .collect()
 }
 
-async fn send_call(client: &reqwest::Client, address: &str, token: &str, call: &Call) -> Answer {
+async fn send_call(
+    client: &reqwest::Client,
+    address: &str,
+    recorder: &Recorder,
+    token: &str,
+    call: &Call,
+) -> Answer {
     let mut req = client
         .request(call.method.clone(), format!("{address}{}", call.path))
         .bearer_auth(token);
@@ -543,6 +583,7 @@ async fn send_call(client: &reqwest::Client, address: &str, token: &str, call: &
     } else {
         serde_json::from_str(&raw).unwrap_or(Value::String(raw.clone()))
     };
+    recorder.assert_conforming();
     Answer {
         status,
         body,
@@ -554,14 +595,20 @@ async fn send_call(client: &reqwest::Client, address: &str, token: &str, call: &
 impl TestApp {
     /// Sends one call and returns the full answer, headers included.
     pub async fn send(&self, token: &str, call: &Call) -> Answer {
-        send_call(&self.client, &self.address, token, call).await
+        send_call(
+            &self.client,
+            &self.address,
+            &self.conformance.recorder,
+            token,
+            call,
+        )
+        .await
     }
 
     /// Sends `call` from a task of its own; the handle yields the answer.
     pub fn spawn_send(&self, token: &str, call: Call) -> tokio::task::JoinHandle<Answer> {
-        let (client, address, token) =
-            (self.client.clone(), self.address.clone(), token.to_owned());
-        tokio::spawn(async move { send_call(&client, &address, &token, &call).await })
+        let (app, token) = (self.handle(), token.to_owned());
+        tokio::spawn(async move { app.send(&token, &call).await })
     }
 
     /// Sends every call at the same moment: each runs on its own task, and all of them wait at a
@@ -572,12 +619,11 @@ impl TestApp {
         let tasks: Vec<_> = calls
             .into_iter()
             .map(|call| {
-                let (client, address, token) =
-                    (self.client.clone(), self.address.clone(), token.to_owned());
+                let (app, token) = (self.handle(), token.to_owned());
                 let barrier = barrier.clone();
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    send_call(&client, &address, &token, &call).await
+                    app.send(&token, &call).await
                 })
             })
             .collect();

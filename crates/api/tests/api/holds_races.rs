@@ -18,8 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    fresh_database, http_client, slug, spawn_app, spawn_app_with_lock, summary, Answer, Call,
-    TestApp,
+    fresh_database, slug, spawn_app, spawn_app_with_lock, summary, Answer, Call, TestApp,
 };
 
 const INSUFFICIENT: &str = "/problems/insufficient-stock";
@@ -198,11 +197,7 @@ async fn spawn_app_sweeping_every(interval: Duration) -> Option<TestApp> {
         .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.http_port());
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp {
-        address,
-        client: http_client(),
-        _dir: dir,
-    })
+    Some(TestApp::serving(address, dir))
 }
 
 /// 200 one-unit holds at once for a variant with 50 available: exactly 50 held, 150 refused
@@ -496,11 +491,7 @@ async fn hold_then_confirm_around_expiry(
             format!("/v1/reservations/{id}/confirm"),
             json!({"note": "paid"}),
         );
-        let app = TestApp {
-            address: app.address.clone(),
-            client: app.client.clone(),
-            _dir: None,
-        };
+        let app = app.handle();
         let token = token.to_owned();
         tasks.push(tokio::spawn(async move {
             sleep_until(at).await;

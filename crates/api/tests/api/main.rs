@@ -5,6 +5,8 @@
 pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod concurrency;
+#[path = "../common/conformance.rs"]
+mod conformance;
 mod errors;
 mod etags;
 mod helpers;
@@ -22,6 +24,8 @@ mod money_limits;
 mod openapi;
 mod orders;
 mod purchasing;
+#[path = "../common/recording_proxy.rs"]
+mod recording_proxy;
 mod reports;
 mod reservations;
 mod restart;

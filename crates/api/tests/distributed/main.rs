@@ -5,7 +5,12 @@
 //! Tests that need Redis read `STOCKROOM_TEST_REDIS_URL`, and those on MongoDB
 //! `STOCKROOM_TEST_MONGO_URL` (both set by `scripts/test.sh`); without them they skip with a loud
 //! line, except under `CI`, where they fail.
+//!
+//! Every instance, a real process or one in this one, is reached through a recording proxy that
+//! checks its answers against the OpenAPI document.
 
+#[path = "../common/conformance.rs"]
+mod conformance;
 mod crash;
 mod events;
 mod holds;
@@ -14,6 +19,8 @@ mod http_client;
 mod instances;
 mod outage;
 mod races;
+#[path = "../common/recording_proxy.rs"]
+mod recording_proxy;
 mod revocation;
 mod sessions;
 mod support;

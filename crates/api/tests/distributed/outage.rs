@@ -13,6 +13,7 @@ use infra_redis::{RedisLock, RedisLockConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::conformance::Conformance;
 use crate::support::{http_client, order, redis_url, register, variant};
 
 fn free_port() -> u16 {
@@ -62,8 +63,9 @@ fn start_redis(port: u16, dir: &std::path::Path) -> RedisServer {
     panic!("redis-server did not start on port {port}");
 }
 
-/// An in-process app on a fresh SQLite file with the given Redis and overrides.
-async fn app(redis: &str, overrides: Overrides, dir: &tempfile::TempDir) -> String {
+/// An in-process app on a fresh SQLite file with the given Redis and overrides: the address of
+/// the recording proxy in front of it, and the guard that checks its answers.
+async fn app(redis: &str, overrides: Overrides, dir: &tempfile::TempDir) -> (String, Conformance) {
     let db = format!("sqlite://{}", dir.path().join("app.db").display());
     let mut config = Config::for_tests(DatabaseUrl::Sqlite(db));
     config.redis_url = Some(redis.into());
@@ -73,7 +75,8 @@ async fn app(redis: &str, overrides: Overrides, dir: &tempfile::TempDir) -> Stri
         .expect("builds");
     let http = format!("http://127.0.0.1:{}", app.http_port());
     tokio::spawn(app.run_until_stopped());
-    http
+    let proxied = crate::recording_proxy::start(&http);
+    (proxied.address, proxied.conformance)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +88,7 @@ async fn redis_down_means_503_for_stock_writes_and_recovery_without_restart() {
     let port = free_port();
     let redis = start_redis(port, dir.path());
     let url = format!("redis://127.0.0.1:{port}");
-    let http = app(&url, Overrides::default(), &dir).await;
+    let (http, _conformance) = app(&url, Overrides::default(), &dir).await;
     let client = http_client();
     let (token, _) = register(&client, &http, "outage").await;
     let v = variant(&client, &http, &token, "OUT-1", 10, 0).await;
@@ -150,7 +153,7 @@ async fn a_lock_that_expires_mid_operation_never_oversells() {
         },
     )
     .unwrap();
-    let http = app(
+    let (http, _conformance) = app(
         &url,
         Overrides {
             lock: Some(Arc::new(short)),

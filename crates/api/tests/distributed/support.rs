@@ -10,6 +10,7 @@ use rust_socketio::{Event, Payload};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use crate::conformance::Conformance;
 pub use crate::http_client::http_client;
 
 pub const SECRET: &str = "distributed-secret-distributed-secret!";
@@ -66,8 +67,12 @@ pub fn loud(line: &str) {
 /// A `stockroom` process.
 pub struct Instance {
     pub child: Child,
+    /// Where requests go: a recording proxy in front of the process that checks every answer
+    /// against the OpenAPI document (see `recording_proxy`).
     pub http: String,
     pub socket_port: u16,
+    /// Fails the test when the instance is dropped and an answer broke the document.
+    pub _conformance: Conformance,
 }
 
 impl Drop for Instance {
@@ -112,10 +117,12 @@ pub fn start_binary(env: &[(&str, &str)]) -> Instance {
         .trim_end_matches(|c: char| !c.is_ascii_digit())
         .parse()
         .unwrap();
+    let proxied = crate::recording_proxy::start(&http);
     Instance {
         child,
-        http,
+        http: proxied.address,
         socket_port,
+        _conformance: proxied.conformance,
     }
 }
 

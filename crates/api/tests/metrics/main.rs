@@ -11,9 +11,17 @@ use prometheus_parse::{Scrape, Value};
 use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
 
+#[path = "../common/conformance.rs"]
+mod conformance;
+#[path = "../common/recording_proxy.rs"]
+mod recording_proxy;
+
+/// The app's API, reached through a recording proxy that checks every answer against the
+/// OpenAPI document; `/metrics` is scraped on its own listener, outside the document.
 struct App {
     base: String,
     client: reqwest::Client,
+    conformance: conformance::Conformance,
 }
 
 impl App {
@@ -32,7 +40,9 @@ impl App {
         }
         let res = req.send().await.unwrap();
         let status = res.status();
-        (status, res.json().await.unwrap_or(Json::Null))
+        let body = res.json().await.unwrap_or(Json::Null);
+        self.conformance.recorder.assert_conforming();
+        (status, body)
     }
 }
 
@@ -80,9 +90,11 @@ async fn a_scrape_counts_requests_by_route_orders_locks_batches_and_refusals() {
     let metrics_port = app.metrics_port().expect("metrics are on");
     let base = format!("http://127.0.0.1:{}", app.http_port());
     tokio::spawn(app.run_until_stopped());
+    let proxied = recording_proxy::start(&base);
     let app = App {
-        base,
+        base: proxied.address,
         client: reqwest::Client::new(),
+        conformance: proxied.conformance,
     };
 
     let (status, registered) = app

@@ -9,6 +9,8 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Mongo;
 
 #[path = "../api/concurrency.rs"]
 mod concurrency;
+#[path = "../common/conformance.rs"]
+mod conformance;
 #[path = "../api/etags.rs"]
 mod etags;
 #[path = "../api/helpers.rs"]
@@ -33,6 +35,8 @@ mod locations;
 mod orders;
 #[path = "../api/purchasing.rs"]
 mod purchasing;
+#[path = "../common/recording_proxy.rs"]
+mod recording_proxy;
 mod refusal;
 #[path = "../api/reports.rs"]
 mod reports;

@@ -3,14 +3,20 @@
 use api::config::{Config, DatabaseUrl};
 use api::startup::{Application, Overrides};
 
+use crate::conformance::Conformance;
 pub use crate::http_client::http_client;
 
 pub struct Running {
-    /// `http://127.0.0.1:port`
+    /// Where requests go: a recording proxy in front of the app that checks every answer
+    /// against the OpenAPI document (see `recording_proxy`).
     pub address: String,
+    /// The app's own HTTP port, for the tests that need the raw listener: a client trickling
+    /// bytes to hit the server's read deadlines must reach the server itself, not the proxy.
     pub http_port: u16,
     pub socket_port: u16,
     pub client: reqwest::Client,
+    /// Fails the test when it ends and an answer broke the document.
+    pub conformance: Conformance,
     pub _dir: tempfile::TempDir,
 }
 
@@ -28,11 +34,13 @@ pub async fn spawn(configure: impl FnOnce(&mut Config)) -> Running {
         .expect("the app builds");
     let (http_port, socket_port) = (app.http_port(), app.socket_port());
     tokio::spawn(app.run_until_stopped());
+    let proxied = crate::recording_proxy::start(&format!("http://127.0.0.1:{http_port}"));
     Running {
-        address: format!("http://127.0.0.1:{http_port}"),
+        address: proxied.address,
         http_port,
         socket_port,
         client: http_client(),
+        conformance: proxied.conformance,
         _dir: dir,
     }
 }
@@ -52,7 +60,9 @@ impl Running {
         if let Some(forwarded) = forwarded {
             req = req.header("x-forwarded-for", forwarded);
         }
-        req.send().await.expect("request sent")
+        let res = req.send().await.expect("request sent");
+        self.conformance.recorder.assert_conforming();
+        res
     }
 
     /// Registers tenant `slug` with owner `owner@{slug}.example` / `correct horse battery`.

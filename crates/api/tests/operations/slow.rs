@@ -1,5 +1,9 @@
 //! A client that sends its request slowly, or holds too many connections, is cut off within the
 //! configured bounds on both listeners.
+//!
+//! These tests talk raw TCP to the app's own ports (`http_port`, `socket_port`), not through the
+//! recording proxy: the deadlines under test are the server's, which a proxy in between would
+//! hide.
 
 use std::time::{Duration, Instant};
 
