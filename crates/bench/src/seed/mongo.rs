@@ -8,6 +8,7 @@
 
 use anyhow::Context;
 use domain::locations::models::{DEFAULT_LOCATION_CODE, DEFAULT_LOCATION_NAME};
+use futures::{StreamExt, TryStreamExt};
 use mongodb::bson::{doc, DateTime, Document};
 use mongodb::{Client, Database};
 
@@ -15,6 +16,10 @@ use super::{level_sums, levels_of, new_id, total_of, Movement, TenantSeed};
 
 /// Documents per `insert_many` call.
 const BATCH: usize = 5_000;
+
+/// Writes in flight at once while seeding: the server works on several while the seeder waits
+/// for one, so seeding is bound by the server's throughput rather than by round trips.
+const IN_FLIGHT: usize = 8;
 
 pub struct MongoSeeder {
     db: Database,
@@ -95,31 +100,47 @@ impl MongoSeeder {
         movements: &[Movement],
     ) -> anyhow::Result<()> {
         let collection = self.db.collection::<Document>("movements");
-        for chunk in movements.chunks(BATCH) {
-            let docs: Vec<Document> = chunk.iter().map(movement_doc).collect();
-            collection
-                .insert_many(docs)
-                .await
-                .context("inserting movements")?;
-        }
+        futures::stream::iter(movements.chunks(BATCH))
+            .map(|chunk| {
+                let docs: Vec<Document> = chunk.iter().map(movement_doc).collect();
+                let collection = collection.clone();
+                async move {
+                    collection
+                        .insert_many(docs)
+                        .ordered(false)
+                        .await
+                        .context("inserting movements")
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect::<Vec<_>>()
+            .await?;
         let levels = level_sums(movements);
         let variants = self.db.collection::<Document>("variants");
-        for variant in &tenant.variants {
-            let mut inc = doc! { "stock": total_of(&levels, variant) };
-            for (location, moved) in levels_of(&levels, variant) {
-                inc.insert(format!("levels.{location}"), moved);
-            }
-            let updated = variants
-                .update_one(
-                    doc! { "_id": variant, "tenantId": &tenant.tenant_id },
-                    doc! { "$inc": inc },
-                )
-                .await?;
-            anyhow::ensure!(
-                updated.matched_count == 1,
-                "variant {variant} is not in the store"
-            );
-        }
+        futures::stream::iter(&tenant.variants)
+            .map(|variant| {
+                let mut inc = doc! { "stock": total_of(&levels, variant) };
+                for (location, moved) in levels_of(&levels, variant) {
+                    inc.insert(format!("levels.{location}"), moved);
+                }
+                let variants = variants.clone();
+                async move {
+                    let updated = variants
+                        .update_one(
+                            doc! { "_id": variant, "tenantId": &tenant.tenant_id },
+                            doc! { "$inc": inc },
+                        )
+                        .await?;
+                    anyhow::ensure!(
+                        updated.matched_count == 1,
+                        "variant {variant} is not in the store"
+                    );
+                    Ok(())
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
     }
 
