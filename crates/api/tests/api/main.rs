@@ -23,6 +23,7 @@ mod openapi;
 mod orders;
 mod purchasing;
 mod reports;
+mod request_bounds;
 mod reservations;
 mod restart;
 mod revocation;
