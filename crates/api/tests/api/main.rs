@@ -32,4 +32,5 @@ mod states;
 mod tenancy;
 mod tokens;
 mod transfers;
+mod user_etags;
 mod walkthrough;
