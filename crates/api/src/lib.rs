@@ -10,6 +10,7 @@ pub mod dto;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
+pub mod openapi_path_ids;
 pub mod openapi_problems;
 pub mod routes;
 pub mod startup;

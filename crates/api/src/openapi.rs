@@ -77,8 +77,7 @@ pub const DOCS_FOLDER: &str = "/docs/";
 /// The Swagger UI over `doc`, at [`DOCS_FOLDER`], with the document at [`DOCUMENT_PATH`].
 /// The shared refusals ([`crate::openapi_problems`]) are added to `doc` first.
 pub fn swagger_ui(doc: utoipa::openapi::OpenApi) -> SwaggerUi {
-    SwaggerUi::new(format!("{DOCS_FOLDER}{{_:.*}}"))
-        .url(DOCUMENT_PATH, crate::openapi_problems::complete(doc))
+    SwaggerUi::new(format!("{DOCS_FOLDER}{{_:.*}}")).url(DOCUMENT_PATH, completed(doc))
 }
 
 /// Mounts every documented route, with the document's header, on `app`. The server and
@@ -96,7 +95,12 @@ where
 /// The document of every route the app serves.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, doc) = mount(App::new().into_utoipa_app()).split_for_parts();
-    crate::openapi_problems::complete(doc)
+    completed(doc)
+}
+
+/// `doc` with what every operation shares added: the refusals of its kind and the path ids' format.
+fn completed(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    crate::openapi_path_ids::complete(crate::openapi_problems::complete(doc))
 }
 
 pub fn document_json() -> String {

@@ -74,6 +74,7 @@ macro_rules! contract_suite {
             ending_sessions_and_replacing_a_password_each_add_one_to_the_token_version,
             the_last_active_owner_cannot_be_demoted_or_deactivated,
             two_owners_demoting_each_other_at_once_leave_one_owner,
+            a_stale_user_version_writes_nothing_and_the_current_one_writes,
             product_round_trips_updates_and_deletes,
             products_page_oldest_first,
             product_delete_is_refused_while_a_variant_holds_stock,

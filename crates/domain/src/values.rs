@@ -20,8 +20,32 @@ impl ValueError {
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
 /// Largest price or cost in minor units (10^13 cents is 100 billion in major units).
 pub const MAX_MONEY: i64 = 10_000_000_000_000;
+/// Longest SKU, in characters (all ASCII).
+pub const SKU_MAX_LEN: usize = 64;
+/// Longest location code, in characters (all ASCII).
+pub const LOCATION_CODE_MAX_LEN: usize = 32;
+/// Longest email address, in bytes after lowercasing.
+pub const EMAIL_MAX_LEN: usize = 254;
+/// Shortest tenant slug, in characters (all ASCII).
+pub const SLUG_MIN_LEN: usize = 3;
+/// Longest tenant slug, in characters (all ASCII).
+pub const SLUG_MAX_LEN: usize = 48;
+/// Longest name ([`Text::name`]), in characters after trimming.
+pub const NAME_MAX_CHARS: usize = 200;
+/// Longest description, reason or note ([`Text::long`]), in characters after trimming.
+pub const LONG_TEXT_MAX_CHARS: usize = 2000;
+/// Shortest password, in characters.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Longest password, in characters.
+pub const PASSWORD_MAX_CHARS: usize = 256;
+/// Most entries of a variant's attributes.
+pub const ATTRIBUTES_MAX_ENTRIES: usize = 32;
+/// Longest attribute key, in characters.
+pub const ATTRIBUTE_KEY_MAX_CHARS: usize = 64;
+/// Longest attribute value, in characters.
+pub const ATTRIBUTE_VALUE_MAX_CHARS: usize = 256;
 
-/// A stock-keeping unit: 1–64 characters of letters, digits, `-`, `_`, `.` or `/`, unique per tenant.
+/// A stock-keeping unit: 1–[`SKU_MAX_LEN`] characters of letters, digits, `-`, `_`, `.` or `/`, unique per tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Sku(String);
@@ -29,8 +53,10 @@ pub struct Sku(String);
 impl Sku {
     pub fn new(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim();
-        if s.is_empty() || s.len() > 64 {
-            return Err(ValueError::new("must be 1 to 64 characters"));
+        if s.is_empty() || s.len() > SKU_MAX_LEN {
+            return Err(ValueError::new(format!(
+                "must be 1 to {SKU_MAX_LEN} characters"
+            )));
         }
         if !s
             .chars()
@@ -98,7 +124,7 @@ impl StockDelta {
     }
 }
 
-/// A location's short code: 1–32 characters of letters, digits, `-` or `_`, unique per tenant.
+/// A location's short code: 1–[`LOCATION_CODE_MAX_LEN`] characters of letters, digits, `-` or `_`, unique per tenant.
 /// Codes compare case-sensitively, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
@@ -107,8 +133,10 @@ pub struct LocationCode(String);
 impl LocationCode {
     pub fn new(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim();
-        if s.is_empty() || s.len() > 32 {
-            return Err(ValueError::new("must be 1 to 32 characters"));
+        if s.is_empty() || s.len() > LOCATION_CODE_MAX_LEN {
+            return Err(ValueError::new(format!(
+                "must be 1 to {LOCATION_CODE_MAX_LEN} characters"
+            )));
         }
         if !s
             .chars()
@@ -219,7 +247,7 @@ impl Money {
     }
 }
 
-/// An email address, stored lowercased; one `@` with text on both sides, no spaces, ≤ 254 chars.
+/// An email address, stored lowercased; one `@` with text on both sides, no spaces, ≤ [`EMAIL_MAX_LEN`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct EmailAddress(String);
@@ -227,7 +255,7 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn new(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim().to_lowercase();
-        let valid = s.len() <= 254
+        let valid = s.len() <= EMAIL_MAX_LEN
             && !s.chars().any(char::is_whitespace)
             && matches!(s.split_once('@'), Some((local, domain))
                 if !local.is_empty() && !domain.is_empty() && !domain.contains('@')
@@ -243,7 +271,7 @@ impl EmailAddress {
     }
 }
 
-/// A tenant's URL name: 3–48 chars of lowercase letters, digits and inner hyphens.
+/// A tenant's URL name: [`SLUG_MIN_LEN`]–[`SLUG_MAX_LEN`] chars of lowercase letters, digits and inner hyphens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TenantSlug(String);
@@ -254,10 +282,14 @@ impl TenantSlug {
         let ok_chars = s
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !(3..=48).contains(&s.len()) || !ok_chars || s.starts_with('-') || s.ends_with('-') {
-            return Err(ValueError::new(
-                "must be 3 to 48 lowercase letters, digits or inner hyphens",
-            ));
+        if !(SLUG_MIN_LEN..=SLUG_MAX_LEN).contains(&s.len())
+            || !ok_chars
+            || s.starts_with('-')
+            || s.ends_with('-')
+        {
+            return Err(ValueError::new(format!(
+                "must be {SLUG_MIN_LEN} to {SLUG_MAX_LEN} lowercase letters, digits or inner hyphens"
+            )));
         }
         Ok(Self(s.to_owned()))
     }
@@ -286,14 +318,14 @@ impl Text {
         Ok(Self(s.to_owned()))
     }
 
-    /// A name: 1–200 characters.
+    /// A name: 1–[`NAME_MAX_CHARS`] characters.
     pub fn name(raw: &str) -> Result<Self, ValueError> {
-        Self::new(raw, 200)
+        Self::new(raw, NAME_MAX_CHARS)
     }
 
-    /// A description, reason or note: 1–2000 characters.
+    /// A description, reason or note: 1–[`LONG_TEXT_MAX_CHARS`] characters.
     pub fn long(raw: &str) -> Result<Self, ValueError> {
-        Self::new(raw, 2000)
+        Self::new(raw, LONG_TEXT_MAX_CHARS)
     }
 
     pub fn as_str(&self) -> &str {
@@ -305,18 +337,22 @@ impl Text {
     }
 }
 
-/// A plain-text password as typed: 8–256 characters. Its `Debug` never shows it.
+/// A plain-text password as typed: [`PASSWORD_MIN_CHARS`]–[`PASSWORD_MAX_CHARS`] characters. Its `Debug` never shows it.
 #[derive(Clone)]
 pub struct Password(String);
 
 impl Password {
     pub fn new(raw: &str) -> Result<Self, ValueError> {
         let n = raw.chars().count();
-        if n < 8 {
-            return Err(ValueError::new("must be at least 8 characters"));
+        if n < PASSWORD_MIN_CHARS {
+            return Err(ValueError::new(format!(
+                "must be at least {PASSWORD_MIN_CHARS} characters"
+            )));
         }
-        if n > 256 {
-            return Err(ValueError::new("must be at most 256 characters"));
+        if n > PASSWORD_MAX_CHARS {
+            return Err(ValueError::new(format!(
+                "must be at most {PASSWORD_MAX_CHARS} characters"
+            )));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -353,22 +389,29 @@ impl fmt::Debug for PasswordHash {
     }
 }
 
-/// Variant attributes such as size or colour: ≤ 32 entries, keys 1–64 chars, values ≤ 256 chars.
+/// Variant attributes such as size or colour: ≤ [`ATTRIBUTES_MAX_ENTRIES`] entries, keys of
+/// 1–[`ATTRIBUTE_KEY_MAX_CHARS`] characters (not blank), values of ≤ [`ATTRIBUTE_VALUE_MAX_CHARS`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Attributes(std::collections::BTreeMap<String, String>);
 
 impl Attributes {
     pub fn new(map: std::collections::BTreeMap<String, String>) -> Result<Self, ValueError> {
-        if map.len() > 32 {
-            return Err(ValueError::new("may have at most 32 entries"));
+        if map.len() > ATTRIBUTES_MAX_ENTRIES {
+            return Err(ValueError::new(format!(
+                "may have at most {ATTRIBUTES_MAX_ENTRIES} entries"
+            )));
         }
         for (k, v) in &map {
-            if k.trim().is_empty() || k.chars().count() > 64 {
-                return Err(ValueError::new("keys must be 1 to 64 characters"));
+            if k.trim().is_empty() || k.chars().count() > ATTRIBUTE_KEY_MAX_CHARS {
+                return Err(ValueError::new(format!(
+                    "keys must be 1 to {ATTRIBUTE_KEY_MAX_CHARS} characters"
+                )));
             }
-            if v.chars().count() > 256 {
-                return Err(ValueError::new("values must be at most 256 characters"));
+            if v.chars().count() > ATTRIBUTE_VALUE_MAX_CHARS {
+                return Err(ValueError::new(format!(
+                    "values must be at most {ATTRIBUTE_VALUE_MAX_CHARS} characters"
+                )));
             }
         }
         Ok(Self(map))

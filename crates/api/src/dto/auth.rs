@@ -50,17 +50,36 @@ const HIDDEN: &str = "***";
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "Acme Outfitters")]
+    #[schema(
+        example = "Acme Outfitters",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub tenant_name: String,
-    /// Lowercase letters, digits and inner hyphens; used to log in.
-    #[schema(example = "acme")]
+    /// 3–48 lowercase letters, digits and inner hyphens; used to log in.
+    #[schema(
+        example = "acme",
+        min_length = 3,
+        max_length = 48,
+        pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+    )]
     pub tenant_slug: String,
-    #[schema(example = "owner@acme.example")]
+    #[schema(
+        example = "owner@acme.example",
+        max_length = 254,
+        pattern = r"^[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]$"
+    )]
     pub email: String,
-    /// At least 8 characters.
-    #[schema(example = "correct horse battery")]
+    /// 8–256 characters.
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 256)]
     pub password: String,
-    #[schema(example = "Ada Owner")]
+    #[schema(
+        example = "Ada Owner",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: String,
 }
 
@@ -123,8 +142,8 @@ impl fmt::Debug for LoginRequest {
 pub struct ChangePasswordRequest {
     #[schema(example = "correct horse battery")]
     pub current_password: String,
-    /// At least 8 characters, as at sign-up.
-    #[schema(example = "a much better passphrase")]
+    /// 8–256 characters, as at sign-up.
+    #[schema(example = "a much better passphrase", min_length = 8, max_length = 256)]
     pub new_password: String,
 }
 
@@ -233,11 +252,20 @@ pub struct MeResponse {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserRequest {
-    #[schema(example = "sam@acme.example")]
+    #[schema(
+        example = "sam@acme.example",
+        max_length = 254,
+        pattern = r"^[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]$"
+    )]
     pub email: String,
-    #[schema(example = "Sam Staff")]
+    #[schema(
+        example = "Sam Staff",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: String,
-    #[schema(example = "a long enough password")]
+    #[schema(example = "a long enough password", min_length = 8, max_length = 256)]
     pub password: String,
     pub role: RoleDto,
 }
@@ -272,7 +300,12 @@ impl CreateUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUserRequest {
-    #[schema(example = "Sam Manager")]
+    #[schema(
+        example = "Sam Manager",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: Option<String>,
     pub role: Option<RoleDto>,
     #[schema(example = false)]

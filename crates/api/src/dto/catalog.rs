@@ -22,9 +22,15 @@ use crate::page_dto;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateProductRequest {
-    #[schema(example = "Classic T-Shirt")]
+    #[schema(
+        example = "Classic T-Shirt",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: String,
-    #[schema(example = "Heavyweight cotton, unisex fit")]
+    /// Blank means none.
+    #[schema(example = "Heavyweight cotton, unisex fit", max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -49,11 +55,20 @@ impl CreateProductRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProductRequest {
-    #[schema(example = "Classic Tee")]
+    #[schema(
+        example = "Classic Tee",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: Option<String>,
-    /// `null` clears it.
+    /// `null` (or blank) clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = "Now in organic cotton")]
+    #[schema(
+        value_type = Option<String>,
+        example = "Now in organic cotton",
+        max_length = 2000
+    )]
     pub description: Option<Option<String>>,
 }
 
@@ -102,19 +117,25 @@ page_dto!(ProductPage, ProductDto);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateVariantRequest {
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", format = Uuid)]
     pub product_id: String,
-    #[schema(example = "TS-RED-M")]
+    /// 1–64 letters, digits, `-`, `_`, `.` or `/`; unique in the tenant.
+    #[schema(
+        example = "TS-RED-M",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9._/-]+$"
+    )]
     pub sku: String,
     #[serde(default)]
-    #[schema(example = json!({"size": "M", "color": "red"}))]
+    #[schema(schema_with = super::bounds::attributes)]
     pub attributes: BTreeMap<String, String>,
     /// Price in minor units (cents).
-    #[schema(example = 1999)]
+    #[schema(example = 1999, minimum = 0, maximum = 10000000000000i64)]
     pub price: i64,
     /// Stock at or below this is "low" (default 0).
     #[serde(default)]
-    #[schema(example = 5)]
+    #[schema(example = 5, minimum = 0, maximum = 1000000000)]
     pub reorder_level: i64,
 }
 
@@ -140,14 +161,21 @@ impl CreateVariantRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateVariantRequest {
+    #[schema(format = Uuid)]
     pub product_id: Option<String>,
-    #[schema(example = "TS-RED-M")]
+    #[schema(
+        example = "TS-RED-M",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9._/-]+$"
+    )]
     pub sku: Option<String>,
-    #[schema(example = json!({"size": "M", "color": "red"}))]
+    /// Replaces them all.
+    #[schema(schema_with = super::bounds::attributes_or_null)]
     pub attributes: Option<BTreeMap<String, String>>,
-    #[schema(example = 2499)]
+    #[schema(example = 2499, minimum = 0, maximum = 10000000000000i64)]
     pub price: Option<i64>,
-    #[schema(example = 10)]
+    #[schema(example = 10, minimum = 0, maximum = 1000000000)]
     pub reorder_level: Option<i64>,
 }
 
@@ -308,10 +336,13 @@ page_dto!(VariantPage, VariantDto);
 #[into_params(parameter_in = Query)]
 pub struct VariantQuery {
     /// Only variants of this product.
+    #[param(format = Uuid)]
     pub product_id: Option<String>,
-    /// Only the variant with this SKU.
+    /// Only the variant with this SKU (empty: any).
+    #[param(max_length = 64, pattern = "^[A-Za-z0-9._/-]*$")]
     pub sku: Option<String>,
     /// `true`: only variants with stock ≤ reorderLevel.
+    #[param(value_type = Option<bool>)]
     pub low_stock: Option<String>,
 }
 

@@ -19,14 +19,24 @@ use crate::page_dto;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateLocationRequest {
-    #[schema(example = "Berlin shop")]
+    #[schema(
+        example = "Berlin shop",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: String,
     /// 1–32 letters, digits, `-` or `_`; unique in the tenant, case-sensitive.
-    #[schema(example = "BER-1")]
+    #[schema(
+        example = "BER-1",
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9_-]+$"
+    )]
     pub code: String,
     /// 0–1000; where the location comes, after the default, when an order naming no location
     /// is allocated (lower first, ties by code). Default 100.
-    #[schema(example = 10)]
+    #[schema(example = 10, minimum = 0, maximum = 1000)]
     pub priority: Option<i64>,
 }
 
@@ -50,16 +60,20 @@ impl CreateLocationRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateLocationRequest {
-    #[schema(example = "Berlin flagship")]
+    #[schema(
+        example = "Berlin flagship",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: Option<String>,
     /// `false` deactivates: refused while the location holds units, has units in transit to it,
     /// open purchase orders bound for it or draft transfers naming it, and for the default.
     #[schema(example = true)]
     pub active: Option<bool>,
-    /// Only `true`: makes this location the default (the previous one stops being it).
-    #[schema(example = true)]
+    #[schema(schema_with = super::bounds::only_true)]
     pub is_default: Option<bool>,
-    #[schema(example = 5)]
+    #[schema(example = 5, minimum = 0, maximum = 1000)]
     pub priority: Option<i64>,
 }
 
@@ -183,6 +197,7 @@ page_dto!(LocationLevelPage, LocationLevelDto);
 #[into_params(parameter_in = Query)]
 pub struct LevelQuery {
     /// `true`: only levels whose stock is at or below the variant's reorder level.
+    #[param(value_type = Option<bool>)]
     pub low_stock: Option<String>,
 }
 

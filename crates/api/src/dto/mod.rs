@@ -4,6 +4,7 @@
 //! field into one 422; responses are built from domain entities. Money is integer minor units.
 
 pub mod auth;
+pub mod bounds;
 pub mod catalog;
 pub mod locations;
 pub mod orders;

@@ -19,19 +19,22 @@ use crate::page_dto;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LineRequestDto {
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", format = Uuid)]
     pub variant_id: String,
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 1000000000)]
     pub quantity: i64,
 }
 
-/// Validates request lines (at least one, at most 500), naming each bad one.
+/// Most lines a request may carry (an order, a hold, a purchase order, a transfer, a receipt).
+pub const MAX_LINES: usize = 500;
+
+/// Validates request lines (at least one, at most [`MAX_LINES`]), naming each bad one.
 pub fn lines_into_domain(e: &mut FieldErrors, lines: &[LineRequestDto]) -> Vec<LineRequest> {
     if lines.is_empty() {
         e.add("lines", "must have at least one line");
     }
-    if lines.len() > 500 {
-        e.add("lines", "must have at most 500 lines");
+    if lines.len() > MAX_LINES {
+        e.add("lines", format!("must have at most {MAX_LINES} lines"));
     }
     lines
         .iter()
@@ -50,22 +53,34 @@ pub fn lines_into_domain(e: &mut FieldErrors, lines: &[LineRequestDto]) -> Vec<L
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerDto {
-    #[schema(example = "Grace Customer")]
+    #[schema(
+        example = "Grace Customer",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: String,
-    #[schema(example = "grace@example.com")]
+    /// Blank means none.
+    #[schema(
+        example = "grace@example.com",
+        max_length = 254,
+        pattern = r"^(\s*|[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.])$"
+    )]
     pub email: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlaceOrderRequest {
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<LineRequestDto>,
     pub customer: Option<CustomerDto>,
-    #[schema(example = "gift wrap")]
+    /// Blank means none.
+    #[schema(example = "gift wrap", max_length = 2000)]
     pub note: Option<String>,
     /// Serve every line from this active location alone. Absent: allocate across the active
     /// locations, the default first, then by priority.
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10", format = Uuid)]
     pub location_id: Option<String>,
 }
 
@@ -111,15 +126,21 @@ impl PlaceOrderRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReturnItemsRequest {
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<LineRequestDto>,
-    #[schema(example = "wrong size")]
+    #[schema(
+        example = "wrong size",
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"\S"
+    )]
     pub reason: String,
     /// The active location the units are put back at. Absent: where they were taken from.
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10", format = Uuid)]
     pub location_id: Option<String>,
     /// The state the units come back into: `available` (default), `damaged` or
     /// `qualityControl`. Never `safetyStock`, which is set aside deliberately with a move.
-    #[schema(example = "available")]
+    #[schema(example = "available", value_type = Option<super::bounds::ReturnStateName>)]
     pub state: Option<String>,
 }
 
@@ -287,10 +308,13 @@ page_dto!(OrderPage, OrderDto);
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
     /// PLACED, FULFILLED, CANCELLED, PARTIALLY_RETURNED or RETURNED.
+    #[param(value_type = Option<OrderStatusDto>)]
     pub status: Option<String>,
     /// RFC 3339; orders placed at or after it.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339; orders placed before it.
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 

@@ -13,15 +13,21 @@ use domain::purchasing::models::{
 };
 use domain::values::{EmailAddress, Money, Quantity, Text};
 
-use super::orders::{lines_into_domain, LineRequestDto};
+use super::orders::{lines_into_domain, LineRequestDto, MAX_LINES};
 use super::{double_option, id, optional_text};
 use crate::http::query::optional;
 use crate::page_dto;
 
+/// Longest lead time a supplier may be given, in days (ten years).
+pub const MAX_LEAD_TIME_DAYS: i64 = 3650;
+
 fn lead_time(e: &mut FieldErrors, days: Option<i64>) -> Option<i64> {
     match days {
-        Some(d) if !(0..=3650).contains(&d) => {
-            e.add("leadTimeDays", "must be between 0 and 3650");
+        Some(d) if !(0..=MAX_LEAD_TIME_DAYS).contains(&d) => {
+            e.add(
+                "leadTimeDays",
+                format!("must be between 0 and {MAX_LEAD_TIME_DAYS}"),
+            );
             None
         }
         other => other,
@@ -38,13 +44,24 @@ fn email(e: &mut FieldErrors, raw: Option<&str>) -> Option<EmailAddress> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSupplierRequest {
-    #[schema(example = "Cotton Mills Ltd")]
+    #[schema(
+        example = "Cotton Mills Ltd",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub name: String,
-    #[schema(example = "orders@cottonmills.example")]
+    /// Blank means none.
+    #[schema(
+        example = "orders@cottonmills.example",
+        max_length = 254,
+        pattern = r"^(\s*|[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.])$"
+    )]
     pub email: Option<String>,
-    #[schema(example = "+44 20 7946 0000")]
+    /// Blank means none.
+    #[schema(example = "+44 20 7946 0000", max_length = 200)]
     pub phone: Option<String>,
-    #[schema(example = 14)]
+    #[schema(example = 14, minimum = 0, maximum = 3650)]
     pub lead_time_days: Option<i64>,
 }
 
@@ -68,16 +85,19 @@ impl CreateSupplierRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateSupplierRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    /// `null` (or blank) clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = r"^(\s*|[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.])$")]
+    pub email: Option<Option<String>>,
+    /// `null` (or blank) clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub phone: Option<Option<String>>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 3650)]
     pub lead_time_days: Option<Option<i64>>,
 }
 
@@ -139,18 +159,18 @@ page_dto!(SupplierPage, SupplierDto);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PurchaseLineDto {
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", format = Uuid)]
     pub variant_id: String,
-    #[schema(example = 100)]
+    #[schema(example = 100, minimum = 1, maximum = 1000000000)]
     pub quantity: i64,
     /// Cost per unit in minor units.
-    #[schema(example = 650)]
+    #[schema(example = 650, minimum = 0, maximum = 10000000000000i64)]
     pub unit_cost: i64,
 }
 
 fn purchase_lines(e: &mut FieldErrors, lines: &[PurchaseLineDto]) -> Vec<PurchaseLineRequest> {
-    if lines.len() > 500 {
-        e.add("lines", "must have at most 500 lines");
+    if lines.len() > MAX_LINES {
+        e.add("lines", format!("must have at most {MAX_LINES} lines"));
     }
     lines
         .iter()
@@ -171,13 +191,14 @@ fn purchase_lines(e: &mut FieldErrors, lines: &[PurchaseLineDto]) -> Vec<Purchas
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreatePurchaseOrderRequest {
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a80")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a80", format = Uuid)]
     pub supplier_id: String,
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<PurchaseLineDto>,
     /// RFC 3339 expected delivery.
     pub expected_at: Option<DateTime<Utc>>,
     /// The active location the goods are received at (default: the tenant's default location).
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10", format = Uuid)]
     pub location_id: Option<String>,
 }
 
@@ -203,13 +224,17 @@ impl CreatePurchaseOrderRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdatePurchaseOrderRequest {
+    #[schema(format = Uuid)]
     pub supplier_id: Option<String>,
     /// Replaces all lines.
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Option<Vec<PurchaseLineDto>>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expected_at: Option<Option<DateTime<Utc>>>,
     /// Another active destination.
+    #[schema(format = Uuid)]
     pub location_id: Option<String>,
 }
 
@@ -238,6 +263,7 @@ impl UpdatePurchaseOrderRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReceiptRequest {
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<LineRequestDto>,
 }
 
@@ -347,7 +373,9 @@ page_dto!(PurchaseOrderPage, PurchaseOrderDto);
 #[into_params(parameter_in = Query)]
 pub struct PurchaseOrderQuery {
     /// DRAFT, ORDERED, PARTIALLY_RECEIVED, RECEIVED, CANCELLED or CLOSED.
+    #[param(value_type = Option<PurchaseOrderStatusDto>)]
     pub status: Option<String>,
+    #[param(format = Uuid)]
     pub supplier_id: Option<String>,
 }
 

@@ -35,16 +35,22 @@ fn location_param(e: &mut FieldErrors, raw: Option<&str>) -> Option<LocationId> 
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// RFC 3339, inclusive.
+    #[param(required = true, format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339, exclusive.
+    #[param(required = true, format = DateTime)]
     pub to: Option<String>,
-    /// `hour`, `day` or `week` (ISO weeks from Monday).
+    /// `hour`, `day` (default) or `week` (ISO weeks from Monday).
+    #[param(value_type = Option<super::bounds::BucketName>)]
     pub bucket: Option<String>,
     /// IANA time zone for bucket edges, e.g. `Europe/Berlin` (default UTC).
     pub tz: Option<String>,
+    #[param(format = Uuid)]
     pub variant_id: Option<String>,
+    #[param(format = Uuid)]
     pub product_id: Option<String>,
     /// Only movements at this location.
+    #[param(format = Uuid)]
     pub location_id: Option<String>,
 }
 
@@ -232,9 +238,10 @@ impl From<&[LowStockLine]> for LowStockResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReorderRequest {
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a80")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a80", format = Uuid)]
     pub supplier_id: String,
     /// Only these variants (default: every low variant with a positive suggestion).
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     pub variant_ids: Option<Vec<String>>,
 }
 
@@ -258,14 +265,17 @@ impl ReorderRequest {
 #[into_params(parameter_in = Query)]
 pub struct MoversQuery {
     /// RFC 3339, inclusive.
+    #[param(required = true, format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339, exclusive.
+    #[param(required = true, format = DateTime)]
     pub to: Option<String>,
     /// Movement type (default SALE).
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<MovementTypeDto>)]
     pub kind: Option<String>,
     /// 1–100 (default 10).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
@@ -387,6 +397,7 @@ impl From<&Valuation> for ValuationResponse {
 #[into_params(parameter_in = Query)]
 pub struct LocationQuery {
     /// Report on the stock at this location only (default: the totals over every location).
+    #[param(format = Uuid)]
     pub location_id: Option<String>,
 }
 
@@ -404,8 +415,10 @@ impl LocationQuery {
 #[into_params(parameter_in = Query)]
 pub struct StockAtQuery {
     /// RFC 3339 (default now).
+    #[param(format = DateTime)]
     pub at: Option<String>,
     /// The stock at this location only (default: the variant's total).
+    #[param(format = Uuid)]
     pub location_id: Option<String>,
 }
 

@@ -12,7 +12,7 @@ use domain::reservations::models::{
 };
 use domain::values::{Quantity, Text};
 
-use super::orders::{customer_into_domain, CustomerDto};
+use super::orders::{customer_into_domain, CustomerDto, MAX_LINES};
 use super::{id, optional_text};
 use crate::http::query::optional;
 use crate::page_dto;
@@ -21,27 +21,28 @@ use crate::page_dto;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HoldLineDto {
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", format = Uuid)]
     pub variant_id: String,
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 1000000000)]
     pub quantity: i64,
     /// Hold this line's units at this active location alone. Absent: allocate across the active
     /// locations, the default first, then by priority. Lines naming the same variant must name
     /// the same location (or none).
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10", format = Uuid)]
     pub location_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateReservationRequest {
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<HoldLineDto>,
     /// How long the units are held, 1–86400 seconds; the hold expires `ttlSeconds` after it is
     /// placed unless it is confirmed, released or extended first.
-    #[schema(example = 900)]
+    #[schema(example = 900, minimum = 1, maximum = 86400)]
     pub ttl_seconds: i64,
-    /// Your own reference: a cart or checkout id (1–200 characters).
-    #[schema(example = "cart-7f3a")]
+    /// Your own reference: a cart or checkout id (up to 200 characters; blank means none).
+    #[schema(example = "cart-7f3a", max_length = 200)]
     pub reference: Option<String>,
 }
 
@@ -62,8 +63,8 @@ impl CreateReservationRequest {
         if self.lines.is_empty() {
             e.add("lines", "must have at least one line");
         }
-        if self.lines.len() > 500 {
-            e.add("lines", "must have at most 500 lines");
+        if self.lines.len() > MAX_LINES {
+            e.add("lines", format!("must have at most {MAX_LINES} lines"));
         }
         let lines = self
             .lines
@@ -104,7 +105,8 @@ impl CreateReservationRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfirmReservationRequest {
     pub customer: Option<CustomerDto>,
-    #[schema(example = "gift wrap")]
+    /// Blank means none.
+    #[schema(example = "gift wrap", max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -122,7 +124,7 @@ impl ConfirmReservationRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExtendReservationRequest {
     /// The hold lasts this long from now instead (longer or shorter), 1–86400 seconds.
-    #[schema(example = 600)]
+    #[schema(example = 600, minimum = 1, maximum = 86400)]
     pub ttl_seconds: i64,
 }
 
@@ -244,6 +246,7 @@ page_dto!(ReservationPage, ReservationDto);
 pub struct ReservationQuery {
     /// ACTIVE, CONFIRMED, RELEASED or EXPIRED, as each reads now (an ACTIVE hold whose
     /// `expiresAt` has passed is EXPIRED).
+    #[param(value_type = Option<ReservationStatusDto>)]
     pub status: Option<String>,
 }
 

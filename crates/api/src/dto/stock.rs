@@ -133,21 +133,25 @@ impl From<&StockState> for StockStatesDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AdjustmentRequest {
-    /// Signed, non-zero: +10 adds ten units, −3 removes three.
-    #[schema(example = 10)]
+    #[schema(schema_with = super::bounds::stock_delta)]
     pub quantity: i64,
-    #[schema(example = "initial count")]
+    #[schema(
+        example = "initial count",
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"\S"
+    )]
     pub reason: String,
     /// Compare-and-set: refused with 409 unless the stock at the location is still this.
-    #[schema(example = 0)]
+    #[schema(example = 0, minimum = 0, maximum = 1000000000)]
     pub expected_stock: Option<i64>,
     /// The active location whose stock is adjusted (default: the tenant's default location).
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10", format = Uuid)]
     pub location_id: Option<String>,
     /// The state the units are found in or written off from: `available` (default), `damaged`,
     /// `qualityControl` or `safetyStock`. On hand moves with it: −2 `damaged` writes off two
     /// damaged units.
-    #[schema(example = "available")]
+    #[schema(example = "available", value_type = Option<super::bounds::UnitStateName>)]
     pub state: Option<String>,
 }
 
@@ -179,17 +183,22 @@ impl AdjustmentRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MoveRequest {
     /// The active location whose units move (default: the tenant's default location).
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10", format = Uuid)]
     pub location_id: Option<String>,
     /// `available`, `damaged`, `qualityControl` or `safetyStock`.
-    #[schema(example = "available")]
+    #[schema(example = "available", value_type = super::bounds::UnitStateName)]
     pub from: String,
     /// Another of those states.
-    #[schema(example = "damaged")]
+    #[schema(example = "damaged", value_type = super::bounds::UnitStateName)]
     pub to: String,
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 1000000000)]
     pub quantity: i64,
-    #[schema(example = "dropped in the stockroom")]
+    #[schema(
+        example = "dropped in the stockroom",
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"\S"
+    )]
     pub reason: String,
 }
 
@@ -326,16 +335,20 @@ impl From<&Adjusted> for AdjustmentResponse {
 #[into_params(parameter_in = Query)]
 pub struct MovementQuery {
     /// Only movements of this variant.
+    #[param(format = Uuid)]
     pub variant_id: Option<String>,
     /// Only movements at this location.
+    #[param(format = Uuid)]
     pub location_id: Option<String>,
     /// PURCHASE, SALE, ADJUSTMENT, RETURN, TRANSFER_OUT, TRANSFER_IN or MOVE.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<MovementTypeDto>)]
     pub kind: Option<String>,
     /// RFC 3339; movements at or after it.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339; movements before it.
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 

@@ -22,12 +22,13 @@ use crate::page_dto;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTransferRequest {
     /// The active location the units leave.
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b10", format = Uuid)]
     pub from_location_id: String,
     /// The active location they go to; must differ from `fromLocationId`.
-    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b11")]
+    #[schema(example = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b11", format = Uuid)]
     pub to_location_id: String,
     /// One line per variant.
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<LineRequestDto>,
 }
 
@@ -49,9 +50,12 @@ impl CreateTransferRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateTransferRequest {
+    #[schema(format = Uuid)]
     pub from_location_id: Option<String>,
+    #[schema(format = Uuid)]
     pub to_location_id: Option<String>,
     /// Replaces all lines.
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Option<Vec<LineRequestDto>>,
 }
 
@@ -172,10 +176,13 @@ page_dto!(TransferPage, TransferDto);
 #[into_params(parameter_in = Query)]
 pub struct TransferQuery {
     /// DRAFT, SHIPPED, PARTIALLY_RECEIVED, RECEIVED or CANCELLED.
+    #[param(value_type = Option<TransferStatusDto>)]
     pub status: Option<String>,
     /// Only transfers leaving this location.
+    #[param(format = Uuid)]
     pub from_location_id: Option<String>,
     /// Only transfers going to this location.
+    #[param(format = Uuid)]
     pub to_location_id: Option<String>,
 }
 

@@ -17,8 +17,10 @@ use super::error::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 

@@ -10,6 +10,7 @@ use crate::auth::extractor::Authenticated;
 use crate::dto::auth::{CreateUserRequest, UpdateUserRequest, UserDto, UserPage};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
+use crate::http::etag::{etag, precondition};
 use crate::http::idempotency::{self, render, respond};
 use crate::http::query::PageQuery;
 
@@ -60,9 +61,9 @@ pub async fn create(
     Ok(respond(outcome, &render))
 }
 
-/// One user.
+/// One user, with its version in `ETag` (for `If-Match` on PATCH).
 #[utoipa::path(tag = "users", params(("id" = String, Path)), responses(
-    (status = 200, body = UserDto),
+    (status = 200, body = UserDto, headers(("ETag" = String, description = "The user's version (strong)"))),
     (status = 403, description = "Only an OWNER may do this", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
@@ -74,30 +75,40 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id: UserId = path_id(&id, "user")?;
     let user = state.services.auth.get_user(&actor, &id).await?;
-    Ok(HttpResponse::Ok().json(UserDto::from(&user)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(user.version()))
+        .json(UserDto::from(&user)))
 }
 
 /// Change a user's name, role or active flag. Deactivating a user ends every session they hold
 /// (tokens and open sockets); a change that would leave the tenant without an active OWNER is
-/// refused with 409.
-#[utoipa::path(tag = "users", params(("id" = String, Path)), request_body = UpdateUserRequest, responses(
-    (status = 200, body = UserDto),
+/// refused with 409. `If-Match` (optional) makes the edit conditional on the version read:
+/// without it the edit applies to the current user.
+#[utoipa::path(tag = "users", params(("id" = String, Path),
+    ("If-Match" = Option<String>, Header, description = "ETag of the version this edit is based on; `*` for any")),
+    request_body = UpdateUserRequest, responses(
+    (status = 200, body = UserDto, headers(("ETag" = String, description = "The new version"))),
     (status = 403, description = "Only an OWNER may do this", body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "The user changed since the If-Match version; nothing written", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Owners cannot demote or deactivate themselves, and a tenant must keep at least one active OWNER", body = Problem, content_type = "application/problem+json"),
 ), security(("bearer" = [])))]
 #[patch("/users/{id}")]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<String>,
     body: JsonBody<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: UserId = path_id(&id, "user")?;
+    let condition = precondition(&req)?;
     let user = state
         .services
         .auth
-        .update_user(&actor, &id, body.value.into_domain()?)
+        .update_user(&actor, &id, body.value.into_domain()?, condition)
         .await?;
-    Ok(HttpResponse::Ok().json(UserDto::from(&user)))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(user.version()))
+        .json(UserDto::from(&user)))
 }

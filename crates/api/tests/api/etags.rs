@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_problem, slug, spawn_app, TestApp};
 
 /// Sends `method path` with an optional `If-Match`; answers status, `ETag` and body.
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -41,7 +41,7 @@ async fn send(
     (status, etag, value)
 }
 
-async fn etag_of(app: &TestApp, path: &str, token: &str) -> (String, Value) {
+pub(crate) async fn etag_of(app: &TestApp, path: &str, token: &str) -> (String, Value) {
     let (status, etag, body) = send(app, Method::GET, path, token, None, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let etag = etag.unwrap_or_else(|| panic!("GET {path} answered no ETag"));
@@ -52,7 +52,7 @@ async fn etag_of(app: &TestApp, path: &str, token: &str) -> (String, Value) {
     (etag, body)
 }
 
-fn assert_precondition_failed(status: StatusCode, body: &Value) {
+pub(crate) fn assert_precondition_failed(status: StatusCode, body: &Value) {
     assert_problem(status, body, StatusCode::PRECONDITION_FAILED);
     assert_eq!(body["type"], "/problems/precondition-failed", "{body}");
 }

@@ -27,6 +27,7 @@ mod purchasing;
 #[path = "../common/recording_proxy.rs"]
 mod recording_proxy;
 mod reports;
+mod request_bounds;
 mod reservations;
 mod restart;
 mod revocation;
@@ -35,4 +36,5 @@ mod states;
 mod tenancy;
 mod tokens;
 mod transfers;
+mod user_etags;
 mod walkthrough;

@@ -21,6 +21,7 @@ mod scoping_locations;
 mod states;
 mod tenants;
 mod transfers;
+mod user_versions;
 mod users;
 mod versions;
 
@@ -43,5 +44,6 @@ pub use scoping_locations::*;
 pub use states::*;
 pub use tenants::*;
 pub use transfers::*;
+pub use user_versions::*;
 pub use users::*;
 pub use versions::*;

@@ -164,6 +164,7 @@ pub async fn another_tenant_changes_nothing(s: Stores) {
     let keep_an_owner = domain::auth::ports::UserWrite {
         end_sessions: true,
         keep_an_owner: true,
+        expected_version: None,
     };
     assert!(not_found(s.users.update(&b, &user, keep_an_owner).await));
     assert!(not_found(

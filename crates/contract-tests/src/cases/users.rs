@@ -131,7 +131,7 @@ pub async fn ending_sessions_and_replacing_a_password_each_add_one_to_the_token_
     };
     let end = UserWrite {
         end_sessions: true,
-        keep_an_owner: false,
+        ..UserWrite::default()
     };
     s.users.update(&tenant.id, &deactivated, end).await.unwrap();
     let after = stored(&s, &tenant.id, &staff.id).await;
@@ -161,6 +161,7 @@ pub async fn ending_sessions_and_replacing_a_password_each_add_one_to_the_token_
 const KEEP: UserWrite = UserWrite {
     end_sessions: false,
     keep_an_owner: true,
+    expected_version: None,
 };
 
 async fn active_owners(s: &Stores, tenant: &TenantId) -> usize {

@@ -116,6 +116,13 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+impl User {
+    /// The version an `If-Match` names: see [`crate::precondition`].
+    pub fn version(&self) -> crate::precondition::Version {
+        crate::precondition::version_of(self.updated_at)
+    }
+}
+
 /// The authenticated caller of a use case. The tenant comes only from a verified token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {

@@ -58,6 +58,10 @@ pub trait UserRepository: Send + Sync {
     /// stored token version (an increment, never the version `user` carries, so that two such
     /// writes never cancel out). MUST return `NotFound` if absent in this tenant.
     ///
+    /// With `write.expected_version`, writes only if the stored user's version (its `updated_at`
+    /// in milliseconds) is still that one, decided in the same conditional write, and otherwise
+    /// MUST return `VersionConflict` writing nothing.
+    ///
     /// With `write.keep_an_owner`, MUST return `InUse` and write nothing when after the write the
     /// tenant would have no active OWNER, decided inside the write itself: of two writes racing
     /// to demote or deactivate the last two owners, at most one may succeed.
@@ -87,6 +91,8 @@ pub struct UserWrite {
     pub end_sessions: bool,
     /// Refuse the write (`InUse`) if the tenant would be left with no active OWNER.
     pub keep_an_owner: bool,
+    /// Write only if the stored user is still at this version (`VersionConflict` otherwise).
+    pub expected_version: Option<crate::precondition::Version>,
 }
 
 /// Hashes and verifies passwords (argon2id in production).

@@ -27,6 +27,7 @@ use crate::idempotency::{Idempotency, Outcome};
 use crate::ids::{TenantId, UserId};
 use crate::locations::models::Location;
 use crate::pagination::{Page, PageRequest};
+use crate::precondition::{lost_race, next_edit_time, retries, Precondition, EDIT_ATTEMPTS};
 use crate::rate_limit::AuthThrottle;
 use crate::services::Deps;
 use crate::values::{EmailAddress, Password, PasswordHash, TenantSlug, Text};
@@ -369,7 +370,12 @@ impl AuthService {
         match self
             .deps
             .users
-            .replace_password(&actor.tenant_id, &user.id, &hash, self.deps.clock.now())
+            .replace_password(
+                &actor.tenant_id,
+                &user.id,
+                &hash,
+                next_edit_time(user.updated_at, self.deps.clock.now()),
+            )
             .await
         {
             Ok(()) => {
@@ -455,19 +461,50 @@ impl AuthService {
     /// themselves, and no change may leave the tenant without an active OWNER (checked inside
     /// the write), so a tenant never locks itself out. A deactivation ends every session of the
     /// user (their token version is bumped), so reactivating them later revives no old token.
+    ///
+    /// Applied only if `precondition` admits the user's current version, and the write is
+    /// conditional on the version read (see [`crate::precondition`]); an edit naming no version
+    /// that loses the race to another is applied again to a fresh read.
     pub async fn update_user(
         &self,
         actor: &Actor,
         id: &UserId,
         patch: UserPatch,
+        precondition: Option<Precondition>,
     ) -> Result<User, DomainError> {
         actor.require(Action::ManageUsers)?;
-        let mut user = self
-            .deps
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let read = self.read_user(actor, id).await?;
+            Precondition::check(precondition.as_ref(), "user", read.version())?;
+            match self.write_user(actor, read, &patch).await {
+                Err(DomainError::VersionConflict { .. })
+                    if retries(precondition.as_ref()) && attempt < EDIT_ATTEMPTS => {}
+                Err(DomainError::VersionConflict { .. }) => {
+                    return Err(lost_race(precondition.as_ref(), "user", id.to_string()))
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    async fn read_user(&self, actor: &Actor, id: &UserId) -> Result<User, DomainError> {
+        self.deps
             .users
             .get(&actor.tenant_id, id)
             .await?
-            .ok_or(DomainError::NotFound("user"))?;
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    /// `patch` applied to `user` as read, written conditionally on that read: a write that lost
+    /// the race to another edit is `VersionConflict`.
+    async fn write_user(
+        &self,
+        actor: &Actor,
+        mut user: User,
+        patch: &UserPatch,
+    ) -> Result<User, DomainError> {
         if user.id == actor.user_id
             && (patch.role.is_some_and(|r| r != user.role) || patch.active == Some(false))
         {
@@ -479,7 +516,7 @@ impl AuthService {
             || patch.active.is_some_and(|a| a != user.active);
         let was_active_owner = user.active && user.role == Role::Owner;
         let deactivated = user.active && patch.active == Some(false);
-        if let Some(name) = patch.name {
+        if let Some(name) = patch.name.clone() {
             user.name = name;
         }
         if let Some(role) = patch.role {
@@ -488,10 +525,12 @@ impl AuthService {
         if let Some(active) = patch.active {
             user.active = active;
         }
-        user.updated_at = self.deps.clock.now();
+        let read = user.version();
+        user.updated_at = next_edit_time(user.updated_at, self.deps.clock.now());
         let write = UserWrite {
             end_sessions: deactivated,
             keep_an_owner: was_active_owner && !(user.active && user.role == Role::Owner),
+            expected_version: Some(read),
         };
         match self.deps.users.update(&actor.tenant_id, &user, write).await {
             Ok(()) => {
@@ -507,6 +546,10 @@ impl AuthService {
             Err(StoreError::InUse) if write.keep_an_owner => {
                 Err(DomainError::Conflict(LAST_OWNER_RULE.into()))
             }
+            Err(StoreError::VersionConflict) => Err(DomainError::VersionConflict {
+                entity: "user",
+                id: user.id.to_string(),
+            }),
             Err(e) => Err(e.into()),
         }
     }

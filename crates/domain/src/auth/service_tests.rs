@@ -112,7 +112,7 @@ async fn an_owner_cannot_deactivate_themself_and_nothing_is_saved() {
     };
     let err = services
         .auth
-        .update_user(&who, &who.user_id, patch)
+        .update_user(&who, &who.user_id, patch, None)
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
@@ -132,7 +132,7 @@ async fn an_owner_cannot_demote_themself_and_nothing_is_saved() {
     };
     let err = services
         .auth
-        .update_user(&who, &who.user_id, patch)
+        .update_user(&who, &who.user_id, patch, None)
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
@@ -158,7 +158,7 @@ async fn an_owner_may_rename_themself_keeping_role_and_active() {
     };
     services
         .auth
-        .update_user(&who, &who.user_id, patch)
+        .update_user(&who, &who.user_id, patch, None)
         .await
         .unwrap();
     let saved = saved.lock().unwrap();
@@ -176,6 +176,7 @@ async fn an_owner_may_deactivate_another_user() {
     let saved = Arc::new(Mutex::new(Vec::new()));
     let log = saved.clone();
     let tenant = who.tenant_id;
+    let read = other.version();
     ports
         .users
         .expect_update()
@@ -185,6 +186,7 @@ async fn an_owner_may_deactivate_another_user() {
                     == UserWrite {
                         end_sessions: true,
                         keep_an_owner: false,
+                        expected_version: Some(read),
                     }
         })
         .returning(move |_, u, _| {
@@ -199,7 +201,7 @@ async fn an_owner_may_deactivate_another_user() {
     };
     let answer = services
         .auth
-        .update_user(&who, &other_id, patch)
+        .update_user(&who, &other_id, patch, None)
         .await
         .unwrap();
     let saved = saved.lock().unwrap();
@@ -427,7 +429,7 @@ async fn demoting_an_active_owner_asks_the_store_to_keep_one_and_its_refusal_nam
     };
     let err = services
         .auth
-        .update_user(&who, &other_id, patch)
+        .update_user(&who, &other_id, patch, None)
         .await
         .unwrap_err();
     match err {
@@ -455,7 +457,94 @@ async fn changing_a_manager_needs_no_owner_check() {
     };
     services
         .auth
-        .update_user(&who, &other_id, patch)
+        .update_user(&who, &other_id, patch, None)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_stale_if_match_writes_nothing() {
+    let who = actor(Role::Owner);
+    let other = user(who.tenant_id, UserId::new(), Role::Manager, true);
+    let other_id = other.id;
+    let stale = crate::precondition::Precondition::OneOf(vec![other.version() - 1]);
+    let mut ports = ports_holding(&who, other);
+    ports.users.expect_update().never();
+    let services = ports.build_at(now());
+    let patch = UserPatch {
+        role: Some(Role::Staff),
+        ..UserPatch::default()
+    };
+    let err = services
+        .auth
+        .update_user(&who, &other_id, patch, Some(stale))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DomainError::PreconditionFailed { entity: "user" }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_naming_no_version_is_applied_again_after_losing_a_race() {
+    let who = actor(Role::Owner);
+    let other = user(who.tenant_id, UserId::new(), Role::Manager, true);
+    let other_id = other.id;
+    let read = other.version();
+    let mut ports = ports_holding(&who, other);
+    let mut seq = mockall::Sequence::new();
+    ports
+        .users
+        .expect_update()
+        .withf(move |_, _, w| w.expected_version == Some(read))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Err(StoreError::VersionConflict));
+    ports
+        .users
+        .expect_update()
+        .withf(move |_, u, w| w.expected_version == Some(read) && u.version() > read)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(()));
+    let services = ports.build_at(now());
+    let patch = UserPatch {
+        role: Some(Role::Staff),
+        ..UserPatch::default()
+    };
+    let answer = services
+        .auth
+        .update_user(&who, &other_id, patch, None)
+        .await
+        .unwrap();
+    assert_eq!(answer.role, Role::Staff);
+}
+
+#[tokio::test]
+async fn an_edit_naming_the_version_read_is_refused_when_it_loses_the_race() {
+    let who = actor(Role::Owner);
+    let other = user(who.tenant_id, UserId::new(), Role::Manager, true);
+    let other_id = other.id;
+    let named = crate::precondition::Precondition::OneOf(vec![other.version()]);
+    let mut ports = ports_holding(&who, other);
+    ports
+        .users
+        .expect_update()
+        .times(1)
+        .returning(|_, _, _| Err(StoreError::VersionConflict));
+    let services = ports.build_at(now());
+    let patch = UserPatch {
+        name: Some(Text::name("Renamed").unwrap()),
+        ..UserPatch::default()
+    };
+    let err = services
+        .auth
+        .update_user(&who, &other_id, patch, Some(named))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DomainError::PreconditionFailed { entity: "user" }),
+        "{err:?}"
+    );
 }

@@ -151,7 +151,7 @@ async fn a_session_is_read_once_then_again_after_a_demotion_here_which_is_announ
     };
     services
         .auth
-        .update_user(&owner_of(tenant), &manager.id, patch)
+        .update_user(&owner_of(tenant), &manager.id, patch, None)
         .await
         .unwrap();
     let got = services
@@ -179,7 +179,7 @@ async fn a_deactivation_here_refuses_the_next_request_and_is_announced() {
     };
     services
         .auth
-        .update_user(&owner_of(tenant), &staff.id, patch)
+        .update_user(&owner_of(tenant), &staff.id, patch, None)
         .await
         .unwrap();
     assert!(!store.stored.lock().unwrap().active);
@@ -241,7 +241,7 @@ async fn a_rename_changes_no_session_and_announces_nothing() {
     };
     services
         .auth
-        .update_user(&owner_of(tenant), &manager.id, patch)
+        .update_user(&owner_of(tenant), &manager.id, patch, None)
         .await
         .unwrap();
 }
@@ -272,7 +272,7 @@ async fn a_refused_announcement_is_retried_until_the_channel_takes_it() {
     };
     services
         .auth
-        .update_user(&owner_of(tenant), &manager.id, patch)
+        .update_user(&owner_of(tenant), &manager.id, patch, None)
         .await
         .expect("the change is saved whatever the channel says");
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -423,7 +423,7 @@ async fn a_deactivation_ends_every_token_so_a_reactivation_revives_none() {
         };
         services
             .auth
-            .update_user(&owner_of(tenant), &staff.id, patch)
+            .update_user(&owner_of(tenant), &staff.id, patch, None)
             .await
             .unwrap();
     }

@@ -17,7 +17,7 @@ use domain::values::{EmailAddress, PasswordHash};
 use domain::StoreError;
 use mongodb::bson::doc;
 
-use crate::documents::{bson_time, UserDoc};
+use crate::documents::{bson_time, version_time, UserDoc};
 use crate::errors::StoreResult;
 use crate::paging::read_page;
 use crate::store::MongoStore;
@@ -77,7 +77,12 @@ impl UserRepository for MongoStore {
         user: &User,
         write: UserWrite,
     ) -> Result<(), StoreError> {
-        let filter = doc! { "_id": user.id.to_string(), "tenantId": tenant.to_string() };
+        let key = doc! { "_id": user.id.to_string(), "tenantId": tenant.to_string() };
+        let mut filter = key.clone();
+        if let Some(version) = write.expected_version {
+            // `updatedAt` in milliseconds, matched in the same write as the change.
+            filter.insert("updatedAt", version_time(version));
+        }
         let mut change = doc! { "$set": {
             "role": user.role.as_str(),
             "active": user.active,
@@ -94,14 +99,23 @@ impl UserRepository for MongoStore {
                 .await
                 .store("updating a user")?;
             if result.matched_count == 0 {
-                return Err(StoreError::NotFound);
+                let exists = self
+                    .users()
+                    .count_documents(key)
+                    .await
+                    .store("reading the version of the user to update")?;
+                return Err(if exists > 0 {
+                    StoreError::VersionConflict
+                } else {
+                    StoreError::NotFound
+                });
             }
             return Ok(());
         }
         let tenant = tenant.to_string();
         self.in_transaction(move |session| {
             let (store, tenant) = (self.clone(), tenant.clone());
-            let (filter, change) = (filter.clone(), change.clone());
+            let (key, filter, change) = (key.clone(), filter.clone(), change.clone());
             Box::pin(async move {
                 store
                     .tenants()
@@ -119,7 +133,17 @@ impl UserRepository for MongoStore {
                     .await
                     .or_abort("updating a user")?;
                 if result.matched_count == 0 {
-                    return Err(Abort::Refuse(StoreError::NotFound));
+                    let exists = store
+                        .users()
+                        .count_documents(key)
+                        .session(&mut *session)
+                        .await
+                        .or_abort("reading the version of the user to update")?;
+                    return Err(Abort::Refuse(if exists > 0 {
+                        StoreError::VersionConflict
+                    } else {
+                        StoreError::NotFound
+                    }));
                 }
                 let owners = store
                     .users()

@@ -139,6 +139,7 @@ impl UserRepository for SqliteStore {
                     "UPDATE users SET name = ?1, role = ?2, active = ?3, updated_at = ?4,
                          token_version = token_version + ?7
                      WHERE tenant_id = ?5 AND id = ?6
+                       AND (?9 IS NULL OR updated_at = ?9)
                        AND (?8 = 0 OR EXISTS (
                            SELECT 1 FROM users AS other
                            WHERE other.tenant_id = ?5 AND other.id <> ?6
@@ -152,23 +153,28 @@ impl UserRepository for SqliteStore {
                         user.id.to_string(),
                         i64::from(write.end_sessions),
                         write.keep_an_owner,
+                        write.expected_version,
                     ],
                 )
                 .or_store("updating a user")?;
             if changed == 1 {
                 return Ok(());
             }
-            let exists: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND id = ?2)",
-                    params![tenant, user.id.to_string()],
-                    |row| row.get(0),
-                )
-                .or_store("reading a user")?;
-            Err(if exists {
-                StoreError::InUse
-            } else {
-                StoreError::NotFound
+            // Why nothing was written, read in the same transaction: gone, moved on, or the
+            // last active OWNER.
+            let stored: Option<i64> = optional_row(
+                tx,
+                "SELECT updated_at FROM users WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant, user.id.to_string()],
+                |row| row.get(0),
+            )
+            .or_store("reading a user")?;
+            Err(match stored {
+                None => StoreError::NotFound,
+                Some(at) if write.expected_version.is_some_and(|v| v != at) => {
+                    StoreError::VersionConflict
+                }
+                Some(_) => StoreError::InUse,
             })
         })
         .await
