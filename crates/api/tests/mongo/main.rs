@@ -52,5 +52,7 @@ mod states;
 mod tenancy;
 #[path = "../api/transfers.rs"]
 mod transfers;
+#[path = "../api/user_etags.rs"]
+mod user_etags;
 #[path = "../api/walkthrough.rs"]
 mod walkthrough;
