@@ -5,22 +5,15 @@
 //! here once rather than on 30-odd annotations.
 
 use utoipa::openapi::path::ParameterIn;
+
+use crate::openapi_problems::operations_mut;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{KnownFormat, OpenApi, RefOr, SchemaFormat};
 
 /// Gives every path parameter of `doc` the schema of a UUID.
 pub fn complete(mut doc: OpenApi) -> OpenApi {
     for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for op in operations_mut(item) {
             for p in op.parameters.iter_mut().flatten() {
                 if matches!(p.parameter_in, ParameterIn::Path) {
                     p.schema = Some(RefOr::T(uuid_schema()));

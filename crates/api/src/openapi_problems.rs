@@ -11,7 +11,7 @@
 //! shape keeps the document complete as routes are added. A status a route documents itself is
 //! never replaced: its own description is the more precise one.
 
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 
@@ -20,20 +20,24 @@ use crate::http::problem::names;
 /// The header that makes a write safe to retry.
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
+/// The operations of one path, whatever their methods.
+pub(crate) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Adds the shared refusals to every operation of `doc` that can answer them.
 pub fn complete(mut doc: OpenApi) -> OpenApi {
     for (path, item) in doc.paths.paths.iter_mut() {
         let versioned = path.starts_with("/v1/");
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for op in operations_mut(item) {
             for (status, description, schema) in shared_refusals(op, versioned) {
                 add_if_missing(op, status, description, schema);
             }
