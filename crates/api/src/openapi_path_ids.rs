@@ -1,14 +1,14 @@
 //! Every path parameter of the api is a resource's id, and every id is a UUID.
 //!
 //! Routes declare `("id" = String, Path)`: the handler takes the raw text and answers a malformed
-//! id with 404, as it does an unknown one. The document still says what an id looks like: `format: uuid` on each path parameter, set
-//! here once rather than on 30-odd annotations.
+//! id with 404, as it does an unknown one. The document still says what an id looks like:
+//! `format: uuid` on each path parameter, set here once rather than on 30-odd annotations.
 
 use utoipa::openapi::path::ParameterIn;
-
-use crate::openapi_problems::operations_mut;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{KnownFormat, OpenApi, RefOr, SchemaFormat};
+
+use crate::openapi_problems::operations_mut;
 
 /// Gives every path parameter of `doc` the schema of a UUID.
 pub fn complete(mut doc: OpenApi) -> OpenApi {

@@ -6,10 +6,9 @@
 //! JSON, 422 a field refused), the path's id (404, also for another tenant's id), query
 //! parameters (422), the `Idempotency-Key` (409 while a request with it is in progress, 422 when
 //! it comes with another request) and the store or the lock being away (503 with `Retry-After`).
-//! Listing them by
-//! hand on 60-odd operations is how they went missing; deriving them from the operation's own
-//! shape keeps the document complete as routes are added. A status a route documents itself is
-//! never replaced: its own description is the more precise one.
+//! Listing them by hand on 60-odd operations is how they went missing; deriving them from the
+//! operation's own shape keeps the document complete as routes are added. A status a route
+//! documents itself is never replaced: its own description is the more precise one.
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
@@ -174,20 +173,14 @@ mod tests {
 
     #[test]
     fn every_authenticated_operation_lists_401_and_every_body_its_reader_refusals() {
-        let doc = document();
-        for (path, item) in &doc.paths.paths {
-            for op in [&item.get, &item.post, &item.patch, &item.put, &item.delete]
-                .into_iter()
-                .flatten()
-            {
-                let keys: Vec<&String> = op.responses.responses.keys().collect();
-                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
-                    assert!(keys.iter().any(|k| *k == "401"), "{path}: {keys:?}");
-                }
-                if op.request_body.is_some() {
-                    for s in ["400", "408", "413", "415", "422"] {
-                        assert!(keys.iter().any(|k| *k == s), "{path} lacks {s}: {keys:?}");
-                    }
+        for (path, _, op) in operations(&document()) {
+            let keys: Vec<&String> = op.responses.responses.keys().collect();
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                assert!(keys.iter().any(|k| *k == "401"), "{path}: {keys:?}");
+            }
+            if op.request_body.is_some() {
+                for s in ["400", "408", "413", "415", "422"] {
+                    assert!(keys.iter().any(|k| *k == s), "{path} lacks {s}: {keys:?}");
                 }
             }
         }

@@ -45,7 +45,8 @@ pub const ATTRIBUTE_KEY_MAX_CHARS: usize = 64;
 /// Longest attribute value, in characters.
 pub const ATTRIBUTE_VALUE_MAX_CHARS: usize = 256;
 
-/// A stock-keeping unit: 1–[`SKU_MAX_LEN`] characters of letters, digits, `-`, `_`, `.` or `/`, unique per tenant.
+/// A stock-keeping unit: 1–[`SKU_MAX_LEN`] characters of letters, digits, `-`, `_`, `.` or `/`,
+/// unique per tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Sku(String);
@@ -124,7 +125,8 @@ impl StockDelta {
     }
 }
 
-/// A location's short code: 1–[`LOCATION_CODE_MAX_LEN`] characters of letters, digits, `-` or `_`, unique per tenant.
+/// A location's short code: 1–[`LOCATION_CODE_MAX_LEN`] characters of letters, digits, `-` or `_`,
+/// unique per tenant.
 /// Codes compare case-sensitively, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
@@ -247,7 +249,8 @@ impl Money {
     }
 }
 
-/// An email address, stored lowercased; one `@` with text on both sides, no spaces, ≤ [`EMAIL_MAX_LEN`] bytes.
+/// An email address, stored lowercased; one `@` with text on both sides, no spaces, ≤
+/// [`EMAIL_MAX_LEN`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct EmailAddress(String);
@@ -271,7 +274,8 @@ impl EmailAddress {
     }
 }
 
-/// A tenant's URL name: [`SLUG_MIN_LEN`]–[`SLUG_MAX_LEN`] chars of lowercase letters, digits and inner hyphens.
+/// A tenant's URL name: [`SLUG_MIN_LEN`]–[`SLUG_MAX_LEN`] chars of lowercase letters, digits and
+/// inner hyphens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TenantSlug(String);
@@ -337,7 +341,8 @@ impl Text {
     }
 }
 
-/// A plain-text password as typed: [`PASSWORD_MIN_CHARS`]–[`PASSWORD_MAX_CHARS`] characters. Its `Debug` never shows it.
+/// A plain-text password as typed: [`PASSWORD_MIN_CHARS`]–[`PASSWORD_MAX_CHARS`] characters. Its
+/// `Debug` never shows it.
 #[derive(Clone)]
 pub struct Password(String);
 

@@ -101,6 +101,21 @@ pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError 
     StoreError::Other(anyhow::anyhow!("a stored {what} is invalid: {detail}"))
 }
 
+/// Why an edit conditional on a document's version matched nothing: the document at `key` is
+/// still there at another version (`VersionConflict`), or it is gone (`NotFound`). Read after
+/// the write, so a document deleted in between reads as gone, as it is.
+pub(crate) async fn unmatched_edit<T: Send + Sync>(
+    collection: &mongodb::Collection<T>,
+    key: mongodb::bson::Document,
+    what: &str,
+) -> StoreError {
+    match collection.count_documents(key).await {
+        Ok(0) => StoreError::NotFound,
+        Ok(_) => StoreError::VersionConflict,
+        Err(e) => store_error(e, &format!("reading the version of the {what} to update")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,8 +67,9 @@ fn attributes_object(nullable: bool) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(kind)
         .description(Some(format!(
-            "Up to {ATTRIBUTES_MAX_ENTRIES} entries; keys of 1–{ATTRIBUTE_KEY_MAX_CHARS} \
-             characters (not blank), values of at most {ATTRIBUTE_VALUE_MAX_CHARS}."
+            "{}Up to {ATTRIBUTES_MAX_ENTRIES} entries; keys of 1–{ATTRIBUTE_KEY_MAX_CHARS} \
+             characters (not blank), values of at most {ATTRIBUTE_VALUE_MAX_CHARS}.",
+            if nullable { "Replaces them all. " } else { "" }
         )))
         .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(Schema::Object(
             value.build(),
@@ -85,15 +86,7 @@ pub fn attributes() -> Schema {
 
 /// A variant's attributes in a patch: absent or `null` leaves them as they are.
 pub fn attributes_or_null() -> Schema {
-    Schema::Object(
-        attributes_object(true)
-            .description(Some(format!(
-                "Replaces them all. Up to {ATTRIBUTES_MAX_ENTRIES} entries; keys of \
-                 1–{ATTRIBUTE_KEY_MAX_CHARS} characters (not blank), values of at most \
-                 {ATTRIBUTE_VALUE_MAX_CHARS}."
-            )))
-            .build(),
-    )
+    Schema::Object(attributes_object(true).build())
 }
 
 /// A signed, non-zero stock change of at most [`MAX_QUANTITY`] either way.

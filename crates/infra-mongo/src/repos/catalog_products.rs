@@ -14,7 +14,7 @@ use mongodb::bson::doc;
 
 use super::catalog_variants::instant;
 use crate::documents::{bson_time, version_time, ProductDoc};
-use crate::errors::StoreResult;
+use crate::errors::{unmatched_edit, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
@@ -89,15 +89,8 @@ impl ProductRepository for MongoStore {
             .await
             .store("updating a product")?;
         if result.matched_count == 0 {
-            let exists = self
-                .products()
-                .find_one(doc! { "_id": product.id.to_string(), "tenantId": tenant.to_string() })
-                .await
-                .store("reading the version of the product to update")?;
-            return Err(match exists {
-                Some(_) => StoreError::VersionConflict,
-                None => StoreError::NotFound,
-            });
+            let key = doc! { "_id": product.id.to_string(), "tenantId": tenant.to_string() };
+            return Err(unmatched_edit(&self.products(), key, "product").await);
         }
         Ok(())
     }

@@ -22,7 +22,7 @@ use mongodb::bson::{self, doc, Bson, Document};
 use crate::documents::{
     attributes_bson, bson_time, level_path, version_time, KeptClaim, VariantDoc,
 };
-use crate::errors::{corrupt, StoreResult};
+use crate::errors::{corrupt, unmatched_edit, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
@@ -244,18 +244,8 @@ impl VariantRepository for MongoStore {
             .await
             .store("updating a variant")?;
         if result.matched_count == 0 {
-            let exists = self
-                .variants()
-                .count_documents(
-                    doc! { "_id": variant.id.to_string(), "tenantId": tenant.to_string() },
-                )
-                .await
-                .store("reading the version of the variant to update")?;
-            return Err(if exists > 0 {
-                StoreError::VersionConflict
-            } else {
-                StoreError::NotFound
-            });
+            let key = doc! { "_id": variant.id.to_string(), "tenantId": tenant.to_string() };
+            return Err(unmatched_edit(&self.variants(), key, "variant").await);
         }
         Ok(())
     }

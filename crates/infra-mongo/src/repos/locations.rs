@@ -26,7 +26,7 @@ use mongodb::bson::{doc, Bson};
 use super::catalog_variants::{available_at, instant, integer};
 use super::incoming::incoming_path;
 use crate::documents::{bson_time, level_path, parse, valid, LocationDoc, VariantDoc};
-use crate::errors::StoreResult;
+use crate::errors::{unmatched_edit, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
@@ -122,16 +122,7 @@ impl LocationRepository for MongoStore {
             .await
             .store("updating a location")?;
         if result.matched_count == 0 {
-            let exists = self
-                .locations()
-                .count_documents(key)
-                .await
-                .store("reading the version of the location to update")?;
-            return Err(if exists > 0 {
-                StoreError::VersionConflict
-            } else {
-                StoreError::NotFound
-            });
+            return Err(unmatched_edit(&self.locations(), key, "location").await);
         }
         Ok(())
     }

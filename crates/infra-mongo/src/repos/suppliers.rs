@@ -12,7 +12,7 @@ use domain::StoreError;
 use mongodb::bson::doc;
 
 use crate::documents::{bson_time, version_time, SupplierDoc};
-use crate::errors::StoreResult;
+use crate::errors::{unmatched_edit, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
@@ -93,16 +93,7 @@ impl SupplierRepository for MongoStore {
             .await
             .store("updating a supplier")?;
         if result.matched_count == 0 {
-            let exists = self
-                .suppliers()
-                .count_documents(key)
-                .await
-                .store("reading the version of the supplier to update")?;
-            return Err(if exists > 0 {
-                StoreError::VersionConflict
-            } else {
-                StoreError::NotFound
-            });
+            return Err(unmatched_edit(&self.suppliers(), key, "supplier").await);
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use domain::StoreError;
 use mongodb::bson::doc;
 
 use crate::documents::{bson_time, version_time, UserDoc};
-use crate::errors::StoreResult;
+use crate::errors::{unmatched_edit, StoreResult};
 use crate::paging::read_page;
 use crate::store::MongoStore;
 use crate::transaction::{Abort, OrAbort};
@@ -99,16 +99,7 @@ impl UserRepository for MongoStore {
                 .await
                 .store("updating a user")?;
             if result.matched_count == 0 {
-                let exists = self
-                    .users()
-                    .count_documents(key)
-                    .await
-                    .store("reading the version of the user to update")?;
-                return Err(if exists > 0 {
-                    StoreError::VersionConflict
-                } else {
-                    StoreError::NotFound
-                });
+                return Err(unmatched_edit(&self.users(), key, "user").await);
             }
             return Ok(());
         }
